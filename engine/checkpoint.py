@@ -1,0 +1,129 @@
+"""A model is a folder: ``config.json`` + ``model.safetensors`` (+ tokenizer files, MODEL_CARD.md).
+
+``config.json`` holds ``kind``, ``schema_version`` and the model's dataclass config under
+``config``; anything else the model needs to rebuild itself (e.g. a tokenizer file name) goes in
+``extra``. Loading never unpickles: weights come from safetensors, the rest is JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "MODEL_CARD.md"
+
+
+class CheckpointError(ValueError):
+    """A model folder that cannot be used; the message names the file and what is wrong."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    # Write next to the target then rename: a crash or a full disk never leaves half a file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(
+    folder: str | os.PathLike,
+    kind: str,
+    schema_version: int,
+    config: Any,
+    state_dict: dict,
+    extra: dict | None = None,
+    half: bool = False,
+) -> Path:
+    """Write a model folder. ``config`` is a dataclass; ``half`` stores float tensors as fp16."""
+    import torch
+    from safetensors.torch import save as st_save
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for name, t in state_dict.items():
+        t = t.detach().cpu().contiguous()
+        if half and t.is_floating_point():
+            t = t.to(torch.float16)
+        tensors[name] = t
+    # Tied weights share storage; safetensors refuses shared tensors, so clone duplicates.
+    seen: dict[int, str] = {}
+    for name, t in list(tensors.items()):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr in seen:
+            tensors[name] = t.clone()
+        seen[ptr] = name
+    _atomic_write(folder / WEIGHTS_FILE, st_save(tensors, metadata={"kind": kind}))
+    meta = {
+        "kind": kind,
+        "schema_version": schema_version,
+        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config),
+        "extra": extra or {},
+    }
+    _atomic_write(folder / CONFIG_FILE, json.dumps(meta, indent=2).encode())
+    return folder
+
+
+def read_config(folder: str | os.PathLike, kind: str | None = None, max_schema: int | None = None) -> dict:
+    """Read and validate ``config.json``; raises :class:`CheckpointError` with the file named."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"model folder not found: {folder}")
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (not a Parlance model folder)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: damaged JSON ({exc})") from None
+    if not isinstance(meta, dict) or "kind" not in meta or "config" not in meta:
+        raise CheckpointError(f"{path}: missing 'kind' or 'config'")
+    if kind is not None and meta["kind"] != kind:
+        raise CheckpointError(f"{path}: this is a {meta['kind']!r} model, expected {kind!r}")
+    version = meta.get("schema_version")
+    if not isinstance(version, int):
+        raise CheckpointError(f"{path}: missing schema_version")
+    if max_schema is not None and version > max_schema:
+        raise CheckpointError(
+            f"{path}: schema_version {version} is newer than this Parlance understands ({max_schema}); "
+            "update Parlance to load it"
+        )
+    meta.setdefault("extra", {})
+    return meta
+
+
+def load_state(folder: str | os.PathLike, device: str = "cpu") -> dict:
+    """Load ``model.safetensors`` (no pickle); a missing or truncated file raises CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(folder) / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        return load_file(str(path), device=device)
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: damaged or truncated weights ({exc})") from None
+
+
+def config_from_dict(cls, data: dict):
+    """Build dataclass ``cls`` from a dict, ignoring unknown keys (older/newer minor fields)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def read_card(folder: str | os.PathLike) -> str | None:
+    path = Path(folder) / CARD_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -1,0 +1,382 @@
+"""One generic trainer for every model.
+
+The trainer knows nothing about models, data or Qt. The caller supplies:
+- ``batches(epoch) -> iterable`` of batches (the same order for the same epoch: resumable),
+- ``step_loss(model, batch) -> (loss, n_items)``: the mean loss of a batch and how many tokens
+  (or items) it covered, for throughput,
+- ``evaluate(model) -> dict`` of validation metrics (optional),
+- ``save_best(folder, model)`` writing a self-describing model folder (optional).
+Progress is reported as frozen event dataclasses to callbacks; a cancel token is checked between
+batches. Under ``torchrun`` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel,
+batches are sharded by rank and only rank 0 evaluates, saves and reports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.cancel import CancelToken
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10  # passes over the training batches
+    lr: float = 1e-3  # peak learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    optimizer: str = "adamw"  # "adam" | "adamw"
+    clip_norm: float = 1.0  # max global gradient norm; 0 disables clipping
+    schedule: str = "constant"  # "constant" | "cosine" | "linear" (decay to 10% after warmup)
+    warmup_steps: int = 0  # linear warmup steps
+    eval_every: int = 0  # evaluate every N steps; 0 = at the end of each epoch
+    checkpoint_every: int = 200  # save resumable training state every N steps; 0 = per epoch only
+    patience: int = 3  # stop after this many evaluations without improvement; 0 disables
+    metric: str = "val_loss"  # key of evaluate()'s dict used for early stopping / best model
+    mode: str = "min"  # "min" or "max" for ``metric``
+    max_minutes: float = 0.0  # wall-clock budget; 0 = none
+    max_steps: int = 0  # optimisation steps budget; 0 = none
+    log_every: int = 10  # progress event every N steps
+    seed: int = 0  # seeds python, numpy and torch
+    amp: bool = True  # bf16 autocast on CUDA where supported
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    step: int
+    epoch: int
+    total_steps: int  # estimated steps for the whole run (0 if unknown)
+    loss: float  # running mean loss since the last event
+    lr: float
+    items_per_s: float  # tokens (or items) per second since the last event
+    elapsed_s: float
+    eta_s: float  # estimated seconds to the end (nan if unknown)
+
+
+@dataclass(frozen=True)
+class EvaluationEvent:
+    step: int
+    epoch: int
+    metrics: dict
+    improved: bool
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class FinishedEvent:
+    reason: str  # "completed" | "early_stopped" | "cancelled" | "time_budget" | "step_budget"
+    step: int
+    best_metric: float | None
+    elapsed_s: float
+    history: list = field(default_factory=list)  # list of evaluation metric dicts
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    message: str
+    step: int
+
+
+STATE_DIR = "checkpoint"
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _dist_info() -> tuple[int, int]:
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+class Trainer:
+    def __init__(
+        self,
+        model,
+        config: TrainConfig,
+        batches: Callable[[int], Iterable],
+        step_loss: Callable,
+        evaluate: Callable[[Any], dict] | None = None,
+        out_dir: str | os.PathLike | None = None,
+        save_best: Callable[[Path, Any], None] | None = None,
+        callbacks: Iterable[Callable] = (),
+        cancel: CancelToken | None = None,
+        device: str = "cpu",
+        steps_per_epoch: int = 0,
+        ddp_backend: str | None = None,
+    ):
+        import torch
+
+        self.cfg = config
+        self.model = model
+        self.batches = batches
+        self.step_loss = step_loss
+        self.evaluate = evaluate
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.save_best = save_best
+        self.callbacks = list(callbacks)
+        self.cancel = cancel or CancelToken()
+        self.device = device
+        self.steps_per_epoch = steps_per_epoch
+        self.rank, self.world = _dist_info()
+        self.ddp_model = model
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                backend = ddp_backend or ("nccl" if device.startswith("cuda") else "gloo")
+                dist.init_process_group(backend)
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[int(device.split(":")[1])] if device.startswith("cuda:") else None
+            )
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(config.optimizer)
+        if opt_cls is None:
+            raise ValueError(f"unknown optimizer {config.optimizer!r}; known: adam, adamw")
+        self.optimizer = opt_cls(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.step = 0
+        self.epoch = 0
+        self.best: float | None = None
+        self.bad_evals = 0
+        self.history: list[dict] = []
+        self._t0 = time.monotonic()
+        self._elapsed_before = 0.0
+
+    # ---- events -------------------------------------------------------------------------------
+    def _emit(self, event) -> None:
+        if self.rank != 0:
+            return
+        for cb in self.callbacks:
+            cb(event)
+
+    def _lr_at(self, step: int) -> float:
+        c = self.cfg
+        if c.warmup_steps and step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        total = self._total_steps()
+        if c.schedule == "constant" or not total:
+            return c.lr
+        frac = min(1.0, (step - c.warmup_steps) / max(1, total - c.warmup_steps))
+        if c.schedule == "cosine":
+            return c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if c.schedule == "linear":
+            return c.lr * (1.0 - 0.9 * frac)
+        raise ValueError(f"unknown schedule {c.schedule!r}; known: constant, cosine, linear")
+
+    def _total_steps(self) -> int:
+        total = self.steps_per_epoch * self.cfg.epochs
+        if self.cfg.max_steps:
+            total = min(total, self.cfg.max_steps) if total else self.cfg.max_steps
+        return total
+
+    def elapsed(self) -> float:
+        return self._elapsed_before + time.monotonic() - self._t0
+
+    # ---- checkpoints --------------------------------------------------------------------------
+    def save_state(self) -> None:
+        """Resumable state: weights, optimizer tensors (safetensors) and counters (JSON)."""
+        if self.rank != 0 or self.out_dir is None:
+            return
+        from safetensors.torch import save_file
+
+        from engine.checkpoint import _atomic_write
+
+        d = self.out_dir / STATE_DIR
+        d.mkdir(parents=True, exist_ok=True)
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        tensors, scalars = {}, {}
+        for pid, st in opt["state"].items():
+            for k, v in st.items():
+                if hasattr(v, "detach"):
+                    tensors[f"{pid}.{k}"] = v.detach().cpu().contiguous()
+                else:
+                    scalars[f"{pid}.{k}"] = v
+        tmp_model, tmp_opt = d / "model.safetensors.part", d / "optimizer.safetensors.part"
+        save_file(sd, str(tmp_model))
+        save_file(tensors, str(tmp_opt))
+        os.replace(tmp_model, d / "model.safetensors")
+        os.replace(tmp_opt, d / "optimizer.safetensors")
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "best": self.best,
+            "bad_evals": self.bad_evals,
+            "history": self.history,
+            "elapsed_s": self.elapsed(),
+            "param_groups": opt["param_groups"],
+            "opt_scalars": scalars,
+            "config": asdict(self.cfg),
+        }
+        _atomic_write(d / "trainer_state.json", json.dumps(state).encode())
+
+    def load_state(self) -> bool:
+        """Resume from ``out_dir/checkpoint`` if present. Returns True when resumed."""
+        if self.out_dir is None or not (self.out_dir / STATE_DIR / "trainer_state.json").is_file():
+            return False
+        import torch
+        from safetensors.torch import load_file
+
+        d = self.out_dir / STATE_DIR
+        state = json.loads((d / "trainer_state.json").read_text())
+        self.model.load_state_dict(load_file(str(d / "model.safetensors"), device=self.device))
+        tensors = load_file(str(d / "optimizer.safetensors"), device=self.device)
+        opt_state: dict = {}
+        for key, v in tensors.items():
+            pid, k = key.split(".", 1)
+            opt_state.setdefault(int(pid), {})[k] = v
+        for key, v in state["opt_scalars"].items():
+            pid, k = key.split(".", 1)
+            opt_state.setdefault(int(pid), {})[k] = torch.tensor(v) if k == "step" else v
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.best, self.bad_evals = state["best"], state["bad_evals"]
+        self.history, self._elapsed_before = state["history"], state["elapsed_s"]
+        return True
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def _run_eval(self) -> bool:
+        """Evaluate, track the best model; returns True if training should stop early."""
+        if self.evaluate is None or self.rank != 0:
+            return False
+        import torch
+
+        self.model.eval()
+        with torch.no_grad():
+            metrics = dict(self.evaluate(self.model))
+        self.model.train()
+        metrics.update(step=self.step, epoch=self.epoch, elapsed_s=round(self.elapsed(), 1))
+        self.history.append(metrics)
+        value = float(metrics[self.cfg.metric])
+        better = self.best is None or (value < self.best if self.cfg.mode == "min" else value > self.best)
+        if better:
+            self.best, self.bad_evals = value, 0
+            if self.save_best and self.out_dir is not None:
+                self.save_best(self.out_dir, self.model)
+        else:
+            self.bad_evals += 1
+        self._emit(EvaluationEvent(self.step, self.epoch, metrics, better, self.elapsed()))
+        return bool(self.cfg.patience) and self.bad_evals >= self.cfg.patience
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> FinishedEvent:
+        import torch
+
+        from engine.device import autocast, choose_device
+
+        try:
+            if resume:
+                self.load_state()
+            seed_everything(self.cfg.seed + self.epoch)
+            amp_ctx = autocast(choose_device(self.device), self.cfg.amp)
+            self.model.train()
+            self._t0 = time.monotonic()
+            reason = "completed"
+            run_loss, run_items, run_n, t_mark = 0.0, 0, 0, time.monotonic()
+            skip = self.step - self.epoch * self.steps_per_epoch if self.steps_per_epoch else 0
+            while self.epoch < self.cfg.epochs and reason == "completed":
+                seed_everything(self.cfg.seed + self.epoch)
+                for i, batch in enumerate(self.batches(self.epoch)):
+                    if i % self.world != self.rank:
+                        continue
+                    if i < skip:  # resuming mid-epoch: these batches were already trained on
+                        continue
+                    if self.cancel.cancelled:
+                        reason = "cancelled"
+                        break
+                    for g in self.optimizer.param_groups:
+                        g["lr"] = self._lr_at(self.step)
+                    with amp_ctx:
+                        loss, n_items = self.step_loss(self.ddp_model, batch)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(f"loss became {loss.item()} at step {self.step}")
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if self.cfg.clip_norm:
+                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
+                    self.optimizer.step()
+                    self.step += 1
+                    run_loss += float(loss.detach())
+                    run_items += int(n_items)
+                    run_n += 1
+                    if self.step % self.cfg.log_every == 0:
+                        now = time.monotonic()
+                        total = self._total_steps()
+                        rate = self.step / max(self.elapsed(), 1e-9)
+                        eta = (total - self.step) / rate if total else float("nan")
+                        self._emit(
+                            ProgressEvent(
+                                self.step,
+                                self.epoch,
+                                total,
+                                run_loss / run_n,
+                                self.optimizer.param_groups[0]["lr"],
+                                run_items / max(now - t_mark, 1e-9),
+                                self.elapsed(),
+                                eta,
+                            )
+                        )
+                        run_loss, run_items, run_n, t_mark = 0.0, 0, 0, now
+                    if self.cfg.eval_every and self.step % self.cfg.eval_every == 0 and self._run_eval():
+                        reason = "early_stopped"
+                        break
+                    if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:
+                        self.save_state()
+                    if self.cfg.max_minutes and self.elapsed() > self.cfg.max_minutes * 60:
+                        reason = "time_budget"
+                        break
+                    if self.cfg.max_steps and self.step >= self.cfg.max_steps:
+                        reason = "step_budget"
+                        break
+                skip = 0
+                if reason == "completed":
+                    self.epoch += 1
+                    if not self.cfg.eval_every and self._run_eval():
+                        reason = "early_stopped"
+                    self.save_state()
+            if reason in ("time_budget", "step_budget", "cancelled") or (
+                reason == "completed" and self.cfg.eval_every
+            ):
+                if reason != "cancelled":
+                    self._run_eval()
+                self.save_state()
+            event = FinishedEvent(reason, self.step, self.best, self.elapsed(), list(self.history))
+            self._emit(event)
+            return event
+        except Exception as exc:
+            self._emit(FailedEvent(f"{type(exc).__name__}: {exc}", self.step))
+            # Leave the last good checkpoint as it is; the caller decides what to tell the user.
+            raise
+
+
+def tqdm_callback(desc: str = "train"):
+    """A callback printing a tqdm bar for the CLI (progress, evaluations, the end)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="step", dynamic_ncols=True)
+
+    def cb(event) -> None:
+        if isinstance(event, ProgressEvent):
+            if event.total_steps and bar.total != event.total_steps:
+                bar.total = event.total_steps
+            bar.n = event.step
+            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.items_per_s:.0f}", refresh=False)
+            bar.refresh()
+        elif isinstance(event, EvaluationEvent):
+            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in event.metrics.items()}
+            bar.write(f"eval @ step {event.step}: {shown}{' (best)' if event.improved else ''}")
+        elif isinstance(event, (FinishedEvent, FailedEvent)):
+            bar.close()
+            bar.write(f"{type(event).__name__}: {getattr(event, 'reason', getattr(event, 'message', ''))}")
+
+    return cb

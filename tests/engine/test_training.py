@@ -1,0 +1,239 @@
+"""The generic trainer: events, early stopping, cancel, resume, checkpoints, DDP on gloo."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine import checkpoint
+from engine.cancel import CancelToken
+from engine.training import EvaluationEvent, FailedEvent, FinishedEvent, ProgressEvent, TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 4, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 0.1
+    batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
+
+    def step_loss(m, b):
+        return torch.nn.functional.mse_loss(m(b[0]).squeeze(-1), b[1]), len(b[1])
+
+    def evaluate(m):
+        return {"val_loss": float(torch.nn.functional.mse_loss(m(x).squeeze(-1), y))}
+
+    return batches, step_loss, evaluate
+
+
+def test_trainer_learns_and_reports_events(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    batches, step_loss, evaluate = _problem()
+    events = []
+    saved = []
+    t = Trainer(
+        model,
+        TrainConfig(epochs=30, lr=0.05, log_every=4, patience=0),
+        lambda e: batches,
+        step_loss,
+        evaluate,
+        tmp_path,
+        lambda f, m: saved.append(f),
+        [events.append],
+        steps_per_epoch=8,
+    )
+    done = t.fit()
+    assert isinstance(done, FinishedEvent) and done.reason == "completed" and done.step == 240
+    assert done.best_metric < 1e-3
+    prog = [e for e in events if isinstance(e, ProgressEvent)]
+    assert prog and prog[-1].step == 240 and prog[0].total_steps == 240 and prog[0].items_per_s > 0
+    assert [e for e in events if isinstance(e, EvaluationEvent)][0].improved
+    assert saved and (tmp_path / "checkpoint" / "trainer_state.json").is_file()
+
+
+def test_early_stopping_on_a_metric_that_stops_improving(tmp_path):
+    model = torch.nn.Linear(4, 1)
+    batches, step_loss, _ = _problem()
+    values = iter([5.0, 4.0, 4.5, 4.6, 4.7, 1.0, 1.0])
+    done = Trainer(
+        model,
+        TrainConfig(epochs=10, patience=3),
+        lambda e: batches,
+        step_loss,
+        lambda m: {"val_loss": next(values)},
+        steps_per_epoch=8,
+    ).fit()
+    assert done.reason == "early_stopped" and done.best_metric == 4.0 and len(done.history) == 5
+
+
+def test_cancel_between_batches():
+    model = torch.nn.Linear(4, 1)
+    batches, step_loss, _ = _problem()
+    cancel = CancelToken()
+
+    def cb(e):
+        if isinstance(e, ProgressEvent) and e.step >= 3:
+            cancel.cancel()
+
+    done = Trainer(
+        model, TrainConfig(epochs=5, log_every=1), lambda e: batches, step_loss, callbacks=[cb], cancel=cancel
+    ).fit()
+    assert done.reason == "cancelled" and done.step == 3
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    batches, step_loss, evaluate = _problem()
+    torch.manual_seed(0)
+    full = torch.nn.Linear(4, 1)
+    Trainer(
+        full,
+        TrainConfig(epochs=3, lr=0.01, checkpoint_every=5, schedule="cosine"),
+        lambda e: batches,
+        step_loss,
+        evaluate,
+        tmp_path / "a",
+        steps_per_epoch=8,
+    ).fit()
+    torch.manual_seed(0)
+    part = torch.nn.Linear(4, 1)
+    cfg = TrainConfig(epochs=3, lr=0.01, checkpoint_every=5, schedule="cosine", log_every=1)
+    cancel = CancelToken()
+
+    def stop_at_13(e):
+        if isinstance(e, ProgressEvent) and e.step == 13:
+            cancel.cancel()
+
+    first = Trainer(
+        part,
+        cfg,
+        lambda e: batches,
+        step_loss,
+        evaluate,
+        tmp_path / "b",
+        callbacks=[stop_at_13],
+        cancel=cancel,
+        steps_per_epoch=8,
+    ).fit()
+    assert first.reason == "cancelled" and first.step == 13
+    resumed_model = torch.nn.Linear(4, 1)
+    cfg2 = TrainConfig(epochs=3, lr=0.01, checkpoint_every=5, schedule="cosine")
+    done = Trainer(
+        resumed_model, cfg2, lambda e: batches, step_loss, evaluate, tmp_path / "b", steps_per_epoch=8
+    ).fit(resume=True)
+    assert done.step == 24
+    for p, q in zip(full.parameters(), resumed_model.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+    state = json.loads((tmp_path / "b" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 24
+
+
+def test_failure_is_reported_and_raised():
+    model = torch.nn.Linear(4, 1)
+    events = []
+
+    def bad_loss(m, b):
+        return torch.tensor(float("nan"), requires_grad=True), 1
+
+    with pytest.raises(FloatingPointError):
+        Trainer(model, TrainConfig(epochs=1), lambda e: [0], bad_loss, callbacks=[events.append]).fit()
+    assert isinstance(events[-1], FailedEvent) and "nan" in events[-1].message
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Cfg:
+        size: int = 3
+
+    model = torch.nn.Linear(3, 2)
+    checkpoint.save(tmp_path / "m", "toy", 1, Cfg(), model.state_dict(), half=True)
+    meta = checkpoint.read_config(tmp_path / "m", kind="toy", max_schema=1)
+    assert meta["config"] == {"size": 3}
+    sd = checkpoint.load_state(tmp_path / "m")
+    assert sd["weight"].dtype == torch.float16
+    assert torch.allclose(sd["weight"].float(), model.weight, atol=1e-3)
+    with pytest.raises(ValueError, match="expected 'other'"):
+        checkpoint.read_config(tmp_path / "m", kind="other")
+    with pytest.raises(ValueError, match="newer"):
+        checkpoint.read_config(tmp_path / "m", max_schema=0)
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(ValueError, match="model.safetensors"):
+        checkpoint.load_state(tmp_path / "m")
+    (tmp_path / "m" / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match="missing"):
+        checkpoint.load_state(tmp_path / "m")
+
+
+def test_device_choice(monkeypatch):
+    from engine.device import choose_device
+
+    assert choose_device("cpu").name == "cpu"
+    monkeypatch.setenv("PARLANCE_DEVICE", "cpu")
+    assert choose_device().label == "CPU"
+    with pytest.raises(ValueError, match="known"):
+        choose_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            choose_device("cuda")
+        monkeypatch.delenv("PARLANCE_DEVICE")
+        assert choose_device().name in ("cpu", "mps")
+    assert choose_device("cuda", force_cpu=True).name == "cpu"
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    import json, os, sys, torch
+    sys.path.insert(0, sys.argv[1])
+    from engine.training import TrainConfig, Trainer
+    torch.manual_seed(0)
+    x = torch.randn(64, 4); y = x.sum(1)
+    batches = [(x[i:i+8], y[i:i+8]) for i in range(0, 64, 8)]
+    model = torch.nn.Linear(4, 1)
+    def step_loss(m, b):
+        return torch.nn.functional.mse_loss(m(b[0]).squeeze(-1), b[1]), len(b[1])
+    t = Trainer(model, TrainConfig(epochs=2, lr=0.05), lambda e: batches, step_loss, steps_per_epoch=8,
+                ddp_backend="gloo")
+    done = t.fit()
+    out = {"rank": t.rank, "world": t.world, "step": done.step, "w": model.weight.detach().tolist()}
+    open(os.path.join(sys.argv[2], f"rank{t.rank}.json"), "w").write(json.dumps(out))
+    torch.distributed.destroy_process_group()
+""")
+
+
+@pytest.mark.timeout(180)
+def test_ddp_two_cpu_processes_on_gloo(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            "29517",
+            str(script),
+            str(ROOT),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=170,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert sorted(r["rank"] for r in results) == [0, 1] and all(r["world"] == 2 for r in results)
+    assert all(r["step"] == 8 for r in results)  # 8 batches per epoch shared by 2 ranks, 2 epochs
+    assert results[0]["w"] == results[1]["w"]  # DDP keeps the replicas identical
