@@ -1,0 +1,647 @@
+"""The local history: conversations (a tree of message versions), summaries, captions, forecasts,
+training runs, and full-text search over all of them, in one SQLite file through sqlite-utils.
+
+Durability: WAL journal, ``synchronous=FULL``, foreign keys on, and every public write is one
+``BEGIN IMMEDIATE`` transaction committed before the method returns, so a crash (even SIGKILL)
+loses at most the write in flight. The schema version is ``PRAGMA user_version``; ``MIGRATIONS``
+upgrade it forward at open, each in its own transaction. A damaged file is moved aside (kept, never
+deleted) to ``<name>.corrupt-<UTC time>`` and a fresh one created (``recovered_from`` says where it
+went); a file another program keeps locked raises ``HistoryLockedError`` after a busy timeout.
+
+Search: one FTS5 external-content index per searchable table, kept in sync by triggers
+(``Table.enable_fts(create_triggers=True)``). The user's words are quoted, so no query raises.
+
+Threads: the store is created and used on one thread (the app's engine thread) and never shared;
+sqlite3's ``check_same_thread`` guard stays on as a tripwire.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from engine import history_export as rec
+
+APPLICATION_ID = 0x50524C43  # "PRLC" in the SQLite header: marks a Parlance history file
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+RUN_STATUSES = ("running", "complete", "stopped", "error")
+MESSAGE_FIELDS = ("text", "status", "latency_ms", "feedback", "attention", "settings", "model")
+RUN_FIELDS = ("status", "metrics", "curves", "checkpoint", "finished_at", "duration_s")
+TITLE_CHARS = 60
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"  # no stemming: prefix search stays predictable
+MAX_QUERY_TERMS = 64
+
+
+class NotFoundError(LookupError, ValueError):
+    """No row with that id (a ValueError too, so the CLI's one error path reports it)."""
+
+
+class HistoryLockedError(TimeoutError):
+    """Another program held the database's write lock for longer than the busy timeout."""
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC with milliseconds, e.g. 2026-05-09T07:35:12.123Z (sorts as text)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_title(text: str) -> str:
+    """One line, about TITLE_CHARS long, cut at a word boundary with an ellipsis."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= TITLE_CHARS // 2 else cut).rstrip() + "…"
+
+
+def fts_query(text: str) -> str | None:
+    """Free text -> a safe FTS5 query: every word a quoted phrase (AND), the last one a prefix.
+
+    Quotes inside words are doubled, NULs dropped, chunks without a letter or digit skipped, so
+    operators, brackets, ``*`` and stray quotes are searched for as text and never raise.
+    """
+    terms = [
+        '"' + chunk.replace('"', '""') + '"'
+        for chunk in text.replace("\x00", " ").split()
+        if any(ch.isalnum() for ch in chunk)
+    ][:MAX_QUERY_TERMS]
+    if not terms:
+        return None
+    terms[-1] += "*"
+    return " ".join(terms)
+
+
+# ------------------------------------------------------------------------------------------ migrations
+def _v1_conversations(db: Database) -> None:
+    db.executescript(f"""
+        PRAGMA application_id = {APPLICATION_ID};
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            settings TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'bot')),
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'streaming', 'stopped', 'error')),
+            model TEXT,
+            settings TEXT,
+            latency_ms REAL,
+            feedback INTEGER NOT NULL DEFAULT 0 CHECK (feedback IN (-1, 0, 1)),
+            attention TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX messages_by_conversation ON messages(conversation_id, parent_id, id);
+        CREATE INDEX messages_by_parent ON messages(parent_id);
+        CREATE INDEX conversations_by_update ON conversations(updated_at);
+    """)
+    db["messages"].enable_fts(["text"], create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
+def _v2_results(db: Database) -> None:
+    db.executescript("""
+        CREATE TABLE summaries (id INTEGER PRIMARY KEY, source TEXT NOT NULL, summary TEXT NOT NULL,
+            method TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+        CREATE TABLE captions (id INTEGER PRIMARY KEY, file_name TEXT NOT NULL, file_hash TEXT NOT NULL,
+            caption TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+        CREATE INDEX captions_by_hash ON captions(file_hash);
+        CREATE TABLE forecasts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, method TEXT NOT NULL,
+            horizon INTEGER NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
+    """)
+    db["summaries"].enable_fts(["summary", "source"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db["captions"].enable_fts(["caption", "file_name"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db["forecasts"].enable_fts(["name", "method"], create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
+def _v3_runs(db: Database) -> None:
+    db.executescript("""
+        CREATE TABLE runs (id INTEGER PRIMARY KEY, task TEXT NOT NULL, config TEXT NOT NULL,
+            data TEXT NOT NULL, device TEXT NOT NULL, checkpoint TEXT,
+            status TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'complete', 'stopped', 'error')),
+            metrics TEXT NOT NULL DEFAULT '{}', curves TEXT NOT NULL DEFAULT '{}',
+            started_at TEXT NOT NULL, finished_at TEXT, duration_s REAL);
+    """)
+
+
+# MIGRATIONS[i] upgrades a file from schema i to i + 1. Append only; never edit a released one.
+MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _error_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    return None if code is None else code & 0xFF
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = _error_code(exc)
+    if code is not None:
+        return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = _error_code(exc)
+    if code is not None:
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc).lower()
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive integer, not {limit!r}")
+
+
+class _Damaged(Exception):
+    """The file opened but failed PRAGMA quick_check."""
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged file (and its -wal/-shm/-journal) to <name>.corrupt-<UTC time>; never deletes."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm", "-journal")):
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.rename(path, target)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            os.rename(side, f"{target}{suffix}")
+    return target
+
+
+class HistoryStore:
+    """Conversations, results, runs and search in one SQLite file (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 5.0):
+        self.path = Path(path)
+        self.recovered_from: Path | None = None
+        self._busy_timeout_s = busy_timeout_s
+        self._memory = str(path) == ":memory:"
+        if not self._memory and not self.path.parent.is_dir():
+            raise FileNotFoundError(f"cannot create the history database {self.path}: no such folder")
+        try:
+            self._db = self._open()
+        except (sqlite3.DatabaseError, _Damaged) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_corrupt(exc):
+                if _is_busy(exc):
+                    raise self._locked_error() from exc
+                raise
+            if self._memory:
+                raise
+            self.recovered_from = _move_aside(self.path)
+            self._db = self._open()
+
+    @classmethod
+    def open_in_memory(cls) -> HistoryStore:
+        """A private in-memory store (tests, previews); gone when closed."""
+        return cls(":memory:")
+
+    def _locked_error(self) -> HistoryLockedError:
+        return HistoryLockedError(
+            f"the history database {self.path} is locked by another program (waited "
+            f"{self._busy_timeout_s:g} s); close other Parlance windows using it and try again"
+        )
+
+    def _open(self) -> Database:
+        checked = self._memory or self._check_read_only()
+        conn = sqlite3.connect(":memory:" if self._memory else self.path, timeout=self._busy_timeout_s)
+        try:
+            self._check(conn, quick=not checked)
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = Database(conn, execute_plugins=False)
+            if not self._memory:
+                db.enable_wal()
+            conn.execute("PRAGMA synchronous = FULL")
+            self._migrate(db)
+            return db
+        except BaseException:
+            conn.close()
+            raise
+
+    def _check_read_only(self) -> bool:
+        """Check an existing file through a read-only connection, which never checkpoints or
+        deletes a -wal, so a damaged file is moved aside exactly as it was found. False when the
+        file cannot be opened read-only (e.g. a hot rollback journal): the writer checks it."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return True
+        with open(self.path, "rb") as f:
+            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                raise _Damaged("not an SQLite file")
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            self._check(conn, quick=True)
+        except sqlite3.OperationalError as exc:
+            if _error_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+                return False
+            raise
+        finally:
+            conn.close()
+        return True
+
+    def _check(self, conn: sqlite3.Connection, quick: bool) -> None:
+        """Busy timeout on; integrity (PRAGMA quick_check), a Parlance file, not a newer schema."""
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        if quick:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise _Damaged("; ".join(problems[:5]))
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID) or (version == 0 and tables):
+            raise ValueError(f"{self.path} is an SQLite database but not a Parlance history")
+        if version > SCHEMA_VERSION:
+            raise ValueError(
+                f"the history database {self.path} was written by a newer Parlance (schema {version}; "
+                f"this version knows up to {SCHEMA_VERSION}); update Parlance or choose another file"
+            )
+
+    def _migrate(self, db: Database, target: int = SCHEMA_VERSION) -> None:
+        """Apply MIGRATIONS up to ``target``, one transaction each; an up-to-date file takes no lock."""
+        while db.execute("PRAGMA user_version").fetchone()[0] < target:
+            with self._write(db):  # re-read inside the lock: another process may have migrated
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version < target:
+                    MIGRATIONS[version](db)
+                    db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextlib.contextmanager
+    def _write(self, db: Database | None = None) -> Iterator[Database]:
+        """One IMMEDIATE transaction, committed on exit; a busy timeout becomes HistoryLockedError."""
+        db = self._db if db is None else db
+        conn = db.conn
+        if conn.in_transaction:  # nested inside another write: part of that transaction
+            yield db
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield db
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            if _is_busy(exc):
+                raise self._locked_error() from exc
+            raise
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------- conversations
+    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return list(self._db.query(sql, params))
+
+    _CONVERSATIONS = (
+        "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
+        " FROM conversations c"
+    )
+
+    def _conversation(self, cid: int) -> dict:
+        rows = self._rows(self._CONVERSATIONS + " WHERE c.id = ?", (cid,))
+        if not rows:
+            raise NotFoundError(f"no conversation with id {cid}")
+        return {**rows[0], "settings": rec.loads(rows[0]["settings"])}
+
+    def create_conversation(self, title: str = "", model: str = "", settings: dict | None = None) -> int:
+        rec.check_strs(title=title, model=model)
+        rec.check_dict("settings", settings)
+        now = utc_now()
+        row = {
+            "title": " ".join(title.split()),
+            "model": model,
+            "settings": rec.dumps("settings", settings or {}),
+        }
+        with self._write() as db:
+            return db["conversations"].insert({**row, "created_at": now, "updated_at": now}).last_pk
+
+    def list_conversations(self) -> list[dict]:
+        """Newest updated first; each with message_count."""
+        rows = self._rows(self._CONVERSATIONS + " ORDER BY c.updated_at DESC, c.id DESC")
+        return [{**r, "settings": rec.loads(r["settings"])} for r in rows]
+
+    def get_conversation(self, cid: int) -> dict:
+        return self._conversation(cid)
+
+    def _touch(self, cid: int, **fields) -> None:
+        self._db["conversations"].update(cid, {"updated_at": utc_now(), **fields})
+
+    def rename_conversation(self, cid: int, title: str) -> None:
+        rec.check_strs(title=title)
+        with self._write():
+            self._conversation(cid)
+            self._touch(cid, title=" ".join(title.split()))
+
+    def update_conversation_settings(self, cid: int, settings: dict) -> None:
+        rec.check_dict("settings", settings, optional=False)
+        with self._write():
+            self._conversation(cid)
+            self._touch(cid, settings=rec.dumps("settings", settings))
+
+    def _snapshot(self, cid: int) -> dict:
+        return rec.make_snapshot(self._conversation(cid), self.messages(cid), SCHEMA_VERSION)
+
+    def delete_conversation(self, cid: int) -> dict:
+        """Delete it with its messages; return the snapshot that restore_conversation() puts back."""
+        with self._write() as db:
+            snapshot = self._snapshot(cid)
+            db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        return snapshot
+
+    def restore_conversation(self, snapshot: dict) -> int:
+        """Undo a delete: the same ids when they are still free (they normally are), else new ones."""
+        snap = rec.load_snapshot(snapshot, SCHEMA_VERSION)
+        with self._write() as db:
+            return rec.insert_snapshot(db, snap, keep_ids=True)
+
+    # ------------------------------------------------------------------------------------ messages
+    @staticmethod
+    def _message(row: dict) -> dict:
+        return {**row, "settings": rec.loads(row["settings"]), "attention": rec.loads(row["attention"])}
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        text: str,
+        parent_id: int | None = None,
+        *,
+        model: str | None = None,
+        settings: dict | None = None,
+        status: str = "complete",
+        latency_ms: float | None = None,
+        attention: dict | None = None,
+    ) -> int:
+        """Add a message under ``parent_id`` (None: a root). Another child of the same parent is a
+        new version: a regenerated reply, or an edited user message starting its own branch. The
+        first user message names an untitled conversation."""
+        rec.check_choice("role", role, rec.ROLES)
+        rec.check_choice("status", status, rec.STATUSES)
+        rec.check_text(role, text)
+        rec.check_optional_str("model", model)
+        rec.check_dict("settings", settings)
+        rec.check_number("latency_ms", latency_ms)
+        now = utc_now()
+        row = {
+            "conversation_id": conversation_id,
+            "parent_id": parent_id,
+            "role": role,
+            "text": text,
+            "status": status,
+            "model": model,
+            "settings": rec.dumps("settings", settings),
+            "latency_ms": latency_ms,
+            "feedback": 0,
+            "attention": rec.dumps("attention", attention),
+            "created_at": now,
+        }
+        with self._write() as db:
+            conv = self._conversation(conversation_id)
+            if parent_id is not None and self.get_message(parent_id)["conversation_id"] != conversation_id:
+                raise ValueError(f"message {parent_id} belongs to another conversation")
+            mid = db["messages"].insert(row).last_pk
+            if role == "user" and not conv["title"]:
+                self._touch(conversation_id, title=make_title(text))
+            else:
+                self._touch(conversation_id)
+        return mid
+
+    def update_message(self, mid: int, **fields) -> None:
+        """Change some of MESSAGE_FIELDS (e.g. text and status while a reply streams, feedback)."""
+        unknown = sorted(set(fields) - set(MESSAGE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"cannot update message field(s) {unknown}; allowed: {', '.join(MESSAGE_FIELDS)}"
+            )
+        if "status" in fields:
+            rec.check_choice("status", fields["status"], rec.STATUSES)
+        if "feedback" in fields:
+            rec.check_choice("feedback", fields["feedback"], rec.FEEDBACK)
+        rec.check_number("latency_ms", fields.get("latency_ms"))
+        rec.check_optional_str("model", fields.get("model"))
+        rec.check_dict("settings", fields.get("settings"))
+        updates = dict(fields)
+        for key in ("settings", "attention"):
+            if key in updates:
+                updates[key] = rec.dumps(key, updates[key])
+        with self._write() as db:
+            msg = self.get_message(mid)
+            if "text" in fields:
+                rec.check_text(msg["role"], fields["text"])
+            if updates:
+                db["messages"].update(mid, updates)
+            if set(fields) - {"feedback"}:
+                self._touch(msg["conversation_id"])
+
+    def get_message(self, mid: int) -> dict:
+        rows = self._rows("SELECT * FROM messages WHERE id = ?", (mid,))
+        if not rows:
+            raise NotFoundError(f"no message with id {mid}")
+        return self._message(rows[0])
+
+    def messages(self, cid: int) -> list[dict]:
+        """Every message version of the conversation, in creation order."""
+        self._conversation(cid)
+        rows = self._rows("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        return [self._message(r) for r in rows]
+
+    def children(self, mid: int | None, cid: int) -> list[dict]:
+        """The replies to ``mid`` (None: the roots), i.e. the versions of the next turn, oldest first."""
+        self._conversation(cid)
+        rows = self._rows(
+            "SELECT * FROM messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id", (cid, mid)
+        )
+        return [self._message(r) for r in rows]
+
+    def thread(self, cid: int, leaf_id: int | None = None) -> list[dict]:
+        """The root -> leaf path shown as the chat. Without ``leaf_id``: the newest root, then the
+        newest reply at each level. With it: the path through ``leaf_id``, continued below it by
+        the newest replies (so picking an older version of a turn shows that branch in full)."""
+        return [m for m, _, _ in self._walk(cid, leaf_id)]
+
+    def _walk(self, cid: int, leaf_id: int | None) -> list[tuple[dict, int, int]]:
+        msgs = self.messages(cid)
+        if leaf_id is not None and all(m["id"] != leaf_id for m in msgs):
+            raise NotFoundError(f"conversation {cid} has no message {leaf_id}")
+        return rec.walk_thread(msgs, leaf_id)
+
+    # ------------------------------------------------------------------------------------- results
+    def _add(self, table: str, row: dict, meta: dict | None) -> int:
+        rec.check_dict("meta", meta)
+        with self._write() as db:
+            return (
+                db[table]
+                .insert({**row, "meta": rec.dumps("meta", meta or {}), "created_at": utc_now()})
+                .last_pk
+            )
+
+    def _list(self, table: str, limit: int) -> list[dict]:
+        _check_limit(limit)
+        rows = self._rows(f"SELECT * FROM {table} ORDER BY id DESC LIMIT ?", (limit,))
+        return [{**r, "meta": rec.loads(r["meta"])} for r in rows]
+
+    def add_summary(self, source: str, summary: str, method: str, meta: dict | None = None) -> int:
+        rec.check_strs(source=source, summary=summary, method=method)
+        return self._add("summaries", {"source": source, "summary": summary, "method": method}, meta)
+
+    def add_caption(self, file_name: str, file_hash: str, caption: str, meta: dict | None = None) -> int:
+        rec.check_strs(file_name=file_name, file_hash=file_hash, caption=caption)
+        return self._add(
+            "captions", {"file_name": file_name, "file_hash": file_hash, "caption": caption}, meta
+        )
+
+    def add_forecast(self, name: str, method: str, horizon: int, meta: dict | None = None) -> int:
+        rec.check_strs(name=name, method=method)
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, not {horizon!r}")
+        return self._add("forecasts", {"name": name, "method": method, "horizon": horizon}, meta)
+
+    def list_summaries(self, limit: int = 100) -> list[dict]:
+        return self._list("summaries", limit)
+
+    def list_captions(self, limit: int = 100) -> list[dict]:
+        return self._list("captions", limit)
+
+    def list_forecasts(self, limit: int = 100) -> list[dict]:
+        return self._list("forecasts", limit)
+
+    # ---------------------------------------------------------------------------------------- runs
+    @staticmethod
+    def _run(row: dict) -> dict:
+        return {**row, **{k: rec.loads(row[k]) for k in ("config", "metrics", "curves")}}
+
+    def add_run(self, task: str, config: dict, data: str, device: str, checkpoint: str | None = None) -> int:
+        rec.check_strs(task=task, data=data, device=device)
+        rec.check_optional_str("checkpoint", checkpoint)
+        rec.check_dict("config", config, optional=False)
+        row = {"task": task, "config": rec.dumps("config", config), "data": data, "device": device}
+        row.update(checkpoint=checkpoint, status="running", metrics="{}", curves="{}", started_at=utc_now())
+        with self._write() as db:
+            return db["runs"].insert(row).last_pk
+
+    def update_run(self, run_id: int, **fields) -> None:
+        """Change RUN_FIELDS; a final status without finished_at stamps the time now."""
+        unknown = sorted(set(fields) - set(RUN_FIELDS))
+        if unknown:
+            raise ValueError(f"cannot update run field(s) {unknown}; allowed: {', '.join(RUN_FIELDS)}")
+        updates = dict(fields)
+        if "status" in updates:
+            rec.check_choice("status", updates["status"], RUN_STATUSES)
+            if updates["status"] != "running":
+                updates.setdefault("finished_at", utc_now())
+        for key in ("metrics", "curves"):
+            if key in updates:
+                rec.check_dict(key, updates[key], optional=False)
+                updates[key] = rec.dumps(key, updates[key])
+        if isinstance(updates.get("finished_at"), datetime):
+            stamp = updates["finished_at"].astimezone(timezone.utc).isoformat(timespec="milliseconds")
+            updates["finished_at"] = stamp.replace("+00:00", "Z")
+        rec.check_number("duration_s", updates.get("duration_s"))
+        with self._write() as db:
+            self.get_run(run_id)
+            if updates:
+                db["runs"].update(run_id, updates)
+
+    def get_run(self, run_id: int) -> dict:
+        rows = self._rows("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no training run with id {run_id}")
+        return self._run(rows[0])
+
+    def list_runs(self) -> list[dict]:
+        """Newest first."""
+        return [self._run(r) for r in self._rows("SELECT * FROM runs ORDER BY id DESC")]
+
+    # -------------------------------------------------------------------------------------- search
+    _SEARCH_SQL = """
+        SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
+            snippet(messages_fts, -1, '[', ']', '…', 12) AS snippet, m.created_at, messages_fts.rank AS rank
+        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+            JOIN conversations c ON c.id = m.conversation_id
+        WHERE messages_fts MATCH :q
+        UNION ALL
+        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, '[', ']', '…', 12),
+            s.created_at, summaries_fts.rank
+        FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid WHERE summaries_fts MATCH :q
+        UNION ALL
+        SELECT 'caption', p.id, NULL, p.file_name, snippet(captions_fts, -1, '[', ']', '…', 12),
+            p.created_at, captions_fts.rank
+        FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid WHERE captions_fts MATCH :q
+        UNION ALL
+        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, '[', ']', '…', 12),
+            f.created_at, forecasts_fts.rank
+        FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid WHERE forecasts_fts MATCH :q
+        ORDER BY rank, created_at DESC
+        LIMIT :limit
+    """
+
+    def search(self, query: str, limit: int = 50) -> list[dict]:
+        """Best-ranked hits (bm25) across messages, summaries, captions and forecasts.
+
+        Free text: each word must occur, the last may be a prefix (search as you type); matches
+        in ``snippet`` are wrapped in [ ]. Empty or punctuation-only queries return [].
+        """
+        _check_limit(limit)
+        match = fts_query(query)
+        if match is None:
+            return []
+        rows = self._rows(self._SEARCH_SQL, {"q": match, "limit": limit})
+        return [
+            {
+                "kind": r["kind"],
+                "id": r["id"],
+                "conversation_id": r["conversation_id"],
+                "title": make_title(r["title"] or ""),
+                "snippet": " ".join(r["snippet"].split()),  # one line for lists
+                "created_at": r["created_at"],
+            }
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------------------- export/import
+    def export_conversation(self, cid: int, fmt: str = "md") -> str:
+        """``"md"``: the current thread as Markdown; ``"json"``: the whole tree (every version,
+        settings, feedback, schema_version), which import_conversation() reads back."""
+        rec.check_choice("format", fmt, ("md", "json"))
+        if fmt == "md":
+            return rec.to_markdown(self._conversation(cid), self._walk(cid, None))
+        return json.dumps(self._snapshot(cid), ensure_ascii=False, indent=2) + "\n"
+
+    def import_conversation(self, text: str) -> int:
+        """Add a conversation from a JSON export (new ids, same tree); ValueError if it is not one."""
+        snap = rec.load_snapshot(text, SCHEMA_VERSION)
+        with self._write() as db:
+            return rec.insert_snapshot(db, snap, keep_ids=False)

@@ -1,0 +1,99 @@
+"""``python -m engine history --db PATH list | search QUERY | export CID | import FILE``.
+
+Reads (and, for ``import``, writes) a Parlance history database. ``--db`` is required: the engine
+never decides where user files live. ``--json`` prints machine-readable output; it may be given
+before or after the sub-command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "list, search, export and import the saved history (conversations, summaries, captions, forecasts)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, type=Path, help="the history database file")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # --json is also accepted after the action; SUPPRESS keeps the value given before it.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output")
+
+    sub.add_parser("list", help="list conversations, newest first", parents=[after])
+
+    p = sub.add_parser("search", help="full-text search across everything", parents=[after])
+    p.add_argument("query", help="words to find (the last may be a prefix)")
+    p.add_argument("--limit", type=int, default=20, help="at most this many hits (default 20)")
+
+    p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
+    p.add_argument("cid", type=int, help="conversation id (see `list`)")
+    p.add_argument("--format", choices=("md", "json"), default="md", help="md: current thread; json: all")
+    p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+
+    p = sub.add_parser("import", help="import a conversation from a JSON export", parents=[after])
+    p.add_argument("file", type=Path, help="a file written by `export --format json`")
+
+
+def _emit(args: argparse.Namespace, obj, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(obj, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(lines))
+
+
+def _list(store, args) -> None:
+    convs = store.list_conversations()
+    lines = [f"{'id':>5}  {'updated':<24} {'msgs':>5}  title"]
+    lines += [
+        f"{c['id']:>5}  {c['updated_at']:<24} {c['message_count']:>5}  {c['title'] or '(untitled)'}"
+        for c in convs
+    ]
+    _emit(args, convs, lines if convs else ["no conversations"])
+
+
+def _search(store, args) -> None:
+    hits = store.search(args.query, limit=args.limit)
+    lines = []
+    for h in hits:
+        where = f" in conversation {h['conversation_id']}" if h["kind"] == "message" else ""
+        lines += [f"{h['kind']} {h['id']}{where}: {h['title']}  ({h['created_at']})", f"    {h['snippet']}"]
+    _emit(args, hits, lines if hits else ["no matches"])
+
+
+def _export(store, args) -> None:
+    text = store.export_conversation(args.cid, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    args.out.write_text(text, encoding="utf-8")
+    info = {"conversation_id": args.cid, "format": args.format, "path": str(args.out)}
+    _emit(args, info, [f"wrote conversation {args.cid} to {args.out}"])
+
+
+def _import(store, args) -> None:
+    cid = store.import_conversation(args.file.read_text(encoding="utf-8"))
+    _emit(args, {"conversation_id": cid}, [f"imported as conversation {cid}"])
+
+
+ACTIONS = {"list": _list, "search": _search, "export": _export, "import": _import}
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.history import HistoryStore
+
+    if args.action not in ACTIONS:
+        raise ValueError(f"unknown history action {args.action!r}; known: {', '.join(ACTIONS)}")
+    if args.action != "import" and not args.db.exists():
+        raise FileNotFoundError(f"no history database at {args.db}")
+    with HistoryStore(args.db) as store:
+        if store.recovered_from is not None:
+            print(
+                f"warning: {args.db} was damaged; it was moved to {store.recovered_from} and a new, "
+                "empty history was started",
+                file=sys.stderr,
+            )
+        ACTIONS[args.action](store, args)
+    return 0

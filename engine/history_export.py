@@ -1,0 +1,278 @@
+"""The conversation record format of the history store: field checks, JSON snapshots, Markdown.
+
+A *snapshot* is the plain, JSON-ready dict that ``HistoryStore.delete_conversation`` returns (so the
+app can undo) and that ``export_conversation(fmt="json")`` writes: the conversation, every message
+version (the whole tree, in creation order) and the schema version of the store that wrote it.
+``load_snapshot`` checks one that came from outside (a file, the clipboard) and returns a clean
+copy, or raises ``ValueError`` saying what is wrong and where. ``to_markdown`` renders one thread
+for people to read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+FORMAT = "parlance.conversation"  # the "format" marker of a snapshot / JSON export
+ROLES = ("user", "bot")
+STATUSES = ("complete", "streaming", "stopped", "error")
+FEEDBACK = (-1, 0, 1)  # thumbs down, none, thumbs up
+ROLE_LABELS = {"user": "You", "bot": "Parlance"}
+CONVERSATION_KEYS = ("id", "title", "model", "settings", "created_at", "updated_at")
+MESSAGE_KEYS = (
+    "id",
+    "parent_id",
+    "role",
+    "text",
+    "status",
+    "model",
+    "settings",
+    "latency_ms",
+    "feedback",
+    "attention",
+    "created_at",
+)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def check_choice(name: str, value: Any, allowed: tuple) -> None:
+    """ValueError naming the allowed values unless ``value`` is one of them (bools never count)."""
+    if isinstance(value, bool) or value not in allowed:
+        known = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {known}, not {value!r}")
+
+
+def check_text(role: str, text: Any) -> None:
+    """Message text is a string; a user message must say something."""
+    if not isinstance(text, str):
+        raise ValueError(f"message text must be a string, not {type(text).__name__}")
+    if role == "user" and not text.strip():
+        raise ValueError("a user message cannot be empty or only whitespace")
+
+
+def check_number(name: str, value: Any) -> None:
+    """None or a finite real number."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number or None, not {value!r}")
+
+
+def check_dict(name: str, value: Any, *, optional: bool = True) -> None:
+    """A JSON object (dict), or None where optional."""
+    if value is None and optional:
+        return
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a dict{' or None' if optional else ''}, not {type(value).__name__}")
+
+
+def check_strs(**values: Any) -> None:
+    """Every keyword's value is a string."""
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {type(value).__name__}")
+
+
+def check_optional_str(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string or None, not {type(value).__name__}")
+
+
+def dumps(name: str, value: Any) -> str | None:
+    """JSON text for a JSON-ish column (None stays NULL); ValueError if it cannot be serialised."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be JSON-serialisable: {exc}") from exc
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+# ------------------------------------------------------------------------------------------- snapshots
+def make_snapshot(conversation: dict, messages: list[dict], schema_version: int) -> dict:
+    """The JSON-ready record of a conversation and all its message versions (creation order)."""
+    return {
+        "format": FORMAT,
+        "schema_version": schema_version,
+        "conversation": {k: conversation[k] for k in CONVERSATION_KEYS},
+        "messages": [{k: m[k] for k in MESSAGE_KEYS} for m in messages],
+    }
+
+
+def _conversation_field_errors(conv: dict) -> None:
+    if not isinstance(conv.get("id"), int) or isinstance(conv.get("id"), bool):
+        raise ValueError("conversation.id must be an integer")
+    for key in ("title", "model", "created_at", "updated_at"):
+        if not isinstance(conv.get(key), str):
+            raise ValueError(f"conversation.{key} must be a string")
+    check_dict("conversation.settings", conv.get("settings"), optional=False)
+
+
+def _message_field_errors(msg: dict, seen: set[int]) -> None:
+    mid = msg.get("id")
+    if not isinstance(mid, int) or isinstance(mid, bool):
+        raise ValueError("id must be an integer")
+    if mid in seen:
+        raise ValueError(f"id {mid} appears twice")
+    parent = msg.get("parent_id")
+    if parent is not None and (isinstance(parent, bool) or parent not in seen):
+        raise ValueError(f"parent_id {parent!r} is not the id of an earlier message in the file")
+    check_choice("role", msg.get("role"), ROLES)
+    check_text(msg["role"], msg.get("text"))
+    check_choice("status", msg.get("status"), STATUSES)
+    check_optional_str("model", msg.get("model"))
+    check_dict("settings", msg.get("settings"))
+    check_number("latency_ms", msg.get("latency_ms"))
+    check_choice("feedback", msg.get("feedback"), FEEDBACK)
+    if not isinstance(msg.get("created_at"), str):
+        raise ValueError("created_at must be a string")
+
+
+def load_snapshot(data: str | bytes | dict, schema_version: int) -> dict:
+    """Check a snapshot / JSON export and return a clean copy; ValueError says what is wrong.
+
+    ``schema_version`` is the reader's version: a file written by a newer Parlance is refused. Every
+    message's parent must come earlier in the list (true of every export), which also rules out
+    cycles, so the tree can be rebuilt in one pass.
+    """
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a Parlance conversation export: invalid JSON ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(
+            f'not a Parlance conversation export: expected a JSON object with "format": "{FORMAT}"'
+        )
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError("conversation export has no valid schema_version")
+    if version > schema_version:
+        raise ValueError(
+            f"this conversation was exported by a newer Parlance (schema {version}; this one reads up to "
+            f"{schema_version}); update Parlance to import it"
+        )
+    conv, messages = data.get("conversation"), data.get("messages")
+    if not isinstance(conv, dict):
+        raise ValueError('conversation export: "conversation" must be an object')
+    if not isinstance(messages, list):
+        raise ValueError('conversation export: "messages" must be a list')
+    try:
+        _conversation_field_errors(conv)
+    except ValueError as exc:
+        raise ValueError(f"conversation export: {exc}") from None
+    seen: set[int] = set()
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            raise ValueError(f"conversation export: message #{i} must be an object")
+        try:
+            _message_field_errors(msg, seen)
+            dumps("attention", msg.get("attention"))
+        except ValueError as exc:
+            raise ValueError(f"conversation export: message #{i}: {exc}") from None
+        seen.add(msg["id"])
+    return {
+        "format": FORMAT,
+        "schema_version": version,
+        "conversation": {k: conv[k] for k in CONVERSATION_KEYS},
+        "messages": [{k: m.get(k) for k in MESSAGE_KEYS} for m in messages],
+    }
+
+
+def insert_snapshot(db, snap: dict, keep_ids: bool) -> int:
+    """Write a checked snapshot into ``db`` (a sqlite_utils Database, inside the caller's
+    transaction); return the conversation id. Parents come before children, so new ids keep the
+    creation order and the tree. ``keep_ids``: reuse the snapshot's ids if all are still free."""
+    conv, messages = snap["conversation"], snap["messages"]
+    if keep_ids:
+        ids = json.dumps([m["id"] for m in messages])
+        taken = db.execute("SELECT count(*) FROM conversations WHERE id = ?", (conv["id"],)).fetchone()[0]
+        sql = "SELECT count(*) FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+        keep_ids = taken + db.execute(sql, (ids,)).fetchone()[0] == 0
+    row = {k: conv[k] for k in ("title", "model", "created_at", "updated_at")}
+    row["settings"] = dumps("settings", conv["settings"])
+    if keep_ids:
+        row["id"] = conv["id"]
+    cid = db["conversations"].insert(row).last_pk
+    new_ids: dict[int, int] = {}
+    for m in messages:
+        mrow = {k: m[k] for k in MESSAGE_KEYS}
+        mrow.update(conversation_id=cid, settings=dumps("settings", m["settings"]))
+        mrow.update(attention=dumps("attention", m["attention"]))
+        mrow["parent_id"] = None if m["parent_id"] is None else new_ids[m["parent_id"]]
+        if not keep_ids:
+            del mrow["id"]
+        new_ids[m["id"]] = db["messages"].insert(mrow).last_pk
+    return cid
+
+
+# ------------------------------------------------------------------------------------------------ tree
+def walk_thread(messages: list[dict], leaf_id: int | None = None) -> list[tuple[dict, int, int]]:
+    """The root -> leaf path through a message tree (creation order), each step as (message,
+    version number among its siblings, sibling count). Without ``leaf_id``: the newest root, then
+    the newest child at each level; with it (it must be in ``messages``): the path through it,
+    continued below by the newest children."""
+    by_id = {m["id"]: m for m in messages}
+    kids: dict[int | None, list[dict]] = defaultdict(list)
+    for m in messages:
+        kids[m["parent_id"]].append(m)
+    path: list[dict] = []
+    if leaf_id is not None:
+        node: dict | None = by_id[leaf_id]
+        while node is not None:
+            path.append(node)
+            node = by_id.get(node["parent_id"])
+        path.reverse()
+    elif kids[None]:
+        path.append(kids[None][-1])
+    while path and kids[path[-1]["id"]]:
+        path.append(kids[path[-1]["id"]][-1])
+    out = []
+    for m in path:
+        siblings = [s["id"] for s in kids[m["parent_id"]]]
+        out.append((m, siblings.index(m["id"]) + 1, len(siblings)))
+    return out
+
+
+# -------------------------------------------------------------------------------------------- markdown
+def _settings_line(settings: dict | None) -> str:
+    if not settings:
+        return ""
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
+
+
+def to_markdown(conversation: dict, thread: list[tuple[dict, int, int]]) -> str:
+    """Readable Markdown of one thread: ``thread`` holds (message, version number, versions there).
+
+    Message text is written as is (it is Markdown already, as the chat bubbles show it). Notes in
+    italics say which version of a reply this is, a non-complete status and the user's feedback.
+    """
+    title = conversation["title"] or "Untitled conversation"
+    lines = [f"# {title}", ""]
+    facts = [f"created {conversation['created_at']}", f"updated {conversation['updated_at']}"]
+    if conversation["model"]:
+        facts.insert(0, f"model `{conversation['model']}`")
+    lines.append("_" + " · ".join(facts) + "_")
+    if _settings_line(conversation["settings"]):
+        lines += ["", f"Settings: `{_settings_line(conversation['settings'])}`"]
+    for msg, version, versions in thread:
+        notes = [msg["created_at"]]
+        if msg["model"] and msg["model"] != conversation["model"]:
+            notes.append(f"model `{msg['model']}`")
+        if versions > 1:
+            notes.append(f"version {version} of {versions}")
+        if msg["status"] != "complete":
+            notes.append(msg["status"])
+        if msg["feedback"]:
+            notes.append("liked" if msg["feedback"] > 0 else "disliked")
+        if msg["latency_ms"] is not None and msg["role"] == "bot":
+            notes.append(f"{msg['latency_ms']:.0f} ms")
+        lines += ["", f"### {ROLE_LABELS[msg['role']]}", "", "_" + " · ".join(notes) + "_", ""]
+        lines.append(msg["text"] if msg["text"].strip() else "_(empty)_")
+    return "\n".join(lines) + "\n"

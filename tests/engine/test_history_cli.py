@@ -1,0 +1,97 @@
+"""``python -m engine history …`` run in-process through engine.cli.main."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # the repo is not installed; make `engine` importable
+    sys.path.insert(0, str(REPO))
+
+from engine import cli  # noqa: E402
+from engine.history import HistoryStore  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def only_history(monkeypatch):
+    """Build the parser from the history command alone, so other commands' state cannot break it."""
+    monkeypatch.setattr(cli, "COMMANDS", {"history": "engine.history_cli"})
+    monkeypatch.setattr(cli, "TRAIN", {})
+    monkeypatch.setattr(cli, "EVAL", {})
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "history.db"
+    with HistoryStore(path) as s:
+        cid = s.create_conversation(model="hred")
+        u = s.add_message(cid, "user", "Which cell has a forget gate?")
+        s.add_message(cid, "bot", "The LSTM cell has a forget gate.", u)
+        s.add_caption("cat.jpg", "h", "a cat next to a gate")
+        s.create_conversation("Empty one")
+    return path, cid
+
+
+def test_list_text_and_json(db, capsys):
+    path, cid = db
+    assert cli.main(["history", "--db", str(path), "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Which cell has a forget gate?" in out and "Empty one" in out
+    assert cli.main(["history", "--db", str(path), "--json", "list"]) == 0
+    convs = json.loads(capsys.readouterr().out)
+    assert [c["title"] for c in convs] == ["Empty one", "Which cell has a forget gate?"]
+    assert convs[1]["id"] == cid and convs[1]["message_count"] == 2
+
+
+def test_search_text_and_json(db, capsys):
+    path, cid = db
+    assert cli.main(["history", "--db", str(path), "search", "forget gate"]) == 0
+    out = capsys.readouterr().out
+    assert f"in conversation {cid}" in out and "[forget] [gate]" in out
+    assert cli.main(["history", "--db", str(path), "search", "gate", "--limit", "2", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and all("[gate]" in h["snippet"] for h in hits)
+    assert cli.main(["history", "--db", str(path), "--json", "search", 'AND( "*']) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert cli.main(["history", "--db", str(path), "search", "zebra"]) == 0
+    assert "no matches" in capsys.readouterr().out
+
+
+def test_export_md_to_stdout_and_json_to_file(db, capsys, tmp_path):
+    path, cid = db
+    assert cli.main(["history", "--db", str(path), "export", str(cid), "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("# Which cell has a forget gate?") and "The LSTM cell has a forget gate." in md
+    out = tmp_path / "conv.json"
+    args = ["history", "--db", str(path), "export", str(cid), "--format", "json", "--out", str(out), "--json"]
+    assert cli.main(args) == 0
+    assert json.loads(capsys.readouterr().out) == {"conversation_id": cid, "format": "json", "path": str(out)}
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [m["text"] for m in data["messages"]][1] == "The LSTM cell has a forget gate."
+    assert cli.main(["history", "--db", str(path), "--json", "import", str(out)]) == 0
+    new = json.loads(capsys.readouterr().out)["conversation_id"]
+    with HistoryStore(path) as s:
+        assert [m["text"] for m in s.thread(new)] == [m["text"] for m in s.thread(cid)]
+
+
+def test_errors_go_through_the_one_error_path(db, capsys, tmp_path):
+    path, _ = db
+    assert cli.main(["history", "--db", str(path), "export", "999"]) == 2
+    assert "error: no conversation with id 999" in capsys.readouterr().err
+    missing = tmp_path / "missing.db"
+    assert cli.main(["history", "--db", str(missing), "list"]) == 2
+    assert "no history database" in capsys.readouterr().err and not missing.exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops", encoding="utf-8")
+    assert cli.main(["history", "--db", str(path), "import", str(bad)]) == 2
+    assert "invalid JSON" in capsys.readouterr().err
+
+
+def test_db_is_required(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["history", "list"])
+    assert "--db" in capsys.readouterr().err
