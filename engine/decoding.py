@@ -1,0 +1,313 @@
+"""Greedy, beam and sampling decoding, shared by every text generator.
+
+A model exposes one step: ``step(tokens (N,), state) -> (logits (N, V), state, attn)`` where
+every tensor in ``state`` (a dict, possibly nested) is batch-first, so beams are reordered by
+indexing dim 0, and ``attn`` is a dict of per-step weights (each ``(N, S)``) or ``{}``.
+Decoding returns :class:`Hypothesis` objects; the caller detokenises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+from engine.cancel import CancelToken
+
+__all__ = ["DecodeOptions", "CancelToken", "Hypothesis", "decode", "METHODS"]
+
+
+@dataclass
+class DecodeOptions:
+    method: str = "greedy"  # "greedy" | "beam" | "sample"
+    max_len: int = 40  # maximum generated tokens (EOS excluded)
+    min_len: int = 1  # EOS is banned before this many tokens
+    beam_size: int = 4  # beams kept per input (beam)
+    length_penalty: float = 0.6  # GNMT alpha: score / ((5+len)/6)**alpha (beam)
+    block_ngram: int = 3  # forbid repeating any n-gram of this size within a hypothesis; 0 = off
+    ban_unk: bool = True  # never generate the UNK token
+    temperature: float = 0.8  # softmax temperature (sample)
+    top_k: int = 0  # keep the k most likely tokens; 0 = off (sample)
+    top_p: float = 0.9  # nucleus: smallest set with cumulative probability >= p; 1.0 = off (sample)
+    repetition_penalty: float = 1.2  # CTRL-style penalty on already generated tokens; 1.0 = off
+    seed: int | None = None  # sampling seed for reproducible output; None = random
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> DecodeOptions:
+        names = {f.name for f in fields(cls)}
+        opts = cls(**{k: v for k, v in (d or {}).items() if k in names})
+        opts.validate()
+        return opts
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown decoding method {self.method!r}; known: {', '.join(METHODS)}")
+        if self.max_len < 1 or self.beam_size < 1 or self.temperature <= 0:
+            raise ValueError("max_len and beam_size must be >= 1 and temperature > 0")
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # generated ids, EOS excluded
+    score: float  # sum of log-probabilities (beam: before the length penalty)
+    attn: dict = field(default_factory=dict)  # name -> list of per-step weight lists
+    finished: bool = False  # ended with EOS (False: hit max_len or was cancelled)
+
+
+# ---- logit processing --------------------------------------------------------------------------
+
+
+def _banned_ngram_tokens(seq: list[int], n: int) -> set[int]:
+    if n <= 0 or len(seq) < n - 1:
+        return set()
+    prefix = tuple(seq[len(seq) - n + 1 :]) if n > 1 else ()
+    banned = set()
+    for i in range(len(seq) - n + 1):
+        if tuple(seq[i : i + n - 1]) == prefix:
+            banned.add(seq[i + n - 1])
+    return banned
+
+
+def _process(logits, seqs: list[list[int]], opts: DecodeOptions, eos: int, unk: int | None):
+    """Apply repetition penalty, UNK ban, min length and n-gram blocking; returns new logits."""
+    import torch
+
+    logits = logits.float().clone()
+    neg = torch.finfo(logits.dtype).min
+    if opts.ban_unk and unk is not None:
+        logits[:, unk] = neg
+    for i, seq in enumerate(seqs):
+        if opts.repetition_penalty != 1.0 and seq:
+            idx = torch.tensor(sorted(set(seq)), device=logits.device)
+            vals = logits[i, idx]
+            logits[i, idx] = torch.where(
+                vals > 0, vals / opts.repetition_penalty, vals * opts.repetition_penalty
+            )
+        if len(seq) < opts.min_len:
+            logits[i, eos] = neg
+        banned = _banned_ngram_tokens(seq, opts.block_ngram)
+        if banned:
+            logits[i, list(banned)] = neg
+    return logits
+
+
+def _reorder(state, index):
+    if isinstance(state, dict):
+        return {k: _reorder(v, index) for k, v in state.items()}
+    if isinstance(state, (tuple, list)):
+        return type(state)(_reorder(v, index) for v in state)
+    if state is None:
+        return None
+    return state.index_select(0, index)
+
+
+def _collect(attn_store: list[dict], attn: dict, rows) -> None:
+    for store, row in zip(attn_store, rows):
+        if row is None:
+            continue
+        for name, w in attn.items():
+            store.setdefault(name, []).append(w[row].float().tolist())
+
+
+# ---- greedy and sampling -----------------------------------------------------------------------
+
+
+def _greedy_or_sample(
+    step,
+    state,
+    batch: int,
+    bos: int,
+    eos: int,
+    opts: DecodeOptions,
+    unk,
+    device,
+    on_token,
+    cancel: CancelToken | None,
+) -> list[Hypothesis]:
+    import torch
+
+    sampling = opts.method == "sample"
+    gen = None
+    if sampling and opts.seed is not None:
+        gen = torch.Generator(device="cpu").manual_seed(opts.seed)
+    tokens = torch.full((batch,), bos, dtype=torch.long, device=device)
+    seqs: list[list[int]] = [[] for _ in range(batch)]
+    scores = [0.0] * batch
+    done = [False] * batch
+    attn_store: list[dict] = [{} for _ in range(batch)]
+    for _ in range(opts.max_len):
+        if cancel is not None and cancel.cancelled:
+            break
+        logits, state, attn = step(tokens, state)
+        logits = _process(logits, seqs, opts, eos, unk)
+        logp = torch.log_softmax(logits, dim=-1)
+        if sampling:
+            probs = torch.softmax(logits / opts.temperature, dim=-1)
+            if opts.top_k:
+                kth = torch.topk(probs, min(opts.top_k, probs.size(-1)), dim=-1).values[:, -1:]
+                probs = torch.where(probs < kth, torch.zeros_like(probs), probs)
+            if opts.top_p < 1.0:
+                sp, si = torch.sort(probs, descending=True, dim=-1)
+                cum = sp.cumsum(-1)
+                drop = (cum - sp) > opts.top_p * cum[:, -1:]
+                sp = sp.masked_fill(drop, 0.0)
+                probs = torch.zeros_like(probs).scatter(-1, si, sp)
+            nxt = torch.multinomial(probs.cpu() / probs.sum(-1, keepdim=True).cpu(), 1, generator=gen)
+            nxt = nxt.squeeze(1).to(device)
+        else:
+            nxt = logp.argmax(-1)
+        _collect(attn_store, attn, [i if not done[i] else None for i in range(batch)])
+        for i in range(batch):
+            if done[i]:
+                continue
+            t = int(nxt[i])
+            scores[i] += float(logp[i, t])
+            if t == eos:
+                done[i] = True
+                continue
+            seqs[i].append(t)
+            if on_token is not None and batch == 1:
+                on_token(t)
+        if all(done):
+            break
+        tokens = torch.where(torch.tensor(done, device=device), torch.full_like(nxt, eos), nxt)
+    return [Hypothesis(seqs[i], scores[i], attn_store[i], done[i]) for i in range(batch)]
+
+
+# ---- beam search -------------------------------------------------------------------------------
+
+
+def _beam(
+    step,
+    state,
+    batch: int,
+    bos: int,
+    eos: int,
+    opts: DecodeOptions,
+    unk,
+    device,
+    cancel: CancelToken | None,
+    n_best: int,
+) -> list[list[Hypothesis]]:
+    """Batched beam search: all B*K beams advance in one ``step`` call per token."""
+    import torch
+
+    K = opts.beam_size
+    expand = torch.arange(batch, device=device).repeat_interleave(K)
+    state = _reorder(state, expand)  # (B*K, ...)
+    tokens = torch.full((batch * K,), bos, dtype=torch.long, device=device)
+    beam_scores = torch.full((batch, K), float("-inf"), device=device)
+    beam_scores[:, 0] = 0.0  # only the first beam is live at the start
+    seqs: list[list[int]] = [[] for _ in range(batch * K)]
+    attns: list[dict] = [{} for _ in range(batch * K)]
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+
+    def penalty(length: int) -> float:
+        return ((5 + length) / 6) ** opts.length_penalty
+
+    for _ in range(opts.max_len):
+        if cancel is not None and cancel.cancelled:
+            break
+        logits, state, attn = step(tokens, state)
+        logits = _process(logits, seqs, opts, eos, unk)
+        logp = torch.log_softmax(logits, dim=-1)  # (B*K, V)
+        V = logp.size(-1)
+        total = (beam_scores.view(-1, 1) + logp).view(batch, K * V)
+        top_s, top_i = total.topk(min(2 * K, K * V), dim=-1)  # (B, 2K)
+        new_src, new_tok, new_scores = [], [], []
+        for b in range(batch):
+            chosen = 0
+            for s, idx in zip(top_s[b].tolist(), top_i[b].tolist()):
+                if s == float("-inf"):
+                    break
+                src, tok = b * K + idx // V, idx % V
+                if tok == eos:
+                    if len(finished[b]) < K * 2:
+                        h = Hypothesis(list(seqs[src]), s, _extend(attns[src], attn, src), True)
+                        finished[b].append(h)
+                    continue
+                new_src.append(src)
+                new_tok.append(tok)
+                new_scores.append(s)
+                chosen += 1
+                if chosen == K:
+                    break
+            while chosen < K:  # pad with dead beams
+                new_src.append(b * K)
+                new_tok.append(eos)
+                new_scores.append(float("-inf"))
+                chosen += 1
+        src_t = torch.tensor(new_src, device=device)
+        state = _reorder(state, src_t)
+        seqs = [seqs[s] + [tok] for s, tok in zip(new_src, new_tok)]
+        attns = [_extend(attns[s], attn, s) for s in new_src]
+        tokens = torch.tensor(new_tok, device=device)
+        beam_scores = torch.tensor(new_scores, device=device).view(batch, K)
+        # stop a batch row when its best finished hypothesis cannot be beaten
+        all_done = True
+        for b in range(batch):
+            best_live = beam_scores[b].max().item()
+            if finished[b]:
+                best_fin = max(h.score / penalty(len(h.tokens)) for h in finished[b])
+                bound = best_live / penalty(opts.max_len) if best_live < 0 else best_live
+                if len(finished[b]) >= K and best_fin >= bound:
+                    continue
+            if best_live != float("-inf"):
+                all_done = False
+        if all_done:
+            break
+    results = []
+    for b in range(batch):
+        pool = list(finished[b])
+        for k in range(K):
+            s = float(beam_scores[b, k])
+            if s != float("-inf"):
+                pool.append(Hypothesis(seqs[b * K + k], s, attns[b * K + k], False))
+        pool.sort(key=lambda h: h.score / penalty(len(h.tokens)), reverse=True)
+        results.append(pool[:n_best])
+    return results
+
+
+def _extend(store: dict, attn: dict, row: int) -> dict:
+    out = {k: list(v) for k, v in store.items()}
+    for name, w in attn.items():
+        out.setdefault(name, []).append(w[row].float().tolist())
+    return out
+
+
+METHODS = ("greedy", "beam", "sample")
+
+
+def decode(
+    step: Callable,
+    state,
+    *,
+    batch: int,
+    bos: int,
+    eos: int,
+    options: DecodeOptions,
+    unk: int | None = None,
+    device="cpu",
+    on_token: Callable[[int], None] | None = None,
+    cancel: CancelToken | None = None,
+    n_best: int = 1,
+) -> list[list[Hypothesis]]:
+    """Decode ``batch`` inputs. Returns, per input, up to ``n_best`` hypotheses (best first).
+
+    ``on_token`` streams ids as they are chosen (greedy and sampling, batch 1); for beam search
+    the best hypothesis is streamed once the search ends.
+    """
+    import torch
+
+    options.validate()
+    with torch.no_grad():
+        if options.method == "beam":
+            out = _beam(step, state, batch, bos, eos, options, unk, device, cancel, n_best)
+            if on_token is not None and batch == 1 and out[0]:
+                for t in out[0][0].tokens:
+                    on_token(t)
+            return out
+        hyps = _greedy_or_sample(step, state, batch, bos, eos, options, unk, device, on_token, cancel)
+        return [[h] for h in hyps]

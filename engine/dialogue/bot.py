@@ -1,0 +1,210 @@
+"""ChatBot: a loaded dialogue model folder that answers a conversation.
+
+``ChatBot.load(folder)`` rebuilds the model from ``config.json`` + ``model.safetensors`` +
+``tokenizer.model`` (no pickle) and ``reply(turns, options)`` returns a :class:`Reply` with the
+text, the streamed pieces and both levels of attention for the "why this reply" view.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import checkpoint
+from engine.decoding import CancelToken, DecodeOptions, decode
+from engine.dialogue.data import encode_context, prep
+from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig
+
+TOKENIZER_FILE = "tokenizer.model"
+DEFAULT_OPTIONS_KEY = "default_decoding"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str  # the reply as shown to a person
+    stopped: bool  # cancelled before the model finished
+    latency_ms: float  # wall time of reply()
+    n_tokens: int  # generated pieces
+    out_tokens: list[str] = field(default_factory=list)  # generated pieces, display form
+    context_tokens: list[str] = field(default_factory=list)  # context pieces the model saw
+    context_turn: list[int] = field(default_factory=list)  # index of the turn of each context piece
+    turn_labels: list[str] = field(default_factory=list)  # a short label per context turn
+    word_attention: list[list[float]] = field(default_factory=list)  # (n_out, n_context_tokens)
+    turn_attention: list[list[float]] = field(default_factory=list)  # (n_out, n_turns)
+
+
+def _display(piece: str) -> str:
+    return piece.replace("\u2581", " ")
+
+
+def tidy(text: str) -> str:
+    """Sentence-case the model's lower-case output: capitalise starts and the pronoun 'i'."""
+    words = text.strip().split(" ")
+    out = []
+    cap = True
+    for w in words:
+        if w in ("i", "i'm", "i've", "i'll", "i'd"):
+            w = "I" + w[1:]
+        if cap and w:
+            w = w[:1].upper() + w[1:]
+        cap = w.endswith((".", "!", "?"))
+        out.append(w)
+    return " ".join(out)
+
+
+class ChatBot:
+    def __init__(
+        self,
+        model: HRED,
+        tokenizer,
+        folder: Path,
+        device: str,
+        device_label: str,
+        card: str | None,
+        default_options: DecodeOptions,
+    ):
+        self.model = model.eval()
+        self.tok = tokenizer
+        self.folder = folder
+        self.name = folder.name
+        self.device = device
+        self.device_label = device_label
+        self.card = card
+        self.default_options = default_options
+        cfg = model.cfg
+        self.context_turns = cfg.context_turns if cfg.hierarchical else 1
+        self.max_context_chars = 4000
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str | None = None) -> ChatBot:
+        import torch
+
+        from engine.device import choose_device
+        from engine.text.tokenizer import Tokenizer
+
+        folder = Path(folder)
+        meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
+        cfg = checkpoint.config_from_dict(HREDConfig, meta["config"])
+        tok_path = folder / meta["extra"].get("tokenizer", TOKENIZER_FILE)
+        if not tok_path.is_file():
+            raise checkpoint.CheckpointError(f"{tok_path}: missing tokenizer")
+        tok = Tokenizer.load(tok_path)
+        info = choose_device(device)
+        model = HRED(cfg)
+        state = checkpoint.load_state(folder)
+        try:
+            model.load_state_dict({k: v.float() for k, v in state.items()})
+        except RuntimeError as exc:
+            raise checkpoint.CheckpointError(
+                f"{folder / checkpoint.WEIGHTS_FILE}: weights do not fit the config ({exc})"
+            ) from None
+        model.to(info.name)
+        torch.set_grad_enabled(True)  # generation uses no_grad locally; leave the global flag alone
+        opts = DecodeOptions.from_dict(meta["extra"].get(DEFAULT_OPTIONS_KEY))
+        return cls(model, tok, folder, info.name, info.label, checkpoint.read_card(folder), opts)
+
+    # ------------------------------------------------------------------------------------------
+    def prepare(self, turns: list[str]):
+        """Tensors for the last turns; also the display pieces and turn index of each."""
+        import torch
+
+        cfg = self.model.cfg
+        turns = [t for t in turns if t and t.strip()]
+        ctx = encode_context(self.tok, turns, self.context_turns, cfg.max_utt_tokens)
+        N, L = len(ctx), max(len(u) for u in ctx)
+        x = torch.zeros((1, N, L), dtype=torch.long)
+        lens = torch.zeros((1, N), dtype=torch.long)
+        pieces, turn_of = [], []
+        for n, u in enumerate(ctx):
+            x[0, n, : len(u)] = torch.tensor(u)
+            lens[0, n] = len(u)
+            pieces += [self.tok.id_to_piece(i) for i in u]
+            turn_of += [n] * len(u)
+        used = turns[-self.context_turns :]
+        labels = []
+        for n, t in enumerate(used):
+            who = "you" if (len(used) - 1 - n) % 2 == 0 else "bot"
+            short = prep(t)[:24]
+            labels.append(f"{who}: {short}{'…' if len(prep(t)) > 24 else ''}")
+        return x.to(self.device), lens.to(self.device), pieces, turn_of, labels, L
+
+    def reply(
+        self,
+        turns: list[str],
+        options: DecodeOptions | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Reply:
+        """Answer the conversation ``turns`` (alternating; the last one is the user's message)."""
+        import torch
+
+        if not turns or not str(turns[-1]).strip():
+            raise ValueError("empty message: type something to send")
+        t0 = time.perf_counter()
+        opts = options or self.default_options
+        x, lens, pieces, turn_of, labels, L = self.prepare(turns)
+        emitted: list[int] = []
+
+        def stream(tok_id: int) -> None:
+            emitted.append(tok_id)
+            if on_token is not None:
+                prev = tidy(self.tok.decode(emitted[:-1]))
+                now = tidy(self.tok.decode(emitted))
+                on_token(now[len(prev) :] if now.startswith(prev) else " " + now.split(" ")[-1])
+
+        from engine.dialogue.model import BOS_ID
+        from engine.text.tokenizer import EOS_ID, UNK_ID
+
+        with torch.no_grad():
+            state = self.model.start_state(x, lens)
+            hyp = decode(
+                self.model.step,
+                state,
+                batch=1,
+                bos=BOS_ID,
+                eos=EOS_ID,
+                unk=UNK_ID,
+                options=opts,
+                device=self.device,
+                on_token=stream,
+                cancel=cancel,
+            )[0][0]
+        n_out = len(hyp.tokens)
+        # word attention is over the padded (N*L) grid: keep the real pieces only, in order
+        keep = [n * L + j for n in range(lens.shape[1]) for j in range(int(lens[0, n]))]
+        word = [[row[i] for i in keep] for row in hyp.attn.get("word", [])[:n_out]]
+        turn = [row[: len(labels)] for row in hyp.attn.get("turn", [])[:n_out]]
+        text = tidy(self.tok.decode(hyp.tokens))
+        stopped = bool(cancel is not None and cancel.cancelled)
+        return Reply(
+            text=text,
+            stopped=stopped,
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            n_tokens=n_out,
+            out_tokens=[_display(self.tok.id_to_piece(i)) for i in hyp.tokens],
+            context_tokens=[_display(p) for p in pieces],
+            context_turn=turn_of,
+            turn_labels=labels,
+            word_attention=word,
+            turn_attention=turn,
+        )
+
+
+def find_models(*roots: str | Path) -> list[Path]:
+    """Model folders of kind "dialogue" directly under (or equal to) each root, sorted by name."""
+    import json
+
+    found = []
+    for root in roots:
+        root = Path(root)
+        candidates = [root] + (sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else [])
+        for c in candidates:
+            cfg = c / checkpoint.CONFIG_FILE
+            try:
+                if cfg.is_file() and json.loads(cfg.read_text()).get("kind") == KIND:
+                    found.append(c)
+            except (OSError, ValueError):
+                continue
+    return found

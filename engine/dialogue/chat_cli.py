@@ -1,0 +1,109 @@
+"""``python -m engine chat``: talk to a dialogue model in the terminal, or answer once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "chat with the dialogue model in the terminal (or answer one message)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("message", nargs="?", help="answer this one message and exit")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--method", choices=["greedy", "beam", "sample"], default=None)
+    p.add_argument("--beam-size", type=int, default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--max-len", type=int, default=None)
+    p.add_argument("--repetition-penalty", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--db", default=None, help="record the conversation in this history database")
+
+
+def _options(bot, args):
+    from engine.decoding import DecodeOptions
+
+    d = bot.default_options.to_dict()
+    for key in (
+        "method",
+        "beam_size",
+        "temperature",
+        "top_k",
+        "top_p",
+        "max_len",
+        "repetition_penalty",
+        "seed",
+    ):
+        if getattr(args, key) is not None:
+            d[key] = getattr(args, key)
+    return DecodeOptions.from_dict(d)
+
+
+def run(args) -> int:
+    from engine.dialogue.bot import ChatBot
+    from engine.paths import default_model
+
+    bot = ChatBot.load(args.model or default_model("dialogue"), device=args.device)
+    opts = _options(bot, args)
+    store, cid, parent = None, None, None
+    if args.db:
+        from engine.history import HistoryStore
+
+        store = HistoryStore(args.db)
+        if store.recovered_from:
+            print(
+                f"note: the history database was damaged; kept it as {store.recovered_from}", file=sys.stderr
+            )
+        cid = store.create_conversation(model=bot.name, settings=opts.to_dict())
+    turns: list[str] = []
+
+    def answer(text: str) -> None:
+        nonlocal parent
+        if not text.strip():
+            raise ValueError("empty message: type something to send")
+        turns.append(text)
+        if store:
+            parent = store.add_message(cid, "user", text, parent)
+        stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
+        if stream:
+            print("bot: ", end="", flush=True)
+        reply = bot.reply(turns, opts, on_token=stream)
+        turns.append(reply.text)
+        if store:
+            parent = store.add_message(
+                cid,
+                "bot",
+                reply.text,
+                parent,
+                model=bot.name,
+                settings=opts.to_dict(),
+                latency_ms=reply.latency_ms,
+            )
+        if args.json:
+            print(
+                json.dumps(
+                    {"reply": reply.text, "latency_ms": round(reply.latency_ms, 1), "tokens": reply.n_tokens}
+                )
+            )
+        else:
+            print()
+
+    try:
+        if args.message is not None:
+            answer(args.message)
+            return 0
+        if not args.json:
+            print(
+                f"Chatting with {bot.name} on {bot.device_label} ({opts.method}). Empty line or Ctrl+D quits."
+            )
+        for line in sys.stdin:
+            if not line.strip():
+                break
+            answer(line.rstrip("\n"))
+        return 0
+    finally:
+        if store:
+            store.close()

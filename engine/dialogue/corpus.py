@@ -1,0 +1,217 @@
+"""Dialogue corpora: readers for several formats, turn merging and a deterministic split.
+
+A corpus is a list of :class:`Dialogue` (an id and its turns, speakers alternating). Readers:
+- ``chitchat``: the chitchat-dataset JSON (``{id: {"messages": [[{text, sender}, …], …]}}``);
+  with no path, the copy installed with the ``chitchat-dataset`` package;
+- ``chatterbot``: chatterbot-corpus YAML files (``conversations: [[a, b, …], …]``); a file or a
+  folder of ``*.yml``; with no path, the installed English corpus;
+- ``dailydialog``: one dialogue per line, utterances separated by ``__eou__``;
+- ``text``: one utterance per line, a blank line between dialogues;
+- ``json``: a list of ``{"id": …, "turns": [...]}`` (and Parlance's own conversation export).
+Consecutive messages by the same speaker merge into one turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    id: str  # stable identifier, used for the train/valid/test split
+    turns: tuple[str, ...]  # utterances; consecutive turns come from alternating speakers
+
+
+def _clean(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _merge(messages: list[tuple[str, str]]) -> tuple[str, ...]:
+    """(speaker, text) pairs -> turns, merging consecutive messages of one speaker."""
+    turns: list[str] = []
+    last = object()
+    for speaker, text in messages:
+        text = _clean(text)
+        if not text:
+            continue
+        if speaker == last and turns:
+            turns[-1] = f"{turns[-1]} {text}"
+        else:
+            turns.append(text)
+            last = speaker
+    return tuple(turns)
+
+
+def read_chitchat(path: str | Path | None = None) -> list[Dialogue]:
+    if path is None:
+        try:
+            import chitchat_dataset
+        except ImportError:
+            raise ValueError(
+                "the chitchat corpus needs the 'chitchat-dataset' package: pip install 'parlance[train]'"
+            ) from None
+        path = Path(chitchat_dataset.__file__).parent / "dataset.json"
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not chitchat-dataset JSON (expected an object of conversations)")
+    out = []
+    for cid, conv in data.items():
+        try:
+            msgs = [(m["sender"], m["text"]) for group in conv["messages"] for m in group]
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: conversation {cid!r} is not in chitchat format") from None
+        turns = _merge(msgs)
+        if len(turns) >= 2:
+            out.append(Dialogue(str(cid), turns))
+    return out
+
+
+def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - pyyaml is a runtime dependency
+        raise ValueError("reading chatterbot YAML needs PyYAML") from None
+    if path is None:
+        try:
+            import chatterbot_corpus
+        except ImportError:
+            raise ValueError(
+                "the chatterbot corpus needs the 'chatterbot-corpus' package: pip install 'parlance[train]'"
+            ) from None
+        path = Path(chatterbot_corpus.__file__).parent / "data" / "english"
+    path = Path(path)
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    out = []
+    for f in files:
+        try:
+            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{f}: not valid chatterbot YAML ({exc})") from None
+        convs = doc.get("conversations") if isinstance(doc, dict) else None
+        if not isinstance(convs, list):
+            raise ValueError(f"{f}: no 'conversations' list (not chatterbot-corpus YAML)")
+        for i, conv in enumerate(convs):
+            if isinstance(conv, list):
+                turns = _merge([(j % 2, str(t)) for j, t in enumerate(conv)])
+                if len(turns) >= 2:
+                    out.append(Dialogue(f"{f.stem}:{i}", turns))
+    return out
+
+
+def read_dailydialog(path: str | Path) -> list[Dialogue]:
+    out = []
+    for i, line in enumerate(_read_text(path).splitlines()):
+        parts = [p for p in (_clean(u) for u in line.split("__eou__")) if p]
+        if len(parts) >= 2:
+            out.append(Dialogue(f"{Path(path).name}:{i}", tuple(parts)))
+    if not out and _read_text(path).strip():
+        raise ValueError(f"{path}: no '__eou__'-separated dialogues found (not DailyDialog format)")
+    return out
+
+
+def read_text(path: str | Path) -> list[Dialogue]:
+    out, cur, start = [], [], 0
+    lines = _read_text(path).splitlines() + [""]
+    for i, line in enumerate(lines):
+        if line.strip():
+            if not cur:
+                start = i
+            cur.append(_clean(line))
+        elif cur:
+            if len(cur) >= 2:
+                out.append(Dialogue(f"{Path(path).name}:{start}", tuple(cur)))
+            cur = []
+    return out
+
+
+def read_json(path: str | Path) -> list[Dialogue]:
+    data = _read_json(path)
+    if isinstance(data, dict) and "messages" in data:  # a Parlance conversation export
+        data = [
+            {
+                "id": data.get("id", Path(path).stem),
+                "turns": [m["text"] for m in data["messages"] if m.get("text")],
+            }
+        ]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of {{'id', 'turns'}} objects")
+    out = []
+    for i, item in enumerate(data):
+        turns = item.get("turns") if isinstance(item, dict) else None
+        if not isinstance(turns, list):
+            raise ValueError(f"{path}: item {i} has no 'turns' list")
+        turns = tuple(t for t in (_clean(x) for x in turns) if t)
+        if len(turns) >= 2:
+            out.append(Dialogue(str(item.get("id", i)), turns))
+    return out
+
+
+def _read_text(path) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"corpus file not found: {p}")
+    data = p.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise ValueError(f"{p}: looks like a binary file, not a text corpus")
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_json(path):
+    try:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+READERS: dict[str, Callable] = {
+    "chitchat": read_chitchat,
+    "chatterbot": read_chatterbot,
+    "dailydialog": read_dailydialog,
+    "text": read_text,
+    "json": read_json,
+}
+
+
+def guess_format(path: str | Path) -> str:
+    p = Path(path)
+    if p.is_dir() or p.suffix in (".yml", ".yaml"):
+        return "chatterbot"
+    if p.suffix == ".json":
+        head = _read_text(p)[:200].lstrip()
+        return "json" if head.startswith("[") or '"messages": [{' in head else "chitchat"
+    return "dailydialog" if "__eou__" in _read_text(p)[:20000] else "text"
+
+
+def load_corpus(spec: str, fmt: str | None = None) -> list[Dialogue]:
+    """``spec`` is a built-in corpus name (chitchat, chatterbot) or a path; ``fmt`` forces a reader."""
+    if fmt is None and spec in ("chitchat", "chatterbot"):
+        return READERS[spec]()
+    fmt = fmt or guess_format(spec)
+    if fmt not in READERS:
+        raise ValueError(f"unknown corpus format {fmt!r}; known: {', '.join(READERS)}")
+    return READERS[fmt](spec)
+
+
+def split_of(dialogue_id: str, valid_pct: int = 5, test_pct: int = 5) -> str:
+    """Deterministic split by hashing the conversation id: 'train', 'valid' or 'test'."""
+    h = int(hashlib.md5(dialogue_id.encode("utf-8")).hexdigest(), 16) % 100
+    if h < test_pct:
+        return "test"
+    if h < test_pct + valid_pct:
+        return "valid"
+    return "train"
+
+
+def split(dialogues: list[Dialogue], part: str) -> list[Dialogue]:
+    return [d for d in dialogues if split_of(d.id) == part]
+
+
+def examples(dialogues: list[Dialogue], context_turns: int) -> Iterator[tuple[list[str], str]]:
+    """(context, target) pairs: every turn after the first is a target for its preceding turns."""
+    for d in dialogues:
+        for i in range(1, len(d.turns)):
+            yield list(d.turns[max(0, i - context_turns) : i]), d.turns[i]

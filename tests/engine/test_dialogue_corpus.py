@@ -1,0 +1,69 @@
+"""Corpus readers, turn merging and the deterministic split."""
+
+import json
+
+import pytest
+
+from engine.dialogue import corpus as C
+
+
+def test_chitchat_reader_merges_consecutive_messages(tmp_path):
+    data = {
+        "c1": {
+            "messages": [
+                [{"text": "hi", "sender": "a"}, {"text": "there", "sender": "a"}],
+                [{"text": "hello", "sender": "b"}],
+                [{"text": "bye", "sender": "b"}],
+            ]
+        },
+        "c2": {"messages": [[{"text": "alone", "sender": "a"}]]},
+    }
+    p = tmp_path / "cc.json"
+    p.write_text(json.dumps(data))
+    ds = C.load_corpus(str(p))
+    assert ds == [C.Dialogue("c1", ("hi there", "hello bye"))]
+
+
+def test_chatterbot_dailydialog_text_and_json_readers(tmp_path):
+    y = tmp_path / "greet.yml"
+    y.write_text(
+        "categories:\n- greetings\nconversations:\n- - Hello\n  - Hi there\n  - How are you?\n- - Only one\n"
+    )
+    assert C.load_corpus(str(y)) == [C.Dialogue("greet:0", ("Hello", "Hi there", "How are you?"))]
+    dd = tmp_path / "dd.txt"
+    dd.write_text("Hi . __eou__ Hello ! __eou__\nHow are you ? __eou__ Fine . __eou__ Good . __eou__\n")
+    got = C.load_corpus(str(dd))
+    assert [d.turns for d in got] == [("Hi .", "Hello !"), ("How are you ?", "Fine .", "Good .")]
+    tx = tmp_path / "chat.txt"
+    tx.write_text("a\nb\nc\n\n\nd\ne\n\nlonely\n")
+    assert [d.turns for d in C.load_corpus(str(tx))] == [("a", "b", "c"), ("d", "e")]
+    js = tmp_path / "mine.json"
+    js.write_text(json.dumps([{"id": "x", "turns": ["one", "two"]}]))
+    assert C.load_corpus(str(js)) == [C.Dialogue("x", ("one", "two"))]
+
+
+def test_bad_corpus_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        C.load_corpus(str(tmp_path / "missing.txt"))
+    b = tmp_path / "bin.txt"
+    b.write_bytes(b"\x00\x01\x02binary")
+    with pytest.raises(ValueError, match="binary"):
+        C.load_corpus(str(b))
+    j = tmp_path / "bad.json"
+    j.write_text("{broken")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        C.load_corpus(str(j))
+    with pytest.raises(ValueError, match="known"):
+        C.load_corpus(str(j), fmt="nope")
+
+
+def test_split_is_deterministic_and_roughly_proportional():
+    ids = [f"conv-{i}" for i in range(4000)]
+    parts = [C.split_of(i) for i in ids]
+    assert parts == [C.split_of(i) for i in ids]
+    assert 0.03 < parts.count("test") / 4000 < 0.07 and 0.03 < parts.count("valid") / 4000 < 0.07
+
+
+def test_examples_use_the_last_context_turns():
+    d = C.Dialogue("d", ("a", "b", "c", "d"))
+    assert list(C.examples([d], 2)) == [(["a"], "b"), (["a", "b"], "c"), (["b", "c"], "d")]
