@@ -1,0 +1,140 @@
+"""Bad and unusual input: empty, one sentence, no punctuation, non-English, HTML, binary, huge."""
+
+import pytest
+
+from engine.summarize import textio
+from engine.summarize.document import find_title, is_hard_wrapped, parse_document
+from engine.summarize.textio import decode_bytes, html_to_text, prepare_text, read_source
+from engine.summarize.textrank import summarize
+
+
+def test_empty_and_blank_text_give_an_empty_summary():
+    for text in ("", "   \n\n\t  ", "... --- !!!"):
+        s = summarize(text, keywords=3)
+        assert s.sentences == [] and s.indices == [] and s.scores == [] and s.keywords == []
+        assert s.source_sentences == [] and s.spans == []
+
+
+def test_a_single_sentence_is_its_own_summary():
+    s = summarize("The ferry returns to service on Monday.", sentences=3)
+    assert s.sentences == ["The ferry returns to service on Monday."] and s.scores == [1.0]
+
+
+def test_a_title_alone_is_not_swallowed():
+    # A single line is never a title, whatever its punctuation.
+    s = summarize("Island ferry service to resume")
+    assert s.title == "" and s.sentences == ["Island ferry service to resume"]
+
+
+def test_text_without_punctuation_is_cut_into_pieces():
+    words = ("river ferry island harbour council budget vessel repair timetable ticket " * 30).split()
+    s = summarize(" ".join(words), sentences=2)
+    assert len(s.source_sentences) >= 5
+    assert len(s.sentences) == 2 and sum(len(x.split()) for x in s.sentences) < len(words)
+
+
+def test_lines_without_punctuation_are_sentences():
+    text = "\n".join(f"item {i} about the harbour and the ferry timetable" for i in range(12))
+    s = summarize(text, sentences=3)
+    assert len(s.source_sentences) == 12 and len(s.sentences) == 3
+
+
+def test_hard_wrapped_prose_is_joined_and_paragraphs_split():
+    prose = (
+        "The ferry linking the mainland port with the island will return\n"
+        "to service on Monday, ending a gap that left islanders relying on\n"
+        "a single small boat. The vessel was taken out of service in February\n"
+        "after inspectors found corrosion in its steering gear.\n"
+        "\n"
+        "Repairs cost twice the estimate, because the shipyard had to make\n"
+        "replacement parts from scratch.\n"
+    )
+    assert is_hard_wrapped(prose)
+    doc = parse_document(prose)
+    assert len(doc.sentences) == 3
+    assert doc.sentences[0].endswith("a single small boat.") and "\n" not in doc.sentences[0]
+
+
+def test_title_detection():
+    assert find_title("Ferry back on Monday\n\nThe ferry returns.") == (0, 20)
+    assert find_title("  Ferry back on Monday\nThe ferry returns.") == (2, 22)
+    assert find_title("The ferry returns on Monday.\n\nMore text.") is None  # a sentence, not a headline
+    assert find_title("one line only") is None
+    doc = parse_document("# Ferry back\n\nThe ferry returns. It is late.")
+    assert doc.title == "Ferry back" and doc.sentences == ["The ferry returns.", "It is late."]
+    assert parse_document("Ferry back\n\nThe ferry returns.", detect_title=False).sentences[0] == "Ferry back"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Hafen ist seit Februar geschlossen. Die Fähre fährt ab Montag wieder. Die Reparatur war teuer.",
+        "Паром снова ходит с понедельника. Ремонт стоил дорого. Жители острова довольны.",
+        "渡轮周一恢复运营。维修费用很高。岛上居民很高兴。",
+        "العبارة تعود إلى الخدمة يوم الاثنين. كانت الإصلاحات مكلفة. سكان الجزيرة سعداء.",
+    ],
+    ids=["german", "russian", "chinese", "arabic"],
+)
+def test_non_english_text_gets_a_summary(text):
+    s = summarize(text, sentences=2)
+    assert 1 <= len(s.sentences) <= 2 and len(s.scores) == len(s.source_sentences) >= 1
+    assert all(x in text for x in s.sentences)
+
+
+def test_html_soup_is_reduced_to_its_text():
+    html = (
+        "<!DOCTYPE html><html><head><title>T</title><style>p {color: red}</style>"
+        "<script>var x = '<p>not text</p>';</script></head><body><nav>Home | News</nav>"
+        "<h1>Ferry back on Monday</h1><div><p>The ferry returns to service on Monday.<p>Repairs cost"
+        " &pound;2m &amp; took <b>three</b> months.</div><ul><li>Eight crossings a day</ul></body></html>"
+    )
+    text = prepare_text(html)
+    assert "color" not in text and "var x" not in text and "Home | News" not in text and "<" not in text
+    assert "Repairs cost £2m & took three months." in text
+    s = summarize(text, sentences=5)
+    assert s.title == "Ferry back on Monday"
+    assert "The ferry returns to service on Monday." in s.sentences
+    # an unclosed <head> still lets the body through
+    assert "Body text here." in html_to_text("<html><head><title>x</title><body><p>Body text here.</p>")
+    assert prepare_text("a < b and c > d, no tags here.") == "a < b and c > d, no tags here."
+
+
+def test_binary_and_undecodable_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="binary"):
+        decode_bytes(b"abc\x00\x01\x02def" * 10, "blob.bin")
+    with pytest.raises(ValueError, match="PDF"):
+        decode_bytes(b"%PDF-1.7\n...", "paper.pdf")
+    with pytest.raises(ValueError, match="PNG image"):
+        decode_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "photo.txt")
+    noise = bytes((i * 37 + 11) % 32 for i in range(4000))  # control bytes, no NUL at the start
+    with pytest.raises(ValueError, match="cannot be read as text"):
+        decode_bytes(noise.replace(b"\x00", b"\x01"), "noise.dat")
+
+
+def test_text_encodings_are_read():
+    assert decode_bytes("Caf\u00e9 costs \u00a33.".encode()) == "Caf\u00e9 costs \u00a33."
+    assert decode_bytes(b"\xef\xbb\xbfBOM text.") == "BOM text."
+    assert decode_bytes("Fähre fährt.".encode("utf-16")) == "Fähre fährt."
+    assert decode_bytes(b"It cost \xa3600m in 2004.") == "It cost \u00a3600m in 2004."  # a stray Latin-1 byte
+
+
+def test_read_source_errors_and_size_limit(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_source(str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="directory"):
+        read_source(str(tmp_path))
+    big = tmp_path / "big.txt"
+    big.write_text("The ferry is back. " * 100, encoding="utf-8")
+    monkeypatch.setattr(textio, "MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="limit"):
+        read_source(str(big))
+
+
+def test_a_long_text_takes_the_linear_path_and_still_works():
+    # centroid mode stands in for a 10 MB file here (the real one is timed in the benchmark)
+    from engine.summarize.textrank import TextRankConfig
+
+    sentence = "Ferry number {i} sails from harbour {j} to the island at {k} o'clock."
+    text = " ".join(sentence.format(i=i, j=i % 7, k=i % 12) for i in range(400))
+    s = summarize(text, TextRankConfig(centroid_limit=100, dense_limit=50), sentences=4, keywords=3)
+    assert len(s.source_sentences) == 400 and len(s.indices) == 4 and len(s.keywords) == 3
