@@ -1,0 +1,134 @@
+"""Start Parlance: arguments, QApplication, theme and the main window first; models after.
+
+The window is shown before torch or any model code is imported: the engine thread opens the
+history, and a helper thread imports torch and loads the chat model while the window already
+shows a "loading" state. ``parlance`` (the console script) calls :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from desktop.settings import PANELS
+
+    p = argparse.ArgumentParser(
+        prog="parlance",
+        description="Parlance: an offline desktop assistant built on "
+        "recurrent neural networks (chat, summarize, caption, forecast).",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="folder for the history database and your models (default: the platform's app-data folder)",
+    )
+    p.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="render the window offscreen with a demo conversation, save it as a PNG and exit",
+    )
+    p.add_argument("--panel", choices=PANELS, help="panel to show first")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
+    p.add_argument("--model", metavar="DIR", help="chat model folder to load")
+    p.add_argument("--theme", choices=("system", "light", "dark"), help="theme for this session")
+    p.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
+    return p
+
+
+def _setup_logging(folder: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            handlers.append(logging.FileHandler(folder / "parlance.log", encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def create(args: argparse.Namespace, **service_kwargs):
+    """Build the settings, engine service and main window for ``args`` (a QApplication must exist).
+
+    ``service_kwargs`` go to EngineService (tests pass a scripted ``bot_loader`` and friends).
+    Returns (window, service); the service is not started yet.
+    """
+    from PySide6.QtGui import QGuiApplication
+
+    from desktop import qt_fixes, theme
+    from desktop.engine_service import EngineService
+    from desktop.main_window import MainWindow
+    from desktop.paths import resolve_data_dir
+    from desktop.settings import AppSettings
+
+    qt_fixes.install()
+    data = resolve_data_dir(args.data_dir)
+    settings = AppSettings(data.path / "settings.ini" if args.data_dir else None)
+    theme.apply(QGuiApplication.instance(), args.theme or settings.theme, settings.font_pt)
+    extra = [Path(args.model)] if args.model else []
+    service_kwargs.setdefault(
+        "preferred_model", str(Path(args.model).resolve()) if args.model else settings.chat_model
+    )
+    service = EngineService(
+        data, device=args.device, force_cpu=settings.force_cpu, extra_roots=extra, **service_kwargs
+    )
+    window = MainWindow(service, settings, str(data.path), args.panel)
+    if args.theme:
+        window.session_theme = args.theme
+    return window, service
+
+
+def _follow_system_theme(app, window) -> None:
+    from desktop import theme
+
+    def changed(*_args) -> None:
+        if getattr(window, "session_theme", None) is None and window.settings.theme == "system":
+            theme.apply(app, "system", window.settings.font_pt)
+            window.restyle()
+
+    app.styleHints().colorSchemeChanged.connect(changed)
+
+
+def run(argv: list[str] | None = None, **service_kwargs) -> int:
+    args = build_parser().parse_args(argv)
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("Parlance")
+    app.setApplicationName("Parlance")
+    app.setApplicationDisplayName("Parlance")
+    if args.screenshot:
+        from desktop import screenshot
+
+        return screenshot.run(app, args, **service_kwargs)
+    window, service = create(args, **service_kwargs)
+    _setup_logging(service.data.path if service.data and service.data.writable else None)
+    from desktop import theme
+
+    app.setWindowIcon(theme.icon("logo", theme.current_colors()["accent"], 64))
+    _follow_system_theme(app, window)
+    window.show()
+    probe_mode = os.environ.get("PARLANCE_STARTUP_PROBE")
+    if probe_mode:
+        from desktop.startup_probe import StartupProbe
+
+        StartupProbe(window, service, app, probe_mode)
+    QTimer.singleShot(0, service.start)
+    try:
+        return app.exec()
+    finally:
+        window.save_state()
+        service.shutdown()
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,118 @@
+"""Chat helpers that run on the engine thread: thread payloads, model context, attention records.
+
+Pure functions over a HistoryStore and a bot; no Qt, so they are easy to test and to read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+DISPLAY_KEYS = (
+    "id",
+    "conversation_id",
+    "parent_id",
+    "role",
+    "text",
+    "status",
+    "model",
+    "latency_ms",
+    "feedback",
+    "created_at",
+    "settings",
+)
+ATTENTION_KEYS = (
+    "out_tokens",
+    "context_tokens",
+    "context_turn",
+    "turn_labels",
+    "word_attention",
+    "turn_attention",
+)
+
+
+def thread_payload(store, cid: int, leaf_id: int | None = None, focus: int | None = None) -> dict:
+    """Everything the chat view needs to show one branch of a conversation.
+
+    Each message carries ``versions`` (ids of it and its siblings, oldest first) and ``version``
+    (its 1-based position there), so the view can draw "< 2/3 >" switchers. Attention matrices
+    are left out (``has_attention`` says whether there are any); the view asks for them on click.
+    """
+    conversation = store.get_conversation(cid)
+    everything = store.messages(cid)
+    by_parent: dict[int | None, list[int]] = defaultdict(list)
+    for m in everything:
+        by_parent[m["parent_id"]].append(m["id"])
+    messages = []
+    for m in store.thread(cid, leaf_id):
+        sibs = by_parent[m["parent_id"]]
+        row = {k: m.get(k) for k in DISPLAY_KEYS}
+        row["versions"] = list(sibs)
+        row["version"] = sibs.index(m["id"]) + 1
+        row["has_attention"] = bool(m.get("attention"))
+        row["has_reply"] = bool(by_parent.get(m["id"]))
+        messages.append(row)
+    return {
+        "conversation": conversation,
+        "messages": messages,
+        "leaf": messages[-1]["id"] if messages else None,
+        "focus": focus,
+    }
+
+
+def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
+    """The conversation as the model's ``turns`` (oldest first), cut to ``max_chars`` in all.
+
+    The newest text is kept: a long turn keeps its end, and older turns are dropped once the
+    budget is spent. Returns (turns, truncated).
+    """
+    budget = max(int(max_chars), 1)
+    kept: list[str] = []
+    truncated = False
+    for m in reversed(thread):
+        text = m["text"] or ""
+        if not text.strip():
+            continue
+        if len(text) > budget:
+            text = text[-budget:]
+            truncated = True
+        kept.append(text)
+        budget -= len(text)
+        if budget <= 0:
+            truncated = truncated or len(kept) < len(thread)
+            break
+    return list(reversed(kept)), truncated
+
+
+def attention_record(reply) -> dict | None:
+    """The JSON-ready attention of a Reply (what the 'Why this reply' view draws), or None."""
+    if not getattr(reply, "out_tokens", None):
+        return None
+    return {k: list(getattr(reply, k, []) or []) for k in ATTENTION_KEYS}
+
+
+def tokens_per_second(n_tokens: int, latency_ms: float | None) -> float | None:
+    if not n_tokens or not latency_ms or latency_ms <= 0:
+        return None
+    return n_tokens / (latency_ms / 1000.0)
+
+
+def model_entry(folder: Path, shipped_root: Path) -> dict:
+    """What the model picker shows for one model folder (no torch needed)."""
+    card = None
+    card_file = folder / "MODEL_CARD.md"
+    if card_file.is_file():
+        try:
+            card = card_file.read_text(encoding="utf-8")
+        except OSError:
+            card = None
+    try:
+        shipped = folder.resolve().is_relative_to(shipped_root.resolve())
+    except OSError:
+        shipped = False
+    return {
+        "folder": str(folder),
+        "name": folder.name,
+        "card": card,
+        "source": "shipped" if shipped else "yours",
+    }

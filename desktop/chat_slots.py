@@ -1,0 +1,266 @@
+"""The chat and history half of the engine service (a mixin of :class:`EngineService`).
+
+Public methods (no leading underscore) are called from the GUI thread and only queue work; the
+``_``-methods run on the engine thread, touch the store and the bot, and answer with signals.
+Every message is committed when it is sent; a reply is created as ``streaming`` when its first
+token is about to be generated, its partial text is committed about once a second while it
+streams, and it is finished as ``complete``, ``stopped`` or ``error`` — never only on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from desktop import chat_ops
+from engine.cancel import CancelToken
+
+log = logging.getLogger("parlance.desktop")
+SAVE_INTERVAL_S = 1.0  # commit a streaming reply's partial text this often
+
+
+class ChatSlots:
+    # ================================================================= public (GUI thread)
+    def send_message(self, cid: int | None, text: str, parent_id: int | None, decoding: dict) -> None:
+        """Commit a user message (``cid`` None: in a new conversation) and generate the reply."""
+        self._call(self._send, cid, text, parent_id, dict(decoding), self._new_reply_token())
+
+    def regenerate(self, cid: int, mid: int, decoding: dict) -> None:
+        """Another version of bot message ``mid`` (or a first reply to user message ``mid``)."""
+        self._call(self._regenerate, cid, mid, dict(decoding), self._new_reply_token())
+
+    def edit_message(self, cid: int, mid: int, text: str, decoding: dict) -> None:
+        """A new version of user message ``mid`` with ``text`` (a new branch) and its reply."""
+        self._call(self._edit, cid, mid, text, dict(decoding), self._new_reply_token())
+
+    def stop_reply(self) -> None:
+        """Stop the reply being generated (it is kept, marked stopped); safe from any thread."""
+        with self._lock:
+            for token in self._gen_tokens:
+                token.cancel()
+
+    def list_conversations(self) -> None:
+        self._call(self._emit_conversations)
+
+    def open_conversation(self, cid: int, leaf_id: int | None = None, focus: int | None = None) -> None:
+        """Load the branch through ``leaf_id`` (None: the newest); ``focus`` marks a message to show."""
+        self._call(self._emit_thread, cid, leaf_id, focus)
+
+    def rename_conversation(self, cid: int, title: str) -> None:
+        self._call(self._rename, cid, title)
+
+    def delete_conversation(self, cid: int) -> None:
+        self._call(self._delete, cid)
+
+    def restore_conversation(self, snapshot: dict) -> None:
+        self._call(self._restore, snapshot)
+
+    def set_feedback(self, mid: int, value: int) -> None:
+        self._call(lambda: self._store.update_message(mid, feedback=int(value)))
+
+    def save_conversation_settings(self, cid: int, settings: dict) -> None:
+        self._call(self._save_settings, cid, dict(settings))
+
+    def load_attention(self, mid: int) -> None:
+        self._call(self._attention, mid)
+
+    def search(self, query: str, limit: int = 50) -> None:
+        self._call(lambda: self.search_done.emit(query, self._store.search(query, limit=limit)))
+
+    def export_conversation(self, cid: int, fmt: str, path: str) -> None:
+        self._call(self._export, cid, fmt, path)
+
+    def import_conversation(self, path: str) -> None:
+        self._call(self._import, path)
+
+    # ============================================================ engine thread: generation
+    def _new_reply_token(self) -> CancelToken:
+        token = CancelToken()
+        with self._lock:
+            self._gen_tokens.add(token)
+        self.generating_changed.emit(True)
+        return token
+
+    def _release(self, token: CancelToken) -> None:
+        with self._lock:
+            self._gen_tokens.discard(token)
+            idle = not self._gen_tokens
+        if idle:
+            self.generating_changed.emit(False)
+
+    def _send(self, cid, text, parent_id, decoding, token) -> None:
+        try:
+            created = cid is None
+            if created:
+                model = self._bot.name if self._bot is not None else ""
+                cid = self._store.create_conversation(model=model, settings={"decoding": decoding})
+            uid = self._store.add_message(cid, "user", text, parent_id)
+            self._emit_thread(cid, uid, None, created)
+            self._emit_conversations()
+        except Exception:
+            self._release(token)
+            raise
+        self._run_invoke(self._generate, (cid, uid, decoding, token), True)
+
+    def _regenerate(self, cid, mid, decoding, token) -> None:
+        try:
+            msg = self._store.get_message(mid)
+        except Exception:
+            self._release(token)
+            raise
+        parent = mid if msg["role"] == "user" else msg["parent_id"]
+        self._run_invoke(self._generate, (cid, parent, decoding, token), True)
+
+    def _edit(self, cid, mid, text, decoding, token) -> None:
+        try:
+            old = self._store.get_message(mid)
+            if old["role"] != "user":
+                raise ValueError("only your own messages can be edited")
+            uid = self._store.add_message(cid, "user", text, old["parent_id"])
+            self._emit_thread(cid, uid, None)
+        except Exception:
+            self._release(token)
+            raise
+        self._run_invoke(self._generate, (cid, uid, decoding, token), True)
+
+    def _generate(self, cid: int, uid: int, decoding: dict, token: CancelToken) -> None:
+        """Stream a reply to user message ``uid`` (heavy: one at a time)."""
+        if token.cancelled:
+            self._release(token)
+            return
+        if self._bot is None:
+            if self._loading:
+                self._after_load.append((cid, uid, decoding, token))
+                return
+            self._release(token)
+            raise ValueError(
+                "Your message was saved, but no chat model is loaded, so there is no reply. "
+                "Pick a model in the chat header or train one."
+            )
+        bot = self._bot
+        store = self._store
+        try:
+            options = type(bot.default_options).from_dict({**bot.default_options.to_dict(), **decoding})
+            turns, _ = chat_ops.model_turns(store.thread(cid, uid), bot.max_context_chars)
+            bid = store.add_message(
+                cid, "bot", "", uid, model=bot.name, settings=options.to_dict(), status="streaming"
+            )
+        except Exception:
+            self._release(token)
+            raise
+        self._live_reply = (cid, token)  # deleting this conversation stops the reply
+        self.reply_started.emit(cid, bid, uid)
+        self._emit_thread(cid, bid, None)
+        parts: list[str] = []
+        last_save = [time.monotonic()]
+
+        def on_token(piece: str) -> None:
+            parts.append(piece)
+            self.reply_token.emit(bid, piece)
+            now = time.monotonic()
+            if now - last_save[0] >= SAVE_INTERVAL_S:
+                last_save[0] = now
+                self._quietly(store.update_message, bid, text="".join(parts))
+            self._pump()
+
+        t0 = time.perf_counter()
+        try:
+            reply = bot.reply(turns, options, on_token=on_token, cancel=token)
+        except Exception:
+            latency = (time.perf_counter() - t0) * 1000
+            self._quietly(store.update_message, bid, text="".join(parts), status="error", latency_ms=latency)
+            self.reply_finished.emit(
+                bid, {"status": "error", "latency_ms": latency, "n_tokens": len(parts), "tokens_per_s": None}
+            )
+            self._after_reply(cid, bid, token)
+            raise
+        status = "stopped" if reply.stopped else "complete"
+        text = reply.text if reply.text or not parts else "".join(parts).strip()
+        saved = self._quietly(
+            store.update_message,
+            bid,
+            text=text,
+            status=status,
+            latency_ms=reply.latency_ms,
+            attention=chat_ops.attention_record(reply),
+        )
+        self.reply_finished.emit(
+            bid,
+            {
+                "status": status,
+                "text": text,
+                "latency_ms": reply.latency_ms,
+                "n_tokens": reply.n_tokens,
+                "tokens_per_s": chat_ops.tokens_per_second(reply.n_tokens, reply.latency_ms),
+            },
+        )
+        self._after_reply(cid, bid if saved else None, token)
+
+    def _after_reply(self, cid: int, bid: int | None, token: CancelToken) -> None:
+        self._live_reply = None
+        try:
+            if bid is not None:
+                self._quietly(self._emit_thread, cid, bid, None)
+            self._emit_conversations()
+        finally:
+            self._release(token)
+
+    def _quietly(self, fn, *args, **kwargs) -> bool:
+        """Run a store write whose target may be gone (conversation deleted mid-reply)."""
+        try:
+            fn(*args, **kwargs)
+            return True
+        except LookupError:
+            return False
+
+    # =============================================================== engine thread: history
+    def _emit_conversations(self) -> None:
+        self.conversations_changed.emit(self._store.list_conversations())
+
+    def _emit_thread(self, cid: int, leaf_id: int | None, focus: int | None, created: bool = False) -> None:
+        payload = chat_ops.thread_payload(self._store, cid, leaf_id, focus)
+        payload["created"] = created
+        self.thread_loaded.emit(payload)
+
+    def _rename(self, cid: int, title: str) -> None:
+        self._store.rename_conversation(cid, title)
+        self._emit_conversations()
+
+    def _delete(self, cid: int) -> None:
+        if self._live_reply is not None and self._live_reply[0] == cid:
+            self._live_reply[1].cancel()
+        snapshot = self._store.delete_conversation(cid)
+        self.conversation_deleted.emit(cid, snapshot)
+        self._emit_conversations()
+
+    def _restore(self, snapshot: dict) -> None:
+        cid = self._store.restore_conversation(snapshot)
+        self._emit_conversations()
+        self.conversation_restored.emit(cid)
+
+    def _save_settings(self, cid: int, settings: dict) -> None:
+        current = self._store.get_conversation(cid)["settings"] or {}
+        self._store.update_conversation_settings(cid, {**current, **settings})
+
+    def _attention(self, mid: int) -> None:
+        msg = self._store.get_message(mid)
+        record = msg.get("attention")
+        self.attention_loaded.emit(mid, {**record, "text": msg["text"]} if record else None)
+
+    def _export(self, cid: int, fmt: str, path: str) -> None:
+        text = self._store.export_conversation(cid, fmt)
+        target = Path(path)
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+        self.exported.emit(str(target))
+
+    def _import(self, path: str) -> None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not a text file; choose a Parlance JSON export") from None
+        cid = self._store.import_conversation(text)
+        self._emit_conversations()
+        self.imported.emit(cid)

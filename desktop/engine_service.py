@@ -1,0 +1,457 @@
+"""The engine service: ONE QObject on ONE QThread that owns the loaded models and the history store.
+
+Views never call the engine directly. Every public method here only *emits a signal* (so it is
+safe from the GUI thread); the work runs on the engine thread and results come back as signals.
+Long work (a streaming reply, a panel's job) pumps the engine thread's event loop between steps,
+so quick history requests (open a conversation, search, rename) are served while it runs; another
+long request waits in a backlog until the current one is done. Models load on a short-lived
+helper thread (importing torch takes seconds) and are handed to the engine thread when ready.
+
+Generic jobs, for every panel (summarize, caption, forecast, train)::
+
+    job_id = service.submit("summarize", fn, {"text": text})
+    # fn runs on the engine thread. It may declare any of these keyword arguments and gets them:
+    #   progress: callable(dict)   -> job_progress(job_id, dict)   (also keeps the app responsive)
+    #   cancel:   object with .cancelled (bool), set by service.cancel(job_id)
+    #   store:    the HistoryStore, or None when history is off
+    #   device:   torch device string ("cpu", "cuda:0", "mps")
+    #   cache:    ModelCache: cache.get(key, loader, label) loads a model once per session
+    # Its return value arrives as job_finished(job_id, value); an exception as job_failed(job_id, message).
+
+Receiving signals: connect them to *bound methods of a QObject* (your panel widget). Qt then
+queues the call to the GUI thread. A lambda or plain function connected to a service signal runs
+on the engine thread (PySide6 calls non-QObject callables directly), where it must not touch a
+widget. Every job signal carries ``object`` arguments: with PySide6 6.12, ``Signal(dict)`` /
+``Signal(list)`` corrupt reference counts, so declare your own structured signals as ``object``
+too (see qt_fixes.py). Job ids are shared by all panels: keep the ids you submitted and ignore
+the others.
+
+Errors: every exception on the engine thread becomes a signal with a message for a person
+(``error`` or ``job_failed``); the window shows it. Nothing on this thread touches a widget.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+
+from desktop import chat_ops, qt_fixes
+from desktop.chat_slots import ChatSlots
+from desktop.jobs import JOB_ARGS, ModelCache, accepted_kwargs, human_message
+from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
+from engine.cancel import CancelToken
+
+log = logging.getLogger("parlance.desktop")
+PUMP_INTERVAL_S = 0.03  # while long work runs, serve queued quick requests at least this often
+
+
+def cpu_threads(cores: int | None) -> int:
+    """Torch CPU threads for the app: leave one core to the window, and no more than 4.
+
+    Small recurrent models gain little from more threads, and on a busy machine extra OpenMP
+    threads make every step wait on a barrier: measured on 2 cores under load, a 40-token beam
+    reply took 15 s with 2 threads and 0.36 s with 1, while the window froze.
+    """
+    return max(1, min(4, (cores or 1) - 1))
+
+
+def _default_probe(requested: str | None, force_cpu: bool):
+    import torch
+
+    from engine.device import choose_device
+
+    torch.set_num_threads(cpu_threads(os.cpu_count()))
+    return choose_device(requested, force_cpu=force_cpu)
+
+
+def _default_finder(*roots: Path) -> list[Path]:
+    from engine.dialogue.bot import find_models
+
+    return find_models(*roots)
+
+
+def _default_loader(folder: str, device: str):
+    from engine.dialogue.bot import ChatBot
+
+    return ChatBot.load(folder, device=device)
+
+
+class EngineService(ChatSlots, QObject):
+    # ---- state --------------------------------------------------------------------------------
+    ready = Signal(object)  # {"history": bool, "data_dir", "db_path", "problem", "recovered_from"}
+    device_changed = Signal(str)  # "CPU", "CUDA: NVIDIA H200", "Apple MPS"
+    loaded_models_changed = Signal(object)  # display names of every loaded model
+    error = Signal(str)  # the one error path: a message for a person
+    # ---- chat model ---------------------------------------------------------------------------
+    models_found = Signal(object)  # [{"folder", "name", "card", "source": "shipped" | "yours"}]
+    model_loading = Signal(str)  # folder being loaded ("" while searching for models)
+    model_loaded = Signal(
+        object
+    )  # {"folder", "name", "card", "device", "defaults": dict, "max_context_chars"}
+    model_failed = Signal(str)  # why no chat model is loaded
+    # ---- history ------------------------------------------------------------------------------
+    conversations_changed = Signal(object)  # store.list_conversations()
+    thread_loaded = Signal(object)  # chat_ops.thread_payload(...) + {"created": bool}
+    conversation_deleted = Signal(int, object)  # id, snapshot for undo
+    conversation_restored = Signal(int)
+    search_done = Signal(str, object)  # query, store.search(query)
+    attention_loaded = Signal(int, object)  # message id, {"text", ...attention record} or None
+    exported = Signal(str)  # path written
+    imported = Signal(int)  # new conversation id
+    # ---- streaming replies --------------------------------------------------------------------
+    reply_started = Signal(int, int, int)  # conversation id, bot message id, user message id
+    reply_token = Signal(int, str)  # bot message id, new text piece
+    reply_finished = Signal(
+        int, object
+    )  # bot message id, {"status", "latency_ms", "n_tokens", "tokens_per_s"}
+    generating_changed = Signal(bool)  # a reply is being generated or waits for the model
+    # ---- generic jobs -------------------------------------------------------------------------
+    job_started = Signal(int, str)  # job id, kind
+    job_progress = Signal(int, object)  # job id, whatever the job passed to progress()
+    job_finished = Signal(int, object)  # job id, the job's return value
+    job_failed = Signal(int, str)  # job id, message for a person
+    # ---- internal -----------------------------------------------------------------------------
+    _invoke = Signal(object, tuple, bool)  # fn, args, heavy: run fn(*args) on the engine thread
+    _bg_done = Signal(object, object, object, object)  # callback, result, exception, extra
+
+    def __init__(
+        self,
+        data: DataDir | None,
+        *,
+        device: str | None = None,
+        force_cpu: bool = False,
+        preferred_model: str = "",
+        bot_loader: Callable | None = None,
+        model_finder: Callable | None = None,
+        device_probe: Callable | None = None,
+        extra_roots: list[Path] | None = None,
+        autoload: bool = True,
+    ) -> None:
+        qt_fixes.install()  # before the first emit (see qt_fixes)
+        QObject.__init__(self)
+        self._data = data
+        self._device_request = device
+        self._force_cpu = force_cpu
+        self._preferred = preferred_model
+        self._loader = bot_loader or _default_loader
+        self._finder = model_finder or _default_finder
+        self._probe = device_probe or _default_probe
+        self._autoload = autoload
+        self._roots = model_roots(data) + [Path(p) for p in extra_roots or []]
+        self._thread: QThread | None = None
+        self._store = None
+        self._history_on = False
+        self._device = None  # DeviceInfo-like: .name, .label
+        self._bot = None
+        self._loading = False
+        self._load_gen = 0
+        self._after_load: list[tuple] = []
+        self._busy = False
+        self._closing = False
+        self._backlog: collections.deque = collections.deque()
+        self._draining = False
+        self._last_pump = 0.0
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._jobs: dict[int, CancelToken] = {}
+        self._gen_tokens: set[CancelToken] = set()
+        self._live_reply: tuple[int, CancelToken] | None = None  # conversation id, token of the reply
+        self._helpers: list[threading.Thread] = []
+        self.cache = ModelCache(self._emit_loaded_models)
+        self._invoke.connect(self._run_invoke, Qt.ConnectionType.QueuedConnection)
+        self._bg_done.connect(self._on_bg_done, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def data(self) -> DataDir | None:
+        """The app-data folder this service was given (None: no folder, history in memory)."""
+        return self._data
+
+    # =============================================================== lifecycle (GUI thread)
+    def start(self) -> None:
+        """Move to a new engine thread and begin: open the store, then find and load models."""
+        self._thread = QThread()
+        self._thread.setObjectName("parlance-engine")
+        self.moveToThread(self._thread)
+        self._thread.start()
+        self._call(self._startup)
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop generation and jobs, close the store (everything is already committed), end the thread."""
+        if self._thread is None:
+            return
+        self._closing = True
+        self.stop_reply()
+        with self._lock:
+            for token in self._jobs.values():
+                token.cancel()
+        self._invoke.emit(self._close, (), True)
+        if not self._thread.wait(timeout_ms):
+            log.warning("engine thread did not stop within %d ms", timeout_ms)
+        for helper in list(self._helpers):
+            helper.join(timeout=timeout_ms / 1000)
+        self._thread = None
+
+    # ============================================================ generic jobs (any thread)
+    def submit(self, kind: str, fn: Callable, kwargs: dict | None = None) -> int:
+        """Run ``fn(**kwargs)`` on the engine thread; returns the job id (see the module docstring)."""
+        job_id = next(self._ids)
+        token = CancelToken()
+        with self._lock:
+            self._jobs[job_id] = token
+        self._invoke.emit(self._run_job, (job_id, kind, fn, dict(kwargs or {}), token), True)
+        return job_id
+
+    def cancel(self, job_id: int) -> None:
+        """Ask a job to stop (it sees ``cancel.cancelled``); safe from any thread."""
+        with self._lock:
+            token = self._jobs.get(job_id)
+        if token is not None:
+            token.cancel()
+
+    def _run_job(self, job_id: int, kind: str, fn: Callable, kwargs: dict, token: CancelToken) -> None:
+        try:
+            if token.cancelled:
+                self.job_failed.emit(job_id, f"{kind}: cancelled before it started")
+                return
+            self.job_started.emit(job_id, kind)
+            accepted = accepted_kwargs(fn)
+            wants = [a for a in JOB_ARGS if accepted is None or a in accepted]
+            if "progress" in wants:
+                kwargs["progress"] = lambda info: (self.job_progress.emit(job_id, info), self._pump())
+            if "cancel" in wants:
+                kwargs["cancel"] = token
+            if "store" in wants:
+                kwargs["store"] = self._store if self._history_on else None
+            if "device" in wants:
+                kwargs["device"] = self._ensure_device().name
+            if "cache" in wants:
+                kwargs["cache"] = self.cache
+            result = fn(**kwargs)
+        except Exception as exc:  # one error path: a message, never a crash
+            log.exception("job %s (%s) failed", job_id, kind)
+            self.job_failed.emit(job_id, human_message(exc))
+        else:
+            self.job_finished.emit(job_id, result)
+        finally:
+            with self._lock:
+                self._jobs.pop(job_id, None)
+
+    # ================================================================ engine-thread plumbing
+    def _call(self, fn: Callable, *args, heavy: bool = False) -> None:
+        self._invoke.emit(fn, args, heavy)
+
+    @Slot(object, tuple, bool)
+    def _run_invoke(self, fn: Callable, args: tuple, heavy: bool) -> None:
+        if self._closing and fn != self._close:
+            return
+        if heavy and self._busy:
+            self._backlog.append((fn, args))
+            return
+        if heavy:
+            self._busy = True
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.exception("engine request %s failed", getattr(fn, "__name__", fn))
+            self.error.emit(human_message(exc))
+        finally:
+            if heavy:
+                self._busy = False
+                self._drain()
+
+    def _drain(self) -> None:
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._backlog and not self._busy:
+                fn, args = self._backlog.popleft()
+                self._run_invoke(fn, args, True)
+        finally:
+            self._draining = False
+
+    def _pump(self) -> None:
+        """Serve queued quick requests in the middle of long work (called between steps)."""
+        now = time.monotonic()
+        if now - self._last_pump >= PUMP_INTERVAL_S:
+            self._last_pump = now
+            QCoreApplication.processEvents()
+
+    def _background(self, work: Callable[[], Any], callback: Callable, extra: Any = None) -> None:
+        """Run ``work`` on a helper thread; ``callback(result, exc, extra)`` then runs on this thread."""
+
+        def target() -> None:
+            try:
+                result, err = work(), None
+            except BaseException as exc:  # delivered to the engine thread, reported there
+                result, err = None, exc
+            self._bg_done.emit(callback, result, err, extra)
+
+        helper = threading.Thread(target=target, name="parlance-loader", daemon=True)
+        self._helpers = [h for h in self._helpers if h.is_alive()] + [helper]
+        helper.start()
+
+    @Slot(object, object, object, object)
+    def _on_bg_done(self, callback: Callable, result: Any, exc: BaseException | None, extra: Any) -> None:
+        if self._closing:
+            return
+        try:
+            callback(result, exc, extra)
+        except Exception as err:
+            log.exception("engine callback failed")
+            self.error.emit(human_message(err))
+
+    def _close(self) -> None:
+        self._backlog.clear()
+        if self._store is not None:
+            try:
+                self._store.close()
+            except Exception:  # closing must not stop the thread from ending
+                log.exception("closing the history store failed")
+            self._store = None
+        self._bot = None
+        QThread.currentThread().quit()
+
+    # ===================================================================== startup / models
+    def _startup(self) -> None:
+        from engine.history import HistoryStore
+
+        data = self._data
+        info = {
+            "history": False,
+            "data_dir": str(data.path) if data else None,
+            "db_path": None,
+            "problem": data.problem if data else None,
+            "recovered_from": None,
+        }
+        if data is not None and data.writable:
+            try:
+                self._store = HistoryStore(data.db_path)
+                self._history_on = True
+                info.update(history=True, db_path=str(data.db_path))
+            except Exception as exc:
+                log.exception("opening the history database failed")
+                info["problem"] = (
+                    f"The history database {data.db_path} could not be opened: {human_message(exc)}"
+                )
+        if self._store is None:
+            self._store = HistoryStore.open_in_memory()
+        if self._store.recovered_from:
+            info["recovered_from"] = str(self._store.recovered_from)
+        self.ready.emit(info)
+        self._emit_conversations()
+        if self._autoload:  # torch is imported on a helper thread from here on
+            self._discover(self._preferred)
+
+    def _ensure_device(self):
+        if self._device is None:
+            self._device = self._probe(self._device_request, self._force_cpu)
+            self.device_changed.emit(self._device.label)
+        return self._device
+
+    def _discover(self, preferred: str = "") -> None:
+        self._loading = True
+        self.model_loading.emit("")
+        roots = list(self._roots)
+        request, force = self._device_request, self._force_cpu
+
+        def work():
+            return self._probe(request, force), [Path(p) for p in self._finder(*roots)]
+
+        self._background(work, self._on_discovered, preferred)
+
+    def _on_discovered(self, result, exc, preferred: str) -> None:
+        if exc is not None:
+            self._no_model(f"Could not look for chat models: {human_message(exc)}")
+            return
+        self._device, folders = result
+        self.device_changed.emit(self._device.label)
+        entries = [chat_ops.model_entry(f, SHIPPED_MODELS) for f in folders]
+        self.models_found.emit(entries)
+        names = [e["folder"] for e in entries]
+        default = str(SHIPPED_MODELS / "dialogue")
+        folder = next((f for f in (preferred, default) if f and f in names), names[0] if names else None)
+        if folder is None:
+            self._no_model(
+                "No chat model found. Train one in the Train panel or with "
+                "`python -m engine train dialogue`, then pick it here."
+            )
+            return
+        self._load_model(folder)
+
+    def _load_model(self, folder: str) -> None:
+        self._loading = True
+        self._load_gen += 1
+        self.model_loading.emit(folder)
+        device = self._ensure_device().name
+        self._background(
+            lambda: self._loader(folder, device), self._on_model_loaded, (self._load_gen, folder)
+        )
+
+    def _on_model_loaded(self, bot, exc, extra) -> None:
+        gen, folder = extra
+        if gen != self._load_gen:  # a newer load was asked for meanwhile
+            return
+        if exc is not None:
+            log.error("loading chat model %s failed: %s", folder, exc)
+            self._no_model(f"Could not load the chat model {Path(folder).name}: {human_message(exc)}")
+            return
+        self._bot = bot
+        self._loading = False
+        defaults = bot.default_options.to_dict()
+        self.model_loaded.emit(
+            {
+                "folder": str(folder),
+                "name": bot.name,
+                "card": bot.card,
+                "device": getattr(bot, "device_label", ""),
+                "defaults": defaults,
+                "max_context_chars": bot.max_context_chars,
+            }
+        )
+        self._emit_loaded_models()
+        pending, self._after_load = self._after_load, []
+        for args in pending:
+            self._run_invoke(self._generate, args, True)
+
+    def _no_model(self, message: str) -> None:
+        self._loading = False
+        self._bot = None
+        self.model_failed.emit(message)
+        self._emit_loaded_models()
+        pending, self._after_load = self._after_load, []
+        for *_, token in pending:
+            self._release(token)
+        if pending:
+            self.error.emit("Your message was saved, but there is no reply: " + message)
+
+    def _emit_loaded_models(self) -> None:
+        names = ([self._bot.name] if self._bot is not None else []) + self.cache.labels()
+        self.loaded_models_changed.emit(names)
+
+    # ------------------------------------------------------------------- public model control
+    def load_model(self, folder: str) -> None:
+        self._call(self._load_model, str(folder))
+
+    def refresh_models(self) -> None:
+        """Search the model folders again (e.g. after training) and reload the current model choice."""
+        self._call(lambda: self._discover(self._bot and str(self._bot.folder) or self._preferred))
+
+    def set_compute(self, device: str | None, force_cpu: bool) -> None:
+        """Change the compute device; the chat model is reloaded on it."""
+
+        def apply() -> None:
+            self._device_request, self._force_cpu, self._device = device, force_cpu, None
+            self.cache.clear()
+            self._discover(str(self._bot.folder) if self._bot is not None else self._preferred)
+
+        self._call(apply)

@@ -1,0 +1,402 @@
+"""The Chat panel: history pane | conversation | side panel (decoding settings, why this reply).
+
+It holds only view state (which conversation and branch is shown, which reply streams); every
+read and write goes through the engine service's signals and slots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from desktop.views.history import HistoryPane
+from desktop.widgets.attention_view import AttentionView
+from desktop.widgets.chat_chrome import ChatHeader, EmptyState, ModelBanner
+from desktop.widgets.composer import Composer
+from desktop.widgets.decoding_panel import DecodingPanel
+from desktop.widgets.message_list import MessageList
+from engine.decoding import DecodeOptions
+
+DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message box
+SAVE_SETTINGS_MS = 600
+
+
+class ChatPanel(QWidget):
+    notice_requested = Signal(str, str, object)  # text, level, (button text, callback) or None
+    status_message = Signal(str)
+    speed_changed = Signal(object, object)  # tokens/s, latency ms
+    panel_requested = Signal(str)  # e.g. "train" from the no-model banner
+    history_item_requested = Signal(str, int)  # kind, id (a summary, caption … found by search)
+
+    def __init__(self, service, settings, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.settings = settings
+        self.cid: int | None = None
+        self.leaves: dict[int, int] = {}
+        self.live_bid: int | None = None
+        self.generating = False
+        self.model_state = "loading"
+        self.model_name = ""
+        self.conversations: list[dict] = []
+        self.model_defaults = DecodeOptions().to_dict()  # the loaded model's recommended decoding
+        self.decoding = self.new_decoding()
+        self._expect_created = False
+        self._shown_cid: int | None = None
+        self._build()
+        self._connect()
+        self._show_empty(True)
+        self.banner.show_loading("Starting the chat engine…")
+
+    # ================================================================== construction
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        outer.addWidget(self.splitter)
+        self.history = HistoryPane()
+        self.splitter.addWidget(self.history)
+        center = QWidget()
+        center.setObjectName("ChatArea")
+        col = QVBoxLayout(center)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        self.header = ChatHeader()
+        col.addWidget(self.header)
+        self.banner = ModelBanner()
+        banner_wrap = QVBoxLayout()
+        banner_wrap.setContentsMargins(24, 10, 24, 0)
+        banner_wrap.addWidget(self.banner)
+        col.addLayout(banner_wrap)
+        self.center_stack = QStackedWidget()
+        self.empty = EmptyState()
+        self.messages = MessageList()
+        self.center_stack.addWidget(self.empty)
+        self.center_stack.addWidget(self.messages)
+        col.addWidget(self.center_stack, 1)
+        self.composer = Composer()
+        col.addWidget(self.composer)
+        self.splitter.addWidget(center)
+        self.side = QFrame()
+        self.side.setObjectName("SidePanel")
+        self.side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.side.setMinimumWidth(280)
+        side_col = QVBoxLayout(self.side)
+        side_col.setContentsMargins(6, 8, 0, 0)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.decoding_panel = DecodingPanel()
+        self.attention = AttentionView()
+        self.tabs.addTab(self.decoding_panel, "Decoding")
+        self.tabs.addTab(self.attention, "Why this reply")
+        side_col.addWidget(self.tabs)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(1, 1)
+        sizes = self.settings.int_list("chat/splitter")
+        self.splitter.setSizes(sizes if len(sizes) == 3 and all(sizes) else [270, 730, 370])
+        self.header.side_button.setChecked(self.settings.side_panel)
+        self.side.setVisible(self.settings.side_panel)
+        self.decoding_panel.set_options(self.decoding)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_SETTINGS_MS)
+        self._save_timer.timeout.connect(self._save_decoding)
+        for keys, slot in (
+            (QKeySequence.StandardKey.New, self.new_chat),
+            (QKeySequence.StandardKey.Find, self.history.focus_search),
+            ("Ctrl+Shift+S", self._toggle_side),
+        ):
+            QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(
+            QKeySequence("Esc"), self, self._on_escape, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
+        )
+
+    def _connect(self) -> None:
+        # service signals go to bound methods only (queued to this thread); never to a lambda
+        s = self.service
+        s.conversations_changed.connect(self._on_conversations)
+        s.thread_loaded.connect(self._on_thread)
+        s.reply_started.connect(self._on_reply_started)
+        s.reply_token.connect(self._on_token)
+        s.reply_finished.connect(self._on_reply_finished)
+        s.generating_changed.connect(self._on_generating)
+        s.models_found.connect(self.header.picker.set_models)
+        s.model_loading.connect(self._on_model_loading)
+        s.model_loaded.connect(self._on_model_loaded)
+        s.model_failed.connect(self._on_model_failed)
+        s.conversation_deleted.connect(self._on_deleted)
+        s.conversation_restored.connect(self._on_restored)
+        s.search_done.connect(self.history.show_results)
+        s.attention_loaded.connect(self._on_attention)
+        s.exported.connect(self._on_exported)
+        s.imported.connect(self._on_imported)
+        h = self.history
+        h.new_chat.connect(self.new_chat)
+        h.import_requested.connect(self.ask_import)
+        h.search_requested.connect(s.search)
+        h.result_chosen.connect(self._on_result)
+        h.conversations.conversation_chosen.connect(self.open_conversation)
+        h.conversations.rename_requested.connect(s.rename_conversation)
+        h.conversations.delete_requested.connect(s.delete_conversation)
+        h.conversations.export_requested.connect(self.ask_export)
+        self.header.export_requested.connect(
+            lambda fmt: self.cid is not None and self.ask_export(self.cid, fmt)
+        )
+        self.header.side_toggled.connect(self._set_side)
+        self.header.picker.model_chosen.connect(self._choose_model)
+        self.header.picker.rescan_requested.connect(s.refresh_models)
+        self.banner.action_requested.connect(lambda: self.panel_requested.emit("train"))
+        self.empty.suggestion_chosen.connect(self._send)
+        self.composer.submitted.connect(self._send)
+        self.composer.stop_requested.connect(self.stop)
+        self.messages.action.connect(self._on_row_action)
+        self.decoding_panel.changed.connect(self._on_decoding)
+
+    # ================================================================= user actions
+    def new_chat(self) -> None:
+        self.cid = None
+        self._shown_cid = None
+        self._expect_created = False
+        self.messages.clear()
+        self.history.conversations.select(None)
+        self.header.set_title("New chat")
+        self.decoding = self.new_decoding()
+        self.decoding_panel.set_options(self.decoding)
+        self.attention.set_record(None)
+        self._show_empty(True)
+        self.composer.focus()
+
+    def new_decoding(self) -> dict:
+        """Decoding for a new conversation: the user's default (Settings) or the model's own."""
+        return dict(self.settings.default_decoding or self.model_defaults)
+
+    def open_conversation(self, cid: int, leaf: int | None = None, focus: int | None = None) -> None:
+        if cid != self.cid:
+            self.messages.clear()
+        self.cid = cid
+        self.history.conversations.select(cid)
+        self.service.open_conversation(cid, leaf if leaf is not None else self.leaves.get(cid), focus)
+
+    def _send(self, text: str) -> None:
+        if not text.strip() or self.generating:
+            return
+        parent = None
+        if self.cid is not None:  # continue the branch on screen (or the one last shown)
+            parent = self.messages.order[-1] if self.messages.order else self.leaves.get(self.cid)
+        self._expect_created = self.cid is None
+        self.generating = True
+        self.composer.set_generating(True)
+        self.messages.scroll_to_end()
+        self.service.send_message(self.cid, text, parent, self.decoding)
+
+    def stop(self) -> None:
+        if self.generating:
+            self.service.stop_reply()
+            self.status_message.emit("Stopping — the reply so far is kept")
+
+    def _on_escape(self) -> None:
+        if self.generating:
+            self.stop()
+        elif self.history.search.text():
+            self.history.clear_search()
+
+    def _on_row_action(self, name: str, mid: int, value) -> None:
+        s, cid = self.service, self.cid
+        if cid is None:
+            return
+        if name == "copy":
+            self.status_message.emit("Copied to the clipboard")
+        elif name in ("regenerate", "retry") and not self.generating:
+            self.generating = True
+            self.composer.set_generating(True)
+            s.regenerate(cid, mid, self.decoding)
+        elif name == "edit" and not self.generating:
+            self.generating = True
+            self.composer.set_generating(True)
+            s.edit_message(cid, mid, value, self.decoding)
+        elif name == "feedback":
+            s.set_feedback(mid, value)
+        elif name == "version":
+            self.open_conversation(cid, leaf=value)
+        elif name == "select":
+            self.messages.select(mid, scroll=False)
+            s.load_attention(mid)
+
+    def _on_decoding(self, options: dict) -> None:
+        self.decoding = options
+        if self.cid is not None:
+            self._save_timer.start()
+
+    def _save_decoding(self) -> None:
+        if self.cid is not None:
+            self.service.save_conversation_settings(self.cid, {"decoding": self.decoding})
+
+    def _choose_model(self, folder: str) -> None:
+        self.settings.chat_model = folder
+        self.service.load_model(folder)
+
+    def ask_export(self, cid: int, fmt: str) -> None:
+        title = next((c["title"] for c in self.conversations if c["id"] == cid), "") or "conversation"
+        safe = (
+            "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip()[:60] or "conversation"
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export conversation",
+            str(Path.home() / f"{safe}.{fmt}"),
+            "Markdown (*.md)" if fmt == "md" else "JSON (*.json)",
+        )
+        if path:
+            self.service.export_conversation(cid, fmt, path)
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a conversation", str(Path.home()), "JSON (*.json)"
+        )
+        if path:
+            self.service.import_conversation(path)
+
+    def handle_drop(self, paths: list[str]) -> None:
+        """Dropped files: JSON exports are imported; a text file goes into the message box."""
+        for p in paths:
+            path = Path(p)
+            if path.suffix.lower() == ".json":
+                self.service.import_conversation(str(path))
+            elif path.is_file() and path.stat().st_size <= DROP_TEXT_LIMIT:
+                try:
+                    self.composer.set_text(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    self.notice_requested.emit(f"{path.name} is not a text file.", "warning", None)
+            else:
+                self.notice_requested.emit(f"{path.name} cannot be used in the chat.", "warning", None)
+
+    def _toggle_side(self) -> None:
+        self.header.side_button.toggle()
+
+    def _set_side(self, on: bool) -> None:
+        self.side.setVisible(on)
+        self.settings.side_panel = on
+
+    def save_state(self) -> None:
+        self.settings.set_int_list("chat/splitter", self.splitter.sizes())
+
+    # ============================================================== service answers
+    def _on_conversations(self, conversations: list[dict]) -> None:
+        self.conversations = conversations
+        self.history.conversations.set_conversations(conversations, self.cid)
+        self.history.set_empty(not conversations)
+        current = next((c for c in conversations if c["id"] == self.cid), None)
+        if current is not None:
+            self.header.set_title(current["title"] or "Untitled conversation")
+
+    def _on_thread(self, payload: dict) -> None:
+        conv = payload["conversation"]
+        cid = conv["id"]
+        if payload.get("created") and self.cid is None and self._expect_created:
+            self.cid = cid
+            self._expect_created = False
+            self.history.conversations.select(cid)
+        if cid != self.cid:
+            return
+        self.leaves[cid] = payload["leaf"]
+        self.header.set_title(conv["title"] or "Untitled conversation")
+        if self._shown_cid != cid:
+            self._shown_cid = cid
+            self.decoding = {**self.new_decoding(), **(conv["settings"] or {}).get("decoding", {})}
+            self.decoding_panel.set_options(self.decoding)
+            self.attention.set_record(None)
+            self.messages.scroll_to_end()
+        self.messages.set_messages(payload["messages"], live=self.live_bid)
+        self._show_empty(not payload["messages"])
+        if payload.get("focus") is not None:
+            self.messages.select(payload["focus"])
+
+    def _on_reply_started(self, cid: int, bid: int, uid: int) -> None:
+        self.live_bid = bid
+
+    def _on_token(self, bid: int, piece: str) -> None:
+        if bid == self.live_bid:
+            self.messages.append_token(bid, piece)
+
+    def _on_reply_finished(self, bid: int, info: dict) -> None:
+        self.messages.finish_stream(bid)
+        if bid == self.live_bid:
+            self.live_bid = None
+        self.speed_changed.emit(info.get("tokens_per_s"), info.get("latency_ms"))
+        if info.get("status") == "stopped":
+            self.status_message.emit("Reply stopped — the partial text is saved")
+
+    def _on_generating(self, on: bool) -> None:
+        self.generating = on
+        self.composer.set_generating(on)
+
+    def _on_model_loading(self, folder: str) -> None:
+        self.model_state = "loading"
+        what = f"Loading the chat model {Path(folder).name}…" if folder else "Looking for chat models…"
+        self.banner.show_loading(what + " You can start typing; the reply follows when it is ready.")
+        self.composer.set_blocked(None)
+        if folder:
+            self.header.picker.set_current(folder)
+
+    def _on_model_loaded(self, info: dict) -> None:
+        self.model_state = "ready"
+        self.model_name = info["name"]
+        self.banner.hide()
+        self.header.picker.set_current(info["folder"], info.get("card"))
+        self.model_defaults = DecodeOptions.from_dict(info.get("defaults")).to_dict()
+        self.decoding_panel.set_defaults(self.model_defaults)
+        if self.cid is None:  # a new chat follows the model's recommendation
+            self.decoding = self.new_decoding()
+            self.decoding_panel.set_options(self.decoding)
+        self.composer.set_blocked(None)
+        self.composer.edit.setPlaceholderText(f"Message {info['name']}…")
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_state = "none"
+        self.banner.show_problem(message)
+        self.composer.set_blocked("No chat model is loaded: " + message)
+
+    def _on_deleted(self, cid: int, snapshot: dict) -> None:
+        title = (snapshot.get("conversation") or {}).get("title") or "Untitled conversation"
+        if cid == self.cid:
+            self.new_chat()
+        self.notice_requested.emit(
+            f"Deleted “{title}”.", "info", ("Undo", lambda: self.service.restore_conversation(snapshot))
+        )
+
+    def _on_restored(self, cid: int) -> None:
+        self.open_conversation(cid)
+
+    def _on_exported(self, path: str) -> None:
+        self.notice_requested.emit(f"Exported to {path}", "info", None)
+
+    def _on_imported(self, cid: int) -> None:
+        self.notice_requested.emit("Conversation imported.", "info", None)
+        self.open_conversation(cid)
+
+    def _on_attention(self, mid: int, record) -> None:
+        if mid != self.messages.selected:
+            return
+        self.attention.set_record(record)
+        if not self.side.isVisible():
+            self.header.side_button.setChecked(True)
+        self.tabs.setCurrentWidget(self.attention)
+
+    def _on_result(self, result: dict) -> None:
+        if result.get("kind") == "message" and result.get("conversation_id") is not None:
+            self.open_conversation(
+                int(result["conversation_id"]), leaf=int(result["id"]), focus=int(result["id"])
+            )
+        else:
+            self.history_item_requested.emit(str(result.get("kind")), int(result["id"]))
+
+    def _show_empty(self, empty: bool) -> None:
+        self.center_stack.setCurrentWidget(self.empty if empty and self.cid is None else self.messages)
+
+    def copy_text(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)

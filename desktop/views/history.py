@@ -1,0 +1,177 @@
+"""The history pane beside the chat: new chat, search over all history (FTS5), the conversation list.
+
+Typing in the search field (Ctrl+F) swaps the list for ranked results with the matches
+highlighted; choosing one jumps to that message. Esc or clearing the field brings the list back.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import theme
+from desktop.widgets.bubble import local_time
+from desktop.widgets.conversation_list import ConversationList
+
+SEARCH_DELAY_MS = 200
+KIND_LABELS = {"message": "Chat", "summary": "Summary", "caption": "Caption", "forecast": "Forecast"}
+
+
+def highlight(snippet: str, mark_bg: str, mark_fg: str) -> str:
+    """Store snippets mark matches as [word]; make them bold and tinted (HTML-escaped otherwise)."""
+    for marker in ("**", "__", "`"):  # Markdown emphasis reads as noise in a one-line snippet
+        snippet = (snippet or "").replace(marker, "")
+    out = html.escape(snippet or "")
+    out = out.replace("[", f"<span style='background:{mark_bg}; color:{mark_fg}; font-weight:600'>")
+    return out.replace("]", "</span>")
+
+
+class HistoryPane(QWidget):
+    new_chat = Signal()
+    import_requested = Signal()
+    search_requested = Signal(str)
+    result_chosen = Signal(object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ConvPane")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setMinimumWidth(220)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 12, 0, 8)
+        col.setSpacing(8)
+        top = QHBoxLayout()
+        top.setContentsMargins(12, 0, 12, 0)
+        self.new_button = QPushButton("New chat")
+        self.new_button.setObjectName("NewChatButton")
+        self.new_button.setToolTip("New conversation (Ctrl+N)")
+        theme.set_icon(self.new_button, "plus", "text", 16)
+        self.new_button.clicked.connect(self.new_chat)
+        top.addWidget(self.new_button, 1)
+        self.import_button = QToolButton()
+        self.import_button.setToolTip("Import a conversation (JSON export)")
+        theme.set_icon(self.import_button, "import", "muted", 17)
+        self.import_button.clicked.connect(self.import_requested)
+        top.addWidget(self.import_button)
+        col.addLayout(top)
+        self.search = QLineEdit()
+        self.search.setObjectName("SearchField")
+        self.search.setPlaceholderText("Search all history  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(
+            theme.icon("search", theme.current_colors()["muted"], 16),
+            QLineEdit.ActionPosition.LeadingPosition,
+        )
+        self.search.textChanged.connect(self._on_text)
+        self.search.returnPressed.connect(self._choose_first)
+        search_row = QHBoxLayout()
+        search_row.setContentsMargins(12, 0, 12, 0)
+        search_row.addWidget(self.search)
+        col.addLayout(search_row)
+        self.stack = QStackedWidget()
+        self.conversations = ConversationList()
+        self.stack.addWidget(self.conversations)
+        results_page = QWidget()
+        rcol = QVBoxLayout(results_page)
+        rcol.setContentsMargins(0, 0, 0, 0)
+        self.results_label = QLabel()
+        self.results_label.setObjectName("SectionLabel")
+        rcol.addWidget(self.results_label)
+        self.results = QListWidget()
+        self.results.setObjectName("ResultList")
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.itemClicked.connect(self._on_result)
+        self.results.itemActivated.connect(self._on_result)
+        rcol.addWidget(self.results, 1)
+        self.stack.addWidget(results_page)
+        col.addWidget(self.stack, 1)
+        self.empty = QLabel("No conversations yet.\nStart one on the right.")
+        self.empty.setObjectName("EmptyText")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        col.addWidget(self.empty)
+        self.empty.hide()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(lambda: self.search_requested.emit(self.search.text().strip()))
+        self.last_results: list[dict] = []
+
+    # ---------------------------------------------------------------------------- search
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _on_text(self, text: str) -> None:
+        if text.strip():
+            self.stack.setCurrentIndex(1)
+            self.results_label.setText("Searching…")
+            self._timer.start()
+        else:
+            self._timer.stop()
+            self.stack.setCurrentIndex(0)
+
+    def show_results(self, query: str, results: list[dict]) -> None:
+        if query != self.search.text().strip():
+            return  # an older answer; a newer search is on its way
+        self.last_results = results
+        self.results.clear()
+        c = theme.current_colors()
+        n = len(results)
+        self.results_label.setText(f"{n} result{'s' if n != 1 else ''}" if n else "No matches")
+        for r in results:
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, r)
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setContentsMargins(12, 7, 12, 7)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+            short, _ = local_time(r.get("created_at"))
+            kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
+            title = html.escape(r.get("title") or "Untitled")
+            label.setText(
+                f"<div><b>{title}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
+                f"<div style='color:{c['text']}'>"
+                f"{highlight(r.get('snippet', ''), c['accent_soft'], c['accent_text_on_soft'])}</div>"
+            )
+            self.results.addItem(item)
+            label.setFixedWidth(max(self.results.viewport().width() - 20, 160))
+            label.adjustSize()
+            item.setSizeHint(label.sizeHint())
+            self.results.setItemWidget(item, label)
+
+    def _on_result(self, item: QListWidgetItem) -> None:
+        result = item.data(Qt.ItemDataRole.UserRole)
+        if result:
+            self.result_chosen.emit(result)
+
+    def _choose_first(self) -> None:
+        self._timer.stop()
+        if self.results.count():
+            self.results.setCurrentRow(0)
+            self._on_result(self.results.item(0))
+
+    def clear_search(self) -> None:
+        self.search.clear()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.search.text():
+            self.clear_search()
+            return
+        super().keyPressEvent(event)
+
+    def set_empty(self, empty: bool) -> None:
+        self.empty.setVisible(empty and self.stack.currentIndex() == 0)

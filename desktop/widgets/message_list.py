@@ -1,0 +1,145 @@
+"""The scrolling list of message bubbles of one conversation branch.
+
+``set_messages`` diffs by message id (rows are reused, so a reply that streams does not flicker);
+streamed pieces are buffered and drawn at most every ``FLUSH_MS``, so a fast model never floods
+the event loop with re-layouts.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+from desktop.widgets.bubble import MessageRow
+
+FLUSH_MS = 40  # streamed text is redrawn at most this often
+MAX_BUBBLE = 760  # px
+
+
+class MessageList(QScrollArea):
+    action = Signal(str, int, object)  # forwarded from the rows (see bubble.MessageRow)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageScroll")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        host = QWidget()
+        host.setObjectName("MessageHost")
+        self.vbox = QVBoxLayout(host)
+        self.vbox.setContentsMargins(28, 18, 28, 18)
+        self.vbox.setSpacing(4)
+        self.vbox.addStretch(1)
+        self.setWidget(host)
+        self.rows: dict[int, MessageRow] = {}
+        self.order: list[int] = []
+        self.selected: int | None = None
+        self._stream: dict[int, str] = {}
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self._flush_stream)
+        self._follow = True
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.verticalScrollBar().rangeChanged.connect(self._on_range)
+
+    # --------------------------------------------------------------------------- content
+    def set_messages(self, messages: list[dict], live: int | None = None) -> None:
+        """Show ``messages`` (root first). ``live``: the id of a reply streaming right now."""
+        ids = [int(m["id"]) for m in messages]
+        for mid in [m for m in self.rows if m not in ids]:
+            row = self.rows.pop(mid)
+            row.hide()
+            row.deleteLater()  # a streaming reply keeps its buffered text (see finish_stream)
+        # Re-lay out only when the order changed; a new reply just appends (cheap while streaming).
+        keep = len(self.order) if ids[: len(self.order)] == self.order else 0
+        if not keep:
+            while self.vbox.count() > 1:
+                self.vbox.takeAt(0)
+        width = self._bubble_width()
+        for i, m in enumerate(messages):
+            mid = int(m["id"])
+            row = self.rows.get(mid)
+            if row is None:
+                row = MessageRow(m, self.widget())
+                row.action.connect(self.action)
+                row.set_max_width(width)
+                self.rows[mid] = row
+            elif mid in self._stream and m.get("status") == "streaming":
+                pass  # keep the streamed text until the reply finishes
+            else:
+                row.update_message(m)
+            if mid == live:
+                row.set_status("streaming", live=True)
+                if mid in self._stream:
+                    row.set_streaming_text(self._stream[mid])
+            row.set_selected(mid == self.selected)
+            if i >= keep:
+                self.vbox.insertWidget(i, row)
+        self.order = ids
+        if self.selected not in self.rows:
+            self.selected = None
+
+    def clear(self) -> None:
+        self.selected = None
+        self.set_messages([])
+
+    def append_token(self, mid: int, piece: str) -> None:
+        self._stream[mid] = self._stream.get(mid, "") + piece
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _flush_stream(self) -> None:
+        for mid, text in self._stream.items():
+            row = self.rows.get(mid)
+            if row is not None:
+                row.set_streaming_text(text)
+
+    def finish_stream(self, mid: int) -> None:
+        self._flush.stop()
+        self._stream.pop(mid, None)
+
+    def streamed_text(self, mid: int) -> str:
+        return self._stream.get(mid, "")
+
+    # -------------------------------------------------------------------- selection/scroll
+    def select(self, mid: int | None, scroll: bool = True) -> None:
+        if self.selected in self.rows:
+            self.rows[self.selected].set_selected(False)
+        self.selected = mid if mid in self.rows else None
+        if self.selected is not None:
+            row = self.rows[self.selected]
+            row.set_selected(True)
+            if scroll:
+                self._follow = False
+                QTimer.singleShot(0, self, lambda r=row: self._ensure_visible(r))
+
+    def _ensure_visible(self, row: MessageRow) -> None:
+        if row in self.rows.values():  # still shown (a newer thread may have replaced it)
+            self.ensureWidgetVisible(row, 0, 60)
+
+    def scroll_to_end(self) -> None:
+        self._follow = True
+        QTimer.singleShot(0, self, self._to_bottom)
+
+    def _to_bottom(self) -> None:
+        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._follow = value >= bar.maximum() - 40
+
+    def _on_range(self, _min: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    # ---------------------------------------------------------------------------- layout
+    def _bubble_width(self) -> int:
+        return max(240, min(MAX_BUBBLE, int(self.viewport().width() * 0.74)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = self._bubble_width()
+        for row in self.rows.values():
+            row.set_max_width(width)

@@ -1,0 +1,119 @@
+"""The chat model picker: the model folders found (shipped and your own), with their model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import theme
+
+
+class ModelCardDialog(QDialog):
+    def __init__(self, name: str, folder: str, card: str | None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Model card — {name}")
+        self.resize(620, 560)
+        col = QVBoxLayout(self)
+        where = QLabel(f"<b>{name}</b><br><span>{folder}</span>")
+        where.setObjectName("MutedLabel")
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(where)
+        browser = QTextBrowser()
+        browser.setOpenExternalLinks(True)
+        browser.setMarkdown(card or "_This model folder has no MODEL_CARD.md._")
+        col.addWidget(browser, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        col.addWidget(buttons)
+
+
+class ModelPicker(QWidget):
+    model_chosen = Signal(str)  # folder
+    rescan_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        self.combo = QComboBox()
+        self.combo.setMinimumWidth(200)
+        self.combo.setToolTip("Chat model")
+        self.combo.activated.connect(self._on_activated)
+        row.addWidget(self.combo)
+        self.info_button = QToolButton()
+        self.info_button.setToolTip("Model card: what this model is, how it was trained, its limits")
+        theme.set_icon(self.info_button, "info", "muted", 17)
+        self.info_button.clicked.connect(self.show_card)
+        row.addWidget(self.info_button)
+        self.rescan_button = QToolButton()
+        self.rescan_button.setToolTip("Look for models again (after training one)")
+        theme.set_icon(self.rescan_button, "regenerate", "muted", 16)
+        self.rescan_button.clicked.connect(self.rescan_requested)
+        row.addWidget(self.rescan_button)
+        self.entries: list[dict] = []
+        self.current: str | None = None
+        self._card: str | None = None
+        self.combo.addItem("Looking for models…")
+        self.combo.setEnabled(False)
+
+    def set_models(self, entries: list[dict]) -> None:
+        self.entries = list(entries)
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        if not entries:
+            self.combo.addItem("No chat model found")
+            self.combo.setEnabled(False)
+        else:
+            self.combo.setEnabled(True)
+            for e in entries:
+                self.combo.addItem(e["name"], e["folder"])
+                first = (e.get("card") or "").strip().splitlines()
+                source = "shipped with Parlance" if e["source"] == "shipped" else "trained by you"
+                tip = f"{e['name']} ({source})\n{e['folder']}" + (
+                    f"\n{first[0].lstrip('# ')}" if first else ""
+                )
+                self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.combo.blockSignals(False)
+        self._select(self.current)
+
+    def set_current(self, folder: str | None, card: str | None = None) -> None:
+        self.current = folder
+        if card is not None:
+            self._card = card
+        self._select(folder)
+
+    def _select(self, folder: str | None) -> None:
+        i = self.combo.findData(folder) if folder else -1
+        if i >= 0:
+            self.combo.setCurrentIndex(i)
+        self.info_button.setEnabled(bool(self.entries) and (i >= 0 or self.combo.currentIndex() >= 0))
+
+    def _on_activated(self, index: int) -> None:
+        folder = self.combo.itemData(index)
+        if folder and folder != self.current:
+            self.model_chosen.emit(folder)
+
+    def show_card(self) -> None:
+        folder = self.combo.currentData()
+        entry = next((e for e in self.entries if e["folder"] == folder), None)
+        if entry is None:
+            return
+        card = entry.get("card") or (self._card if folder == self.current else None)
+        ModelCardDialog(entry["name"], folder or "", card, self.window()).open()
+
+    @staticmethod
+    def short_name(folder: str) -> str:
+        return Path(folder).name

@@ -1,0 +1,69 @@
+"""The navigation rail on the left: one button per panel, settings at the bottom."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QFrame, QLabel, QToolButton, QVBoxLayout
+
+from desktop import theme
+
+
+class NavRail(QFrame):
+    panel_selected = Signal(str)
+    settings_requested = Signal()
+
+    def __init__(self, panels: list[tuple[str, str, str]], parent=None) -> None:
+        """``panels``: (key, label, icon name) in order."""
+        super().__init__(parent)
+        self.setObjectName("NavRail")
+        self.setFixedWidth(96)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 12, 0, 10)
+        col.setSpacing(2)
+        logo = QLabel()
+        logo.setObjectName("NavLogo")
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 30).pixmap(30, 30))
+        logo.setToolTip("Parlance")
+        col.addWidget(logo)
+        col.addSpacing(14)
+        self._logo = logo
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.buttons: dict[str, QToolButton] = {}
+        for key, label, icon_name in panels:
+            b = self._button(label, icon_name)
+            b.setCheckable(True)
+            b.setToolTip(label)
+            b.clicked.connect(lambda _=False, k=key: self.panel_selected.emit(k))
+            self.group.addButton(b)
+            self.buttons[key] = b
+            col.addWidget(b)
+        col.addStretch(1)
+        self.settings_button = self._button("Settings", "settings")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button.clicked.connect(self.settings_requested)
+        col.addWidget(self.settings_button)
+
+    def _button(self, label: str, icon_name: str) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(label)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        theme.set_icon(b, icon_name, "muted", 22)
+        b.setIconSize(QSize(22, 22))
+        b.setFixedWidth(86)
+        b.setMinimumHeight(58)
+        b.setCursor(Qt.CursorShape.PointingHandCursor)
+        return b
+
+    def set_current(self, key: str) -> None:
+        for k, b in self.buttons.items():
+            b.setChecked(k == key)
+            theme.set_icon(b, b.property("icon_name"), "accent_text_on_soft" if k == key else "muted", 22)
+
+    def retint(self) -> None:
+        self._logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 30).pixmap(30, 30))
+        current = next((k for k, b in self.buttons.items() if b.isChecked()), None)
+        theme.retint(self)
+        if current:
+            self.set_current(current)

@@ -1,0 +1,67 @@
+"""Helpers shared by the desktop tests (a module with a unique name, so it imports unambiguously)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+WAIT_MS = 8000
+
+
+def recorder(signal):
+    """Record a service signal's emissions on the GUI thread.
+
+    pytest-qt's ``waitSignal`` connects a plain callable, which runs on the *emitting* (engine)
+    thread; a bound method of a QObject is queued to the GUI thread instead, like the app's own
+    widgets. So tests wait with ``qtbot.waitUntil(lambda: rec.calls)``, never ``waitSignal``.
+    """
+    from PySide6.QtCore import QObject
+
+    class Recorder(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple] = []
+
+        def record(self, *args) -> None:
+            self.calls.append(args)
+
+    rec = Recorder()
+    signal.connect(rec.record)
+    return rec
+
+
+@dataclass
+class Running:
+    window: object
+    service: object
+    data_dir: Path
+    loader: object
+
+    @property
+    def chat(self):
+        return self.window.chat
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "history.db"
+
+    def rows(self, sql: str, params: tuple = ()) -> list[dict]:
+        """Read the database from the test (a separate connection, as another program would)."""
+        conn = sqlite3.connect(self.db_path)
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+
+def send(qtbot, run: Running, text: str, timeout: int = WAIT_MS) -> dict:
+    """Type ``text`` into the composer, press Enter and wait for the reply to finish."""
+    from PySide6.QtCore import Qt
+
+    rec = recorder(run.service.reply_finished)
+    run.chat.composer.set_text(text)
+    qtbot.keyClick(run.chat.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(rec.calls) and not run.chat.generating, timeout=timeout)
+    return rec.calls[-1][1]

@@ -1,0 +1,217 @@
+"""The window as a whole: restart, bad data folders, bad input, responsiveness, panels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+from desktop_testkit import WAIT_MS
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel, QWidget
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_restart_on_same_data_folder_shows_same_conversations(qtbot, start_app, send_message, tmp_path):
+    data = tmp_path / "same"
+    first = start_app(data_dir=data)
+    send_message(first, "remember me")
+    first.chat.new_chat()
+    send_message(first, "and me too")
+    first.service.shutdown()
+    first.window.close()
+    second = start_app(data_dir=data)
+    lst = second.chat.history.conversations
+    qtbot.waitUntil(lambda: len(lst.ids()) == 2, timeout=WAIT_MS)
+    titles = [lst.item_for(cid).text() for cid in lst.ids()]
+    assert titles == ["and me too", "remember me"]  # newest first
+    lst.setCurrentItem(lst.item_for(lst.ids()[1]))
+    qtbot.waitUntil(lambda: len(second.chat.messages.order) == 2, timeout=WAIT_MS)
+    texts = [second.chat.messages.rows[m].full_text() for m in second.chat.messages.order]
+    assert texts == ["remember me", first.loader.bots[0].script]
+    assert second.window.status.history.text() == "History: on"
+
+
+def test_empty_message_disables_send(qtbot, start_app):
+    run = start_app()
+    composer = run.chat.composer
+    assert not composer.send_button.isEnabled()
+    composer.set_text("   \n  ")
+    assert not composer.send_button.isEnabled()
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert not run.chat.generating and run.rows("SELECT id FROM messages") == []
+    composer.set_text("hi")
+    assert composer.send_button.isEnabled()
+    composer.edit.clear()
+    assert not composer.send_button.isEnabled()
+
+
+def test_shift_enter_makes_a_newline(qtbot, start_app):
+    run = start_app()
+    edit = run.chat.composer.edit
+    qtbot.keyClicks(edit, "line one")
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(edit, "line two")
+    assert edit.toPlainText() == "line one\nline two" and not run.chat.generating
+
+
+def test_unwritable_data_folder_opens_with_history_off(qtbot, start_app, send_message, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    run = start_app(data_dir=blocker / "data")  # cannot be created, even as root
+    qtbot.waitUntil(lambda: run.window.status.history.text().startswith("History: off"), timeout=WAIT_MS)
+    notice = run.window.notices.notices()[0]
+    assert (
+        notice.level == "warning" and "cannot be created" in notice.text and "History is off" in notice.text
+    )
+    send_message(run, "still works")  # chat works, kept in memory only
+    assert len(run.chat.messages.order) == 2
+    assert not (blocker / "data").exists()
+
+
+def test_damaged_database_is_moved_aside_with_a_notice(qtbot, start_app, tmp_path):
+    data = tmp_path / "damaged"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"this is not an sqlite database" * 100)
+    run = start_app(data_dir=data)
+    qtbot.waitUntil(lambda: bool(run.window.notices.notices()), timeout=WAIT_MS)
+    notice = run.window.notices.notices()[0]
+    assert "damaged" in notice.text and "moved aside" in notice.text
+    moved = list(data.glob("history.db.corrupt-*"))
+    assert len(moved) == 1 and str(moved[0]) in notice.text
+    assert run.window.status.history.text() == "History: on"
+
+
+def test_megabyte_paste_is_accepted_and_truncated_for_the_model(qtbot, start_app, send_message):
+    run = start_app()
+    big = ("All work and no play makes a dull bot. " * 30000)[:1_000_000]
+    t0 = time.perf_counter()
+    run.chat.composer.set_text(big)  # what a paste does
+    assert run.chat.composer.send_button.isEnabled()
+    send_message(run, big)
+    assert time.perf_counter() - t0 < 15
+    stored = run.rows("SELECT text FROM messages WHERE role = 'user'")[0]["text"]
+    assert stored == big
+    turns = run.loader.bots[0].calls[0]["turns"]
+    assert sum(len(t) for t in turns) <= run.loader.bots[0].max_context_chars
+    row = run.chat.messages.rows[run.chat.messages.order[0]]
+    assert row.full_text() == big and len(row.text.text()) < 100_000  # shown cut, copied whole
+    assert "showing the first" in row.text.text()
+
+
+def test_event_loop_stays_responsive_during_a_long_generation(qtbot, start_app):
+    run = start_app(script=" ".join(["tok"] * 300), delay_s=0.004)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    run.chat.composer.set_text("go on")
+    qtbot.keyClick(run.chat.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: run.chat.live_bid is not None, timeout=WAIT_MS)
+    last[0] = time.perf_counter()
+    timer.start()
+    qtbot.keyClicks(run.chat.history.search, "typing while it streams")
+    qtbot.waitUntil(lambda: not run.chat.generating, timeout=20000)
+    timer.stop()
+    assert len(gaps) > 20
+    assert max(gaps) < 0.1, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_no_model_found_shows_a_clear_state_and_blocks_send(qtbot, start_app):
+    run = start_app(models=())
+    qtbot.waitUntil(lambda: run.chat.banner.isVisible(), timeout=WAIT_MS)
+    assert "No chat model found" in run.chat.banner.label.text()
+    run.chat.composer.set_text("hello?")
+    assert not run.chat.composer.send_button.isEnabled()
+    assert "No chat model" in run.chat.composer.send_button.toolTip()
+    assert "No chat model" in run.window.status.state.text()
+
+
+def test_broken_model_reports_the_error_and_the_app_keeps_working(qtbot, start_app):
+    run = start_app(fail="model.safetensors: weights do not fit the config")
+    qtbot.waitUntil(lambda: run.chat.model_state == "none", timeout=WAIT_MS)
+    assert "weights do not fit" in run.chat.banner.label.text()
+    run.chat.new_chat()  # the window still works
+    assert run.chat.center_stack.currentWidget() is run.chat.empty
+
+
+def test_unbuilt_panel_says_so(qtbot, start_app, monkeypatch):
+    run = start_app()
+    monkeypatch.setitem(sys.modules, "desktop.views.forecast", None)  # import fails like a missing file
+    run.window.select_panel("forecast")
+    panel = run.window.panels["forecast"]
+    texts = " ".join(label.text() for label in panel.findChildren(QLabel))
+    assert "Forecast" in texts and ("not built yet" in texts or "could not be opened" in texts)
+    assert run.window.nav.buttons["forecast"].isChecked()
+
+
+def test_panel_plugin_is_created_and_gets_dropped_files(qtbot, start_app, monkeypatch, tmp_path):
+    run = start_app()
+    dropped: list[list[str]] = []
+
+    class Panel(QWidget):
+        def handle_drop(self, paths):
+            dropped.append(paths)
+
+    module = types.ModuleType("desktop.views.caption")
+    module.create_panel = lambda service, parent: Panel(parent)
+    monkeypatch.setitem(sys.modules, "desktop.views.caption", module)
+    run.window.select_panel("caption")
+    assert isinstance(run.window.panels["caption"], Panel)
+    image = tmp_path / "cat.jpg"
+    image.write_bytes(b"\xff\xd8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    run.window.dropEvent(event)
+    assert dropped == [[str(image)]]
+
+
+def test_settings_are_restored(qtbot, start_app, tmp_path):
+    data = tmp_path / "prefs"
+    first = start_app(data_dir=data)
+    first.window.select_panel("train")
+    first.chat.splitter.setSizes([300, 600, 300])
+    sizes = first.chat.splitter.sizes()
+    first.window.apply_settings(
+        {
+            "theme": "dark",
+            "font_pt": 12.0,
+            "force_cpu": False,
+            "default_decoding": {**first.chat.decoding, "method": "sample"},
+        }
+    )
+    first.window.close()
+    first.service.shutdown()
+    second = start_app(data_dir=data)
+    assert second.window.current_key() == "train"
+    assert second.window.settings.bytes_value("window/geometry") is not None
+    assert second.window.settings.int_list("chat/splitter") == sizes
+    assert second.window.settings.theme == "dark" and second.window.settings.font_pt == 12.0
+    assert second.chat.decoding["method"] == "sample"
+
+
+def test_window_modules_do_not_import_torch():
+    code = (
+        "import sys, os; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
+        "import desktop.app, desktop.main_window, desktop.views.chat, desktop.engine_service\n"
+        "assert 'torch' not in sys.modules, 'torch imported before the window'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

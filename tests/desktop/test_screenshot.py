@@ -1,0 +1,35 @@
+"""``main.py --screenshot``: renders the window with a demo conversation to a PNG and exits.
+
+Run in a subprocess (as a user runs it): the command ends the Qt application when it is done.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = """
+import sys
+sys.path[:0] = [{root!r}, {here!r}]
+import fakes
+from desktop.app import run
+sys.exit(run(["--screenshot", {out!r}, "--size", "1280x800", "--theme", "dark"],
+             bot_loader=fakes.loader(script="A *demo* reply."), model_finder=fakes.finder("demo-bot"),
+             device_probe=fakes.probe))
+"""
+
+
+def test_screenshot_writes_a_png_of_the_window(qapp, tmp_path):
+    out = tmp_path / "shot.png"
+    code = SCRIPT.format(root=str(HERE.parents[1]), here=str(HERE), out=str(out))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"screenshot: {out}" in done.stdout
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 800)
+    rail = image.pixelColor(5, image.height() // 2)  # the navigation rail, dark theme
+    assert rail.lightness() < 60
