@@ -21,10 +21,12 @@ COMMANDS: dict[str, str] = {
     "summarize": "engine.summarize.cli",
     "caption": "engine.caption.cli",
     "forecast": "engine.forecast.cli",
+    "inspect": "engine.lab.inspect_cli",
 }
 # `train KIND` and `eval KIND`: kind -> module
 TRAIN: dict[str, str] = {
     "dialogue": "engine.dialogue.train_cli",
+    "lm": "engine.lab.lm_cli",
 }
 EVAL: dict[str, str] = {
     "dialogue": "engine.dialogue.eval_cli",

@@ -16,7 +16,7 @@ for name in flat_attn hred_noattn hred_attn; do
   mkdir -p "$out/$name"; cp "$tok" "$out/$name/tokenizer.model"
   # shellcheck disable=SC2086
   python -m engine train dialogue "${common[@]}" --out "$out/$name" ${variants[$name]} > "$out/$name.train.log" 2>&1
-  python -m engine eval dialogue --model "$out/$name" --data chitchat --json > "$out/$name.eval.json"
+  OMP_NUM_THREADS=1 python -m engine eval dialogue --model "$out/$name" --data chitchat --json > "$out/$name.eval.json"
 done
 python - "$out" <<'PY'
 import json, sys

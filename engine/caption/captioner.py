@@ -1,0 +1,218 @@
+"""Captioning images (arrays, files, folders) with a loaded captioner: captions, alternative beams
+and one 7x7 attention map per word. Bad files get a per-file message; the rest of a batch goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.caption.beam import Hyp, beam_search, greedy_search
+from engine.caption.encoder import normalize
+from engine.caption.images import DEFAULT_MAX_PIXELS, load_batches
+from engine.caption.model import CaptionModel, bf16_available, load
+from engine.caption.vocab import Vocab
+from engine.decoding import DecodeOptions
+
+# Words that may repeat within a caption ("a man in a red shirt"); every other word may appear
+# once when repetition blocking is on ("a man wearing a black hat and hat" cannot happen).
+FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "with",
+        "by",
+        "for",
+        "from",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "near",
+        "next",
+        "through",
+        "while",
+        "is",
+        "are",
+        "his",
+        "her",
+        "their",
+        "its",
+        "one",
+        "two",
+        "three",
+        "other",
+        "another",
+        "each",
+    ]
+)
+
+
+def caption_options(beam: int = 3, **overrides) -> DecodeOptions:
+    """Decoding defaults for captions: beam search, trigram blocking, no <unk>."""
+    base = DecodeOptions(
+        method="beam" if beam > 1 else "greedy",
+        beam_size=max(1, beam),
+        max_len=30,
+        min_len=2,
+        length_penalty=0.0,
+        block_ngram=3,
+        ban_unk=True,
+        repetition_penalty=1.0,
+    )
+    opts = replace(base, **overrides)
+    opts.validate()
+    return opts
+
+
+@dataclass
+class Caption:
+    text: str  # the best caption
+    words: list[str]  # its words (one attention map each)
+    logprob: float  # summed log-probability
+    attention: np.ndarray  # (len(words), 7, 7) float32: where the model looked for each word
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # other beams: (text, logprob)
+
+
+@dataclass
+class FileCaption:
+    path: str  # the file as given
+    caption: Caption | None  # None when the file could not be used
+    error: str | None = None  # a message a person can read
+
+
+class Captioner:
+    """A loaded model ready to caption. Build with :meth:`from_folder` or from a model + vocab."""
+
+    def __init__(self, model: CaptionModel, vocab: Vocab, device: str = "cpu", precision: str = "fp32"):
+        """``precision`` of the word-by-word search: "fp32", "bf16" (a bf16 copy of the decoder:
+        measured ~5x faster per step on an AVX512-BF16 CPU, captions checked against fp32 on the
+        validation split) or "auto" (bf16 where :func:`bf16_available`). The encoder stays fp32."""
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"unknown precision {precision!r}; known: auto, fp32, bf16")
+        self.model = model.to(device).eval()
+        self.vocab = vocab
+        self.device = device
+        use_bf16 = precision == "bf16" or (precision == "auto" and bf16_available(device))
+        self.decoder = copy.deepcopy(model.decoder).to(torch.bfloat16).eval() if use_bf16 else model.decoder
+        self.dtype = torch.bfloat16 if use_bf16 else torch.float32
+        self.no_repeat = torch.tensor([w not in FUNCTION_WORDS for w in vocab.itos], device=device)
+        self.no_repeat[:4] = False  # <pad> <start> <end> <unk>
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, device: str = "cpu", precision: str = "auto") -> Captioner:
+        model, vocab, _ = load(folder, device)
+        return cls(model, vocab, device, precision)
+
+    @property
+    def image_size(self) -> int:
+        return self.model.cfg.image_size
+
+    def encode(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 RGB ``(B, H, W, 3)`` -> regions ``(B, 49, 1280)``."""
+        return self.model.encode_pixels(normalize(images).to(self.device))
+
+    def caption_regions(
+        self, regions: torch.Tensor, options: DecodeOptions | None = None, block_repeats: bool = True
+    ) -> list[Caption]:
+        """Regions ``(B, S, D)`` (one image, or a pooled clip, per row) -> one Caption each."""
+        opts = options or caption_options()
+        dec = self.decoder
+        no_repeat = self.no_repeat if block_repeats else None
+        v = self.vocab
+        ban = (v.pad_id, v.bos_id)
+        B = regions.shape[0]
+        if B == 0:
+            return []
+        with torch.no_grad():
+            K = 1 if opts.method == "greedy" else opts.beam_size
+            static, state = dec.start(regions.to(self.device, self.dtype), repeat=K)
+
+            def step(tokens, st):
+                return dec.step(tokens, st, static)
+
+            if K == 1 and opts.method == "greedy":
+                hyps = [
+                    [h]
+                    for h in greedy_search(
+                        step,
+                        state,
+                        batch=B,
+                        bos=v.bos_id,
+                        eos=v.eos_id,
+                        options=opts,
+                        unk=v.unk_id,
+                        no_repeat=no_repeat,
+                        ban=ban,
+                    )
+                ]
+            else:
+                hyps = beam_search(
+                    step,
+                    state,
+                    batch=B,
+                    bos=v.bos_id,
+                    eos=v.eos_id,
+                    options=opts,
+                    unk=v.unk_id,
+                    no_repeat=no_repeat,
+                    ban=ban,
+                )
+        return [self._to_caption(h, regions.shape[1]) for h in hyps]
+
+    def _to_caption(self, hyps: list[Hyp], n_regions: int) -> Caption:
+        best = hyps[0]
+        words = self.vocab.decode_ids(best.tokens)
+        g = int(round(n_regions**0.5))
+        att = best.attention[: len(words)].float().numpy()
+        att = att.reshape(len(words), g, g) if g * g == n_regions else att
+        alts = [(self.vocab.decode(h.tokens), h.logprob) for h in hyps[1:]]
+        return Caption(" ".join(words), words, best.logprob, att.astype(np.float32), alts)
+
+    def caption_arrays(
+        self, images: np.ndarray, options: DecodeOptions | None = None, block_repeats: bool = True
+    ) -> list[Caption]:
+        return self.caption_regions(self.encode(images), options, block_repeats)
+
+    def caption_files(
+        self,
+        paths: list[str | Path],
+        options: DecodeOptions | None = None,
+        batch_size: int = 16,
+        block_repeats: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        cancel=None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> list[FileCaption]:
+        """Caption image files in order; unreadable ones get ``error`` and the batch goes on."""
+        paths = list(paths)
+        out: list[FileCaption | None] = [None] * len(paths)
+        done = 0
+        for idx, arrays, errors in load_batches(
+            [Path(p) for p in paths], batch_size, self.image_size, max_pixels
+        ):
+            if cancel is not None and cancel.cancelled:
+                break
+            for i, msg in errors.items():
+                out[i] = FileCaption(str(paths[i]), None, msg)
+            if idx:
+                for i, cap in zip(idx, self.caption_arrays(arrays, options, block_repeats)):
+                    out[i] = FileCaption(str(paths[i]), cap)
+            done += len(idx) + len(errors)
+            if progress is not None:
+                progress(done, len(paths))
+        return [o if o is not None else FileCaption(str(p), None, "cancelled") for o, p in zip(out, paths)]

@@ -1,0 +1,141 @@
+"""Feature cache: the frozen encoder trunk runs once per image, epochs read float16 arrays from disk.
+
+One ``.npy`` (float16, ``(N, C, 7, 7)``, written through a memory map so memory stays bounded)
+plus a ``.json`` index per split, named ``<split>-<key>``; the key hashes the encoder
+description and the image list (names and file sizes), so a changed image set or encoder gets a
+new cache and a stale one is never read. The ``.json`` is written last: its presence means the
+cache is complete. Images that fail to load are recorded (``ok`` False, a message) and skipped
+by training; they do not stop the extraction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.caption.images import load_batches
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class FeatureSet:
+    names: list[str]  # image names, in row order
+    features: np.ndarray  # (N, C, 7, 7) float16 trunk features (zeros where not ok)
+    ok: np.ndarray  # (N,) bool: the image loaded
+    errors: dict[str, str]  # name -> why it failed
+
+    def row(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.names)}
+
+
+def encoder_description(model) -> str:
+    """What the cached numbers depend on: encoder, split point, input size, normalisation."""
+    cfg = model.cfg
+    return f"{cfg.encoder}|trunk={16 - cfg.fine_tune_blocks}|size={cfg.image_size}|norm=pm1|v{CACHE_VERSION}"
+
+
+def cache_key(image_dir: Path, names: list[str], description: str) -> str:
+    h = hashlib.sha1(description.encode())
+    for n in names:
+        p = image_dir / n
+        size = p.stat().st_size if p.is_file() else -1
+        h.update(f"\n{n}\t{size}".encode())
+    return h.hexdigest()[:16]
+
+
+def extract(
+    model,
+    image_dir: str | Path,
+    names: list[str],
+    out_prefix: str | Path,
+    batch_size: int = 8,
+    device: str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+    cancel=None,
+) -> FeatureSet:
+    """Run the trunk on every image and write ``<out_prefix>.npy`` / ``.json``; returns the set."""
+    import torch
+
+    from engine.caption.encoder import normalize
+
+    image_dir, out_prefix = Path(image_dir), Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    paths = [image_dir / n for n in names]
+    C, g, size = model.trunk_channels, model.cfg.image_size // 32, model.cfg.image_size
+    part = out_prefix.with_name(out_prefix.name + ".npy.part")
+    arr = np.lib.format.open_memmap(part, mode="w+", dtype=np.float16, shape=(len(names), C, g, g))
+    ok = np.zeros(len(names), dtype=bool)
+    errors: dict[str, str] = {}
+    done = 0
+    trunk = model.trunk.to(device).eval()
+    for idx, images, errs in load_batches(paths, batch_size, size):
+        if cancel is not None and cancel.cancelled:
+            del arr
+            part.unlink(missing_ok=True)
+            raise InterruptedError("feature extraction cancelled")
+        for i, msg in errs.items():
+            errors[names[i]] = msg
+        if idx:
+            with torch.no_grad():
+                x = normalize(images).to(device).contiguous(memory_format=torch.channels_last)
+                feats = trunk(x).float().cpu().numpy()  # (n, C, 7, 7)
+            arr[idx] = feats.astype(np.float16)
+            ok[idx] = True
+        done += len(idx) + len(errs)
+        if progress is not None:
+            progress(done, len(names))
+    arr.flush()
+    del arr
+    os.replace(part, out_prefix.with_name(out_prefix.name + ".npy"))
+    index = {
+        "version": CACHE_VERSION,
+        "names": names,
+        "ok": ok.tolist(),
+        "errors": errors,
+        "encoder": encoder_description(model),
+        "image_dir": str(image_dir),
+    }
+    out_prefix.with_name(out_prefix.name + ".json").write_text(json.dumps(index), encoding="utf-8")
+    return load_cached(out_prefix)
+
+
+def load_cached(prefix: str | Path, in_memory: bool = True) -> FeatureSet:
+    """Read a complete cache (``<prefix>.json`` + ``.npy``); ValueError if damaged."""
+    prefix = Path(prefix)
+    idx_path, npy = prefix.with_name(prefix.name + ".json"), prefix.with_name(prefix.name + ".npy")
+    try:
+        index = json.loads(idx_path.read_text(encoding="utf-8"))
+        feats = np.load(npy, mmap_mode=None if in_memory else "r")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"feature cache {prefix} is damaged ({exc}); delete it to rebuild") from None
+    names = index["names"]
+    if feats.shape[0] != len(names):
+        raise ValueError(f"feature cache {prefix}: {feats.shape[0]} rows for {len(names)} names; delete it")
+    return FeatureSet(names, feats, np.asarray(index["ok"], dtype=bool), dict(index["errors"]))
+
+
+def cached_features(
+    model,
+    cache_dir: str | Path,
+    image_dir: str | Path,
+    names: list[str],
+    split: str,
+    batch_size: int = 8,
+    device: str = "cpu",
+    progress=None,
+    cancel=None,
+) -> FeatureSet:
+    """Features of ``names`` from the cache, extracting them first if there is no matching cache."""
+    image_dir = Path(image_dir)
+    key = cache_key(image_dir, names, encoder_description(model))
+    prefix = Path(cache_dir) / f"{split}-{key}"
+    if prefix.with_name(prefix.name + ".json").is_file():
+        return load_cached(prefix)
+    return extract(model, image_dir, names, prefix, batch_size, device, progress, cancel)

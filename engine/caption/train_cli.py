@@ -1,0 +1,149 @@
+"""``python -m engine train captioner``: feature cache + Show-Attend-Tell training in one command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import fields
+
+HELP = "train an image captioner (EfficientNet-Lite0 regions + attention LSTM) on captioned images"
+
+# flags spelled differently from their config field
+_ALIASES = {"images_per_batch": "--batch", "max_minutes": "--minutes"}
+_SKIP_MODEL = {"vocab_size", "feature_dim", "encoder", "image_size"}
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("1", "true", "yes", "on"):
+        return True
+    if s.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
+
+
+def _comments(cls) -> dict[str, str]:
+    """Field name -> its trailing ``# comment`` in the dataclass source (the house style)."""
+    import inspect
+    import re
+
+    out: dict[str, str] = {}
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):  # no source shipped (a frozen build): plain defaults then
+        return out
+    for line in source.splitlines():
+        m = re.match(r"\s+(\w+):[^#]*#\s*(.+)", line)
+        if m:
+            out[m.group(1)] = m.group(2).replace("%", "%%")
+    return out
+
+
+def _add_fields(p: argparse.ArgumentParser, cls, skip=(), title: str = "") -> None:
+    group = p.add_argument_group(title)
+    notes = _comments(cls)
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = _ALIASES.get(f.name, "--" + f.name.replace("_", "-"))
+        kind = _bool if isinstance(f.default, bool) else type(f.default)
+        group.add_argument(
+            flag,
+            dest=f.name,
+            type=kind,
+            default=f.default,
+            metavar=kind.__name__.upper().lstrip("_"),
+            help=f"{notes.get(f.name, '')} (default {f.default})",
+        )
+
+
+def _lazy(factory, *a):
+    """A callback made on its first event (the tqdm bar must not open before feature extraction)."""
+    made = []
+
+    def cb(event) -> None:
+        if not made:
+            made.append(factory(*a))
+        made[0](event)
+
+    return cb
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from engine.caption.config import CaptionerConfig, CaptionTrainConfig
+
+    p.add_argument("--images", required=True, help="folder holding the images named in the caption file")
+    p.add_argument(
+        "--captions",
+        required=True,
+        help="captions: CSV 'image,caption', Flickr8k tokens 'name.jpg#i<TAB>caption' or COCO JSON",
+    )
+    p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    _add_fields(p, CaptionTrainConfig, title="training")
+    _add_fields(p, CaptionerConfig, _SKIP_MODEL, title="model")
+
+
+def run(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from engine.caption.config import CaptionerConfig, CaptionTrainConfig
+    from engine.caption.train import train_captioner
+    from engine.device import choose_device
+    from engine.training import tqdm_callback
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    info = choose_device(args.device)
+    tcfg = CaptionTrainConfig(**{f.name: getattr(args, f.name) for f in fields(CaptionTrainConfig)})
+    mcfg = CaptionerConfig(
+        **{f.name: getattr(args, f.name) for f in fields(CaptionerConfig) if f.name not in _SKIP_MODEL}
+    )
+    quiet = bool(args.json)
+    bars: dict[str, tqdm] = {}
+
+    def extract_progress(done: int, total: int) -> None:
+        if quiet:
+            return
+        bar = bars.get("x")
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = bars["x"] = tqdm(total=total, desc="encode images", unit="img", dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            bars.pop("x", None)
+
+    t0 = time.time()
+    done = train_captioner(
+        args.images,
+        args.captions,
+        args.out,
+        tcfg,
+        mcfg,
+        device=info.name,
+        cache_dir=args.cache,
+        resume=args.resume,
+        callbacks=[] if quiet else [_lazy(tqdm_callback, "train captioner")],
+        log=(lambda s: None) if quiet else print,
+        extract_progress=extract_progress,
+    )
+    summary = {
+        "reason": done.reason,
+        "steps": done.step,
+        f"best_{tcfg.metric}": done.best_metric,
+        "train_minutes": round(done.elapsed_s / 60, 2),
+        "total_minutes": round((time.time() - t0) / 60, 2),
+        "model": str(args.out),
+        "last_eval": done.history[-1] if done.history else None,
+    }
+    if quiet:
+        print(json.dumps(summary))
+    else:
+        best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
+        print(f"done ({done.reason}): best {tcfg.metric} {best} after {done.step} steps; model in {args.out}")
+    return 0

@@ -1,0 +1,270 @@
+"""Video: stream frames with PyAV, sample them uniformly and at scene changes, caption the clip.
+
+Frames are decoded one at a time and dropped; only the sampled frames (a batch at a time), one
+running feature sum per open scene and the clip, and a small thumbnail per scene are kept, so
+memory stays bounded however long the video is. Scene changes are found by comparing consecutive
+frames, downscaled to 64x36 (up to ``analysis_fps`` per second): their mean absolute pixel
+difference and the distance of their colour histograms (see :func:`is_cut`). The clip caption
+comes from the mean of all sampled frames' region features (the "mean vector of a clip" of the
+LRCN/S2VT baselines); each scene gets its own caption from the mean of its frames: a timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".mov",
+    ".avi",
+    ".mkv",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+    ".3gp",
+    ".ts",
+    ".ogv",
+)
+
+
+class VideoError(ValueError):
+    """A video that cannot be used; ``str()`` is a message a person can read."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{Path(path).name}: {reason}")
+
+
+def is_video_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+@dataclass
+class SamplingOptions:
+    every_s: float = 2.0  # one uniform sample per this many seconds
+    scene_threshold: float = 0.4  # colour-histogram distance (0..1) between frames that starts a scene
+    min_pixel_change: float = 20.0  # ... and the mean absolute pixel change (0..255) it also needs
+    cut_pixel_change: float = 35.0  # a mean absolute pixel change this large is a cut on its own
+    min_scene_s: float = 1.0  # a cut closer than this to the previous one is ignored
+    max_samples: int = 2000  # stop sampling after this many frames (very long videos)
+    analysis_fps: float = 12.0  # frames per second compared for scene changes (others only decoded)
+    thumb_height: int = 90  # scene thumbnail height in pixels
+
+
+@dataclass
+class SampledFrame:
+    time_s: float  # presentation time
+    reason: str  # "uniform" | "scene" (first frame of a new scene)
+    scene: int  # scene number, from 0
+    image: np.ndarray  # (size, size, 3) uint8, squashed for the encoder
+    thumb: np.ndarray | None = None  # (thumb_height, w, 3) uint8 for the first frame of a scene
+
+
+def _histogram(rgb: np.ndarray) -> np.ndarray:
+    """Small frame ``(h, w, 3)`` -> normalised 3 x 16-bin colour histogram ``(48,)``, lightly smoothed
+    across neighbouring bins so codec noise at a bin edge does not look like a change."""
+    q = (rgb >> 4).reshape(-1, 3).astype(np.int64)  # 16 levels per channel
+    h = np.stack([np.bincount(q[:, c], minlength=16) for c in range(3)]).astype(np.float32)  # (3, 16)
+    padded = np.pad(h, ((0, 0), (1, 1)), mode="edge")
+    h = 0.25 * padded[:, :-2] + 0.5 * h + 0.25 * padded[:, 2:]
+    return (h / np.maximum(1.0, h.sum(1, keepdims=True))).reshape(-1)
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).sum() / 6.0)  # half L1 per channel, averaged: 0 same .. 1 disjoint
+
+
+def is_cut(
+    small: np.ndarray, prev: np.ndarray, hist: np.ndarray, prev_hist: np.ndarray, opts: SamplingOptions
+) -> bool:
+    """A scene change between two small frames: the picture changed a lot (a cut between similar-looking
+    shots), or the colour distribution moved and the picture changed noticeably (codec noise at a
+    histogram bin edge alone is not enough)."""
+    change = float(np.abs(small.astype(np.int16) - prev.astype(np.int16)).mean())
+    if change >= opts.cut_pixel_change:
+        return True
+    return change >= opts.min_pixel_change and _distance(hist, prev_hist) > opts.scene_threshold
+
+
+def open_video(path: str | Path):
+    """-> (container, video stream); VideoError for a missing, unreadable or unsupported file."""
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise VideoError(p, "file not found")
+    if p.stat().st_size == 0:
+        raise VideoError(p, "empty file (0 bytes)")
+    try:
+        container = av.open(str(p))
+    except av.error.EOFError:
+        raise VideoError(p, "the video has no frames (empty or cut short)") from None
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise VideoError(
+            p, f"not a readable video ({exc.__class__.__name__}: damaged or not a video)"
+        ) from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(p, "no video stream (audio only, or not a video)")
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        tag = getattr(stream, "codec_tag", "") or "unknown"
+        container.close()
+        raise VideoError(p, f"unsupported video codec ({tag}): no decoder for it in this FFmpeg build")
+    stream.thread_type = "AUTO"  # frame + slice threads
+    return container, stream
+
+
+def iter_samples(
+    path: str | Path, size: int = 224, opts: SamplingOptions | None = None, cancel=None
+) -> Iterator[SampledFrame]:
+    """Decode ``path`` streaming and yield sampled frames in time order."""
+    import av
+
+    opts = opts or SamplingOptions()
+    container, stream = open_video(path)
+    from PIL import Image
+
+    from engine.caption.images import pil_to_array
+
+    decoded = sampled = 0
+    scene = -1
+    next_uniform = 0.0
+    last_cut = -1e9
+    last_analysed = -1e9
+    prev_hist: np.ndarray | None = None
+    prev_small: np.ndarray | None = None
+    rate = float(stream.average_rate or 25.0)
+    try:
+        try:
+            for frame in container.decode(stream):
+                if cancel is not None and cancel.cancelled:
+                    return
+                t = float(frame.time) if frame.time is not None else decoded / rate
+                decoded += 1
+                cut = False
+                if t - last_analysed >= 1.0 / opts.analysis_fps - 1e-6 or scene < 0:
+                    last_analysed = t
+                    small = frame.to_ndarray(format="rgb24", width=64, height=36)
+                    hist = _histogram(small)
+                    if scene < 0 or (
+                        prev_hist is not None
+                        and t - last_cut >= opts.min_scene_s
+                        and is_cut(small, prev_small, hist, prev_hist, opts)
+                    ):
+                        cut = True
+                    prev_hist, prev_small = hist, small
+                if not cut and t < next_uniform:
+                    continue
+                img = frame.to_image()
+                thumb = None
+                if cut:
+                    scene, last_cut = scene + 1, t
+                    tw = max(1, round(img.width * opts.thumb_height / max(1, img.height)))
+                    thumb = np.asarray(img.resize((tw, opts.thumb_height), Image.BILINEAR), dtype=np.uint8)
+                next_uniform = t + opts.every_s
+                yield SampledFrame(t, "scene" if cut else "uniform", scene, pil_to_array(img, size), thumb)
+                sampled += 1
+                if sampled >= opts.max_samples:
+                    return
+        except av.error.DecoderNotFoundError:
+            raise VideoError(
+                path, "unsupported video codec: no decoder for it in this FFmpeg build"
+            ) from None
+        except av.error.FFmpegError as exc:
+            if decoded == 0:
+                raise VideoError(path, f"cannot decode the video ({exc.__class__.__name__})") from None
+            # a damaged tail: keep what was decoded before it
+        if decoded == 0:
+            raise VideoError(path, "the video has no frames")
+    finally:
+        container.close()
+
+
+@dataclass
+class Scene:
+    start_s: float  # time of the scene's first sampled frame
+    end_s: float  # time of its last sampled frame
+    n_frames: int  # sampled frames pooled for its caption
+    caption: object = None  # engine.caption.captioner.Caption
+    thumb: np.ndarray | None = None  # first frame, thumb_height pixels high
+
+
+@dataclass
+class VideoCaption:
+    path: str
+    caption: object  # Caption of the whole clip (mean of all sampled frames)
+    scenes: list[Scene] = field(default_factory=list)  # the timeline
+    n_sampled: int = 0  # frames encoded
+    duration_s: float = 0.0  # time of the last sampled frame
+
+
+def caption_video(
+    captioner,
+    path: str | Path,
+    options=None,
+    sampling: SamplingOptions | None = None,
+    batch_size: int = 8,
+    progress: Callable[[float], None] | None = None,
+    cancel=None,
+) -> VideoCaption:
+    """Caption a video: one clip caption and a caption per scene. Raises VideoError for bad files."""
+    import torch
+
+    sampling = sampling or SamplingOptions()
+    total = None  # (49, D) running sum over all sampled frames
+    n_total = 0
+    scenes: list[Scene] = []
+    scene_sum: dict[int, torch.Tensor] = {}
+    ready: list[tuple[Scene, torch.Tensor]] = []  # closed scenes waiting to be captioned
+    pending: list[SampledFrame] = []
+
+    def flush() -> None:
+        nonlocal total, n_total
+        if not pending:
+            return
+        regions = captioner.encode(np.stack([f.image for f in pending])).float()  # (n, 49, D)
+        for f, r in zip(pending, regions):
+            total = r.clone() if total is None else total + r
+            n_total += 1
+            scene_sum[f.scene] = r.clone() if f.scene not in scene_sum else scene_sum[f.scene] + r
+            sc = scenes[f.scene]
+            sc.end_s, sc.n_frames = f.time_s, sc.n_frames + 1
+        pending.clear()
+
+    def close_scenes(upto: int) -> None:  # scenes < upto are complete: queue their mean features
+        for s in sorted(k for k in scene_sum if k < upto):
+            ready.append((scenes[s], scene_sum.pop(s) / scenes[s].n_frames))
+        if len(ready) >= 16:
+            caption_ready()
+
+    def caption_ready() -> None:
+        if ready:
+            caps = captioner.caption_regions(torch.stack([m for _, m in ready]), options)
+            for (sc, _), cap in zip(ready, caps):
+                sc.caption = cap
+            ready.clear()
+
+    for f in iter_samples(path, captioner.image_size, sampling, cancel):
+        if f.reason == "scene":
+            scenes.append(Scene(f.time_s, f.time_s, 0, None, f.thumb))
+        pending.append(f)
+        if len(pending) >= batch_size:
+            flush()
+            close_scenes(f.scene)
+            if progress is not None:
+                progress(f.time_s)
+    flush()
+    close_scenes(len(scenes))
+    caption_ready()
+    if n_total == 0:
+        raise VideoError(path, "no frames could be sampled")
+    clip = captioner.caption_regions((total / n_total).unsqueeze(0), options)[0]
+    return VideoCaption(str(path), clip, scenes, n_total, scenes[-1].end_s if scenes else 0.0)

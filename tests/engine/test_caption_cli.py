@@ -1,0 +1,191 @@
+"""The captioner's command lines end to end on a tiny generated dataset: train, resume, caption, eval."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from engine.caption import data as D
+from engine.cli import main
+
+COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 170, 30)}
+TINY = [
+    "--region-dim",
+    "16",
+    "--embed-dim",
+    "8",
+    "--hidden-dim",
+    "16",
+    "--attn-dim",
+    "8",
+    "--min-count",
+    "1",
+    "--batch",
+    "8",
+    "--val-beam",
+    "2",
+    "--warmup-steps",
+    "2",
+    "--threads",
+    "1",
+]
+
+
+def _train(argv: list[str]) -> int:
+    """``python -m engine train captioner ARGV`` (through the module, registered or not)."""
+    from engine.caption import train_cli
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="cpu")
+    train_cli.add_arguments(p)
+    return train_cli.run(p.parse_args(argv))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("capdata")
+    img = root / "images"
+    img.mkdir()
+    names, i = {"train": [], "val": [], "test": []}, 0
+    while min(len(names["val"]), len(names["test"])) < 3 or len(names["train"]) < 16:
+        n = f"pic{i:04d}.jpg"
+        i += 1
+        s = D.split_of(n)
+        if len(names[s]) < (16 if s == "train" else 3):
+            names[s].append(n)
+    rows = []
+    rng = np.random.default_rng(0)
+    for n in sum(names.values(), []):
+        colour = list(COLOURS)[int(rng.integers(3))]
+        im = Image.new("RGB", (120, 100), (255, 255, 255))
+        ImageDraw.Draw(im).ellipse([20, 20, 90, 80], fill=COLOURS[colour])
+        im.save(img / n)
+        rows += [(n, f"a {colour} ball"), (n, f"a {colour} circle on white")]
+    with open(root / "captions.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "caption"])
+        w.writerows(rows)
+    return root
+
+
+@pytest.mark.slow
+def test_train_resume_caption_eval(dataset, tmp_path, capsys):
+    out = tmp_path / "model"
+    common = [
+        "--images",
+        str(dataset / "images"),
+        "--captions",
+        str(dataset / "captions.csv"),
+        "--out",
+        str(out),
+    ]
+    assert _train([*common, "--epochs", "2", "--json", *TINY]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["reason"] == "completed" and summary["steps"] == 4
+    assert 0.0 <= summary["best_bleu_4"] <= 1.0
+    for f in ("config.json", "model.safetensors", "vocab.json", "train_log.json", "checkpoint"):
+        assert (out / f).exists(), f
+    assert len(list((out / "features").glob("*.npy"))) == 2  # train + val caches
+
+    with pytest.raises(ValueError, match="already holds a training run"):
+        _train([*common, "--epochs", "3", *TINY])
+    assert _train([*common, "--epochs", "3", "--resume", "--json", *TINY]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["steps"] == 6
+
+    good = sorted((dataset / "images").iterdir())[0]
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("not a picture")
+    rc = main(
+        [
+            "caption",
+            str(good),
+            str(bad),
+            "--model",
+            str(out),
+            "--beam",
+            "2",
+            "--alternatives",
+            "1",
+            "--attention",
+            "--json",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert rc == 1 and result["failed"] == 1
+    ok, err = result["results"]
+    assert (
+        ok["path"] == str(good)
+        and isinstance(ok["caption"], str)
+        and len(ok["attention"]) == len(ok["words"])
+    )
+    assert "broken.jpg" in err["error"]
+
+    rc = main(
+        [
+            "eval",
+            "caption",
+            "--model",
+            str(out),
+            "--images",
+            str(dataset / "images"),
+            "--captions",
+            str(dataset / "captions.csv"),
+            "--split",
+            "test",
+            "--beam",
+            "2",
+            "--json",
+        ]
+    )
+    metrics = json.loads(capsys.readouterr().out)
+    assert rc == 0 and metrics["n_images"] == 3 and metrics["split"] == "test"
+    for k in ("bleu_1", "bleu_2", "bleu_3", "bleu_4"):
+        assert 0.0 <= metrics[k] <= 1.0
+    assert metrics["cider"] >= 0.0
+
+
+def test_caption_cli_errors(tmp_path, capsys):
+    assert main(["caption", str(tmp_path / "missing.jpg"), "--model", str(tmp_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    (tmp_path / "a.jpg").write_bytes(b"")
+    assert main(["caption", str(tmp_path / "a.jpg"), "--model", str(tmp_path / "nomodel")]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+
+
+def test_learning_rate_decay_follows_the_time_budget():
+    import torch
+
+    from engine.caption.train import _BudgetTrainer
+    from engine.training import TrainConfig
+
+    cfg = TrainConfig(epochs=1000, lr=1.0, schedule="cosine", warmup_steps=0, max_minutes=1.0)
+    tr = _BudgetTrainer(torch.nn.Linear(2, 2), cfg, lambda e: [], lambda m, b: None, steps_per_epoch=10)
+    for seconds, expected in ((0.0, 1.0), (30.0, 0.55), (60.0, 0.1), (600.0, 0.1)):
+        tr.elapsed = lambda s=seconds: s
+        assert tr._lr_at(5) == pytest.approx(expected, abs=1e-3)
+    tr.cfg = TrainConfig(epochs=1, lr=1.0, schedule="cosine", max_minutes=1000.0)  # steps decide here
+    tr.elapsed = lambda: 0.0
+    assert tr._lr_at(10) == pytest.approx(0.1, abs=1e-3)
+
+
+def test_building_the_caption_commands_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, argparse\n"
+        "from engine.caption import cli, eval_cli, train_cli\n"
+        "for m in (cli, eval_cli, train_cli): m.add_arguments(argparse.ArgumentParser())\n"
+        "print('torch' in sys.modules)"
+    )
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"

@@ -1,0 +1,157 @@
+"""Image loading for the captioner: every awkward file becomes RGB 224x224 or a clear per-file error."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.caption.images import ImageError, list_images, load_batches, load_image
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def write_bomb_png(path, side: int = 30000) -> None:
+    """A valid 1-bit grey PNG of side x side pixels that compresses to ~100 KB."""
+    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
+    comp = zlib.compressobj(9)
+    chunks = [comp.compress(row * 1000) for _ in range(side // 1000)]
+    chunks.append(comp.compress(row * (side % 1000)))
+    chunks.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(chunks))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _rgb(path, color=(200, 40, 40), size=(64, 48)):
+    Image.new("RGB", size, color).save(path)
+    return path
+
+
+def test_plain_jpeg_is_squashed_to_224(tmp_path):
+    arr = load_image(_rgb(tmp_path / "a.jpg", size=(300, 120)))
+    assert arr.shape == (224, 224, 3) and arr.dtype == np.uint8
+    assert abs(int(arr[..., 0].mean()) - 200) < 6
+
+
+def test_truncated_jpeg(tmp_path):
+    p = tmp_path / "t.jpg"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(p, quality=95)
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(ImageError, match="truncated"):
+        load_image(p)
+
+
+def test_zero_byte_file(tmp_path):
+    p = tmp_path / "empty.jpg"
+    p.write_bytes(b"")
+    with pytest.raises(ImageError, match="empty file"):
+        load_image(p)
+
+
+def test_text_file_named_jpg(tmp_path):
+    p = tmp_path / "notes.jpg"
+    p.write_text("this is not a picture\n" * 20)
+    with pytest.raises(ImageError, match="not a recognised image"):
+        load_image(p)
+
+
+def test_decompression_bomb_is_refused_unread(tmp_path):
+    p = tmp_path / "bomb.png"
+    write_bomb_png(p)
+    assert p.stat().st_size < 2_000_000
+    with pytest.raises(ImageError, match="bomb.png: (refused as a possible decompression bomb|too large)"):
+        load_image(p)
+    # and with a raised limit PIL's own guard still refuses it, with a clear message
+    with pytest.raises(ImageError, match="decompression bomb"):
+        load_image(p, max_pixels=10**12)
+
+
+def test_pixel_limit_is_a_parameter(tmp_path):
+    with pytest.raises(ImageError, match="too large"):
+        load_image(_rgb(tmp_path / "a.png"), max_pixels=100)
+
+
+def test_cmyk_jpeg(tmp_path):
+    p = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (50, 50), (0, 255, 255, 0)).save(p)  # pure red in CMYK
+    arr = load_image(p)
+    assert arr.shape == (224, 224, 3)
+    r, g, b = (int(arr[..., c].mean()) for c in range(3))
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_16bit_grey_png_keeps_its_range(tmp_path):
+    p = tmp_path / "deep.png"
+    a = np.full((40, 40), 40000, dtype=np.uint16)
+    Image.fromarray(a).save(p)
+    with Image.open(p) as im:
+        assert im.mode.startswith("I")
+    arr = load_image(p)
+    assert arr.shape == (224, 224, 3)
+    assert abs(int(arr.mean()) - 40000 // 257) <= 2  # scaled, not clipped to white
+
+
+def test_palette_png_with_transparency_on_white(tmp_path):
+    p = tmp_path / "pal.png"
+    img = Image.new("P", (30, 30), 0)
+    img.putpalette([0, 0, 0, 0, 0, 255] + [0] * 762)
+    img.paste(1, (0, 0, 15, 30))
+    img.info["transparency"] = 0
+    img.save(p, transparency=0)
+    arr = load_image(p)
+    assert arr.shape == (224, 224, 3)
+    assert tuple(arr[112, 200]) == (255, 255, 255)  # transparent half -> white
+    assert arr[112, 20, 2] > 200 and arr[112, 20, 0] < 50  # opaque half stays blue
+
+
+def test_animated_gif_first_frame(tmp_path):
+    p = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    frames[0].save(p, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with Image.open(p) as im:
+        assert im.is_animated
+    arr = load_image(p)
+    assert arr[..., 0].mean() > 200 and arr[..., 1].mean() < 50
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        load_image(tmp_path / "nope.jpg")
+    with pytest.raises(ImageError, match="folder"):
+        load_image(tmp_path)
+
+
+def test_batch_goes_on_past_bad_files(tmp_path):
+    good1, good2 = _rgb(tmp_path / "1.jpg"), _rgb(tmp_path / "2.png", (0, 200, 0))
+    bad = tmp_path / "3.jpg"
+    bad.write_bytes(b"")
+    paths = [good1, bad, good2]
+    batches = list(load_batches(paths, batch_size=2))
+    idx = [i for b in batches for i in b[0]]
+    errors = {i: m for b in batches for i, m in b[2].items()}
+    assert idx == [0, 2] and list(errors) == [1] and "3.jpg" in errors[1]
+    assert sum(b[1].shape[0] for b in batches) == 2
+
+
+def test_list_images_expands_folders(tmp_path):
+    _rgb(tmp_path / "b.jpg")
+    _rgb(tmp_path / "a.png")
+    (tmp_path / "readme.txt").write_text("x")
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    names = [p.name for p in list_images([tmp_path])]
+    assert names == ["a.png", "b.jpg"]
+    assert [p.name for p in list_images([tmp_path], (".jpg", ".mp4"))] == ["b.jpg", "clip.mp4"]
+    assert list_images([tmp_path / "readme.txt"]) == [tmp_path / "readme.txt"]  # named files are kept
