@@ -9,6 +9,7 @@ demo conversation is written with canned replies and the window shows its "no mo
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -119,6 +120,11 @@ class _Demo(QObject):
             return
         if self.panel and self.panel != "chat":
             self.window.select_panel(self.panel)
+            # a panel may fill itself with sample content for the picture (synchronous, saves nothing)
+            module = sys.modules.get(f"desktop.views.{self.panel}")
+            demo = getattr(module, "demo", None)
+            if callable(demo):
+                demo(self.window.panels[self.panel])
         self.app.processEvents()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         ok = self.window.grab().save(str(self.path), "PNG")

@@ -27,6 +27,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     # Write next to the target then rename: a crash or a full disk never leaves half a file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; model files are meant to be shared/readable
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -111,6 +111,8 @@ def evaluate(
     result["n_sources"] = len(contexts)
     result["samples"] = [{"context": c[-2:], "reply": r} for c, r in list(zip(contexts, replies))[:8]]
     if extra_options is not None:
+        if extra_options.method == "sample" and extra_options.seed is None:
+            extra_options = DecodeOptions.from_dict({**extra_options.to_dict(), "seed": seed})
         other = generate(bot, contexts, extra_options)
         result["default_decoding"] = {"options": extra_options.to_dict(), **diversity(other)}
     return result

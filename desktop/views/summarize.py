@@ -1,0 +1,367 @@
+"""The Summarize panel: paste or drop a text, get its key sentences beside it.
+
+Left, the source (a paste box and drop zone; after a summary, every sentence shaded by its
+TextRank score and the chosen ones marked); right, the summary with keywords as chips, copy and
+export. All work runs on the engine thread through ``service.submit`` (desktop/summarize_ops.py
+holds the jobs); this widget only keeps view state. Every summary is saved in the history, and
+``show_history_item("summary", id)`` shows a saved one again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import summarize_ops as ops
+from desktop import theme
+from desktop.paths import RESOURCES
+from desktop.widgets.source_view import SourceView
+from desktop.widgets.summarize_controls import VARIANTS, SummarizeControls
+from desktop.widgets.summary_view import SummaryView
+
+OPEN_FILTER = "Texts (*.txt *.md *.markdown *.html *.htm *.text);;All files (*)"
+DEMO_SAMPLE = "article_ferry.txt"
+STAGES = {"reading": "Reading {file}…", "saving": "Saving to the history…"}
+
+
+class SummarizePanel(QWidget):
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatArea")
+        self.service = service
+        self.job_id: int | None = None  # the summary job whose answer is awaited
+        self.export_jobs: dict[int, str] = {}  # job id -> path being written
+        self.result: dict | None = None  # what the summary view shows
+        self.origin = ""  # file name the source came from ("" for a paste)
+        self._sample = -1  # which shipped sample article "Try a sample" opened last
+        self._build()
+        self._connect()
+        self._update_can_run()
+
+    # ================================================================== construction
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        header = QWidget()
+        row = QHBoxLayout(header)
+        row.setContentsMargins(24, 10, 14, 4)
+        title = QLabel("Summarize")
+        title.setObjectName("ChatTitle")
+        row.addWidget(title)
+        self.origin_label = QLabel()
+        self.origin_label.setObjectName("MutedLabel")
+        row.addWidget(self.origin_label, 1)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a text, Markdown or HTML file (Ctrl+O)")
+        theme.set_icon(self.open_button, "folder", "text", 16)
+        row.addWidget(self.open_button)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Start again with an empty text")
+        row.addWidget(self.clear_button)
+        self.controls = SummarizeControls()
+        row.addSpacing(6)
+        row.addWidget(self.controls.run_button)
+        header_col = QVBoxLayout()
+        header_col.setSpacing(0)
+        header_col.addWidget(header)
+        header_col.addWidget(self.controls)
+        wrap = QFrame()
+        wrap.setObjectName("ChatHeader")
+        wrap.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        wrap.setLayout(header_col)
+        header_col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(wrap)
+        self.message = QFrame()
+        self.message.setObjectName("Banner")
+        self.message.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        msg_row = QHBoxLayout(self.message)
+        msg_row.setContentsMargins(14, 8, 8, 8)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        msg_row.addWidget(self.message_label, 1)
+        close = QToolButton()
+        close.setToolTip("Dismiss")
+        theme.set_icon(close, "close", "muted", 14)
+        close.clicked.connect(self.message.hide)
+        msg_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        msg_wrap = QVBoxLayout()
+        msg_wrap.setContentsMargins(24, 10, 24, 0)
+        msg_wrap.addWidget(self.message)
+        col.addLayout(msg_wrap)
+        self.message.hide()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        left = QWidget()
+        left_col = QVBoxLayout(left)
+        left_col.setContentsMargins(24, 14, 16, 16)
+        self.source = SourceView()
+        left_col.addWidget(self.source)
+        self.splitter.addWidget(left)
+        self.summary = SummaryView()
+        self.summary.setMinimumWidth(340)
+        self.splitter.addWidget(self.summary)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([700, 480])
+        col.addWidget(self.splitter, 1)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Open), self, self.ask_open, context=context)
+
+    def _connect(self) -> None:
+        # service signals go to bound methods only (queued to this thread); never to a lambda
+        s = self.service
+        s.job_finished.connect(self._on_job_finished)
+        s.job_failed.connect(self._on_job_failed)
+        s.job_progress.connect(self._on_job_progress)
+        self.controls.submit_requested.connect(self.summarize)
+        self.controls.cancel_requested.connect(self.cancel)
+        self.source.submit_requested.connect(self.summarize)
+        self.source.files_dropped.connect(self.handle_drop)
+        self.source.edited.connect(self._on_edited)
+        self.open_button.clicked.connect(self.ask_open)
+        self.clear_button.clicked.connect(self.clear)
+        self.summary.sentence_clicked.connect(self.source.show_sentence)
+        self.summary.keyword_chosen.connect(self._find_keyword)
+        self.summary.copy_requested.connect(self.copy_summary)
+        self.summary.export_requested.connect(self.ask_export)
+        self.summary.sample_requested.connect(self.open_sample)
+
+    # ================================================================== user actions
+    @property
+    def busy(self) -> bool:
+        return self.job_id is not None
+
+    def summarize(self) -> None:
+        """Summarise the text in the box with the current settings (on the engine thread)."""
+        if self.busy:
+            return
+        text = self.source.text()
+        if not text.strip():
+            self.show_message("Nothing to summarize: the text is empty. Paste a text or open a file.")
+            return
+        self._start(
+            ops.summarize_text,
+            {"text": text, "settings": self.controls.settings(), "origin": self.origin},
+            f"Summarizing {_amount(text)}…",
+        )
+
+    def open_file(self, path: str) -> None:
+        """Read ``path`` on the engine thread and summarise it; the text then fills the box."""
+        if self.busy:
+            self.show_message("A summary is being made; wait for it or cancel it first.", "info")
+            return
+        self._start(
+            ops.summarize_file,
+            {"path": str(path), "settings": self.controls.settings()},
+            f"Reading {Path(path).name}…",
+        )
+
+    def open_sample(self) -> None:
+        """Summarise the next of the sample articles that ship in resources/samples."""
+        samples = sorted((RESOURCES / "samples").glob("article_*.txt"))
+        if samples:
+            self._sample = (self._sample + 1) % len(samples)
+            self.open_file(str(samples[self._sample]))
+
+    def handle_drop(self, paths: list[str]) -> None:
+        """Files dropped on the window or the text box: the first one is summarised."""
+        files = [p for p in paths if p]
+        if not files:
+            return
+        self.open_file(files[0])
+        if len(files) > 1 and self.busy:
+            self.show_message(
+                f"{len(files)} files were dropped; summarizing the first, {Path(files[0]).name}.", "info"
+            )
+
+    def show_history_item(self, kind: str, item_id: int) -> None:
+        """A summary chosen in the history search: show it with its source again."""
+        if kind != ops.SUMMARY_KIND:
+            return
+        if self.busy:
+            self.cancel()
+        self._start(ops.open_summary, {"item_id": int(item_id)}, "Opening the saved summary…")
+
+    def cancel(self) -> None:
+        if self.job_id is not None:
+            self.service.cancel(self.job_id)
+            self.job_id = None
+        self._set_busy(False)
+        self._show_previous()
+        self.show_message("Cancelled. Nothing was changed.", "info")
+
+    def clear(self) -> None:
+        if self.busy:
+            self.cancel()
+        self.source.set_text("")
+        self.result = None
+        self.origin = ""
+        self.origin_label.setText("")
+        self.message.hide()
+        self.summary.show_empty()
+        self._update_can_run()
+        self.source.setFocus()
+
+    def ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a text to summarize", str(Path.home()), OPEN_FILTER)
+        if path:
+            self.open_file(path)
+
+    def copy_summary(self) -> None:
+        if self.result is not None:
+            QGuiApplication.clipboard().setText(" ".join(self.result["sentences"]))
+            self.show_message("The summary was copied to the clipboard.", "info")
+
+    def ask_export(self, fmt: str) -> None:
+        if self.result is None:
+            return
+        stem = Path(self.origin or self.result.get("title") or "summary").stem
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in stem).strip()[:60] or "summary"
+        labels = {"txt": "Text (*.txt)", "md": "Markdown (*.md)", "json": "JSON (*.json)"}
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the summary", str(Path.home() / f"{safe}-summary.{fmt}"), labels[fmt]
+        )
+        if path:
+            self.export_to(path, fmt)
+
+    def export_to(self, path: str, fmt: str) -> int | None:
+        """Write the shown summary to ``path`` as ``fmt`` (on the engine thread); the job id."""
+        if self.result is None:
+            return None
+        kwargs = {"path": path, "result": self.result, "fmt": fmt}
+        job = self.service.submit("export", ops.write_export, kwargs)
+        self.export_jobs[job] = path
+        return job
+
+    def _find_keyword(self, phrase: str) -> None:
+        if not self.source.find_phrase(phrase):
+            self.show_message(f"“{phrase}” does not occur in the text exactly as written.", "info")
+
+    # ======================================================================= jobs
+    def _start(self, fn, kwargs: dict, what: str) -> None:
+        self.message.hide()
+        self._set_busy(True)
+        self.summary.show_busy(what)
+        self.job_id = self.service.submit("summarize", fn, kwargs)
+
+    def _on_job_progress(self, job_id: int, info) -> None:
+        if job_id != self.job_id or not isinstance(info, dict):
+            return
+        stage = info.get("stage")
+        if stage == "summarizing":
+            self.summary.show_busy(f"Summarizing {info.get('words', 0):,} words…")
+        elif stage in STAGES:
+            self.summary.show_busy(STAGES[stage].format(file=info.get("file", "the file")))
+
+    def _on_job_finished(self, job_id: int, result) -> None:
+        if job_id in self.export_jobs:
+            self.show_message(f"Exported to {self.export_jobs.pop(job_id)}", "info")
+        elif job_id == self.job_id:
+            self.job_id = None
+            self._set_busy(False)
+            if isinstance(result, dict) and not result.get("cancelled"):
+                self.show_result(result)
+            else:
+                self._show_previous()
+
+    def _on_job_failed(self, job_id: int, message: str) -> None:
+        if job_id in self.export_jobs:
+            self.show_message(f"Could not export to {self.export_jobs.pop(job_id)}: {message}")
+        elif job_id == self.job_id:
+            self.job_id = None
+            self._set_busy(False)
+            self._show_previous()
+            self.show_message(message)
+
+    # ====================================================================== showing
+    def show_result(self, result: dict) -> None:
+        """Show a result of desktop.summarize_ops: source shaded, summary, keywords."""
+        if self.source.text() != result["text"]:
+            self.source.set_text(result["text"])
+        shade = result.get("shade") or ops.shading(result["text"], result["spans"], result["scores"])
+        self.source.set_shading(shade, result["scores"], result["indices"])
+        self.controls.set_settings(result["settings"])
+        self.result = result
+        self.origin = result.get("origin") or ""
+        what = self.origin or "Pasted text"
+        self.origin_label.setText(f"   {what} · {result.get('n_words', 0):,} words")
+        self.summary.show_result(result, _stats(result))
+        self._update_can_run()
+
+    def _show_previous(self) -> None:
+        if self.result is not None:
+            self.summary.stack.setCurrentWidget(self.summary.result)
+        else:
+            self.summary.show_empty()
+
+    def show_message(self, text: str, level: str = "warning") -> None:
+        self.message.setProperty("level", level)
+        self.message_label.setText(text)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.show()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.controls.set_busy(busy)
+        self.source.setReadOnly(busy)
+        self.open_button.setEnabled(not busy)
+        if not busy:
+            self._update_can_run()
+
+    def _on_edited(self) -> None:
+        self.origin = ""
+        self._update_can_run()
+
+    def _update_can_run(self) -> None:
+        self.controls.set_can_run(not self.source.is_blank(), "Paste a text or open a file first")
+
+
+def _amount(text: str) -> str:
+    if len(text) > 1_000_000:
+        return f"{len(text.encode('utf-8', 'replace')) / 2**20:.1f} MB of text"
+    return f"{len(text.split()):,} words"
+
+
+def _stats(result: dict) -> str:
+    n = len(result["spans"]) or len(result["sentences"])
+    words, total = result.get("summary_words", 0), max(result.get("n_words", 0), 1)
+    variant = VARIANTS.get(result["settings"].get("variant"), (result["settings"].get("variant"),))[0]
+    share = f"{words / total:.0%}" if words / total >= 0.005 else "<1%"
+    parts = [
+        f"{len(result['sentences']):,} of {n:,} sentences",
+        f"{words:,} of {total:,} words ({share})",
+        f"{result['method'].replace('textrank', 'TextRank')} · {variant}",
+    ]
+    if result.get("elapsed_ms") is not None:
+        parts.append(f"{result['elapsed_ms']:.0f} ms")
+    if result.get("summary_id") is not None:
+        parts.append("saved in history")
+    return " · ".join(parts)
+
+
+def create_panel(service, parent) -> QWidget:
+    return SummarizePanel(service, parent)
+
+
+def demo(panel: SummarizePanel, sample: str = DEMO_SAMPLE) -> None:
+    """Fill ``panel`` with a shipped sample article and its summary, synchronously on this thread
+    (for ``main.py --screenshot``; nothing is saved in the history)."""
+    result = ops.summarize_file(str(RESOURCES / "samples" / sample), panel.controls.settings())
+    result["notes"] = [n for n in result["notes"] if not n.startswith("History is off")]
+    panel.show_result(result)

@@ -1,0 +1,215 @@
+"""The Summarize panel's settings bar: method, TextRank variant, length (sentences, ratio or words)
+and the number of keywords, in groups that wrap onto a second line in a narrow window; plus the
+Summarize / Cancel button, which the panel places in its header.
+
+The variant names mirror ``engine.summarize.textrank.VARIANTS`` (a test keeps them in step); they
+are listed here so that opening the panel does not import numpy and scipy on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from desktop.widgets.keyword_chips import FlowLayout
+
+# variant name -> (label, what it does)
+VARIANTS = {
+    "default": (
+        "Best for news",
+        "TextRank with a lead bias and redundancy removal (MMR): the variant that scored best on the "
+        "BBC tuning set",
+    ),
+    "plain": ("Plain TextRank", "The lecture's method: TF-IDF sentence graph, PageRank, top sentences"),
+    "lead": (
+        "Lead-biased",
+        "PageRank whose random jumps favour the first sentences (news leads with the gist)",
+    ),
+    "title": ("Title-aware", "PageRank whose random jumps favour sentences similar to the title line"),
+    "mmr": ("Less repetition (MMR)", "Maximal Marginal Relevance: skips sentences that repeat a chosen one"),
+    "stem": ("Stemmed words", "Plain TextRank comparing word stems (profits = profit)"),
+}
+# mode -> (button label, spin range, default, suffix, tooltip)
+LENGTHS = {
+    "sentences": ("Sentences", (1, 200), 3, " sentences", "Summary length as a number of sentences"),
+    "ratio": ("Ratio", (1, 100), 20, " %", "Summary length as a share of the text's sentences"),
+    "words": ("Words", (10, 5000), 100, " words", "Summary length as a word budget"),
+}
+ABSTRACTIVE_TIP = (
+    "Abstractive summaries (a recurrent sequence-to-sequence model that writes new sentences) are not "
+    "built yet: this option turns on when the model ships."
+)
+
+
+class SummarizeControls(QFrame):
+    changed = Signal(object)  # settings dict (see settings())
+    submit_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SummarizeControls")
+        flow = FlowLayout(self, spacing=10)
+        flow.setContentsMargins(24, 2, 14, 10)
+        self._values = {mode: spec[2] for mode, spec in LENGTHS.items()}
+        self._busy = False
+
+        method = _group(flow)
+        self.method_group = QButtonGroup(self)
+        self.textrank_button = self._segment("TextRank", "Extractive: picks the text's own key sentences")
+        self.textrank_button.setChecked(True)
+        self.abstractive_button = self._segment("Abstractive", ABSTRACTIVE_TIP)
+        self.abstractive_button.setEnabled(False)
+        for b in (self.textrank_button, self.abstractive_button):
+            self.method_group.addButton(b)
+            method.addWidget(b)
+        self.variant = QComboBox()
+        self.variant.setToolTip("Which TextRank variant ranks the sentences")
+        for name, (label, tip) in VARIANTS.items():
+            self.variant.addItem(label, name)
+            self.variant.setItemData(self.variant.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.variant.currentIndexChanged.connect(self._emit)
+        method.addWidget(self.variant)
+
+        length = _group(flow)
+        length.addWidget(self._muted("Length"))
+        self.length_group = QButtonGroup(self)
+        self.length_buttons: dict[str, QPushButton] = {}
+        for mode, (label, _range, _default, _suffix, tip) in LENGTHS.items():
+            b = self._segment(label, tip)
+            b.setProperty("mode", mode)
+            self.length_group.addButton(b)
+            self.length_buttons[mode] = b
+            length.addWidget(b)
+        self.length_buttons["sentences"].setChecked(True)
+        self.length_group.buttonToggled.connect(self._on_mode)
+        self.amount = QSpinBox()
+        self.amount.setMinimumWidth(128)
+        self.amount.valueChanged.connect(self._on_amount)
+        length.addWidget(self.amount)
+
+        keywords = _group(flow)
+        keywords.addWidget(self._muted("Keywords"))
+        self.keywords = QSpinBox()
+        self.keywords.setRange(0, 30)
+        self.keywords.setValue(8)
+        self.keywords.setMinimumWidth(70)
+        self.keywords.setToolTip("How many key words and phrases to extract (0: none)")
+        self.keywords.valueChanged.connect(self._emit)
+        keywords.addWidget(self.keywords)
+
+        # placed by the panel (in its header row); created here because the bar drives its state
+        self.run_button = QPushButton("Summarize")
+        self.run_button.setObjectName("PrimaryButton")
+        self.run_button.setMinimumWidth(118)
+        self.run_button.clicked.connect(self._on_run)
+        self._apply_mode("sentences")
+        self.set_can_run(False, "Paste a text or open a file first")
+
+    @staticmethod
+    def _segment(text: str, tip: str) -> QPushButton:
+        b = QPushButton(text)
+        b.setObjectName("SegmentButton")
+        b.setCheckable(True)
+        b.setToolTip(tip)
+        bold = b.font()
+        bold.setWeight(bold.Weight.DemiBold)
+        b.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(text) + 26)  # checked text is bold
+        return b
+
+    @staticmethod
+    def _muted(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName("MutedLabel")
+        return label
+
+    # ------------------------------------------------------------------ settings
+    def mode(self) -> str:
+        return next(m for m, b in self.length_buttons.items() if b.isChecked())
+
+    def settings(self) -> dict:
+        mode = self.mode()
+        value = self.amount.value()
+        return {
+            "variant": self.variant.currentData(),
+            "length": mode,
+            "value": value / 100 if mode == "ratio" else value,
+            "keywords": self.keywords.value(),
+        }
+
+    def set_settings(self, settings: dict) -> None:
+        """Show ``settings`` (as saved with a summary); unknown values are left as they are."""
+        i = self.variant.findData(settings.get("variant"))
+        if i >= 0:
+            self.variant.setCurrentIndex(i)
+        mode = settings.get("length")
+        if mode in LENGTHS:
+            value = settings.get("value", LENGTHS[mode][2])
+            self._values[mode] = round(value * 100) if mode == "ratio" else int(value)
+            self.length_buttons[mode].setChecked(True)
+            self._apply_mode(mode)
+        if isinstance(settings.get("keywords"), int):
+            self.keywords.setValue(settings["keywords"])
+
+    def _on_mode(self, button, checked: bool) -> None:
+        if checked:
+            self._apply_mode(button.property("mode"))
+            self._emit()
+
+    def _apply_mode(self, mode: str) -> None:
+        _label, (lo, hi), _default, suffix, tip = LENGTHS[mode]
+        self.amount.blockSignals(True)
+        self.amount.setRange(lo, hi)
+        self.amount.setSuffix(suffix)
+        self.amount.setSingleStep(10 if mode == "words" else 1 if mode == "sentences" else 5)
+        self.amount.setValue(self._values[mode])
+        self.amount.setToolTip(tip)
+        self.amount.blockSignals(False)
+
+    def _on_amount(self, value: int) -> None:
+        self._values[self.mode()] = value
+        self._emit()
+
+    def _emit(self, *_args) -> None:
+        self.changed.emit(self.settings())
+
+    # -------------------------------------------------------------------- running
+    def set_can_run(self, ok: bool, why: str = "") -> None:
+        if not self._busy:
+            self.run_button.setEnabled(ok)
+            self.run_button.setToolTip("Summarize the text (Ctrl+Enter)" if ok else why)
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.run_button.setText("Cancel" if busy else "Summarize")
+        self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
+        self.run_button.setEnabled(True)
+        self.run_button.setToolTip("Stop waiting for this summary" if busy else "Summarize (Ctrl+Enter)")
+        self.run_button.style().unpolish(self.run_button)
+        self.run_button.style().polish(self.run_button)
+
+    def _on_run(self) -> None:
+        if self._busy:
+            self.cancel_requested.emit()
+        else:
+            self.submit_requested.emit()
+
+
+def _group(flow: FlowLayout) -> QHBoxLayout:
+    """A row of controls that stays together when the bar wraps onto a second line."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    flow.addWidget(box)
+    return row
