@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
 TRAIN: dict[str, str] = {
     "dialogue": "engine.dialogue.train_cli",
     "lm": "engine.lab.lm_cli",
+    "captioner": "engine.caption.train_cli",
 }
 EVAL: dict[str, str] = {
     "dialogue": "engine.dialogue.eval_cli",
