@@ -195,7 +195,10 @@ class EngineService(ChatSlots, QObject):
                 token.cancel()
         self._invoke.emit(self._close, (), True)
         if not self._thread.wait(timeout_ms):
-            log.warning("engine thread did not stop within %d ms", timeout_ms)
+            # A job inside a long C call (e.g. importing torch) cannot be interrupted; destroying a
+            # running QThread aborts the process, so wait it out.
+            log.warning("engine thread did not stop within %d ms; waiting for the current job", timeout_ms)
+            self._thread.wait()
         for helper in list(self._helpers):
             helper.join(timeout=timeout_ms / 1000)
         self._thread = None

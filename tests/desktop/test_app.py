@@ -93,7 +93,7 @@ def test_megabyte_paste_is_accepted_and_truncated_for_the_model(qtbot, start_app
     run.chat.composer.set_text(big)  # what a paste does
     assert run.chat.composer.send_button.isEnabled()
     send_message(run, big)
-    assert time.perf_counter() - t0 < 15
+    assert time.perf_counter() - t0 < 60  # a guard against hanging, not a speed claim
     stored = run.rows("SELECT text FROM messages WHERE role = 'user'")[0]["text"]
     assert stored == big
     turns = run.loader.bots[0].calls[0]["turns"]

@@ -1,0 +1,337 @@
+"""The Forecast panel's jobs: what runs on the engine thread (no Qt, no widgets here).
+
+Every job returns plain dicts of lists the panel draws (``{"cancelled": True}`` when cancelled);
+bad input raises ValueError with a message for a person, which the engine service turns into
+``job_failed``. A forecast is saved in the history (``store.add_forecast``) before it returns,
+with what is needed to draw it again: the forecast, the last ``STORED_POINTS`` of the history and
+where it came from. X positions are POSIX seconds when the series is dated, else row numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+FORECAST_KIND = "forecast"
+METHODS = ("lstm", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
+BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta")  # always compared
+STORED_POINTS = 2000  # history points saved with a forecast (enough to draw it again)
+PROGRESS_EVERY_S = 0.1  # forward at most this many progress events per second to the window
+MAX_HORIZON = 10_000
+BANDS = ("mean", "lo80", "hi80", "lo95", "hi95")
+
+
+class _Throttle:
+    """Wraps the service's progress callback: LSTM epochs can come faster than a window can draw."""
+
+    def __init__(self, progress) -> None:
+        self.progress, self.last = progress, 0.0
+
+    def __call__(self, event: dict) -> None:
+        now = time.perf_counter()
+        if self.progress is not None and now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            self.progress(dict(event))
+
+
+def _positions(dates, n: int) -> tuple[list[float], bool]:
+    if dates is None:
+        return [float(i) for i in range(n)], False
+    return _seconds(dates), True
+
+
+def _seconds(dates) -> list[float]:
+    """POSIX seconds of a DatetimeIndex, whatever its unit (pandas 2 keeps s/ms/us/ns)."""
+    return [float(t) for t in dates.values.astype("datetime64[ms]").astype("int64") / 1000.0]
+
+
+def _future_positions(index: list, n: int, dated: bool) -> list[float]:
+    if not dated:
+        return [float(n + i) for i in range(len(index))]
+    import pandas as pd
+
+    return _seconds(pd.DatetimeIndex(index))
+
+
+def _finite(values) -> list:
+    return [float(v) if math.isfinite(float(v)) else None for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
+    """Engine options: ``lstm`` overrides LSTMConfig fields; ``quick`` (backtests) fits one seed."""
+    if method not in ("lstm", "auto") or not (lstm or quick):
+        return {}
+    from engine.forecast.lstm_model import LSTMConfig
+
+    fields = {"seeds": 1} if quick else {}
+    return {"lstm": LSTMConfig(**{**fields, **(lstm or {})})}
+
+
+def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
+    """Read ``path`` and return the history to draw and the file's numeric columns."""
+    from engine.forecast.io import read_table, series_from_frame
+
+    file = Path(path)
+    if progress:
+        progress({"stage": "reading", "file": file.name})
+    if file.exists() and file.is_file():
+        size = file.stat().st_size
+        if size > 0 and file.suffix.lower() in (".xlsx", ".xls", ".parquet", ".zip", ".gz", ".png", ".jpg"):
+            raise ValueError(f"{file.name}: not a text table; save it as CSV or TSV first")
+    try:
+        df = read_table(file)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file.name}: not a readable text table ({exc.reason})") from None
+    if cancel is not None and cancel.cancelled:
+        return {"cancelled": True}
+    series = series_from_frame(df, column)
+    columns = [str(c) for c in df.columns if _mostly_numeric(df[c]) and str(c) != series.name]
+    columns = [series.name, *columns] if series.name in df.columns else columns
+    x, dated = _positions(series.dates, len(series))
+    return {
+        "path": str(file),
+        "origin": file.name,
+        "rows": int(len(df)),
+        "name": series.name,
+        "column": series.name,
+        "columns": columns,
+        "x": x,
+        "y": _finite(series.values),
+        "dated": dated,
+        "freq": series.freq,
+        "warnings": list(series.warnings),
+    }
+
+
+def _mostly_numeric(col) -> bool:
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return bool(col.notna().any())
+    probe = pd.to_numeric(col.head(500), errors="coerce")
+    return bool(probe.notna().mean() >= 0.9)
+
+
+def forecast_file(
+    path: str,
+    column,
+    horizon: int,
+    method: str,
+    season: int | None = None,
+    lstm: dict | None = None,
+    *,
+    progress=None,
+    cancel=None,
+    store=None,
+) -> dict:
+    """Read, forecast ``horizon`` steps with ``method`` and save the forecast in the history."""
+    from engine.forecast.context import Cancelled
+    from engine.forecast.io import read_series
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    if not 1 <= int(horizon) <= MAX_HORIZON:
+        raise ValueError(f"the horizon must be between 1 and {MAX_HORIZON:,} steps, not {horizon}")
+    file = Path(path)
+    if progress:
+        progress({"stage": "reading", "file": file.name})
+    series = read_series(file, column)
+    if len(series) < 3:
+        raise ValueError(f"{file.name}: only {len(series)} usable point(s); a forecast needs at least 3")
+    from engine.forecast.methods import fit_forecast
+
+    if progress:
+        progress({"stage": "fitting", "method": method, "points": len(series)})
+    t0 = time.perf_counter()
+    try:
+        fc = fit_forecast(
+            series,
+            int(horizon),
+            method,
+            season,
+            progress=_Throttle(progress),
+            cancel=cancel,
+            options=_options(method, lstm),
+        )
+    except Cancelled:
+        return {"cancelled": True}
+    if cancel is not None and cancel.cancelled:
+        return {"cancelled": True}
+    x, dated = _positions(series.dates, len(series))
+    result = {
+        "path": str(file),
+        "origin": file.name,
+        "name": series.name,
+        "column": series.name,
+        "method": method,
+        "horizon": int(horizon),
+        "season": int(fc.season),
+        "x": x,
+        "y": _finite(series.values),
+        "dated": dated,
+        "index": [str(i) for i in fc.index],
+        "fx": _future_positions(fc.index, len(series), dated),
+        **{k: _finite(getattr(fc, k)) for k in BANDS},
+        "warnings": list(fc.warnings),
+        "reason": str(fc.info.get("reason") or ""),
+        "chosen": list(fc.info.get("chosen") or []),
+        "seconds": time.perf_counter() - t0,
+        "forecast_id": None,
+    }
+    if store is None:
+        result["warnings"].append("History is off: this forecast is not saved.")
+    else:
+        if progress:
+            progress({"stage": "saving"})
+        result["forecast_id"] = store.add_forecast(
+            f"{series.name} · {file.name}", method, int(horizon), _meta(result)
+        )
+    return result
+
+
+def _meta(result: dict) -> dict:
+    keep = {k: result[k] for k in ("path", "origin", "name", "column", "season", "dated", "index", "reason")}
+    keep.update({k: result[k] for k in BANDS}, fx=result["fx"], chosen=result["chosen"])
+    keep.update(
+        kind="parlance.forecast/1",
+        x=result["x"][-STORED_POINTS:],
+        y=result["y"][-STORED_POINTS:],
+        n_points=len(result["y"]),
+        warnings=result["warnings"],
+    )
+    return keep
+
+
+def get_forecast(store, item_id: int) -> dict:
+    """The history row of forecast ``item_id``; ValueError when there is none."""
+    getter = getattr(store, "get_forecast", None)
+    if callable(getter):
+        return getter(item_id)
+    newest = store.list_forecasts(limit=1)
+    if newest and newest[0]["id"] >= item_id >= 1:
+        for row in store.list_forecasts(limit=newest[0]["id"] - item_id + 1):
+            if row["id"] == item_id:
+                return row
+    raise ValueError(f"Forecast {item_id} is no longer in the history.")
+
+
+def open_forecast(item_id: int, *, store=None) -> dict:
+    """A saved forecast, ready to draw (the history as saved with it)."""
+    if store is None:
+        raise ValueError("History is off, so saved forecasts cannot be opened.")
+    row = get_forecast(store, int(item_id))
+    meta = row.get("meta") or {}
+    if meta.get("kind") != "parlance.forecast/1":
+        raise ValueError(f"Forecast {item_id} was saved by another program and cannot be drawn.")
+    result = {k: meta.get(k) for k in ("path", "origin", "name", "column", "season", "dated", "index")}
+    result.update({k: list(meta.get(k) or []) for k in (*BANDS, "x", "y", "fx", "chosen")})
+    saved = row["created_at"][:16].replace("T", " ")
+    notes = [f"From the history, saved {saved} UTC."]
+    if meta.get("n_points", 0) > len(result["y"]):
+        notes.append(f"Only the last {len(result['y']):,} of {meta['n_points']:,} points were saved.")
+    result.update(
+        method=row["method"],
+        horizon=int(row["horizon"]),
+        reason=meta.get("reason", ""),
+        warnings=notes,
+        seconds=None,
+        forecast_id=row["id"],
+    )
+    return result
+
+
+def backtest_file(
+    path: str,
+    column,
+    horizon: int,
+    method: str,
+    season: int | None = None,
+    folds: int = 3,
+    methods=None,
+    lstm: dict | None = None,
+    *,
+    progress=None,
+    cancel=None,
+) -> dict:
+    """Rolling-origin backtest of ``methods`` (default: the baselines) plus ``method``: a metrics
+    row per method, the winner by MASE, each method's forecasts over the history (NaN between folds)."""
+    from engine.forecast.backtest import backtest
+    from engine.forecast.context import Cancelled
+    from engine.forecast.io import read_series
+
+    series = read_series(Path(path), column)
+    methods = list(dict.fromkeys((*(methods or BACKTEST_METHODS), method)))
+    try:
+        bt = backtest(
+            series,
+            int(horizon),
+            methods,
+            folds,
+            season,
+            progress=_Throttle(progress),
+            cancel=cancel,
+            options=_options(method, lstm, quick=True),
+        )
+    except Cancelled:
+        return {"cancelled": True}
+    x, dated = _positions(series.dates, len(series))
+    summary, best = bt.summary(), bt.best()
+    rows = []
+    for name, row in summary.items():
+        rows.append(
+            {
+                "method": name,
+                **{k: _num(row.get(k)) for k in ("mase", "smape", "mae", "rmse", "cov80", "cov95")},
+                "seconds": float(row.get("seconds", 0.0)),
+                "folds": int(row.get("folds", 0)),
+                "failed": int(row.get("failed", 0)),
+            }
+        )
+    rows.sort(key=lambda r: (r["mase"] is None, r["mase"] if r["mase"] is not None else 0.0))
+    paths = {}
+    for name, results in bt.folds.items():
+        xs, ys = [], []
+        for r in results:
+            if r.prediction is None:
+                continue
+            xs += [x[r.origin - 1], *x[r.origin : r.origin + horizon], x[r.origin + horizon - 1]]
+            ys += [series.values[r.origin - 1], *np.asarray(r.prediction.mean, float).tolist(), math.nan]
+        paths[name] = {"x": [float(v) for v in xs], "y": [float(v) for v in ys]}
+    return {
+        "column": series.name,
+        "horizon": int(horizon),
+        "season": bt.season,
+        "origins": list(bt.origins),
+        "rows": rows,
+        "best": best,
+        "paths": paths,
+        "warnings": list(bt.warnings),
+        "dated": dated,
+    }
+
+
+def _num(v):
+    return float(v) if v is not None and math.isfinite(float(v)) else None
+
+
+def forecast_csv_rows(result: dict) -> list[list]:
+    rows = [["step", "date" if result.get("dated") else "index", *BANDS]]
+    for i, label in enumerate(result["index"]):
+        rows.append([i + 1, label, *(result[k][i] for k in BANDS)])
+    return rows
+
+
+def write_forecast_csv(path: str, result: dict) -> str:
+    """Write the forecast with its intervals to ``path`` as CSV; returns the path."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(forecast_csv_rows(result))
+    return path
+
+
+def samples(folder: Path) -> list[Path]:
+    """The shipped sample series (``*.csv`` in resources/samples)."""
+    return sorted(folder.glob("*.csv"))

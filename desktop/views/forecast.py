@@ -1,0 +1,571 @@
+"""The Forecast panel: load a series, see where it is likely to go and how sure the model is.
+
+Header: open a file (or drop one, or pick a shipped sample), the value column, horizon, method,
+Forecast / Cancel. Below: the plot (history, forecast, 80/95% fan, backtest forecasts on demand)
+and a side column with the backtest table (winner marked), notes and exports (CSV, PNG). All
+reading and fitting runs on the engine thread (desktop/forecast_ops.py); every forecast is saved
+in the history and ``show_history_item("forecast", id)`` draws a saved one again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import forecast_ops as ops
+from desktop import theme
+from desktop.paths import RESOURCES
+from desktop.widgets.forecast_metrics import ForecastMetrics
+from desktop.widgets.forecast_plot import ForecastPlot
+
+OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
+DEMO_SAMPLE = "co2_monthly.csv"
+METHOD_TIPS = {
+    "lstm": "LSTM ensemble (trains in seconds to a minute)",
+    "ets": "Exponential smoothing (statsmodels ETS)",
+    "arima": "ARIMA, order chosen automatically",
+    "theta": "Theta method",
+    "naive": "Repeat the last value",
+    "snaive": "Repeat the last season",
+    "drift": "Straight line from the first to the last point",
+    "auto": "Backtest several methods on this series and combine the best (slowest)",
+}
+
+
+class ForecastPanel(QWidget):
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatArea")
+        self.setAcceptDrops(True)
+        self.service = service
+        self.job_id: int | None = None  # the load / forecast / reopen job whose answer is awaited
+        self.job_kind = ""  # "load", "forecast", "open"
+        self.backtest_id: int | None = None
+        self.export_jobs: dict[int, str] = {}
+        self.source: dict | None = None  # the loaded file (load_series result)
+        self.result: dict | None = None  # the shown forecast
+        self.backtest: dict | None = None  # the shown backtest
+        self.progress_events = 0  # LSTM epochs seen for the running job
+        self.lstm_options: dict | None = None  # LSTMConfig overrides (None: the engine's defaults)
+        self.backtest_methods: list[str] | None = None  # methods compared (None: all baselines)
+        self._build()
+        self._connect()
+        self._update_enabled()
+
+    # ================================================================== construction
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        wrap = QFrame()
+        wrap.setObjectName("ChatHeader")
+        wrap.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        head = QVBoxLayout(wrap)
+        head.setContentsMargins(24, 10, 14, 8)
+        row = QHBoxLayout()
+        title = QLabel("Forecast")
+        title.setObjectName("ChatTitle")
+        row.addWidget(title)
+        self.origin_label = QLabel()
+        self.origin_label.setObjectName("MutedLabel")
+        row.addWidget(self.origin_label, 1)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a CSV, TSV or text file with a series (or drop one here)")
+        theme.set_icon(self.open_button, "folder", "text", 16)
+        row.addWidget(self.open_button)
+        self.sample_box = QComboBox()
+        self.sample_box.addItem("Samples…", None)
+        for path in ops.samples(RESOURCES / "samples"):
+            self.sample_box.addItem(path.stem.replace("_", " "), str(path))
+        self.sample_box.setToolTip("Open one of the sample series that ship with Parlance")
+        row.addWidget(self.sample_box)
+        head.addLayout(row)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(_muted("Column"))
+        self.column_box = QComboBox()
+        self.column_box.setMinimumWidth(120)
+        self.column_box.setToolTip("The value column to forecast")
+        bar.addWidget(self.column_box)
+        bar.addSpacing(10)
+        bar.addWidget(_muted("Horizon"))
+        self.horizon = QSpinBox()
+        self.horizon.setRange(1, ops.MAX_HORIZON)
+        self.horizon.setValue(12)
+        self.horizon.setSuffix(" steps")
+        self.horizon.setToolTip("How many steps ahead to forecast")
+        bar.addWidget(self.horizon)
+        bar.addSpacing(10)
+        bar.addWidget(_muted("Method"))
+        self.method_box = QComboBox()
+        for name in ops.METHODS:
+            self.method_box.addItem(name, name)
+            self.method_box.setItemData(
+                self.method_box.count() - 1, METHOD_TIPS[name], Qt.ItemDataRole.ToolTipRole
+            )
+        self.method_box.setCurrentText("ets")
+        bar.addWidget(self.method_box)
+        bar.addStretch(1)
+        self.backtest_button = QPushButton("Backtest")
+        self.backtest_button.setToolTip(
+            "Compare methods by a rolling-origin backtest on this series and draw their past forecasts"
+        )
+        bar.addWidget(self.backtest_button)
+        self.run_button = QPushButton("Forecast")
+        self.run_button.setObjectName("PrimaryButton")
+        bar.addWidget(self.run_button)
+        head.addLayout(bar)
+        col.addWidget(wrap)
+        # message banner
+        self.message = QFrame()
+        self.message.setObjectName("Banner")
+        self.message.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        msg_row = QHBoxLayout(self.message)
+        msg_row.setContentsMargins(14, 8, 8, 8)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        msg_row.addWidget(self.message_label, 1)
+        close = QToolButton()
+        close.setToolTip("Dismiss")
+        theme.set_icon(close, "close", "muted", 14)
+        close.clicked.connect(self.message.hide)
+        msg_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        msg_wrap = QVBoxLayout()
+        msg_wrap.setContentsMargins(24, 10, 24, 0)
+        msg_wrap.addWidget(self.message)
+        col.addLayout(msg_wrap)
+        self.message.hide()
+        # progress
+        self.progress_row = QWidget()
+        prow = QHBoxLayout(self.progress_row)
+        prow.setContentsMargins(24, 8, 24, 0)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("MutedLabel")
+        prow.addWidget(self.progress_label, 1)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(220)
+        self.progress_bar.setTextVisible(False)
+        prow.addWidget(self.progress_bar)
+        col.addWidget(self.progress_row)
+        self.progress_row.hide()
+        # plot | side column
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        left = QWidget()
+        lcol = QVBoxLayout(left)
+        lcol.setContentsMargins(24, 12, 12, 16)
+        self.plot = ForecastPlot()
+        lcol.addWidget(self.plot, 1)
+        self.empty_label = QLabel("Open a CSV file, drop one here, or pick a sample to begin.")
+        self.empty_label.setObjectName("MutedLabel")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lcol.addWidget(self.empty_label)
+        self.splitter.addWidget(left)
+        side = QWidget()
+        side.setMinimumWidth(330)
+        scol = QVBoxLayout(side)
+        scol.setContentsMargins(12, 12, 24, 16)
+        scol.addWidget(_section("Backtest"))
+        self.metrics = ForecastMetrics()
+        self.metrics.setMinimumHeight(120)
+        self.metrics.setMaximumHeight(9 * 26 + 30)
+        scol.addWidget(self.metrics)
+        self.show_backtest = QCheckBox("Show backtest forecasts on the plot")
+        self.show_backtest.setChecked(True)
+        scol.addWidget(self.show_backtest)
+        self.backtest_note = QLabel("Press Backtest to compare methods on this series.")
+        self.backtest_note.setObjectName("MutedLabel")
+        self.backtest_note.setWordWrap(True)
+        scol.addWidget(self.backtest_note)
+        scol.addSpacing(8)
+        scol.addWidget(_section("Notes"))
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scol.addWidget(self.notes)
+        scol.addStretch(1)
+        exp = QHBoxLayout()
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.setToolTip("Save the forecast and its intervals as CSV")
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.setToolTip("Save the plot as a PNG image")
+        self.fit_button = QPushButton("Fit view")
+        self.fit_button.setToolTip("Zoom to show everything (drag to pan, wheel to zoom)")
+        for b in (self.csv_button, self.png_button, self.fit_button):
+            exp.addWidget(b)
+        scol.addLayout(exp)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([820, 360])
+        col.addWidget(self.splitter, 1)
+
+    def _connect(self) -> None:
+        # service signals go to bound methods only (queued to this thread); never to a lambda
+        s = self.service
+        s.job_finished.connect(self._on_job_finished)
+        s.job_failed.connect(self._on_job_failed)
+        s.job_progress.connect(self._on_job_progress)
+        self.open_button.clicked.connect(self.ask_open)
+        self.sample_box.activated.connect(self._on_sample)
+        self.column_box.activated.connect(self._on_column)
+        self.run_button.clicked.connect(self._on_run_clicked)
+        self.backtest_button.clicked.connect(self.run_backtest)
+        self.metrics.method_chosen.connect(self._draw_backtest)
+        self.show_backtest.toggled.connect(self.plot.show_backtest)
+        self.csv_button.clicked.connect(self.ask_export_csv)
+        self.png_button.clicked.connect(self.ask_export_png)
+        self.fit_button.clicked.connect(self.plot.fit_view)
+
+    # ================================================================== user actions
+    @property
+    def busy(self) -> bool:
+        return self.job_id is not None or self.backtest_id is not None
+
+    def settings(self) -> dict:
+        return {
+            "horizon": self.horizon.value(),
+            "method": self.method_box.currentData(),
+            "lstm": self.lstm_options,
+        }
+
+    def open_file(self, path: str, column=None) -> None:
+        """Read ``path`` on the engine thread and draw its history."""
+        if self.busy:
+            self.show_message("A job is running; wait for it or cancel it first.", "info")
+            return
+        self._start(
+            "load", ops.load_series, {"path": str(path), "column": column}, f"Reading {Path(path).name}…"
+        )
+
+    def open_sample(self, name: str) -> None:
+        self.open_file(str(RESOURCES / "samples" / name))
+
+    def handle_drop(self, paths: list[str]) -> None:
+        files = [p for p in paths if p]
+        if files:
+            self.open_file(files[0])
+
+    def forecast(self) -> None:
+        if self.busy or self.source is None:
+            return
+        s = self.settings()
+        kwargs = {"path": self.source["path"], "column": self.source["column"], **s}
+        what = f"Forecasting {s['horizon']} steps of {self.source['name']} with {s['method']}…"
+        self._start("forecast", ops.forecast_file, kwargs, what)
+
+    def run_backtest(self) -> None:
+        if self.busy or self.source is None:
+            return
+        s = self.settings()
+        kwargs = {"path": self.source["path"], "column": self.source["column"], **s}
+        kwargs["methods"] = self.backtest_methods
+        self.message.hide()
+        self.progress_events = 0
+        self._show_progress(f"Backtesting methods at horizon {s['horizon']}…", None)
+        self.backtest_id = self.service.submit("forecast", ops.backtest_file, kwargs)
+        self._set_busy(True)
+
+    def show_history_item(self, kind: str, item_id: int) -> None:
+        if kind != ops.FORECAST_KIND:
+            return
+        if self.busy:
+            self.cancel()
+        self._start("open", ops.open_forecast, {"item_id": int(item_id)}, "Opening the saved forecast…")
+
+    def cancel(self) -> None:
+        for job in (self.job_id, self.backtest_id):
+            if job is not None:
+                self.service.cancel(job)
+        self.job_id = self.backtest_id = None
+        self._set_busy(False)
+        self.show_message("Cancelled. Nothing was changed.", "info")
+
+    def ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a series to forecast", str(Path.home()), OPEN_FILTER
+        )
+        if path:
+            self.open_file(path)
+
+    def ask_export_csv(self) -> None:
+        if self.result is None:
+            return
+        default = str(Path.home() / f"{_safe(self.result['name'])}-forecast.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the forecast", default, "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: str) -> int | None:
+        """Write the shown forecast to ``path`` (on the engine thread); the job id."""
+        if self.result is None:
+            return None
+        job = self.service.submit("export", ops.write_forecast_csv, {"path": path, "result": self.result})
+        self.export_jobs[job] = path
+        return job
+
+    def ask_export_png(self) -> None:
+        name = _safe(self.result["name"] if self.result else "forecast")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the plot", str(Path.home() / f"{name}-forecast.png"), "PNG image (*.png)"
+        )
+        if path:
+            self.export_png(path)
+
+    def export_png(self, path: str) -> None:
+        """Render the plot to ``path`` (a GUI-thread job: it paints Qt items)."""
+        try:
+            self.plot.export_png(path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.show_message(f"Could not export the plot to {path}: {exc}")
+            return
+        self.show_message(f"Plot saved to {path}", "info")
+
+    def _on_sample(self, index: int) -> None:
+        path = self.sample_box.itemData(index)
+        self.sample_box.setCurrentIndex(0)
+        if path:
+            self.open_file(path)
+
+    def _on_column(self, index: int) -> None:
+        column = self.column_box.itemText(index)
+        if self.source is not None and column != self.source["column"]:
+            self.open_file(self.source["path"], column)
+
+    def _on_run_clicked(self) -> None:
+        if self.busy:
+            self.cancel()
+        else:
+            self.forecast()
+
+    # ======================================================================= jobs
+    def _start(self, kind: str, fn, kwargs: dict, what: str) -> None:
+        self.message.hide()
+        self.progress_events = 0
+        self.job_kind = kind
+        self._show_progress(what, None)
+        self.job_id = self.service.submit("forecast", fn, kwargs)
+        self._set_busy(True)
+
+    def _on_job_progress(self, job_id: int, info) -> None:
+        if job_id not in (self.job_id, self.backtest_id) or not isinstance(info, dict):
+            return
+        stage = info.get("stage")
+        if stage == "lstm":
+            self.progress_events += 1
+            member, epoch = int(info.get("member", 0)), int(info.get("epoch", 0))
+            val = info.get("val_loss")
+            loss = f", validation loss {val:.4f}" if isinstance(val, float) else ""
+            self._show_progress(f"Training the LSTM: member {member + 1}, epoch {epoch}{loss}", None)
+        elif stage == "backtest":
+            done, total = int(info.get("done", 0)), max(int(info.get("total", 1)), 1)
+            self._show_progress(
+                f"Backtesting {info.get('method')} at origin {info.get('origin')}…", done / total
+            )
+        elif stage == "auto":
+            self._show_progress(
+                f"auto: backtesting {info.get('method')} at origin {info.get('origin')}…", None
+            )
+        elif stage == "fitting":
+            self._show_progress(f"Fitting {info.get('method')} on {info.get('points', 0):,} points…", None)
+
+    def _on_job_finished(self, job_id: int, result) -> None:
+        if job_id in self.export_jobs:
+            self.show_message(f"Forecast exported to {self.export_jobs.pop(job_id)}", "info")
+        elif job_id == self.backtest_id:
+            self.backtest_id = None
+            self._set_busy(self.job_id is not None)
+            if isinstance(result, dict) and not result.get("cancelled"):
+                self.show_backtest_result(result)
+        elif job_id == self.job_id:
+            self.job_id = None
+            self._set_busy(self.backtest_id is not None)
+            if not isinstance(result, dict) or result.get("cancelled"):
+                return
+            if self.job_kind == "load":
+                self.show_source(result)
+            else:
+                self.show_result(result)
+
+    def _on_job_failed(self, job_id: int, message: str) -> None:
+        if job_id in self.export_jobs:
+            self.show_message(f"Could not export to {self.export_jobs.pop(job_id)}: {message}")
+        elif job_id in (self.job_id, self.backtest_id):
+            if job_id == self.job_id:
+                self.job_id = None
+            else:
+                self.backtest_id = None
+            self._set_busy(self.busy)
+            self.show_message(message)
+
+    # ====================================================================== showing
+    def show_source(self, source: dict) -> None:
+        """A freshly read file: its history on the plot, its columns in the box."""
+        self.source = source
+        self.result = self.backtest = None
+        self.column_box.clear()
+        self.column_box.addItems(source["columns"] or [source["column"]])
+        self.column_box.setCurrentText(source["column"])
+        self.plot.clear()
+        self.plot.set_history(source["x"], source["y"], source["dated"], source["name"])
+        self.plot.fit_view()
+        self.metrics.set_rows([], None)
+        self.backtest_note.setText("Press Backtest to compare methods on this series.")
+        self.origin_label.setText(f"   {source['origin']} · {len(source['y']):,} points")
+        self._set_notes(source.get("warnings") or [])
+        self._update_enabled()
+
+    def show_result(self, result: dict) -> None:
+        """Draw a forecast of desktop.forecast_ops (fresh or from the history)."""
+        self.result = result
+        if self.source is None or self.source.get("path") != result.get("path") or self.job_kind == "open":
+            self.source = {
+                k: result.get(k) for k in ("path", "origin", "name", "column", "x", "y", "dated")
+            } | {"columns": [result.get("column")], "warnings": []}
+            self.column_box.clear()
+            self.column_box.addItem(str(result.get("column")))
+            self.origin_label.setText(f"   {result.get('origin')} · {len(result['y']):,} points")
+            self.metrics.set_rows([], None)
+            self.backtest = None
+        self.plot.set_history(result["x"], result["y"], bool(result["dated"]), result["name"])
+        self.plot.clear_forecast()
+        self.plot.set_forecast(result)
+        if self.backtest is not None:
+            self._draw_backtest(self.metrics.best or "")
+        self.plot.fit_view()
+        self.horizon.setValue(int(result["horizon"]))
+        self.method_box.setCurrentText(result["method"])
+        notes = list(result.get("warnings") or [])
+        if result.get("reason"):
+            notes.insert(0, f"auto: {result['reason']}")
+        facts = [f"season {result.get('season')}"]
+        if result.get("seconds") is not None:
+            facts.append(f"{result['seconds']:.1f} s")
+        if result.get("forecast_id") is not None:
+            facts.append("saved in history")
+        notes.insert(0, " · ".join(facts))
+        self._set_notes(notes)
+        self._update_enabled()
+
+    def show_backtest_result(self, bt: dict) -> None:
+        self.backtest = bt
+        self.metrics.set_rows(bt["rows"], bt["best"])
+        origins = ", ".join(str(o) for o in bt["origins"])
+        note = f"{len(bt['origins'])} fold(s) of {bt['horizon']} steps from points {origins}"
+        note += f"; season {bt['season']}."
+        if bt.get("best"):
+            note = f"Best by MASE: {bt['best']}. " + note
+        warn = [w for w in bt.get("warnings") or [] if "fold" in w or "skip" in w]
+        self.backtest_note.setText(" ".join([note, *warn]))
+        self._draw_backtest(bt["best"] or "")
+        self.metrics.select_method(bt["best"] or "")
+        self._update_enabled()
+
+    def _draw_backtest(self, method) -> None:
+        if self.backtest is None:
+            return
+        path = self.backtest["paths"].get(method)
+        if path is None:
+            self.plot.set_backtest([], [])
+            return
+        self.plot.set_backtest(path["x"], path["y"], f"backtest ({method})")
+        self.plot.show_backtest(self.show_backtest.isChecked())
+
+    def show_message(self, text: str, level: str = "warning") -> None:
+        self.message.setProperty("level", level)
+        self.message_label.setText(text)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.show()
+
+    def _set_notes(self, notes: list[str]) -> None:
+        self.notes.setText("\n".join(f"• {n}" for n in notes) if notes else "")
+
+    def _show_progress(self, text: str, fraction) -> None:
+        self.progress_label.setText(text)
+        if fraction is None:
+            self.progress_bar.setRange(0, 0)  # busy indicator
+        else:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(1000 * fraction))
+        self.progress_row.show()
+
+    def _set_busy(self, busy: bool) -> None:
+        if not busy:
+            self.progress_row.hide()
+        self.run_button.setText("Cancel" if busy else "Forecast")
+        self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
+        self.run_button.style().unpolish(self.run_button)
+        self.run_button.style().polish(self.run_button)
+        for w in (self.open_button, self.sample_box, self.column_box, self.backtest_button):
+            w.setEnabled(not busy)
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        loaded = self.source is not None
+        self.run_button.setEnabled(loaded or self.busy)
+        self.backtest_button.setEnabled(loaded and not self.busy)
+        self.csv_button.setEnabled(self.result is not None)
+        self.png_button.setEnabled(loaded)
+        self.empty_label.setVisible(not loaded)
+
+    # ====================================================================== drops
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        self.handle_drop(paths)
+        event.acceptProposedAction()
+
+
+def _muted(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("MutedLabel")
+    return label
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("SectionLabel")
+    return label
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in str(name)).strip()[:60] or "forecast"
+
+
+def create_panel(service, parent) -> QWidget:
+    return ForecastPanel(service, parent)
+
+
+def demo(panel: ForecastPanel, sample: str = DEMO_SAMPLE) -> None:
+    """Fill ``panel`` with a shipped sample, its ETS forecast and a backtest of the baselines,
+    synchronously on this thread (for ``main.py --screenshot``; nothing is saved)."""
+    path = str(RESOURCES / "samples" / sample)
+    panel.show_source(ops.load_series(path))
+    panel.horizon.setValue(24)
+    result = ops.forecast_file(path, None, 24, "ets")
+    result["warnings"] = [w for w in result["warnings"] if not w.startswith("History is off")]
+    panel.show_backtest_result(ops.backtest_file(path, None, 24, "ets"))
+    panel.show_result(result)

@@ -1,0 +1,168 @@
+"""The forecast plot: history, forecast line, 80/95% fan and backtest forecasts, on one pyqtgraph
+plot. Every curve is created once and updated with ``setData``; zoom and pan are pyqtgraph's own
+(drag, wheel, right-click menu; "A" button to fit). Dated series get a date axis (POSIX seconds).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop import theme
+
+HISTORY_COLOR = "#5b6472"
+FORECAST_COLOR = "#4f62e8"
+BACKTEST_COLOR = "#e67e22"
+
+
+class ForecastPlot(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self._pg = pg
+        c = theme.current_colors()
+        self.date_axis = _axis_class(pg)(orientation="bottom")
+        self.widget = pg.PlotWidget(background=c["pane"], axisItems={"bottom": self.date_axis})
+        self.plot = self.widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        for side in ("left", "bottom"):
+            ax = self.plot.getAxis(side)
+            ax.setPen(pg.mkPen(c["border"]))
+            ax.setTextPen(pg.mkPen(c["muted"]))
+        self.legend = self.plot.addLegend(offset=(12, 8), labelTextColor=c["text"])
+        self.legend.setBrush(pg.mkBrush(c["surface"] + "d0"))
+        fc = pg.mkColor(FORECAST_COLOR)
+        edge = pg.mkPen(None)
+        self.hi95 = pg.PlotDataItem(pen=edge)
+        self.lo95 = pg.PlotDataItem(pen=edge)
+        self.hi80 = pg.PlotDataItem(pen=edge)
+        self.lo80 = pg.PlotDataItem(pen=edge)
+        fc.setAlpha(40)
+        self.fan95 = pg.FillBetweenItem(self.lo95, self.hi95, brush=pg.mkBrush(fc))
+        fc = pg.mkColor(FORECAST_COLOR)
+        fc.setAlpha(80)
+        self.fan80 = pg.FillBetweenItem(self.lo80, self.hi80, brush=pg.mkBrush(fc))
+        for item in (self.hi95, self.lo95, self.hi80, self.lo80, self.fan95, self.fan80):
+            self.plot.addItem(item)
+        self.history = self.plot.plot(name="history", pen=pg.mkPen(HISTORY_COLOR, width=1.5))
+        self.backtest = self.plot.plot(
+            name="backtest", pen=pg.mkPen(BACKTEST_COLOR, width=1.5), connect="finite"
+        )
+        self.mean = self.plot.plot(name="forecast", pen=pg.mkPen(FORECAST_COLOR, width=2.2))
+        # a FillBetweenItem in a legend crashes pyqtgraph 0.14's ItemSample: show filled stand-ins
+        self._fan_samples = []
+        for fan, label in ((self.fan80, "80% interval"), (self.fan95, "95% interval")):
+            sample = pg.PlotDataItem([0, 1], [1, 1], pen=pg.mkPen(None), fillLevel=0, brush=fan.brush())
+            self._fan_samples.append(sample)
+            self.legend.addItem(sample, label)
+        self.split = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(c["muted"], width=1, dash=[4, 4]))
+        self.plot.addItem(self.split)
+        self.split.hide()
+        self._fan_items = (self.fan80, self.fan95)
+        self.set_dated(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self.clear()
+
+    # ------------------------------------------------------------------ data
+    def set_dated(self, dated: bool) -> None:
+        """Dates on the x axis (POSIX seconds) or row numbers."""
+        self.dated = dated
+        self.date_axis.dated = dated
+        self.date_axis.picture = None
+        self.date_axis.update()
+
+    def set_history(self, x: list, y: list, dated: bool, label: str = "") -> None:
+        if dated != self.dated:
+            self.set_dated(dated)
+        self.history.setData(_arr(x), _arr(y))
+        self.plot.setLabel("left", label)
+        self.split.setValue(x[-1] if x else 0)
+        self.split.setVisible(bool(x))
+
+    def set_forecast(self, result: dict) -> None:
+        """Forecast line and fan, starting at the last history point so the lines join."""
+        x0, y0 = result["x"][-1:], result["y"][-1:]
+        fx = _arr(x0 + list(result["fx"]))
+        self.mean.setData(fx, _arr(y0 + list(result["mean"])))
+        for key in ("lo80", "hi80", "lo95", "hi95"):
+            getattr(self, key).setData(fx, _arr(y0 + list(result[key])))
+        for item in self._fan_items:
+            item.setVisible(True)
+        self.widget.setTitle(_title(result), color=theme.current_colors()["muted"], size="10pt")
+
+    def set_backtest(self, x: list, y: list, label: str = "backtest") -> None:
+        self.backtest.setData(_arr(x), _arr(y), connect="finite")
+        self.legend.removeItem(self.backtest)
+        self.legend.addItem(self.backtest, label)
+
+    def show_backtest(self, on: bool) -> None:
+        self.backtest.setVisible(on)
+
+    def clear_forecast(self) -> None:
+        for curve in (self.mean, self.lo80, self.hi80, self.lo95, self.hi95, self.backtest):
+            curve.setData([], [])
+        for item in self._fan_items:
+            item.setVisible(False)
+        self.widget.setTitle(None)
+
+    def clear(self) -> None:
+        self.history.setData([], [])
+        self.split.hide()
+        self.clear_forecast()
+
+    def fit_view(self) -> None:
+        self.plot.enableAutoRange()
+
+    def has_forecast(self) -> bool:
+        x, _ = self.mean.getData()
+        return x is not None and len(x) > 1
+
+    def export_png(self, path: str, width: int = 1600) -> str:
+        from pyqtgraph.exporters import ImageExporter
+
+        exporter = ImageExporter(self.plot)
+        exporter.parameters()["width"] = width
+        exporter.export(path)
+        return path
+
+
+def _axis_class(pg):
+    """A date axis that shows plain numbers while ``dated`` is False (swapping axis items in a live
+    plot deletes the old one under pyqtgraph's feet)."""
+
+    class XAxis(pg.DateAxisItem):
+        dated = True
+
+        def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
+            if self.dated:
+                return super().tickValues(minVal, maxVal, size)
+            return pg.AxisItem.tickValues(self, minVal, maxVal, size)
+
+        def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
+            if self.dated:
+                return super().tickStrings(values, scale, spacing)
+            return pg.AxisItem.tickStrings(self, values, scale, spacing)
+
+        def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph override)
+            if self.dated:
+                return super().generateDrawSpecs(p)
+            return pg.AxisItem.generateDrawSpecs(self, p)
+
+    return XAxis
+
+
+def _arr(values):
+    import numpy as np
+
+    return np.asarray([math.nan if v is None else v for v in values], dtype=float)
+
+
+def _title(result: dict) -> str:
+    method = result.get("method", "")
+    if method == "auto" and result.get("chosen"):
+        method = f"auto → {' + '.join(result['chosen'])}"
+    return f"{result.get('name', '')}: {result.get('horizon', 0)}-step forecast · {method}"

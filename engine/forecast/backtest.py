@@ -1,0 +1,118 @@
+"""Rolling-origin backtest: every method forecasts from several origins inside the history.
+
+Origins are ``n - k*H`` for ``k = folds .. 1``, so the test windows tile the last ``folds * H``
+points without overlap; each method sees only the points before its origin. ``auto`` is scored
+exactly as :func:`engine.forecast.auto.auto_forecast` would run at each origin — it chooses from
+the candidates' forecasts at the ``auto.folds`` origins before it — but reuses those fits
+instead of repeating them (the extra, earlier origins are fitted once for the candidates).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from engine.forecast.auto import AutoConfig, choose_with_forecasts, combine
+from engine.forecast.context import Cancelled, FitContext
+from engine.forecast.methods import METHODS, check_horizon, resolve_season, run_method
+from engine.forecast.metrics import score
+from engine.forecast.result import Backtest, FoldResult, Prediction
+from engine.forecast.series import as_series
+
+DEFAULT_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "lstm", "auto")
+MIN_ORIGIN = 8  # no origin with fewer history points than this (or than 2H)
+
+
+def _fold(method: str, y: np.ndarray, o: int, horizon: int, season: int, ctx: FitContext) -> FoldResult:
+    t0 = time.perf_counter()
+    try:
+        pred = run_method(method, y[:o], horizon, season, ctx)
+    except Cancelled:
+        raise
+    except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        return FoldResult(method, o, None, {}, time.perf_counter() - t0, str(exc))
+    return _scored(method, pred, y, o, horizon, season, time.perf_counter() - t0)
+
+
+def _scored(method: str, pred: Prediction, y: np.ndarray, o: int, horizon: int, season: int, secs: float):
+    actual = y[o : o + horizon]
+    scores = score(actual, pred.mean, y[:o], season, pred.lo80, pred.hi80, pred.lo95, pred.hi95)
+    return FoldResult(method, o, pred, scores, secs)
+
+
+def backtest(
+    series,
+    horizon: int,
+    methods=None,
+    folds: int = 3,
+    season: int | None = None,
+    progress=None,
+    cancel=None,
+    options: dict | None = None,
+    seed: int = 0,
+) -> Backtest:
+    """Backtest ``methods`` (default: all baselines, lstm and auto) on ``folds`` origins."""
+    s = as_series(series)
+    methods = list(methods or DEFAULT_METHODS)
+    for m in methods:
+        if m != "auto" and m not in METHODS:
+            raise ValueError(f"unknown method {m!r}; known: {', '.join((*METHODS, 'auto'))}")
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, got {folds}")
+    y = s.values
+    n = len(s)
+    horizon = check_horizon(n, horizon)
+    m, notes = resolve_season(s, season, horizon)
+    opts = dict(options or {})
+    auto_cfg = opts.get("auto") or AutoConfig()
+    auto_cfg = auto_cfg if isinstance(auto_cfg, AutoConfig) else AutoConfig(**auto_cfg)
+    floor = max(2 * horizon, MIN_ORIGIN)
+    outer = [n - k * horizon for k in range(folds, 0, -1) if n - k * horizon >= floor]
+    if not outer:
+        raise ValueError(
+            f"the series has {n} points: too short to backtest at horizon {horizon} "
+            f"(need at least {floor + horizon})"
+        )
+    if len(outer) < folds:
+        notes.append(f"only {len(outer)} fold(s) fit in {n} points at horizon {horizon}")
+    use_auto = "auto" in methods
+    base = [x for x in methods if x != "auto"]
+    cands = list(auto_cfg.candidates) if use_auto else []
+    extra = [outer[0] - k * horizon for k in range(auto_cfg.folds, 0, -1)] if use_auto else []
+    extra = [o for o in extra if o >= floor]
+    ctx = FitContext(s.dates, s.freq, progress, cancel, seed, opts)
+    fits: dict[tuple[str, int], FoldResult] = {}
+    jobs = [(meth, o) for o in outer for meth in dict.fromkeys(base + cands)]
+    jobs += [(meth, o) for o in extra for meth in cands]
+    for i, (meth, o) in enumerate(jobs):
+        ctx.report(stage="backtest", method=meth, origin=o, done=i, total=len(jobs))
+        fits[(meth, o)] = _fold(meth, y, o, horizon, m, ctx)
+    result: dict[str, list[FoldResult]] = {meth: [fits[(meth, o)] for o in outer] for meth in base}
+    reasons = []
+    if use_auto:
+        result["auto"] = []
+        for o in outer:
+            inner = [p for p in (o - k * horizon for k in range(auto_cfg.folds, 0, -1)) if p >= floor]
+            preds = {c: [fits[(c, p)].prediction for p in inner] for c in cands}
+            if inner:
+                actuals = [y[p : p + horizon] for p in inner]
+                chosen, why = choose_with_forecasts(actuals, [y[:p] for p in inner], preds, m, auto_cfg)
+            else:
+                chosen, why = (
+                    [auto_cfg.fallback],
+                    f"too little history before origin {o}; used {auto_cfg.fallback}",
+                )
+            if any((c, o) not in fits for c in chosen):  # the fallback may not be among the candidates
+                for c in chosen:
+                    fits.setdefault((c, o), _fold(c, y, o, horizon, m, ctx))
+            members = [(c, fits[(c, o)]) for c in chosen if fits[(c, o)].prediction is not None]
+            if not members:
+                members = [("naive", fits.get(("naive", o)) or _fold("naive", y, o, horizon, m, ctx))]
+            pred = combine([r.prediction for _, r in members], [c for c, _ in members])
+            secs = sum(fits[(c, p)].seconds for c in cands for p in inner) + sum(
+                r.seconds for _, r in members
+            )
+            result["auto"].append(_scored("auto", pred, y, o, horizon, m, secs))
+            reasons.append(f"origin {o}: {why}")
+    return Backtest(s.name, horizon, m, outer, result, list(s.warnings) + notes, reasons)

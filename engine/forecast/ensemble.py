@@ -1,0 +1,150 @@
+"""Train a small ensemble of forecasting networks with early stopping, and calibrate its intervals.
+
+Shared by the per-series forecaster (lstm.py, hybrid.py) and the global one (global_model.py).
+Data come as lists of tensors ``[x (W, L, C), future (W, H, F), rel (W, L), target (W, H)]``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from engine.forecast.context import FitContext
+from engine.forecast.lstm_model import LOSSES, ForecastNet, LSTMConfig
+
+
+def train_member(
+    data: list,
+    val: list,
+    cfg: LSTMConfig,
+    dims: tuple[int, int, int, int],
+    seed: int,
+    ctx: FitContext,
+    member: int,
+    epochs: int | None = None,
+):
+    """Train one network; returns (model at its best validation epoch, best epoch, curve).
+
+    ``data``/``val``: [x, future, rel, target] tensors. ``epochs`` fixed: no early stopping.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n_in, n_time, input_len, horizon = dims
+    net = ForecastNet(cfg, n_in, n_time, input_len, horizon)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = LOSSES[cfg.loss]
+    n = data[0].shape[0]
+    best, best_epoch, best_state, wait, curve = np.inf, 0, None, 0, []
+    if epochs is None:  # the untrained network is the base forecast: training must beat it
+        with torch.no_grad():
+            best = float(loss_fn(net(*val[:3]), val[3]))
+        best_state = copy.deepcopy(net.state_dict())
+    for epoch in range(1, (cfg.epochs if epochs is None else epochs) + 1):
+        net.train()
+        order = rng.permutation(n)[: cfg.windows_per_epoch]
+        total = 0.0
+        for i in range(0, order.size, cfg.batch_size):
+            ctx.check()
+            idx = torch.as_tensor(order[i : i + cfg.batch_size])
+            x, fut, rel, tgt = (t[idx] for t in data)
+            loss = loss_fn(net(x, fut, rel), tgt)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
+            opt.step()
+            total += loss.detach().item() * idx.numel()
+        train_loss = total / max(order.size, 1)
+        if epochs is not None:
+            curve.append({"epoch": epoch, "loss": train_loss})
+            best_epoch = epoch
+            continue
+        net.eval()
+        with torch.no_grad():
+            val_loss = float(loss_fn(net(*val[:3]), val[3]))
+        curve.append({"epoch": epoch, "loss": train_loss, "val_loss": val_loss})
+        ctx.report(stage="lstm", member=member, epoch=epoch, loss=train_loss, val_loss=val_loss)
+        if val_loss < best - 1e-5:
+            best, best_epoch, wait = val_loss, epoch, 0
+            best_state = copy.deepcopy(net.state_dict())
+        else:
+            wait += 1
+            if wait >= cfg.patience:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return net, best_epoch, curve
+
+
+def calibration_factors(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Factors on the quantile distances from the median so the 80% / 95% bands cover their level on
+    validation windows. pred (W, H, 5), target (W, H). Clamped to [0.5, 3] against tiny samples."""
+    med = pred[..., 2]
+    factors = []
+    for lo_i, hi_i, level in ((1, 3, 0.8), (0, 4, 0.95)):
+        lo_d = np.maximum(med - pred[..., lo_i], 1e-9)
+        hi_d = np.maximum(pred[..., hi_i] - med, 1e-9)
+        # the smallest factor c with the band med - c*lo_d .. med + c*hi_d covering `level` of targets
+        need = np.where(target >= med, (target - med) / hi_d, (med - target) / lo_d).ravel()
+        factors.append(float(np.clip(np.quantile(need, level), 0.5, 3.0)))
+    return factors[0], factors[1]
+
+
+def apply_calibration(q: np.ndarray, c80: float, c95: float) -> np.ndarray:
+    med = q[..., 2:3]
+    out = q.copy()
+    out[..., 1:2] = med - c80 * (med - q[..., 1:2])
+    out[..., 3:4] = med + c80 * (q[..., 3:4] - med)
+    out[..., 0:1] = med - c95 * (med - q[..., 0:1])
+    out[..., 4:5] = med + c95 * (q[..., 4:5] - med)
+    return out
+
+
+def fit_ensemble(
+    data: list, val: list, all_data: list | None, now: list, cfg: LSTMConfig, dims, ctx: FitContext
+):
+    """Train ``cfg.seeds`` members; return calibrated, sorted quantiles at ``now`` (W, H, 5), facts, nets.
+
+    ``all_data``: every window (train + validation) for ``cfg.refit``; ``now``: [x, future, rel] of the
+    origins to forecast. Validation quantiles of the (pre-refit) members set the calibration factors.
+    """
+    import torch
+
+    q_now, q_val, epochs, curves, nets = [], [], [], [], []
+    for k in range(cfg.seeds):
+        seed = ctx.seed * 1000 + k
+        net, best_epoch, curve = train_member(data, val, cfg, dims, seed, ctx, k)
+        with torch.no_grad():
+            q_val.append(net.quantiles(net(*val[:3])).numpy())  # (V, H, 5)
+        if cfg.refit and all_data is not None:
+            net, _, _ = train_member(all_data, val, cfg, dims, seed, ctx, k, epochs=best_epoch)
+        with torch.no_grad():
+            q_now.append(net.quantiles(net(*now)).numpy())  # (W, H, 5)
+        epochs.append(best_epoch)
+        curves.append(curve)
+        nets.append(net)
+    q = np.mean(q_now, axis=0)  # (W, H, 5) quantile average over members
+    c80 = c95 = 1.0
+    if cfg.calibrate:
+        c80, c95 = calibration_factors(np.mean(q_val, axis=0), val[3].numpy())
+        q = apply_calibration(q, c80, c95)
+    facts = {"best_epochs": epochs, "calibration": [round(c80, 3), round(c95, 3)], "curve": curves[0]}
+    return np.sort(q, axis=-1), facts, nets
+
+
+def floor_widths(q: np.ndarray, step_sd: float, share: float) -> np.ndarray:
+    """Widen quantiles (…, H, 5) so each band is at least ``share`` of a random walk's with one-step
+    standard deviation ``step_sd`` (same units as q): small-sample network quantiles are overconfident."""
+    if share <= 0 or step_sd <= 0:
+        return q
+    h = np.arange(1, q.shape[-2] + 1)[:, None]  # (H, 1)
+    z = np.array([-1.959963984540054, -1.2815515655446004, 0.0, 1.2815515655446004, 1.959963984540054])
+    walk = share * step_sd * np.sqrt(h) * z  # (H, 5) offsets from the median
+    med = q[..., 2:3]
+    out = q.copy()
+    out[..., :2] = np.minimum(q[..., :2], med + walk[:, :2])
+    out[..., 3:] = np.maximum(q[..., 3:], med + walk[:, 3:])
+    return out

@@ -1,0 +1,71 @@
+"""``python -m engine eval forecast``: rolling-origin backtest of every method on one series."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+HELP = "rolling-origin backtest of forecasting methods on a series: MAE, RMSE, sMAPE, MASE, coverage"
+DEFAULT = "naive,snaive,drift,ets,arima,theta,lstm,auto"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--csv", required=True, metavar="FILE", help="CSV, TSV, semicolon or plain-text file")
+    p.add_argument("--column", default=None, help="value column (name or 0-based position)")
+    p.add_argument("--date-column", default=None, help="date column (default: detected)")
+    p.add_argument("--horizon", type=int, required=True, help="steps per fold")
+    p.add_argument("--folds", type=int, default=3, help="forecast origins (default 3)")
+    p.add_argument(
+        "--season", type=int, default=None, help="seasonal period (default: from the dates / detected)"
+    )
+    p.add_argument("--methods", default=DEFAULT, help=f"comma-separated methods (default {DEFAULT})")
+    p.add_argument("--seeds", type=int, default=None, help="LSTM ensemble size (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def run(args) -> int:
+    from engine.forecast.backtest import backtest
+    from engine.forecast.io import read_series
+    from engine.forecast.lstm_model import LSTMConfig
+
+    series = read_series(args.csv, args.column, args.date_column)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    options = {"lstm": LSTMConfig(seeds=args.seeds)} if args.seeds else {}
+
+    def progress(event: dict) -> None:
+        if event.get("stage") == "backtest" and not args.json:
+            print(
+                f"  [{event['done'] + 1}/{event['total']}] {event['method']} @ {event['origin']}",
+                file=sys.stderr,
+            )
+
+    bt = backtest(
+        series,
+        args.horizon,
+        methods,
+        args.folds,
+        args.season,
+        progress=progress,
+        options=options,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(bt.to_dict()))
+        return 0
+    summary = bt.summary()
+    best = bt.best()
+    print(
+        f"{series.name}: {len(series)} points, horizon {bt.horizon}, season {bt.season}, origins {bt.origins}"
+    )
+    for w in bt.warnings:
+        print(f"warning: {w}")
+    keys = ("mae", "rmse", "smape", "mase", "cov80", "cov95", "seconds")
+    print(f"{'method':>8} " + " ".join(f"{k:>10}" for k in keys))
+    for m, row in summary.items():
+        mark = " *" if m == best else ""
+        cells = " ".join(f"{row.get(k, float('nan')):10.4g}" for k in keys)
+        fail = f"  ({row['failed']} fold(s) failed)" if row["failed"] else ""
+        print(f"{m:>8} {cells}{mark}{fail}")
+    for r in bt.auto_reasons:
+        print(f"auto {r}")
+    return 0

@@ -1,0 +1,231 @@
+"""Read a series from a CSV / TSV / plain-text file.
+
+The delimiter and header are sniffed; a date column is found by name or by parsing (a numeric
+``year`` column counts); the value column is chosen (``column`` by name or 0-based position, or
+the first numeric column, naming the others in a warning). Text in the value column is refused
+with the offending row, unless it is a few stray entries, which become gaps. Everything that is
+changed on the way (sorted, merged, interpolated, capped) is listed in ``Series.warnings``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings as _warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, clean_dated
+
+MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are refused before reading
+NUMERIC_SHARE = 0.9  # a column is numeric when at least this share of its entries parse as numbers
+_DATE_NAMES = re.compile(r"date|time|year|month|day|period|timestamp|^ds$|^t$", re.IGNORECASE)
+_NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "missing"}
+
+
+def _sniff(path: Path) -> tuple[str, bool]:
+    """(separator, has_header) from the first 64 KB."""
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        head = fh.read(65536)
+    lines = [ln for ln in head.splitlines() if ln.strip()]
+    if not lines:
+        raise ValueError(f"{path.name} is empty")
+    sample = "\n".join(lines[:50])
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = lines[0]
+        sep = next((d for d in ("\t", ",", ";", "|") if d in first), r"\s+")
+    if (
+        sep != r"\s+"
+        and all(len(ln.split(sep)) == 1 for ln in lines[:50])
+        and re.search(r"\S\s+\S", lines[0])
+    ):
+        sep = r"\s+"
+    fields = re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)
+    has_header = not all(_is_number(f) for f in fields)
+    return sep, has_header
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip().strip('"'))
+        return True
+    except ValueError:
+        return False
+
+
+def read_table(path) -> pd.DataFrame:
+    """The file as a DataFrame of strings/numbers; clear errors for missing, empty or huge files."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {p}")
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder, not a file")
+    size = p.stat().st_size
+    if size == 0:
+        raise ValueError(f"{p.name} is empty")
+    if size > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{p.name} is {size / 2**20:,.0f} MiB; files over {MAX_FILE_BYTES // 2**20} MiB are refused"
+        )
+    sep, has_header = _sniff(p)
+    try:
+        df = pd.read_csv(
+            p,
+            sep=sep,
+            header=0 if has_header else None,
+            encoding="utf-8-sig",
+            encoding_errors="replace",
+            skipinitialspace=True,
+            low_memory=False,
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"{p.name} has no data") from exc
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{p.name} could not be parsed as a table: {exc}") from exc
+    if not has_header:
+        df.columns = ["value"] if df.shape[1] == 1 else [f"col{i}" for i in range(df.shape[1])]
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise ValueError(f"{p.name} has a header but no data rows")
+    return df
+
+
+def _numeric(col: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(values with NaN for non-numbers, mask of entries that were text rather than blank/NA)."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, copy=True)
+    failed = np.isnan(values) & col.notna().to_numpy()
+    if failed.any():  # only the entries that did not parse get the slow string treatment
+        text = col[failed].astype(str).str.strip().str.strip('"')
+        if decimal_comma:
+            text = text.str.replace(",", ".", regex=False)
+        values[failed] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        na = text.str.lower().isin(_NA_TOKENS).to_numpy()
+        failed[np.flatnonzero(failed)[na]] = False
+        failed &= np.isnan(values)
+    return values, failed
+
+
+def _parse_dates(col: pd.Series, name: str) -> pd.DatetimeIndex | None:
+    """Dates from a column, or None when it does not look like dates."""
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return pd.DatetimeIndex(col)
+    probe = col.dropna().head(200).astype(str).str.strip()
+    probe = probe[probe != ""]
+    if probe.empty:
+        return None
+    nums = pd.to_numeric(probe, errors="coerce")
+    if nums.notna().all():
+        # numbers are dates only as years in a column named like a date
+        if _DATE_NAMES.search(name) and (nums % 1 == 0).all() and nums.between(1000, 2999).all():
+            years = pd.to_numeric(col, errors="coerce")
+            return pd.DatetimeIndex(
+                pd.to_datetime(years.astype("Int64").astype(str), format="%Y", errors="coerce")
+            )
+        return None
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        if pd.to_datetime(probe, errors="coerce").notna().mean() < NUMERIC_SHARE:
+            return None
+        parsed = pd.to_datetime(col, errors="coerce")
+        if parsed.isna().mean() > 1 - NUMERIC_SHARE:  # first-row format did not fit the rest
+            parsed = pd.to_datetime(col.astype(str).str.strip(), errors="coerce", format="mixed")
+    idx = pd.DatetimeIndex(parsed)
+    if idx.tz is not None:
+        idx = idx.tz_convert(None)
+    return idx
+
+
+def _pick_column(df: pd.DataFrame, column, skip: str | None) -> str:
+    names = list(df.columns)
+    if column is None:
+        return ""
+    col = str(column)
+    if col in names:
+        return col
+    lower = {n.lower(): n for n in names}
+    if col.lower() in lower:
+        return lower[col.lower()]
+    if col.lstrip("-").isdigit() and -len(names) <= int(col) < len(names):
+        return names[int(col)]
+    raise ValueError(f"no column {col!r}; columns are: {', '.join(names)}")
+
+
+def series_from_frame(
+    df: pd.DataFrame,
+    column=None,
+    date_column=None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    decimal_comma: bool = False,
+) -> Series:
+    """Choose the date and value columns of a table and clean the series (see module docstring)."""
+    notes: list[str] = []
+    dates = None
+    date_name = None
+    if date_column is not None:
+        date_name = _pick_column(df, date_column, None)
+        dates = _parse_dates(df[date_name], date_name)
+        if dates is None:
+            raise ValueError(f"column '{date_name}' does not hold dates")
+    else:
+        for name in df.columns:
+            if name == _pick_column(df, column, None):
+                continue
+            parsed = _parse_dates(df[name], name)
+            if parsed is not None:
+                dates, date_name = parsed, name
+                break
+    value_name = _pick_column(df, column, date_name)
+    if value_name:
+        values, text = _numeric(df[value_name], decimal_comma)
+    else:
+        candidates = []
+        for name in df.columns:
+            if name == date_name:
+                continue
+            vals, txt = _numeric(df[name], decimal_comma)
+            if txt.mean() <= 1 - NUMERIC_SHARE and np.isfinite(vals).any():
+                candidates.append((name, vals, txt))
+        if not candidates:
+            shown = ", ".join(f"'{c}'" for c in df.columns if c != date_name)
+            raise ValueError(f"no numeric column to forecast (columns: {shown}); the values must be numbers")
+        value_name, values, text = candidates[0]
+        if len(candidates) > 1:
+            others = ", ".join(c[0] for c in candidates[1:])
+            notes.append(
+                f"forecasting column '{value_name}'; other numeric columns: {others} (choose with --column)"
+            )
+    if text.any():
+        first = int(np.flatnonzero(text)[0])
+        example = str(df[value_name].iloc[first]).strip()
+        where = f"e.g. {example!r} on data row {first + 1}"
+        if text.mean() > 1 - NUMERIC_SHARE:
+            raise ValueError(f"column '{value_name}' is not numeric ({where}); choose a numeric column")
+        notes.append(
+            f"{int(text.sum())} non-numeric entr(y/ies) in '{value_name}' treated as missing ({where})"
+        )
+    if dates is not None:
+        keep = ~dates.isna()
+        if (~keep).any():
+            notes.append(f"{int((~keep).sum())} row(s) with unreadable dates in '{date_name}' dropped")
+        series = clean_dated(dates[keep], values[keep], value_name, max_points)
+    else:
+        if values.size > max_points:
+            notes.append(f"file has {values.size:,} rows; kept the last {max_points:,}")
+            values = values[-max_points:]
+        series = Series(_trim_and_fill(values, notes), None, None, value_name, [])
+    series.warnings = notes + series.warnings
+    return series
+
+
+def read_series(path, column=None, date_column=None, max_points: int = DEFAULT_MAX_POINTS) -> Series:
+    """Read ``path`` (CSV, TSV, semicolon, whitespace or one number per line) into a clean Series."""
+    p = Path(path)
+    df = read_table(p)
+    sep, _ = _sniff(p)
+    return series_from_frame(df, column, date_column, max_points, decimal_comma=(sep == ";"))

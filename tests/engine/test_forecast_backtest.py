@@ -1,0 +1,53 @@
+"""Rolling-origin backtest: origins, no peeking, and auto scored exactly as auto_forecast runs."""
+
+import numpy as np
+import pytest
+
+from engine.forecast.backtest import backtest
+from engine.forecast.methods import fit_forecast
+
+CANDS = {"auto": {"candidates": ("naive", "snaive", "drift", "theta"), "folds": 2}}
+
+
+def series(n=100, seed=0):
+    t = np.arange(n)
+    return 10 + 0.05 * t + 3 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(seed).normal(0, 0.3, n)
+
+
+def test_origins_tile_the_end_and_scores_are_per_fold():
+    bt = backtest(series(), 6, methods=["naive", "snaive"], folds=3, season=12)
+    assert bt.origins == [82, 88, 94]
+    assert all(len(v) == 3 for v in bt.folds.values())
+    s = bt.summary()
+    assert s["snaive"]["mase"] < s["naive"]["mase"] and bt.best() == "snaive"
+    # a naive fold is exactly the last value before the origin
+    r = bt.folds["naive"][1]
+    np.testing.assert_allclose(r.prediction.mean, series()[87])
+
+
+def test_backtest_auto_equals_auto_forecast_at_that_origin():
+    y = series(110)
+    bt = backtest(y, 6, methods=["auto", "theta"], folds=2, season=12, options=CANDS)
+    for r, reason in zip(bt.folds["auto"], bt.auto_reasons):
+        fc = fit_forecast(y[: r.origin], 6, "auto", season=12, options=CANDS)
+        np.testing.assert_allclose(r.prediction.mean, fc.mean, rtol=1e-9)
+        assert reason.endswith(fc.info["reason"])
+
+
+def test_future_values_do_not_change_a_fold():
+    y = series()
+    spiked = y.copy()
+    spiked[95:] += 1000.0  # after the first origin's test window (82..87) ends
+    a = backtest(y, 6, methods=["theta", "drift"], folds=3, season=12)
+    b = backtest(spiked, 6, methods=["theta", "drift"], folds=3, season=12)
+    for m in ("theta", "drift"):
+        np.testing.assert_allclose(a.folds[m][0].prediction.mean, b.folds[m][0].prediction.mean)
+
+
+def test_too_short_and_bad_arguments():
+    with pytest.raises(ValueError, match="too short to backtest"):
+        backtest(series(20), 8, methods=["naive"], folds=2)
+    with pytest.raises(ValueError, match="unknown method 'x'"):
+        backtest(series(), 6, methods=["x"])
+    bt = backtest(series(36), 8, methods=["naive"], folds=5)
+    assert len(bt.origins) == 2 and any("only 2 fold(s)" in w for w in bt.warnings)

@@ -1,0 +1,133 @@
+"""Series import: detection of dates, frequency and value column, and every bad input of issue 7."""
+
+import time
+
+import numpy as np
+import pytest
+
+from engine.forecast.io import read_series
+from engine.forecast.series import as_series, detect_season, infer_freq
+
+
+def write(tmp_path, text, name="s.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_dated_monthly_csv(tmp_path):
+    rows = "\n".join(f"2020-{m:02d}-01,{m * 1.5}" for m in range(1, 13))
+    s = read_series(write(tmp_path, "date,sales\n" + rows))
+    assert s.name == "sales" and len(s) == 12 and s.freq == "MS"
+    assert s.values[-1] == pytest.approx(18.0) and s.warnings == []
+    assert s.future_index(2) == ["2021-01-01T00:00:00", "2021-02-01T00:00:00"]
+
+
+def test_tsv_plain_numbers_and_semicolon_decimal_comma(tmp_path):
+    s = read_series(write(tmp_path, "1\n2\n3.5\n4\n", "a.txt"))
+    assert s.dates is None and list(s.values) == [1, 2, 3.5, 4]
+    s = read_series(write(tmp_path, "t\tv\n2021-01-01\t1\n2021-01-02\t2\n2021-01-03\t4\n", "b.tsv"))
+    assert s.freq == "D" and list(s.values) == [1, 2, 4]
+    s = read_series(write(tmp_path, "day;v\n2021-01-01;1,5\n2021-01-02;2,5\n2021-01-03;3\n", "c.csv"))
+    assert list(s.values) == [1.5, 2.5, 3.0]
+
+
+def test_year_column_and_column_choice(tmp_path):
+    text = "YEAR,a,b\n1700,5,10\n1701,6,11\n1702,7,12\n1703,8,13\n"
+    s = read_series(write(tmp_path, text))
+    assert s.freq.startswith("YS") and s.name == "a"
+    assert any("other numeric columns: b" in w for w in s.warnings)
+    assert read_series(write(tmp_path, text), column="b").values[0] == 10
+    assert read_series(write(tmp_path, text), column="2").name == "b"
+    with pytest.raises(ValueError, match="no column 'c'; columns are: YEAR, a, b"):
+        read_series(write(tmp_path, text), column="c")
+
+
+def test_empty_file_and_header_only(tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        read_series(write(tmp_path, ""))
+    with pytest.raises(ValueError, match="empty"):
+        read_series(write(tmp_path, "\n\n  \n"))
+    with pytest.raises(ValueError, match="header but no data rows"):
+        read_series(write(tmp_path, "date,value\n"))
+    with pytest.raises(FileNotFoundError):
+        read_series(tmp_path / "missing.csv")
+
+
+def test_text_in_value_column(tmp_path):
+    text = "date,weather\n2020-01-01,sun\n2020-01-02,rain\n2020-01-03,fog\n"
+    with pytest.raises(ValueError, match="no numeric column"):
+        read_series(write(tmp_path, text))
+    with pytest.raises(ValueError, match=r"column 'weather' is not numeric \(e.g. 'sun' on data row 1\)"):
+        read_series(write(tmp_path, text), column="weather")
+    # a stray entry among numbers becomes a gap, said so
+    rows = [f"2020-01-{d:02d},{d}" for d in range(1, 21)]
+    rows[9] = "2020-01-10,oops"
+    s = read_series(write(tmp_path, "date,v\n" + "\n".join(rows)))
+    assert s.values[9] == pytest.approx(10.0)
+    assert any("'oops'" in w and "missing" in w for w in s.warnings)
+    assert any("interpolation" in w for w in s.warnings)
+
+
+def test_nans_and_gaps_are_interpolated_and_reported(tmp_path):
+    # Saturday 4 Jan .. Friday 10 Jan 2020; the 5th is blank, the 7th and 8th are missing rows
+    text = "date,v\n2020-01-04,4\n2020-01-05,\n2020-01-06,6\n2020-01-09,9\n2020-01-10,10\n"
+    s = read_series(write(tmp_path, text))
+    assert s.freq == "D" and len(s) == 7
+    np.testing.assert_allclose(s.values, [4, 5, 6, 7, 8, 9, 10])
+    assert any("2 missing date(s)" in w for w in s.warnings)
+    assert any("3 missing value(s) filled by linear interpolation" in w for w in s.warnings)
+
+
+def test_unsorted_and_duplicated_dates(tmp_path):
+    text = "date,v\n2020-03-01,3\n2020-01-01,1\n2020-02-01,2\n2020-02-01,4\n2020-04-01,5\n"
+    s = read_series(write(tmp_path, text))
+    np.testing.assert_allclose(s.values, [1, 3, 3, 5])
+    assert any("sorted" in w for w in s.warnings) and any(
+        "1 duplicated date(s) merged" in w for w in s.warnings
+    )
+
+
+def test_business_days_and_weekly_frequencies():
+    import pandas as pd
+
+    b = pd.bdate_range("2021-01-04", periods=30).delete([5, 17])  # two holidays
+    assert infer_freq(b) == "B"
+    assert infer_freq(pd.date_range("2021-01-03", periods=10, freq="W-SUN")) == "W-SUN"
+
+
+def test_short_and_all_nan_inputs(tmp_path):
+    with pytest.raises(ValueError, match="at least 3"):
+        read_series(write(tmp_path, "v\n1\n2\n"))
+    with pytest.raises(ValueError, match="no numeric"):
+        as_series([np.nan, np.nan])
+
+
+def test_million_rows_is_capped_quickly(tmp_path):
+    block = "\n".join(f"{np.sin(i / 50.0):.3f}" for i in range(1000)) + "\n"
+    p = tmp_path / "big.csv"
+    p.write_text("value\n" + block * 1000)  # 1,000,000 data rows
+    t0 = time.perf_counter()
+    s = read_series(p)
+    assert time.perf_counter() - t0 < 20
+    assert len(s) == 20_000 and s.dates is None
+    assert any("1,000,000 rows" in w and "20,000" in w for w in s.warnings)
+
+
+def test_many_dated_rows_are_capped_to_the_most_recent(tmp_path):
+    import pandas as pd
+
+    n = 100_000
+    dates = pd.date_range("2000-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M")
+    p = tmp_path / "dated.csv"
+    p.write_text("time,value\n" + "\n".join(f"{d},{i % 97}" for i, d in enumerate(dates)))
+    s = read_series(p, max_points=5000)
+    assert len(s) == 5000 and s.freq == "min" and s.values[-1] == (n - 1) % 97
+    assert any("100,000" in w and "5,000" in w for w in s.warnings)
+
+
+def test_detect_season_undated():
+    t = np.arange(240)
+    y = np.sin(2 * np.pi * t / 12) + 0.01 * t
+    assert detect_season(y) == 12
+    assert detect_season(np.random.default_rng(0).normal(size=200)) == 1
