@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-WAIT_MS = 8000
+WAIT_MS = 30_000  # generous: a timeout is a guard against hangs, not a speed claim
 
 
 def recorder(signal):

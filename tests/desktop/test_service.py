@@ -167,4 +167,5 @@ def test_signal_emit_does_not_leak_references_to_true(qtbot, service):
     for _ in range(500):
         e.ping.emit({"ok": True, "none": None})
     gc.collect()
-    assert sys.getrefcount(True) >= before
+    # the bug drops one reference per emit (500 here); other threads may move the count by a few
+    assert sys.getrefcount(True) >= before - 50

@@ -19,7 +19,9 @@ sys.exit(1 if bad else 0)
 
 
 def test_engine_never_loads_gui_modules():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert int(proc.stdout.split()[0]) > 20  # it really walked the package
 

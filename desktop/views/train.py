@@ -1,0 +1,97 @@
+"""The Train panel: train and compare models from the app, and see inside them.
+
+Tabs: the chat model (dialogue runs with live curves, a runs table and overlaid comparisons),
+the lecture's experiments (cells compared on synthetic tasks; gradient flow live while training),
+gates and embeddings as pictures, and a small language model with generation and a "human or
+model?" game. Every tab runs its work as engine-service jobs (engine.lab.jobs) and listens to the
+job signals with its own bound methods, keeping only the job ids it submitted.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from desktop.widgets.lab_experiments import CompareTab, FlowTab
+from desktop.widgets.lab_inside import EmbeddingsTab, GatesTab
+from desktop.widgets.lab_lm import LanguageModelTab
+from desktop.widgets.train_dialogue import DialogueTrainTab
+from engine.lab import jobs
+
+
+class TrainPanel(QWidget):
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.setObjectName("ChatArea")
+        col = QVBoxLayout(self)
+        col.setContentsMargins(12, 8, 12, 8)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.dialogue = DialogueTrainTab(service)
+        self.compare = CompareTab(service)
+        self.flow = FlowTab(service)
+        self.gates = GatesTab(service)
+        self.lm = LanguageModelTab(service)
+        self.embeddings = EmbeddingsTab(service)
+        for widget, label in (
+            (self.dialogue, "Chat model"),
+            (self.compare, "Compare cells"),
+            (self.flow, "Gradient flow"),
+            (self.gates, "Gates"),
+            (self.lm, "Language model"),
+            (self.embeddings, "Embeddings"),
+        ):
+            self.tabs.addTab(widget, label)
+        col.addWidget(self.tabs)
+        self.lm.model_ready.connect(self._on_lm_ready)
+        self.warm = False  # True once the training libraries are imported (see jobs.warm_up)
+        service.job_finished.connect(self._on_job_finished)  # before submitting: it may finish at once
+        self._warm_job = service.submit("prepare", jobs.warm_up, {})
+
+    def _on_job_finished(self, job_id: int, _result) -> None:
+        if job_id == self._warm_job:
+            self.warm = True
+
+    def _on_lm_ready(self, folder: str, text_path: str) -> None:
+        """A trained language model feeds the gates and embeddings views."""
+        self.gates.model.setText(folder)
+        self.embeddings.model.setText(folder)
+        self.embeddings.text_path.setText(text_path)
+
+    def handle_drop(self, paths: list[str]) -> None:
+        """A dropped file becomes the corpus of the tab that is showing (chat model or language model)."""
+        if not paths:
+            return
+        if self.tabs.currentWidget() is self.lm:
+            self.lm.text_path.setText(paths[0])
+        else:
+            self.tabs.setCurrentWidget(self.dialogue)
+            self.dialogue.path.setText(paths[0])
+            self.dialogue.source.setCurrentIndex(self.dialogue.source.findData("file"))
+
+
+def create_panel(service, parent: QWidget) -> QWidget:
+    return TrainPanel(service, parent)
+
+
+def demo(panel: TrainPanel) -> None:
+    """Fill the panel for ``main.py --screenshot … --panel train``: a real, small cell comparison on
+    the adding problem, computed here and now (a few seconds), shown in the Compare cells tab."""
+    from engine.lab.compare import CompareConfig, run_comparison
+
+    tab = panel.compare
+    panel.tabs.setCurrentWidget(tab)
+    cells = ("rnn", "irnn", "gru", "lstm")
+    for key, box in tab.cell_boxes.items():
+        box.setChecked(key in cells)
+    tab.lengths.setText("5, 10, 20, 30")
+    tab.steps.setValue(200)
+    tab.hidden.setValue(16)
+    cfg = CompareConfig(
+        task="adding", cells=cells, lengths=(5, 10, 20, 30), steps=200, hidden_size=16, batch_size=32, lr=1e-2
+    )
+    result = run_comparison(cfg, on_event=lambda e: tab.progress(e) if e["kind"] == "point" else None)
+    tab.finished(result)
+    tab.bar.setRange(0, 1)
+    tab.bar.setValue(1)
+    tab.plot.flush()

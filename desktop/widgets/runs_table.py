@@ -1,0 +1,116 @@
+"""The recorded training runs: a table (newest first) and their curves overlaid for comparison.
+
+Rows come from ``HistoryStore.list_runs()`` dicts. Selecting several rows overlays their
+validation perplexity (or training loss when a run has not been validated yet) in one plot,
+e.g. GRU vs LSTM vs Elman RNN trained on the same data.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.widgets.live_plot import LivePlot
+
+COLUMNS = ("Run", "Task", "Data", "Cell", "Status", "Best ppl", "Steps", "Minutes", "Started")
+
+
+def run_cell(run: dict) -> str:
+    cfg = run.get("config") or {}
+    return str((cfg.get("model") or {}).get("cell", "") or cfg.get("cell", ""))
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+class RunsTable(QWidget):
+    selection_changed = Signal(object)  # list of selected run dicts
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.runs: list[dict] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.overlay = LivePlot("Selected runs", "step", "validation perplexity", log_y=True)
+        split.addWidget(self.table)
+        split.addWidget(self.overlay)
+        lay.addWidget(split)
+
+    def set_runs(self, runs: list[dict]) -> None:
+        """Show ``runs`` (newest first), keeping the selection by run id."""
+        keep = {r["id"] for r in self.selected()}
+        self.runs = list(runs)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            metrics = run.get("metrics") or {}
+            minutes = run.get("duration_s")
+            values = (
+                f"#{run['id']}",
+                run.get("task", ""),
+                str(run.get("data", ""))[-40:],
+                run_cell(run),
+                run.get("status", ""),
+                _fmt(metrics.get("best_val_ppl")),
+                _fmt(metrics.get("steps")),
+                _fmt(minutes / 60 if minutes is not None else None),
+                str(run.get("started_at", ""))[:16].replace("T", " "),
+            )
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                self.table.setItem(row, col, item)
+            if run["id"] in keep:
+                self.table.selectRow(row)
+        self.table.blockSignals(False)
+        self._on_selection()
+
+    def run(self, run_id: int) -> dict | None:
+        return next((r for r in self.runs if r["id"] == run_id), None)
+
+    def select(self, run_ids: list[int]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row, run in enumerate(self.runs):
+            if run["id"] in run_ids:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def selected(self) -> list[dict]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def _on_selection(self) -> None:
+        chosen = self.selected()
+        self.overlay.clear()
+        for run in chosen:
+            curves = run.get("curves") or {}
+            points = curves.get("val_ppl") or curves.get("train_loss") or []
+            label = f"#{run['id']} {run_cell(run) or run.get('task', '')}"
+            if not curves.get("val_ppl") and points:
+                label += " (train loss)"
+            self.overlay.set_curve(label, [p[0] for p in points], [p[1] for p in points])
+        self.overlay.flush()
+        self.selection_changed.emit(chosen)

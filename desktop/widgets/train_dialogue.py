@@ -1,0 +1,384 @@
+"""Train or fine-tune the chat model from the app: data, config, start / cancel / resume, live curves
+and the table of recorded runs.
+
+The run itself is ``engine.lab.jobs.dialogue_job`` on the engine thread (the same pipeline as
+``python -m engine train dialogue``). Progress arrives as ``job_progress`` dicts; the curves are
+redrawn on a throttle timer. A finished run's folder sits in the user's model folder, so the Chat
+panel's model picker offers it after ``service.refresh_models()``.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.runs_table import RunsTable
+from engine.dialogue.config import HREDConfig
+from engine.lab import jobs
+
+# the cell registry (engine.nn.cells.CELLS), kept here so the panel opens without importing torch
+CELL_CHOICES = (
+    ("GRU", "gru"),
+    ("LSTM", "lstm"),
+    ("Elman RNN (tanh)", "rnn"),
+    ("IRNN (ReLU, identity init)", "irnn"),
+    ("GRU, Cho et al. form", "gru_cho"),
+    ("Peephole LSTM", "peephole_lstm"),
+    ("CIFG LSTM", "cifg_lstm"),
+)
+ATTENTION_CHOICES = ("general", "dot", "concat", "additive", "none")  # engine.nn.attention.SCORES + none
+SOURCES = (
+    ("Chitchat corpus (shipped)", "chitchat"),
+    ("Chatterbot corpus (shipped)", "chatterbot"),
+    ("A corpus file…", "file"),
+    ("My chat history", "history"),
+    ("My replies rated up", "history-liked"),
+)
+RESUMABLE = ("stopped", "error")
+
+
+def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(value)
+    return s
+
+
+def _dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(decimals)
+    s.setSingleStep(step)
+    s.setValue(value)
+    return s
+
+
+class DialogueTrainTab(QWidget):
+    run_finished = Signal(object)  # the job's result dict
+
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.job_id: int | None = None
+        self.runs_job: int | None = None
+        self.run_id: int | None = None
+        self.live: dict[str, list] = {}
+        self.status_text = ""
+        data = getattr(service, "data", None)
+        if data is not None and data.writable:
+            self.out_root = str(data.user_models)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="parlance-runs-")
+            self.out_root = self._tmp.name
+        self._build()
+        service.job_progress.connect(self._on_progress)
+        service.job_finished.connect(self._on_finished)
+        service.job_failed.connect(self._on_failed)
+        self.refresh_runs()
+
+    # ================================================================== construction
+    def _build(self) -> None:
+        d = HREDConfig()
+        row = QHBoxLayout(self)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        row.addWidget(split)
+        form_box = QWidget()
+        form = QFormLayout(form_box)
+        self.source = QComboBox()
+        for label, key in SOURCES:
+            self.source.addItem(label, key)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("chitchat JSON, chatterbot YAML, DailyDialog, text or JSON dialogues")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        self.start_from = QComboBox()
+        self.start_from.addItem("A new model", "")
+        self.cell = QComboBox()
+        for label, key in CELL_CHOICES:
+            self.cell.addItem(label, key)
+        self.emb = _spin(8, 1024, d.emb_dim, 8)
+        self.enc = _spin(8, 2048, d.utt_hidden, 8)
+        self.dec = _spin(8, 2048, d.dec_hidden, 8)
+        self.layers = _spin(1, 4, d.dec_layers)
+        self.attention = QComboBox()
+        self.attention.addItems(ATTENTION_CHOICES)
+        self.turns = _spin(1, 12, d.context_turns)
+        self.epochs = _spin(1, 1000, 10)
+        self.max_steps = _spin(0, 10_000_000, 0, 100)
+        self.batch = _spin(1, 1024, 64, 8)
+        self.lr = _dspin(1e-5, 1.0, 2e-3, 5, 1e-4)
+        self.clip = _dspin(0.0, 100.0, 1.0, 2, 0.5)
+        self.eval_every = _spin(1, 100_000, 500, 50)
+        self.patience = _spin(0, 1000, 3)
+        self.vocab = _spin(300, 64_000, 8000, 500)
+        self.vectors = QComboBox()
+        self.vectors.addItems(("word2vec", "fasttext", "none"))
+        self.against_time = QCheckBox("Plot against minutes instead of steps")
+        self.against_time.toggled.connect(self._redraw_live)
+        self.show_ppl = QCheckBox("Plot perplexity (e^loss) instead of loss")
+        self.show_ppl.toggled.connect(self._redraw_live)
+        for label, widget in (
+            ("Data", self.source),
+            ("File", path_row),
+            ("Start from", self.start_from),
+            ("Cell", self.cell),
+            ("Embedding size", self.emb),
+            ("Encoder size", self.enc),
+            ("Decoder size", self.dec),
+            ("Decoder layers", self.layers),
+            ("Attention", self.attention),
+            ("Context turns", self.turns),
+            ("Epochs", self.epochs),
+            ("Max steps (0 = no limit)", self.max_steps),
+            ("Batch size", self.batch),
+            ("Learning rate", self.lr),
+            ("Clip gradient norm (0 = off)", self.clip),
+            ("Validate every (steps)", self.eval_every),
+            ("Patience (validations, 0 = off)", self.patience),
+            ("Vocabulary", self.vocab),
+            ("Word vectors", self.vectors),
+        ):
+            form.addRow(label, widget)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume selected")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        for b in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(b)
+        form.addRow(buttons)
+        form.addRow(self.against_time)
+        form.addRow(self.show_ppl)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+        split.addWidget(scroll)
+        right = QWidget()
+        col = QVBoxLayout(right)
+        self.status = QLabel("Choose data and a model, then Start.")
+        self.status.setWordWrap(True)
+        # a fixed height: text changing at every progress event must not resize the plots below
+        # (re-laying out pyqtgraph widgets while training competes for the GIL stalls the window)
+        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 6)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        col.addWidget(self.status)
+        self.loss_plot = LivePlot("This run", "step", "loss")  # one plot: each redraw costs the window
+        col.addWidget(self.loss_plot, 3)
+        self.runs = RunsTable()
+        self.runs.selection_changed.connect(self._on_runs_selected)
+        col.addWidget(self.runs, 3)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        self._set_running(False)
+
+    # ================================================================== actions
+    def config(self) -> dict:
+        source = self.source.currentData()
+        corpus = self.path.text().strip() if source == "file" else source
+        attention = self.attention.currentText()
+        model = {
+            "cell": self.cell.currentData(),
+            "emb_dim": self.emb.value(),
+            "utt_hidden": self.enc.value(),
+            "ctx_hidden": self.dec.value(),
+            "dec_hidden": self.dec.value(),
+            "dec_layers": self.layers.value(),
+            "context_turns": self.turns.value(),
+            "word_attention": attention != "none",
+            "turn_attention": attention != "none",
+            "attention": "general" if attention == "none" else attention,
+        }
+        return {
+            "corpus": corpus,
+            "epochs": self.epochs.value(),
+            "max_steps": self.max_steps.value(),
+            "batch_size": self.batch.value(),
+            "lr": self.lr.value(),
+            "clip": self.clip.value(),
+            "eval_every": self.eval_every.value(),
+            "patience": self.patience.value(),
+            "vocab_size": self.vocab.value(),
+            "word_vectors": self.vectors.currentText(),
+            "init_from": self.start_from.currentData() or "",
+            "model": model,
+        }
+
+    def start(self) -> None:
+        cfg = self.config()
+        if not cfg["corpus"]:
+            self._say("Choose a corpus file first.")
+            return
+        self._begin(f"Starting a {cfg['model']['cell']} run…")
+        self.job_id = self.service.submit(
+            "train", jobs.dialogue_job, {"config": cfg, "out_root": self.out_root}
+        )
+
+    def resume(self) -> None:
+        chosen = [r for r in self.runs.selected() if r["task"] == "dialogue" and r["status"] in RESUMABLE]
+        if not chosen:
+            self._say("Select a stopped dialogue run in the table to resume it.")
+            return
+        run = chosen[0]
+        self._begin(f"Resuming run #{run['id']}…")
+        self.job_id = self.service.submit(
+            "train", jobs.dialogue_job, {"config": {}, "out_root": self.out_root, "run_id": run["id"]}
+        )
+
+    def cancel(self) -> None:
+        if self.job_id is not None:
+            self.service.cancel(self.job_id)
+            self._say("Stopping after the current step; the run can be resumed later.")
+
+    def refresh_runs(self) -> None:
+        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+
+    def _begin(self, text: str) -> None:
+        self.live = {"train_loss": [], "val_loss": []}
+        self.loss_plot.clear()
+        self._set_running(True)
+        self._say(text)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a dialogue corpus")
+        if path:
+            self.path.setText(path)
+            self.source.setCurrentIndex(self.source.findData("file"))
+
+    def _set_running(self, on: bool) -> None:
+        self.start_button.setEnabled(not on)
+        self.resume_button.setEnabled(not on)
+        self.cancel_button.setEnabled(on)
+
+    def _say(self, text: str) -> None:
+        self.status_text = text
+        self.status.setText(text)
+
+    # ================================================================== curves
+    def _x(self, point: list) -> float:
+        return point[2] / 60 if self.against_time.isChecked() and len(point) > 2 else point[0]
+
+    def _y(self, loss: float) -> float:
+        return math.exp(min(loss, 50.0)) if self.show_ppl.isChecked() else loss
+
+    def _add(self, key: str, point: list) -> None:
+        """Record a point of curve ``key`` (train_loss | val_loss): [step, loss, elapsed_s]."""
+        self.live.setdefault(key, []).append(point)
+        name = "training" if key == "train_loss" else "validation"
+        self.loss_plot.add_point(name, self._x(point), self._y(point[1]))
+
+    def _redraw_live(self) -> None:
+        ppl = self.show_ppl.isChecked()
+        self.loss_plot.set_log_y(ppl)
+        self.loss_plot.plot.setLabel("bottom", "minutes" if self.against_time.isChecked() else "step")
+        self.loss_plot.plot.setLabel("left", "perplexity" if ppl else "loss")
+        for key, name in (("train_loss", "training"), ("val_loss", "validation")):
+            pts = self.live.get(key, [])
+            if pts:
+                self.loss_plot.set_curve(name, [self._x(p) for p in pts], [self._y(p[1]) for p in pts])
+
+    # ================================================================== service signals
+    def _on_progress(self, job_id: int, info) -> None:
+        if job_id != self.job_id or not isinstance(info, dict):
+            return
+        kind = info.get("kind")
+        if kind == "start":
+            self.run_id = info.get("run_id")
+            for key in ("train_loss", "val_loss"):
+                for p in (info.get("curves") or {}).get(key, []):
+                    self._add(key, p)
+            before = info.get("before_val_ppl")
+            extra = f"; before training: perplexity {before:.2f}" if before else ""
+            self._say(
+                f"Run #{self.run_id}: {info['train_examples']} training pairs, {info['params'] / 1e6:.2f} M "
+                f"parameters, {info['steps_per_epoch']} steps per epoch{extra}"
+            )
+        elif kind == "progress":
+            self._add("train_loss", [info["step"], info["loss"], info["elapsed_s"]])
+            eta = info.get("eta_s")
+            eta_text = f", about {eta / 60:.1f} min left" if eta == eta and eta is not None else ""
+            self._say(
+                f"Run #{self.run_id}: step {info['step']}/{info['total_steps'] or '?'}, loss "
+                f"{info['loss']:.3f}, {info['items_per_s']:.0f} tokens/s{eta_text}"
+            )
+        elif kind == "eval":
+            m = info.get("metrics") or {}
+            if "val_loss" in m:
+                self._add("val_loss", [info["step"], m["val_loss"], info["elapsed_s"]])
+
+    def _on_finished(self, job_id: int, result) -> None:
+        if job_id == self.runs_job:
+            self.runs.set_runs(result or [])
+            self._fill_start_from(result or [])
+            return
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self._set_running(False)
+        m = result.get("metrics") or {}
+        ppl = m.get("best_val_ppl")
+        ppl_text = f"best validation perplexity {ppl:.2f}" if ppl else "no validation yet"
+        self._say(
+            f"Run #{result.get('run_id')} {m.get('reason')} after {m.get('steps')} steps: {ppl_text}. "
+            f"Model folder: {result.get('folder')}"
+        )
+        self.refresh_runs()
+        if m.get("reason") != "cancelled" and hasattr(self.service, "refresh_models"):
+            self.service.refresh_models()  # the finished model becomes selectable in Chat
+        self.run_finished.emit(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.runs_job:
+            self.runs.set_runs([])
+            return
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self._set_running(False)
+        self._say(f"Training stopped: {message}")
+        self.refresh_runs()
+
+    def _on_runs_selected(self, runs) -> None:
+        if self.job_id is None:
+            self.resume_button.setEnabled(any(r["status"] in RESUMABLE for r in runs))
+
+    def _fill_start_from(self, runs: list[dict]) -> None:
+        from desktop.paths import SHIPPED_MODELS
+
+        current = self.start_from.currentData()
+        self.start_from.clear()
+        self.start_from.addItem("A new model", "")
+        shipped = SHIPPED_MODELS / "dialogue"
+        if (shipped / "config.json").is_file():
+            self.start_from.addItem("The shipped chat model (fine-tune)", str(shipped))
+        for run in runs:
+            folder = run.get("checkpoint")
+            if run["task"] == "dialogue" and folder and (Path(folder) / "config.json").is_file():
+                self.start_from.addItem(f"Run #{run['id']} ({Path(folder).name})", folder)
+        index = self.start_from.findData(current)
+        self.start_from.setCurrentIndex(max(index, 0))

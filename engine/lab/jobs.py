@@ -1,0 +1,343 @@
+"""The Train panel's jobs: plain functions in the shape the app's engine service runs.
+
+Each takes its inputs as keyword arguments plus any of ``progress`` (callable(dict)), ``cancel``
+(``.cancelled``), ``store`` (the HistoryStore or None) and ``device`` (a torch device string),
+and returns a JSON-able dict. No Qt here: the service calls them on its engine thread, and tests
+call them directly.
+
+Training runs (dialogue and language model) are recorded in the store's ``runs`` table: config,
+data source, device, checkpoint folder, status, metrics and curves
+(``{"train_loss": [[step, value, elapsed_s], …], "val_ppl": […], "val_loss": […], "tokens_per_s": […]}``).
+A stopped run resumes from its folder's ``checkpoint/`` with its curves continued.
+
+Training runs go to a child process (engine.lab.worker) at a lower CPU priority (``WORKER_NICE``;
+the environment variable ``PARLANCE_TRAIN_NICE`` overrides it, 0 = the same as the app).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+FINISHED_OK = ("completed", "early_stopped", "step_budget", "time_budget")
+WORKER_NICE = 5  # how much lower the CPU priority of a training process is (POSIX nice)
+
+
+def _noop(_info: dict) -> None:
+    return None
+
+
+def warm_up() -> bool:
+    """Import what the first training run would import (torch, and torch._dynamo, which the first
+    optimizer pulls in: seconds of imports that hold the GIL in long stretches). Run it when the
+    panel opens, so that those pauses do not land in the middle of a run the user is watching."""
+    import torch
+
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    return True
+
+
+# -- lecture experiments ------------------------------------------------------------------------
+
+
+def compare_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -> dict:
+    from engine.lab.compare import CompareConfig, run_comparison
+
+    cfg = CompareConfig(
+        **{**config, "cells": tuple(config.get("cells", ())), "lengths": tuple(config.get("lengths", ()))}
+    )
+    return run_comparison(cfg, device, progress or _noop, cancel)
+
+
+def flow_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -> dict:
+    from engine.lab.flow import FlowConfig, run_flow
+
+    return run_flow(FlowConfig(**config), device, progress or _noop, cancel)
+
+
+def gates_job(
+    cell: str = "gru",
+    bits: str = "",
+    model: str = "",
+    text: str = "",
+    steps: int = 0,
+    hidden_size: int = 16,
+    *,
+    device: str = "cpu",
+) -> dict:
+    """Gates over time for ``text`` through an LM folder ``model``, or for parity ``bits``.
+
+    Returns ``{"cell", "tokens": [...], "layers": [{gate: (T, H) nested list}]}``.
+    """
+    import torch
+
+    from engine.lab.probes import gate_activations
+
+    if model:
+        from engine.lab.lm import load_lm
+
+        if not text.strip():
+            raise ValueError("type a sentence to feed the language model")
+        lm, tok = load_lm(model, device)
+        ids = tok.encode(text)
+        tokens = [tok.id_to_piece(i).replace("\u2581", " ").strip() or "_" for i in ids]
+        with torch.no_grad():
+            x = lm.embed(torch.tensor([ids], device=device))  # (1, T, E)
+        rnn, cell = lm.rnn, lm.cfg.cell
+    else:
+        from engine.lab.compare import CompareConfig, SequenceModel, train_one
+        from engine.lab.tasks import ParityTask
+
+        seq = ParityTask.from_string(bits)
+        task = ParityTask()
+        if steps:
+            cfg = CompareConfig(task="parity", cells=(cell,), hidden_size=hidden_size, steps=steps)
+            net, _ = train_one(task, cell, seq.shape[1], cfg, device)
+        else:
+            torch.manual_seed(0)
+            net = SequenceModel(task, cell, hidden_size).to(device)
+        x, tokens, rnn = task.encode(seq).to(device), list(bits.strip()), net.rnn
+    layers = gate_activations(rnn, x)
+    return {"cell": cell, "tokens": tokens, "layers": [{k: v.tolist() for k, v in g.items()} for g in layers]}
+
+
+# -- language model -----------------------------------------------------------------------------
+
+
+def _threads() -> int:
+    """The torch CPU threads this process uses (the app sets them), for a child process to copy."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else 0
+
+
+def _train(target: str, kwargs: dict, rec: RunRecorder, cancel, isolate: bool) -> dict:
+    """Run a training target in a child process (``isolate``) or here, recording it; returns its summary."""
+    try:
+        if isolate:
+            from engine.lab.worker import run_in_worker
+
+            return run_in_worker(
+                target,
+                kwargs,
+                rec.on_event,
+                cancel,
+                threads=_threads(),
+                nice=int(os.environ.get("PARLANCE_TRAIN_NICE", WORKER_NICE)),
+            )
+        module, _, name = target.partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        return fn(**kwargs, on_event=rec.on_event, cancel=cancel)
+    except Exception as exc:
+        rec.fail(exc)
+        raise
+
+
+def lm_train_job(
+    text_path: str,
+    out_root: str,
+    model: dict | None = None,
+    train: dict | None = None,
+    run_id: int | None = None,
+    isolate: bool = True,
+    *,
+    progress=None,
+    cancel=None,
+    store=None,
+    device: str = "cpu",
+) -> dict:
+    """Train (or, with ``run_id``, resume) a language model on a text file; recorded as task ``lm``.
+
+    ``isolate`` trains in a child process (engine.lab.worker), so the app's window stays smooth.
+    """
+    from engine.lab.lm import read_sentences
+
+    config = {"model": model or {}, "train": train or {}, "text": text_path}
+    if run_id is not None and store is not None:
+        config = store.get_run(run_id)["config"]
+    read_sentences(config["text"])  # a bad file fails here, before a run is recorded
+    rec = RunRecorder(store, "lm", config, config["text"], device, out_root, run_id, progress)
+    kwargs = {
+        "text_path": config["text"],
+        "out_dir": str(rec.folder("lm")),
+        "model": config["model"],
+        "train": config["train"],
+        "device": device,
+        "resume": run_id is not None,
+    }
+    return rec.finish(_train("engine.lab.lm:train_lm_events", kwargs, rec, cancel, isolate))
+
+
+def lm_generate_job(
+    folder: str, seed_text: str = "", options: dict | None = None, *, device: str = "cpu"
+) -> dict:
+    from engine.decoding import DecodeOptions
+    from engine.lab.lm import generate, load_lm
+
+    model, tok = load_lm(folder, device)
+    opts = DecodeOptions.from_dict({"method": "sample", **(options or {})})
+    return {"seed": seed_text, "text": generate(model, tok, seed_text, opts, device)}
+
+
+def human_or_model_job(folder: str, text_path: str, seed: int | None = None, *, device: str = "cpu") -> dict:
+    from engine.lab.lm import human_or_model, load_lm, read_sentences
+
+    model, tok = load_lm(folder, device)
+    return human_or_model(model, tok, read_sentences(text_path), seed=seed, device=device)
+
+
+def embeddings_job(
+    folder: str, word: str = "", words: list[str] | None = None, text_path: str = "", k: int = 8
+) -> dict:
+    """Neighbours of ``word`` in the LM embedding (and gensim vectors on ``text_path``); PCA of ``words``."""
+    from engine.lab import embeddings as E
+    from engine.lab.lm import load_lm, read_sentences
+
+    model, tok = load_lm(folder, "cpu")
+    matrix = model.embed.weight.detach().numpy()
+    out: dict = {"word": word}
+    if word:
+        out["model"] = E.model_neighbours(matrix, tok, word, k)
+        if text_path:
+            out["gensim"] = E.gensim_neighbours(read_sentences(text_path), word, k)
+    if words and len(words) >= 2:
+        out["projection"] = E.projection(matrix, tok, list(words))
+    return out
+
+
+# -- dialogue -----------------------------------------------------------------------------------
+
+
+def dialogue_job(
+    config: dict,
+    out_root: str,
+    run_id: int | None = None,
+    isolate: bool = True,
+    *,
+    progress=None,
+    cancel=None,
+    store=None,
+    device: str = "cpu",
+) -> dict:
+    """Train (or, with ``run_id``, resume) a dialogue model; ``config`` holds DialogueRunConfig fields.
+
+    ``corpus`` "history" / "history-liked" trains on the user's own conversations (all of them /
+    only replies rated up). ``isolate`` trains in a child process (engine.lab.worker).
+    """
+    from engine.lab.dialogue_run import history_dialogues, make_config
+
+    if run_id is not None and store is not None:
+        config = store.get_run(run_id)["config"]
+    config = dict(config)
+    corpus = config.get("corpus", "chitchat")
+    dialogues = None
+    if corpus in ("history", "history-liked"):
+        dialogues = [[d.id, list(d.turns)] for d in history_dialogues(store, corpus == "history-liked")]
+        config["last_turn_only"] = corpus == "history-liked"
+    make_config(config)  # unknown settings fail here, before a run is recorded
+    rec = RunRecorder(store, "dialogue", config, corpus, device, out_root, run_id, progress)
+    out = rec.folder(f"dialogue-{config.get('model', {}).get('cell', 'gru')}")
+    kwargs = {
+        "config": config,
+        "out_dir": str(out),
+        "dialogues": dialogues,
+        "device": device,
+        "resume": run_id is not None,
+    }
+    return rec.finish(_train("engine.lab.dialogue_run:run_dialogue_events", kwargs, rec, cancel, isolate))
+
+
+def runs_job(*, store=None) -> list[dict]:
+    """Every recorded run, newest first ([] when history is off)."""
+    return [] if store is None else store.list_runs()
+
+
+class RunRecorder:
+    """Keeps a run's row in the store up to date and forwards trainer events as dicts."""
+
+    def __init__(
+        self,
+        store,
+        task: str,
+        config: dict,
+        data: str,
+        device: str,
+        out_root: str,
+        run_id: int | None,
+        progress: Callable | None,
+    ) -> None:
+        self.store, self.progress = store, progress or _noop
+        self.run_id, self.out_root, self.resumed = run_id, Path(out_root), run_id is not None
+        self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
+        self.checkpoint: str | None = None
+        if store is not None and run_id is not None:
+            row = store.get_run(run_id)
+            self.curves.update(row["curves"] or {})
+            self.checkpoint = row["checkpoint"]
+            store.update_run(run_id, status="running")
+        elif store is not None:
+            self.run_id = store.add_run(task, config, data, device)
+
+    def folder(self, name: str) -> Path:
+        if self.checkpoint:
+            return Path(self.checkpoint)
+        from datetime import datetime
+
+        stamp = (
+            f"run-{self.run_id:04d}"
+            if self.run_id is not None
+            else datetime.now().strftime("run-%Y%m%d-%H%M%S")
+        )
+        path = self.out_root / f"{stamp}-{name}"
+        self.checkpoint = str(path)
+        if self.store is not None:
+            self.store.update_run(self.run_id, checkpoint=self.checkpoint)
+        return path
+
+    def info(self, info: dict) -> None:
+        curves = {k: [list(p) for p in v] for k, v in self.curves.items()}  # a copy: it crosses threads
+        self.progress({**info, "run_id": self.run_id, "resumed": self.resumed, "curves": curves})
+
+    def on_event(self, event) -> None:
+        """A trainer event (object or dict, see dialogue_run.event_dict) or a run's "start" info."""
+        from engine.lab.dialogue_run import event_dict
+
+        e = event if isinstance(event, dict) else event_dict(event)
+        kind = e["kind"]
+        if kind == "start":
+            self.info(e)
+            return
+        if kind == "progress":
+            self.curves["train_loss"].append([e["step"], e["loss"], round(e["elapsed_s"], 2)])
+            self.curves["tokens_per_s"].append([e["step"], round(e["items_per_s"], 1)])
+        elif kind == "eval":
+            for key in ("val_loss", "val_ppl"):
+                if key in e["metrics"]:
+                    self.curves[key].append([e["step"], e["metrics"][key], round(e["elapsed_s"], 2)])
+            if self.store is not None:  # a crash loses at most the curve since the last validation
+                self.store.update_run(self.run_id, curves=self.curves)
+        self.progress({**e, "run_id": self.run_id})
+
+    def finish(self, summary: dict) -> dict:
+        reason = summary["reason"]
+        metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
+        if self.store is not None:
+            self.store.update_run(
+                self.run_id,
+                status="complete" if reason in FINISHED_OK else "stopped",
+                metrics=metrics,
+                curves=self.curves,
+                duration_s=float(summary.get("train_minutes", 0) * 60),
+            )
+        return {"run_id": self.run_id, "folder": self.checkpoint, "metrics": metrics, "curves": self.curves}
+
+    def fail(self, exc: Exception) -> None:
+        if self.store is not None and self.run_id is not None:
+            with contextlib.suppress(Exception):  # the original error is what the user must see
+                self.store.update_run(
+                    self.run_id, status="error", metrics={"error": str(exc)}, curves=self.curves
+                )

@@ -1,0 +1,51 @@
+"""``python -m engine train lm``: a small subword language model on any text (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import fields
+
+HELP = "train a small subword language model (LSTM by default) on any UTF-8 text file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from engine.lab.lm_config import LMConfig, LMTrainConfig
+
+    p.add_argument("--text", required=True, help="a UTF-8 text file (split into sentences)")
+    p.add_argument("--out", required=True, help="model folder (checkpoints go in OUT/checkpoint)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    for cls in (LMConfig, LMTrainConfig):
+        for f in fields(cls):
+            if cls is LMConfig and f.name == "vocab_size":
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            p.add_argument(flag, type=type(f.default), default=f.default, help=f"(default {f.default})")
+
+
+def run(args) -> int:
+    from engine.device import choose_device
+    from engine.lab.lm import read_sentences, train_lm
+    from engine.lab.lm_config import LMConfig, LMTrainConfig
+    from engine.training import tqdm_callback
+
+    def pick(cls, skip=()):
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip})
+
+    model_cfg = pick(LMConfig, ("vocab_size",))
+    train_cfg = pick(LMTrainConfig)
+    sentences = read_sentences(args.text)
+    device = choose_device(args.device).name
+    callbacks = [] if args.json else [tqdm_callback("train lm")]
+    summary = train_lm(sentences, args.out, model_cfg, train_cfg, device, callbacks, resume=args.resume)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        ppl = summary["best_val_ppl"]
+        print(
+            f"done ({summary['reason']}) after {summary['steps']} steps: validation perplexity "
+            f"{ppl:.2f}; model in {args.out}"
+            if ppl
+            else f"done ({summary['reason']}); no evaluation yet"
+        )
+    return 0

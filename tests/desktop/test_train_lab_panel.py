@@ -1,0 +1,107 @@
+"""The Train panel's lecture tabs with the real engine service: compare, gradient flow, gates, LM."""
+
+from __future__ import annotations
+
+import fakes
+import pytest
+from desktop_testkit import recorder
+from PySide6.QtCore import Qt
+
+from desktop.engine_service import EngineService
+from desktop.paths import resolve_data_dir
+
+LONG_MS = 30000
+TINY_TEXT = (
+    "The cat sat on the mat. The dog sat on the log. A cat and a dog played in the park. "
+    "The bird sang in the tree. My dog likes the park. The cat likes the warm mat. "
+) * 6
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    from desktop.views.train import create_panel
+
+    service = EngineService(
+        resolve_data_dir(tmp_path / "data"),
+        bot_loader=fakes.loader(),
+        model_finder=fakes.finder("tiny-bot"),
+        device_probe=fakes.probe,
+    )
+    ready = recorder(service.ready)
+    service.start()
+    qtbot.waitUntil(lambda: bool(ready.calls), timeout=LONG_MS)
+    widget = create_panel(service, None)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.warm, timeout=LONG_MS)
+    yield widget
+    service.shutdown()
+
+
+def test_compare_cells_plots_accuracy_against_length(qtbot, panel):
+    tab = panel.compare
+    tab.task.setCurrentIndex(tab.task.findData("adding"))
+    for key, box in tab.cell_boxes.items():
+        box.setChecked(key in ("rnn", "gru"))
+    tab.lengths.setText("4, 8")
+    tab.steps.setValue(4)
+    tab.hidden.setValue(4)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=LONG_MS)
+    assert tab.plot.points("rnn") == 2 and tab.plot.points("gru") == 2 and tab.plot.points("chance") == 2
+    assert all(0.0 <= a <= 1.0 for accs in tab.result["accuracy"].values() for a in accs)
+
+
+def test_bad_lengths_get_a_message_and_nothing_runs(qtbot, panel):
+    tab = panel.compare
+    tab.lengths.setText("5, ten")
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    assert tab.job_id is None and "whole numbers" in tab.status.text()
+
+
+def test_gradient_flow_is_plotted_live(qtbot, panel):
+    tab = panel.flow
+    tab.length.setValue(8)
+    tab.steps.setValue(10)
+    tab.every.setValue(5)
+    tab.clip_on.setChecked(True)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=LONG_MS)
+    assert tab.probes == 3  # before training, after step 5 and step 10
+    assert tab.plot.points("before training") == 8 and tab.plot.points("at the latest step") == 8
+    assert tab.grad_plot.points("parameters") == 3 and "clip level" in tab.grad_plot.names()
+    tab.cell.setCurrentIndex(tab.cell.findData("lstm"))
+    assert not tab.identity.isEnabled()
+
+
+def test_gates_heat_maps_for_parity_bits(qtbot, panel):
+    tab = panel.gates
+    tab.cell.setCurrentIndex(tab.cell.findData("lstm"))
+    tab.bits.setText("1011")
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=LONG_MS)
+    assert {"input", "forget", "output"} <= set(tab.maps.images)
+    assert tab.maps.images["forget"].image.shape == (16, 4)  # hidden units x time steps
+
+
+def test_language_model_trains_generates_and_plays(qtbot, panel, tmp_path):
+    tab = panel.lm
+    text = tmp_path / "text.txt"
+    text.write_text(TINY_TEXT)
+    tab.text_path.setText(str(text))
+    tab.emb.setValue(8)
+    tab.hidden.setValue(16)
+    tab.epochs.setValue(2)
+    tab.vocab.setValue(300)
+    qtbot.mouseClick(tab.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.train_job is None and bool(tab.folder), timeout=LONG_MS)
+    assert tab.plot.points("training") >= 1 and panel.gates.model.text() == tab.folder
+    qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.generated.text() not in ("", "…"), timeout=LONG_MS)
+    assert tab.generated.text().lower().startswith("the")
+    qtbot.mouseClick(tab.game_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.round is not None, timeout=LONG_MS)
+    assert tab.a_label.text().startswith("A: ") and tab.pick_a.isEnabled()
+    qtbot.mouseClick(tab.pick_a, Qt.MouseButton.LeftButton)
+    assert tab.score[1] == 1 and "was the model" in tab.verdict.text()

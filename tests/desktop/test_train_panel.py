@@ -1,0 +1,146 @@
+"""The Train panel with the real engine service: tiny runs started, watched, cancelled and resumed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import fakes
+import pytest
+from desktop_testkit import recorder
+from dialogue_fixtures import TINY_DIALOGUES
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from desktop.engine_service import EngineService
+from desktop.paths import resolve_data_dir
+
+LONG_MS = 30000
+STEPS = 100  # step budget of the tiny dialogue run
+TINY_TEXT = (
+    "The cat sat on the mat. The dog sat on the log. A cat and a dog played in the park. "
+    "The bird sang in the tree. My dog likes the park. The cat likes the warm mat. "
+) * 6
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    from desktop.views.train import create_panel
+
+    service = EngineService(
+        resolve_data_dir(tmp_path / "data"),
+        bot_loader=fakes.loader(),
+        model_finder=fakes.finder("tiny-bot"),
+        device_probe=fakes.probe,
+    )
+    ready = recorder(service.ready)
+    service.start()
+    qtbot.waitUntil(lambda: bool(ready.calls), timeout=LONG_MS)
+    widget = create_panel(service, None)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.warm, timeout=LONG_MS)  # torch imported, as in the app after start-up
+    yield widget
+    service.shutdown()
+
+
+class LatencyProbe(QObject):
+    """Measures the GUI event loop: the longest gap between 10 ms timer ticks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.gaps: list[float] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.gaps)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def max_stall_ms() -> float:
+    """The target is 100 ms. On a machine already saturated by other programs (more runnable
+    processes than cores) the scheduler alone can hold any thread back for longer, whatever the
+    app does; there the bound is 250 ms (the p95 bound above stays)."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return 100.0 if load < 1.0 else 250.0
+
+
+def _tiny_dialogue_form(tab, corpus: Path) -> None:
+    tab.source.setCurrentIndex(tab.source.findData("file"))
+    tab.path.setText(str(corpus))
+    tab.cell.setCurrentIndex(tab.cell.findData("lstm"))
+    for spin, value in (
+        (tab.emb, 8),
+        (tab.enc, 8),
+        (tab.dec, 8),
+        (tab.turns, 2),
+        (tab.epochs, 500),
+        (tab.max_steps, STEPS),
+        (tab.batch, 4),
+        (tab.eval_every, 5),
+        (tab.vocab, 300),
+        (tab.patience, 0),
+    ):
+        spin.setValue(value)
+    tab.lr.setValue(0.01)
+    tab.vectors.setCurrentText("none")
+
+
+def test_tiny_dialogue_run_updates_cancels_resumes_and_is_recorded(qtbot, panel, tmp_path):
+    tab = panel.dialogue
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("\n\n".join("\n".join(d) for d in TINY_DIALOGUES * 3) + "\n")
+    _tiny_dialogue_form(tab, corpus)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert tab.job_id is not None and not tab.start_button.isEnabled()
+    # curves update live (training loss every 10 steps, validation every 5) and the window stays
+    # responsive meanwhile: the event loop is measured from the first training point to the cancel
+    qtbot.waitUntil(lambda: tab.loss_plot.points("training") >= 1, timeout=LONG_MS)
+    probe = LatencyProbe()
+    qtbot.waitUntil(
+        lambda: tab.loss_plot.points("training") >= 4 and tab.loss_plot.points("validation") >= 4,
+        timeout=LONG_MS,
+    )
+    probe.timer.stop()
+    assert tab.loss_plot.redraws >= 1
+    p95, worst = probe.percentile(0.95) * 1000, probe.worst * 1000
+    assert p95 < 50, f"event loop latency p95 {p95:.0f} ms while training (max {worst:.0f} ms)"
+    assert worst < max_stall_ms(), (
+        f"the event loop stalled for {worst:.0f} ms while training (p95 {p95:.0f} ms)"
+    )
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.job_id is None, timeout=LONG_MS)
+    assert "cancelled" in tab.status_text
+    qtbot.waitUntil(lambda: bool(tab.runs.runs) and tab.runs.runs[0]["status"] == "stopped", timeout=LONG_MS)
+    run = tab.runs.runs[0]
+    stopped_at = run["metrics"]["steps"]
+    assert run["task"] == "dialogue" and 40 <= stopped_at < STEPS and run["curves"]["val_ppl"]
+    assert Path(run["checkpoint"], "checkpoint", "trainer_state.json").is_file()
+    # resume the selected run: it continues from its checkpoint to the step budget
+    tab.runs.select([run["id"]])
+    assert tab.resume_button.isEnabled()
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.job_id is None, timeout=LONG_MS)
+    qtbot.waitUntil(lambda: tab.runs.runs and tab.runs.runs[0]["status"] == "complete", timeout=LONG_MS)
+    done = tab.runs.runs[0]
+    assert done["id"] == run["id"] and done["metrics"]["steps"] == STEPS
+    steps = [p[0] for p in done["curves"]["train_loss"]]
+    assert steps == sorted(steps) and steps[0] <= stopped_at and steps[-1] == STEPS  # one curve, both parts
+    assert tab.loss_plot.points("training") == len(steps)  # the resumed run's plot continues the old curve
+    assert (Path(done["checkpoint"]) / "config.json").is_file()  # a chat model folder, found by the picker
+    tab.runs.select([done["id"]])
+    assert tab.runs.overlay.names() and tab.runs.table.item(0, 4).text() == "complete"
+    tab.show_ppl.setChecked(True)  # the same curves as perplexity
+    assert tab.loss_plot.log_y and tab.loss_plot.points("training") == len(steps)

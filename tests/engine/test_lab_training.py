@@ -1,0 +1,272 @@
+"""engine.lab training: the language model, the dialogue run (= the CLI's), run records, the worker."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from dialogue_fixtures import TINY_DIALOGUES
+
+from engine.cli import main
+from engine.decoding import DecodeOptions
+from engine.history import HistoryStore
+from engine.lab import embeddings as E
+from engine.lab import jobs
+from engine.lab.dialogue_run import DialogueRunConfig, history_dialogues, run_dialogue
+from engine.lab.lm import LMConfig, LMTrainConfig, generate, human_or_model, load_lm, read_sentences, train_lm
+
+TEXT = (
+    "The cat sat on the mat. The dog sat on the log. A cat and a dog played in the park. "
+    "The bird sang in the tree. My dog likes the park. The cat likes the warm mat. "
+) * 6
+SMALL_HRED = {
+    "emb_dim": 8,
+    "utt_hidden": 8,
+    "ctx_hidden": 8,
+    "dec_hidden": 8,
+    "context_turns": 2,
+    "dropout": 0.0,
+}
+
+
+@pytest.fixture(scope="module")
+def lm_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lm")
+    sentences = read_sentences(_write(folder.parent / "text.txt", TEXT))
+    summary = train_lm(
+        sentences, folder, LMConfig(emb_dim=8, hidden_size=16), LMTrainConfig(vocab_size=300, epochs=3)
+    )
+    return folder, summary
+
+
+def _write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _corpus(tmp_path):
+    return _write(tmp_path / "tiny.txt", "\n\n".join("\n".join(d) for d in TINY_DIALOGUES * 3) + "\n")
+
+
+# -- language model --------------------------------------------------------------------------------
+def test_language_model_trains_loads_generates_and_plays(lm_folder):
+    folder, summary = lm_folder
+    assert summary["reason"] == "completed" and summary["steps"] == 3 * math.ceil(34 / 32)
+    assert math.isfinite(summary["best_val_ppl"]) and len(summary["history"]) == 3
+    model, tok = load_lm(folder)
+    opts = DecodeOptions(method="sample", seed=3, max_len=12)
+    text = generate(model, tok, "the cat", opts)
+    assert text.startswith("the cat") and text == generate(model, tok, "the cat", opts)  # seeded: repeatable
+    game = human_or_model(model, tok, read_sentences(folder.parent / "text.txt"), seed=1)
+    assert {game["a"], game["b"]} == {game["real"], game["generated"]}
+    assert game[game["model_is"]] == game["generated"] and game["generated"].startswith(game["prompt"])
+
+
+def test_language_model_resumes_from_its_checkpoint(tmp_path):
+    sentences = read_sentences(_write(tmp_path / "t.txt", TEXT))
+    cfg, run = LMConfig(emb_dim=8, hidden_size=8), LMTrainConfig(vocab_size=300, epochs=1)
+    first = train_lm(sentences, tmp_path / "m", cfg, run)
+    more = train_lm(sentences, tmp_path / "m", cfg, LMTrainConfig(vocab_size=300, epochs=2), resume=True)
+    assert more["steps"] == 2 * first["steps"] and len(more["history"]) == 2
+
+
+def test_text_files_that_cannot_be_used_get_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        read_sentences(tmp_path / "missing.txt")
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00\x81 binary")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_sentences(tmp_path / "bin.txt")
+    with pytest.raises(ValueError, match="no sentences"):
+        read_sentences(_write(tmp_path / "empty.txt", "  \n hi \n"))
+
+
+def test_embedding_neighbours_and_projection(lm_folder):
+    folder, _ = lm_folder
+    model, tok = load_lm(folder)
+    matrix = model.embed.weight.detach().numpy()
+    near = E.model_neighbours(matrix, tok, "cat", k=4)
+    assert len(near) == 4 and "cat" not in [w for w, _ in near]
+    assert all(-1.0 <= s <= 1.0 for _, s in near) and [s for _, s in near] == sorted(
+        (s for _, s in near), reverse=True
+    )
+    proj = E.projection(matrix, tok, ["cat", "dog", "park"])
+    assert proj["words"] == ["cat", "dog", "park"] and len(proj["xy"]) == 3 and len(proj["xy"][0]) == 2
+    assert len(E.gensim_neighbours(read_sentences(folder.parent / "text.txt"), "cat", k=3)) == 3
+    with pytest.raises(ValueError):
+        E.projection(matrix, tok, ["cat"])
+
+
+def test_train_lm_cli(tmp_path, capsys):
+    text = _write(tmp_path / "t.txt", TEXT)
+    argv = [
+        "train",
+        "lm",
+        "--text",
+        str(text),
+        "--out",
+        str(tmp_path / "m"),
+        "--epochs",
+        "1",
+        "--emb-dim",
+        "8",
+        "--hidden-size",
+        "8",
+        "--vocab-size",
+        "300",
+        "--json",
+    ]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reason"] == "completed"
+    assert main(["inspect", "generate", "--model", str(tmp_path / "m"), "--text", "the dog", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"].startswith("the dog")
+
+
+# -- dialogue --------------------------------------------------------------------------------------
+def test_dialogue_run_reaches_the_same_perplexity_as_the_cli(tmp_path, capsys):
+    corpus = _corpus(tmp_path)
+    argv = [
+        "train",
+        "dialogue",
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(tmp_path / "cli"),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--eval-every",
+        "5",
+        "--vocab-size",
+        "300",
+        "--word-vectors",
+        "none",
+        "--patience",
+        "0",
+        "--json",
+        "--device",
+        "cpu",
+    ]
+    for key, value in SMALL_HRED.items():
+        argv += ["--" + key.replace("_", "-"), str(value)]
+    assert main(argv) == 0
+    cli = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    cfg = DialogueRunConfig(
+        corpus=str(corpus),
+        epochs=2,
+        batch_size=8,
+        eval_every=5,
+        vocab_size=300,
+        word_vectors="none",
+        patience=0,
+        model=SMALL_HRED,
+    )
+    events = []
+    lab = run_dialogue(cfg, tmp_path / "lab", callbacks=[events.append])
+    assert lab["steps"] == cli["steps"]
+    assert lab["best_val_ppl"] == pytest.approx(cli["best_val_ppl"], rel=0.02)  # the panel's target: ±2%
+    assert any(type(e).__name__ == "EvaluationEvent" for e in events)
+    # fine-tuning starts from that model (its tokenizer, config, weights) and measures "before" too
+    tuned = run_dialogue(
+        DialogueRunConfig(
+            corpus=str(corpus), max_steps=5, eval_every=5, batch_size=8, init_from=str(tmp_path / "lab")
+        ),
+        tmp_path / "tuned",
+    )
+    assert tuned["before_val_ppl"] == pytest.approx(lab["best_val_ppl"], rel=1e-4)  # same weights, same data
+    assert tuned["config"]["emb_dim"] == 8 and (tmp_path / "tuned" / "tokenizer.model").is_file()
+
+
+def _history_store():
+    store = HistoryStore.open_in_memory()
+    cid = store.create_conversation()
+    parent = None
+    for i, text in enumerate(["hi there", "hello, how are you?", "fine thanks", "glad to hear it"]):
+        parent = store.add_message(cid, "user" if i % 2 == 0 else "bot", text, parent)
+        if text.startswith("glad"):
+            store.update_message(parent, feedback=1)
+    return store
+
+
+def test_history_becomes_dialogues_and_liked_replies_only():
+    store = _history_store()
+    (whole,) = history_dialogues(store)
+    assert whole.turns == ("hi there", "hello, how are you?", "fine thanks", "glad to hear it")
+    (liked,) = history_dialogues(store, liked_only=True)
+    assert liked.turns[-1] == "glad to hear it"
+    with pytest.raises(ValueError, match="no conversations"):
+        history_dialogues(HistoryStore.open_in_memory())
+    with pytest.raises(ValueError, match="history is off"):
+        history_dialogues(None)
+
+
+def test_dialogue_job_records_cancels_and_resumes_a_run(tmp_path):
+    store = HistoryStore.open_in_memory()
+    config = {
+        "corpus": str(_corpus(tmp_path)),
+        "epochs": 50,
+        "max_steps": 30,
+        "batch_size": 4,
+        "eval_every": 5,
+        "vocab_size": 300,
+        "word_vectors": "none",
+        "patience": 0,
+        "model": SMALL_HRED,
+    }
+    seen = []
+
+    class StopAtTen:
+        @property
+        def cancelled(self):
+            return any(e.get("kind") == "progress" and e["step"] >= 10 for e in seen)
+
+    out = jobs.dialogue_job(
+        config, str(tmp_path), isolate=False, progress=seen.append, cancel=StopAtTen(), store=store
+    )
+    run = store.get_run(out["run_id"])
+    assert (
+        run["status"] == "stopped" and run["metrics"]["reason"] == "cancelled" and run["task"] == "dialogue"
+    )
+    assert seen[0]["kind"] == "start" and run["curves"]["train_loss"][0][0] == 10 and run["curves"]["val_ppl"]
+    done = jobs.dialogue_job({}, str(tmp_path), run_id=out["run_id"], isolate=False, store=store)
+    run = store.get_run(out["run_id"])
+    assert run["status"] == "complete" and run["metrics"]["steps"] == 30 and done["folder"] == out["folder"]
+    assert [p[0] for p in run["curves"]["train_loss"]] == [10, 20, 30]
+    assert jobs.runs_job(store=store)[0]["id"] == out["run_id"]
+
+
+def test_bad_settings_fail_before_a_run_is_recorded(tmp_path):
+    store = HistoryStore.open_in_memory()
+    with pytest.raises(ValueError, match="unknown training setting"):
+        jobs.dialogue_job({"corpus": "chitchat", "epochz": 3}, str(tmp_path), isolate=False, store=store)
+    assert store.list_runs() == []
+
+
+def test_language_model_job_in_a_worker_process(tmp_path):
+    store = HistoryStore.open_in_memory()
+    text = _write(tmp_path / "t.txt", TEXT)
+    seen = []
+    out = jobs.lm_train_job(
+        str(text),
+        str(tmp_path),
+        {"emb_dim": 8, "hidden_size": 8},
+        {"vocab_size": 300, "epochs": 1},
+        progress=seen.append,
+        store=store,
+    )
+    run = store.get_run(out["run_id"])
+    assert run["status"] == "complete" and run["task"] == "lm" and run["metrics"]["best_val_ppl"] > 1
+    assert {"eval", "finished"} <= {e["kind"] for e in seen}  # events relayed from the child process
+    assert load_lm(out["folder"])[1].vocab_size <= 300
+
+
+def test_worker_errors_keep_their_type_and_message(tmp_path):
+    from engine.lab.worker import run_in_worker
+
+    with pytest.raises(FileNotFoundError, match="text file not found"):
+        run_in_worker(
+            "engine.lab.lm:train_lm_events",
+            {"text_path": str(tmp_path / "nope.txt"), "out_dir": str(tmp_path / "m")},
+            lambda e: None,
+        )
