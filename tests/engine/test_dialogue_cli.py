@@ -1,0 +1,118 @@
+"""The dialogue commands end to end on a tiny corpus: train (with resume), eval, chat with --db."""
+
+import json
+
+from dialogue_fixtures import TINY_DIALOGUES
+
+from engine.cli import main
+from engine.history import HistoryStore
+
+TINY = [
+    "--emb-dim",
+    "16",
+    "--utt-hidden",
+    "16",
+    "--ctx-hidden",
+    "24",
+    "--dec-hidden",
+    "24",
+    "--vocab-size",
+    "300",
+    "--batch-size",
+    "8",
+    "--eval-every",
+    "20",
+    "--word-vectors",
+    "word2vec",
+    "--threads",
+    "1",
+]
+
+
+def _corpus(tmp_path):
+    path = tmp_path / "chats.txt"
+    path.write_text("\n\n".join("\n".join(d) for d in TINY_DIALOGUES * 3) + "\n")
+    return path
+
+
+def test_train_resume_eval_and_chat(tmp_path, capsys):
+    corpus, out = _corpus(tmp_path), tmp_path / "model"
+    assert (
+        main(
+            [
+                "train",
+                "dialogue",
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(out),
+                "--max-steps",
+                "20",
+                "--json",
+                *TINY,
+            ]
+        )
+        == 0
+    )
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["steps"] == 20 and first["reason"] == "step_budget"
+    assert (out / "config.json").is_file() and (out / "tokenizer.model").is_file()
+    assert (out / "checkpoint" / "trainer_state.json").is_file()
+    # resume continues the step count from the checkpoint
+    assert (
+        main(
+            [
+                "train",
+                "dialogue",
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(out),
+                "--max-steps",
+                "30",
+                "--resume",
+                "--json",
+                *TINY,
+            ]
+        )
+        == 0
+    )
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["steps"] == 30
+
+    assert (
+        main(["eval", "dialogue", "--model", str(out), "--data", str(corpus), "--split", "all", "--json"])
+        == 0
+    )
+    res = json.loads(capsys.readouterr().out)
+    for key in (
+        "per_token_perplexity",
+        "per_word_perplexity",
+        "distinct_1",
+        "distinct_2",
+        "mean_reply_length",
+        "top_reply_share",
+        "n_targets",
+    ):
+        assert key in res
+    assert res["n_targets"] == 3 * sum(len(d) - 1 for d in TINY_DIALOGUES)
+    assert res["per_word_perplexity"] > 1.0
+
+    db = tmp_path / "history.db"
+    assert main(["chat", "--model", str(out), "--db", str(db), "--json", "hello there"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert isinstance(reply["reply"], str)
+    store = HistoryStore(db)
+    (conv,) = store.list_conversations()
+    roles = [m["role"] for m in store.messages(conv["id"])]
+    store.close()
+    assert roles == ["user", "bot"]
+
+
+def test_bad_corpus_and_empty_message(tmp_path, capsys, tiny_dialogue_model):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    assert main(["train", "dialogue", "--corpus", str(bad), "--out", str(tmp_path / "m"), *TINY]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["chat", "--model", str(tiny_dialogue_model), "  "]) == 2
+    assert "empty message" in capsys.readouterr().err
