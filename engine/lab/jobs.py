@@ -228,7 +228,7 @@ def dialogue_job(
     ``corpus`` "history" / "history-liked" trains on the user's own conversations (all of them /
     only replies rated up). ``isolate`` trains in a child process (engine.lab.worker).
     """
-    from engine.lab.dialogue_run import history_dialogues, make_config
+    from engine.dialogue.run import history_dialogues, make_config
 
     if run_id is not None and store is not None:
         config = store.get_run(run_id)["config"]
@@ -248,7 +248,7 @@ def dialogue_job(
         "device": device,
         "resume": run_id is not None,
     }
-    return rec.finish(_train("engine.lab.dialogue_run:run_dialogue_events", kwargs, rec, cancel, isolate))
+    return rec.finish(_train("engine.dialogue.run:run_dialogue_events", kwargs, rec, cancel, isolate))
 
 
 def runs_job(*, store=None) -> list[dict]:
@@ -303,8 +303,8 @@ class RunRecorder:
         self.progress({**info, "run_id": self.run_id, "resumed": self.resumed, "curves": curves})
 
     def on_event(self, event) -> None:
-        """A trainer event (object or dict, see dialogue_run.event_dict) or a run's "start" info."""
-        from engine.lab.dialogue_run import event_dict
+        """A trainer event (object or dict, see engine.dialogue.run.event_dict) or a run's "start" info."""
+        from engine.dialogue.run import event_dict
 
         e = event if isinstance(event, dict) else event_dict(event)
         kind = e["kind"]

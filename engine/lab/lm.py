@@ -223,7 +223,7 @@ def train_lm_events(
     cancel=None,
 ) -> dict:
     """:func:`train_lm` on a text file with JSON-able arguments, events as dicts (engine.lab.worker)."""
-    from engine.lab.dialogue_run import event_dict
+    from engine.dialogue.run import event_dict
 
     emit = on_event or (lambda _e: None)
     return train_lm(

@@ -10,10 +10,10 @@ from dialogue_fixtures import TINY_DIALOGUES
 
 from engine.cli import main
 from engine.decoding import DecodeOptions
+from engine.dialogue.run import DialogueRunConfig, history_dialogues, run_dialogue
 from engine.history import HistoryStore
 from engine.lab import embeddings as E
 from engine.lab import jobs
-from engine.lab.dialogue_run import DialogueRunConfig, history_dialogues, run_dialogue
 from engine.lab.lm import LMConfig, LMTrainConfig, generate, human_or_model, load_lm, read_sentences, train_lm
 
 TEXT = (

@@ -1,11 +1,11 @@
-"""A dialogue (HRED) training run with callbacks and a cancel token: what the Train panel starts.
+"""A dialogue (HRED) training run with callbacks and a cancel token.
 
-It does exactly what ``python -m engine train dialogue`` does (same building blocks, same order,
-same seeds and schedule, so the same config reaches the same validation perplexity), but takes
-the dialogues from the caller (a corpus, or the user's own chat history), reports through
-callbacks instead of a progress bar, stops on a cancel token, and can start from an existing
-dialogue model (fine-tuning: its tokenizer, config and weights), measuring the held-out
-perplexity before training too.
+``python -m engine train dialogue`` and the Train panel both run this one function, so the same
+config reaches the same validation perplexity from either. It can take the dialogues from the
+caller (a corpus, or the user's own chat history), reports through callbacks (the CLI adds a
+progress bar), stops on a cancel token, and can start from an existing dialogue model
+(fine-tuning: its tokenizer, config and weights), measuring the held-out perplexity before
+training too.
 
 Several GPUs or machines: the panel trains in one process. For DistributedDataParallel run the
 same config from a terminal, e.g. ``torchrun --nproc_per_node 4 -m engine train dialogue --corpus
@@ -126,7 +126,6 @@ def run_dialogue(
     from engine import checkpoint
     from engine.dialogue.data import collate, encode_examples, length_batches, prep, token_weights
     from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig, sequence_loss
-    from engine.dialogue.train_cli import _init_embeddings
     from engine.text.tokenizer import Tokenizer
     from engine.training import TrainConfig, Trainer
 
@@ -311,3 +310,28 @@ def run_dialogue_events(
         resume,
         emit,
     )
+
+
+def _init_embeddings(model, tok, train_x, kind: str, seed: int) -> None:
+    """Train gensim vectors on the training replies' pieces and copy them into the embedding."""
+    import numpy as np
+    import torch
+
+    from engine.text import vectors as V
+
+    sents = [[tok.id_to_piece(i) for i in e.target] for e in train_x]
+    dim = model.cfg.emb_dim
+    trainer = V.train_fasttext if kind == "fasttext" else V.train_word2vec
+    kv = trainer(sents, dim=dim, window=5, min_count=2, epochs=5, workers=2, seed=seed)
+    weight = model.embed.weight.detach().numpy().copy()
+    found = 0
+    for i in range(tok.vocab_size):
+        piece = tok.id_to_piece(i)
+        if piece in kv.key_to_index:
+            vec = kv[piece]
+            weight[i] = vec / (np.linalg.norm(vec) + 1e-8) * 0.1 * np.sqrt(dim)  # same scale as the init
+            found += 1
+    weight[0] = 0.0
+    with torch.no_grad():
+        model.embed.weight.copy_(torch.from_numpy(weight))
+    print(f"embeddings: {found}/{tok.vocab_size} pieces initialised from {kind}")
