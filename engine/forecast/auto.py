@@ -65,12 +65,11 @@ def choose_with_forecasts(
     chosen = [m for m in ranked if scores[m] <= (1 + cfg.trim) * best]
     table = ", ".join(f"{m} {scores[m]:.3f}" for m in ranked)
     head = f"backtest MASE over {len(actuals)} origin(s): {table}"
+    limit = f"{1 + cfg.trim:.3g}x"
     if len(chosen) == 1:
-        return chosen, f"{head}; chose {chosen[0]}: no other method within {cfg.trim:.0%} of it"
-    return (
-        chosen,
-        f"{head}; averaged the {len(chosen)} within {cfg.trim:.0%} of the best: {' + '.join(chosen)}",
-    )
+        return chosen, f"{head}; chose {chosen[0]}: every other method's error is over {limit} its own"
+    kept = " + ".join(chosen)
+    return chosen, f"{head}; averaged the {len(chosen)} methods within {limit} of the best: {kept}"
 
 
 def auto_forecast(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Prediction:

@@ -33,6 +33,7 @@ from engine.forecast.transforms import Seasonal, fit_seasonal, use_log
 from engine.forecast.windows import calendar_cycles, gather, past_features, time_features, window_origins
 
 MIN_WINDOWS = 12  # fewer training windows than this: the series is too short for the network
+MAX_AUTO_INPUT = 64  # the automatic window length stays at or below this (unless the horizon is longer)
 
 
 @dataclass
@@ -88,11 +89,13 @@ class Prepared:
 
 
 def choose_input_len(n: int, horizon: int, season: int, requested: int | None) -> int:
-    """Window length: at least 2H (and a season), at most what leaves MIN_WINDOWS windows."""
+    """Window length: 2H (at least 10, and a season), at most 3H + 12, MAX_AUTO_INPUT, and what
+    leaves MIN_WINDOWS windows."""
     if requested:
         return int(requested)
     want = max(2 * horizon, 10, season if 1 < season <= 4 * horizon else 0)
-    return int(max(2, min(want, 3 * horizon + 12, n - horizon - MIN_WINDOWS)))
+    cap = max(MAX_AUTO_INPUT, horizon)  # long windows cost time and rarely help a small network
+    return int(max(2, min(want, 3 * horizon + 12, cap, n - horizon - MIN_WINDOWS)))
 
 
 # (z, horizon) -> (base (N + 1, H), one-step residuals (N,), description); see hybrid.py

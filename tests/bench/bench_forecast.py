@@ -179,12 +179,16 @@ DEV = {
 }
 
 
-def run_panel(sets: dict, methods: list[str], folds: int, only: list[str] | None, options: dict) -> dict:
+def run_panel(
+    sets: dict, methods: list[str], folds: int, only: list[str] | None, options: dict, done: dict, save
+) -> dict:
+    """Backtest every series; ``done`` holds rows from an earlier, interrupted run (kept as they are);
+    ``save(rows)`` is called after each series so that an interruption loses one series at most."""
     from engine.forecast.backtest import backtest
 
-    rows = {}
+    rows = dict(done)
     for name, (loader, horizon, freq, source) in sets.items():
-        if only and name not in only:
+        if (only and name not in only) or name in rows:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -207,6 +211,7 @@ def run_panel(sets: dict, methods: list[str], folds: int, only: list[str] | None
         print(
             f"{name:18s} n={len(series):5d} H={horizon:3d} m={bt.season:3d} {secs:6.1f}s  {cells}", flush=True
         )
+        save(rows)
     return rows
 
 
@@ -326,36 +331,45 @@ def main(argv=None) -> int:
     p.add_argument("--auto", default="{}", help="AutoConfig overrides as JSON")
     p.add_argument("--out", default=None, help="write the raw results as JSON here")
     p.add_argument("--global-lstm", action="store_true", help="add a global LSTM per horizon group")
+    p.add_argument("--resume", action="store_true", help="keep the series already in --out, run the rest")
     args = p.parse_args(argv)
     if args.what == "samples":
         write_samples(ROOT / "resources" / "samples")
         return 0
+    out = Path(args.out) if args.out else None
     if args.what == "speed":
         res = speed(args.repeats)
         print(json.dumps(res, indent=2))
-    else:
-        from engine.forecast.lstm_model import LSTMConfig
+        if out:
+            out.write_text(json.dumps(res, indent=1))
+        return 0
+    from engine.forecast.lstm_model import LSTMConfig
 
-        options = {"lstm": LSTMConfig(**json.loads(args.lstm)), "auto": json.loads(args.auto)}
-        sets = PANEL if args.set == "panel" else DEV
-        t0 = time.perf_counter()
-        rows = run_panel(sets, args.methods, args.folds, args.only, options)
-        if args.global_lstm:
-            for name, sc in run_global(sets, args.folds, args.only, options["lstm"]).items():
-                rows[name]["summary"]["lstm_global"] = sc
-            args.methods.append("lstm_global")
-        print(table(rows, args.methods))
-        print(f"total {time.perf_counter() - t0:.0f}s")
-        res = {
-            "set": args.set,
-            "methods": args.methods,
-            "folds": args.folds,
-            "lstm": json.loads(args.lstm),
-            "auto": json.loads(args.auto),
-            "rows": rows,
-        }
-    if args.out:
-        Path(args.out).write_text(json.dumps(res, indent=1, default=float))
+    options = {"lstm": LSTMConfig(**json.loads(args.lstm)), "auto": json.loads(args.auto)}
+    sets = PANEL if args.set == "panel" else DEV
+    t0 = time.perf_counter()
+    done = json.loads(out.read_text())["rows"] if (args.resume and out and out.exists()) else {}
+    meta = {
+        "set": args.set,
+        "methods": args.methods,
+        "folds": args.folds,
+        "lstm": json.loads(args.lstm),
+        "auto": json.loads(args.auto),
+        "machine": f"{platform.machine()} {os.cpu_count()} CPU(s)",
+    }
+
+    def save(rows: dict) -> None:
+        if out:
+            out.write_text(json.dumps({**meta, "rows": rows}, indent=1, default=float))
+
+    rows = run_panel(sets, args.methods, args.folds, args.only, options, done, save)
+    if args.global_lstm:
+        for name, sc in run_global(sets, args.folds, args.only, options["lstm"]).items():
+            rows[name]["summary"]["lstm_global"] = sc
+        args.methods.append("lstm_global")
+        save(rows)
+    print(table(rows, args.methods))
+    print(f"total {time.perf_counter() - t0:.0f}s")
     return 0
 
 
