@@ -376,6 +376,12 @@ class ForecastPanel(QWidget):
             val = info.get("val_loss")
             loss = f", validation loss {val:.4f}" if isinstance(val, float) else ""
             self._show_progress(f"Training the LSTM: member {member + 1}, epoch {epoch}{loss}", None)
+        elif stage == "lstm_refit":
+            self.progress_events += 1
+            member, epoch = int(info.get("member", 0)) + 1, int(info.get("epoch", 0))
+            epochs = max(int(info.get("epochs", 1)), 1)
+            text = f"Refitting the LSTM on all points: member {member}, epoch {epoch}"
+            self._show_progress(text, epoch / epochs)
         elif stage == "backtest":
             done, total = int(info.get("done", 0)), max(int(info.get("total", 1)), 1)
             self._show_progress(

@@ -57,8 +57,9 @@ def train_member(
             opt.step()
             total += loss.detach().item() * idx.numel()
         train_loss = total / max(order.size, 1)
-        if epochs is not None:
+        if epochs is not None:  # refit on every window for a fixed epoch count: no validation
             curve.append({"epoch": epoch, "loss": train_loss})
+            ctx.report(stage="lstm_refit", member=member, epoch=epoch, epochs=epochs, loss=train_loss)
             best_epoch = epoch
             continue
         net.eval()

@@ -266,28 +266,33 @@ def table(rows: dict, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
-def speed(repeats: int) -> dict:
-    """LSTM fit + forecast on a 1,000-point series; backtest of all methods on that series."""
+def speed(repeats: int, name: str = "msft_close") -> dict:
+    """LSTM fit + forecast on one panel series (default: 1,036 business days of MSFT, H=14), then a
+    3-fold backtest of all methods (naive … lstm, hybrid via auto, auto) on it."""
     from engine.forecast.backtest import backtest
     from engine.forecast.methods import fit_forecast
 
+    loader, horizon, freq, _ = PANEL[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        series = _msft("Close", tail=1000)
+        series = loader()
     lstm_s, bt_s = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fit_forecast(series, 14, "lstm")
+        fit_forecast(series, horizon, "lstm")
         lstm_s.append(time.perf_counter() - t0)
     for _ in range(max(1, repeats // 2)):
         t0 = time.perf_counter()
-        backtest(series, 14, folds=3)
+        backtest(series, horizon, folds=3)
         bt_s.append(time.perf_counter() - t0)
     return {
-        "series": "msft_close (1,000 business days), H=14",
-        "lstm_fit_forecast_s": {"median": statistics.median(lstm_s), "runs": [round(x, 2) for x in lstm_s]},
+        "series": f"{name} ({len(series):,} points, {freq}), H={horizon}",
+        "lstm_fit_forecast_s": {
+            "median": round(statistics.median(lstm_s), 2),
+            "runs": [round(x, 2) for x in lstm_s],
+        },
         "backtest_all_methods_3_folds_s": {
-            "median": statistics.median(bt_s),
+            "median": round(statistics.median(bt_s), 2),
             "runs": [round(x, 2) for x in bt_s],
         },
         "machine": f"{platform.machine()} {os.cpu_count()} CPU(s), torch threads 1",
@@ -338,7 +343,7 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out) if args.out else None
     if args.what == "speed":
-        res = speed(args.repeats)
+        res = speed(args.repeats, (args.only or ["msft_close"])[0])
         print(json.dumps(res, indent=2))
         if out:
             out.write_text(json.dumps(res, indent=1))

@@ -125,7 +125,8 @@ def test_event_loop_stays_responsive_during_a_long_generation(qtbot, start_app):
     qtbot.waitUntil(lambda: not run.chat.generating, timeout=20000)
     timer.stop()
     assert len(gaps) > 20
-    assert max(gaps) < 0.1, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # streaming 300 tokens takes >= 1.2 s; a generation on this thread would stall it that long
+    assert max(gaps) < 0.3, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
 
 
 def test_no_model_found_shows_a_clear_state_and_blocks_send(qtbot, start_app):

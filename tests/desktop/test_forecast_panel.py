@@ -173,14 +173,20 @@ def test_an_lstm_fit_shows_progress_and_keeps_the_event_loop_responsive(qtbot, p
     forecast(qtbot, panel, "lstm", 4, LONG_WAIT_MS)
     progress = recorder(panel.service.job_progress)
     gaps = _watch_event_loop()
+    started = time.perf_counter()
     forecast(qtbot, panel, "lstm", 4, LONG_WAIT_MS)
     qtbot.wait(100)  # the result is drawn on this thread: that counts too
     gaps.timer.stop()
+    total = time.perf_counter() - started
     assert panel.result is not None and panel.result["method"] == "lstm" and not panel.message.isVisible()
     assert any(isinstance(c[1], dict) and c[1].get("stage") == "lstm" for c in progress.calls)
     assert panel.progress_events > 0 and not panel.progress_row.isVisible()
     assert len(gaps.values) > 5
-    assert max(gaps.values) < 0.2, f"the event loop stalled for {max(gaps.values) * 1000:.0f} ms"
+    # a fit on this thread would stall the loop for about the whole job; a loaded CI machine
+    # stretches everything, so the bound is relative to the job's own time
+    bound = max(0.25, total / 3)
+    worst = max(gaps.values)
+    assert worst < bound, f"the event loop stalled {worst * 1000:.0f} of {total * 1000:.0f} ms"
 
 
 def test_cancel_during_a_fit_changes_nothing(qtbot, panel):

@@ -316,14 +316,18 @@ def test_a_long_paste_keeps_the_event_loop_responsive(qtbot, panel):
     timer.setInterval(20)
     timer.timeout.connect(tick)
     timer.start()
-    last[0] = time.perf_counter()
+    last[0] = started = time.perf_counter()
     run_and_wait(qtbot, panel, timeout=LONG_WAIT_MS)
     qtbot.wait(100)  # the result is applied on this thread: that counts too
     timer.stop()
+    total = time.perf_counter() - started
     assert panel.result is not None and panel.result["n_words"] >= 50_000
     assert len(panel.result["spans"]) > 1000 and panel.source.shaded
     assert len(gaps) > 5
-    assert max(gaps) < 0.2, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # Work done on this thread would stall the loop for about the whole job; on a loaded CI
+    # machine everything stretches, so the bound is relative to the job's own time.
+    bound = max(0.25, total / 3)
+    assert max(gaps) < bound, f"the event loop stalled {max(gaps) * 1000:.0f} ms of {total * 1000:.0f} ms"
 
 
 @pytest.mark.slow  # about 10-20 s of TextRank on a 2-core machine

@@ -90,3 +90,10 @@ def test_eval_forecast_text(monthly_csv, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "mase" in out and "naive" in out and "*" in out
+
+
+def test_cli_method_choices_match_the_registry():
+    from engine.forecast.cli import METHOD_NAMES
+    from engine.forecast.methods import ALL_METHODS
+
+    assert set(METHOD_NAMES) == set(ALL_METHODS)

@@ -72,7 +72,7 @@ def test_progress_and_cancel():
             options={"lstm": LSTMConfig(**TINY)},
         )
     assert [e["epoch"] for e in events] == [1, 2]
-    assert {"stage", "member", "loss", "val_loss"} <= set(events[0])
+    assert {"stage", "member", "loss", "val_loss"} <= set(events[0]) and events[0]["stage"] == "lstm"
 
 
 def test_too_short_for_the_network_is_a_clear_error():
