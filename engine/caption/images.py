@@ -42,6 +42,29 @@ def load_image(path: str | Path, size: int = 224, max_pixels: int = DEFAULT_MAX_
 
     Raises :class:`ImageError` (a ``ValueError``) with a clear reason for any unusable file.
     """
+    return _decode(path, max_pixels, lambda img: pil_to_array(img, size))
+
+
+def load_with_preview(
+    path: str | Path, size: int = 224, preview: int = 512, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``path`` once and return ``(array, preview)``: the encoder's ``(size, size, 3)`` array
+    and an RGB ``uint8`` picture for display, aspect ratio kept, at most ``preview`` pixels on its
+    longest side. Same checks and errors as :func:`load_image`."""
+
+    def both(img):
+        from PIL import Image
+
+        rgb = _prepared(img, size)
+        shown = rgb.copy()
+        shown.thumbnail((preview, preview), Image.BICUBIC, reducing_gap=3.0)
+        return _squash(rgb, size), np.asarray(shown, dtype=np.uint8)
+
+    return _decode(path, max_pixels, both)
+
+
+def _decode(path: str | Path, max_pixels: int, convert):
+    """Open ``path`` with every check (size, bomb, format) and return ``convert(pil_image)``."""
     from PIL import Image, UnidentifiedImageError
 
     p = Path(path)
@@ -61,7 +84,7 @@ def load_image(path: str | Path, size: int = 224, max_pixels: int = DEFAULT_MAX_
                     raise ImageError(p, f"image too large ({w}x{h} pixels; limit {max_pixels:,} pixels)")
                 if w == 0 or h == 0:
                     raise ImageError(p, f"image has no pixels ({w}x{h})")
-                return pil_to_array(img, size)
+                return convert(img)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -79,7 +102,12 @@ def load_image(path: str | Path, size: int = 224, max_pixels: int = DEFAULT_MAX_
 
 def pil_to_array(img, size: int = 224) -> np.ndarray:
     """Any PIL image (first frame of an animation) -> RGB uint8 ``(size, size, 3)``."""
-    from PIL import Image, ImageOps
+    return _squash(_prepared(img, size), size)
+
+
+def _prepared(img, size: int):
+    """The first frame, upright, in RGB (big JPEGs decoded at a reduced scale, at least 2 x ``size``)."""
+    from PIL import ImageOps
 
     if getattr(img, "is_animated", False):
         img.seek(0)
@@ -88,7 +116,12 @@ def pil_to_array(img, size: int = 224) -> np.ndarray:
     img.load()
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture
         img = ImageOps.exif_transpose(img)
-    img = _to_rgb(img)
+    return _to_rgb(img)
+
+
+def _squash(img, size: int) -> np.ndarray:
+    from PIL import Image
+
     if img.size != (size, size):
         img = img.resize((size, size), Image.BICUBIC, reducing_gap=3.0)
     arr = np.asarray(img, dtype=np.uint8)

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 import pytest
+from caption_fixtures import write_bomb_png
 from PIL import Image
 
-from engine.caption.images import ImageError, list_images, load_batches, load_image
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-
-
-def write_bomb_png(path, side: int = 30000) -> None:
-    """A valid 1-bit grey PNG of side x side pixels that compresses to ~100 KB."""
-    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
-    comp = zlib.compressobj(9)
-    chunks = [comp.compress(row * 1000) for _ in range(side // 1000)]
-    chunks.append(comp.compress(row * (side % 1000)))
-    chunks.append(comp.flush())
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", b"".join(chunks))
-        + _png_chunk(b"IEND", b"")
-    )
+from engine.caption.images import ImageError, list_images, load_batches, load_image, load_with_preview
 
 
 def _rgb(path, color=(200, 40, 40), size=(64, 48)):
@@ -155,3 +131,17 @@ def test_list_images_expands_folders(tmp_path):
     assert names == ["a.png", "b.jpg"]
     assert [p.name for p in list_images([tmp_path], (".jpg", ".mp4"))] == ["b.jpg", "clip.mp4"]
     assert list_images([tmp_path / "readme.txt"]) == [tmp_path / "readme.txt"]  # named files are kept
+
+
+def test_load_with_preview_keeps_the_aspect_and_matches_load_image(tmp_path):
+    p = tmp_path / "wide.jpg"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (300, 900, 3), dtype=np.uint8)).save(p, quality=90)
+    arr, preview = load_with_preview(p, 224, preview=450)
+    assert np.array_equal(arr, load_image(p))  # the encoder sees exactly what load_image gives
+    assert preview.shape == (150, 450, 3) and preview.dtype == np.uint8
+    small = _rgb(tmp_path / "small.png", size=(40, 30))
+    assert load_with_preview(small, 224, preview=450)[1].shape == (30, 40, 3)  # never enlarged
+    with pytest.raises(ImageError, match="empty file"):
+        (tmp_path / "e.jpg").write_bytes(b"")
+        load_with_preview(tmp_path / "e.jpg")

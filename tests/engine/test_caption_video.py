@@ -6,37 +6,13 @@ import av
 import numpy as np
 import pytest
 import torch
+from caption_fixtures import write_clip
 
 from engine.caption.captioner import Captioner, caption_options
 from engine.caption.decoder import CaptionerConfig
 from engine.caption.model import CaptionModel
 from engine.caption.video import SamplingOptions, VideoError, caption_video, iter_samples
 from engine.caption.vocab import Vocab
-
-
-def write_clip(
-    path,
-    seconds: float = 3.0,
-    fps: int = 10,
-    cut_at: float = 1.5,
-    codec: str = "mpeg4",
-    fmt: str | None = None,
-    size=(96, 64),
-) -> None:
-    """Red frames with a moving bar, then blue frames from ``cut_at`` on (one hard scene cut)."""
-    w, h = size
-    c = av.open(str(path), "w", format=fmt)
-    s = c.add_stream(codec, rate=fps)
-    s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-    for i in range(int(seconds * fps)):
-        arr = np.zeros((h, w, 3), np.uint8)
-        arr[:] = (220, 20, 20) if i / fps < cut_at else (20, 20, 220)
-        arr[:, (i * 4) % w] = 255
-        for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
-            c.mux(p)
-    for p in s.encode():
-        c.mux(p)
-    c.close()
 
 
 @pytest.fixture(scope="module")
