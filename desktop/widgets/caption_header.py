@@ -1,0 +1,128 @@
+"""The Caption panel's chrome: the header (open, export, clear, beam size, caption again / cancel),
+the message banner and the progress row."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from desktop import theme
+
+
+def _muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("MutedLabel")
+    return label
+
+
+class CaptionHeader(QFrame):
+    export_requested = Signal(str)  # "csv" | "json"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatHeader")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(24, 10, 14, 10)
+        title = QLabel("Caption")
+        title.setObjectName("ChatTitle")
+        row.addWidget(title)
+        self.origin_label = _muted()
+        row.addWidget(self.origin_label, 1)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open images or videos (Ctrl+O); or drop files and folders here")
+        theme.set_icon(self.open_button, "import", "text", 16)
+        self.folder_button = QPushButton("Open folder…")
+        self.folder_button.setToolTip("Caption every image and video in a folder")
+        theme.set_icon(self.folder_button, "folder", "text", 16)
+        self.export_button = QPushButton("Export")
+        self.export_button.setToolTip("Save every caption as CSV or JSON")
+        theme.set_icon(self.export_button, "export", "text", 16)
+        menu = QMenu(self.export_button)
+        menu.addAction("CSV…", lambda: self.export_requested.emit("csv"))
+        menu.addAction("JSON…", lambda: self.export_requested.emit("json"))
+        self.export_button.setMenu(menu)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every picture from the grid (the history keeps the captions)")
+        for b in (self.open_button, self.folder_button, self.export_button, self.clear_button):
+            row.addWidget(b)
+        row.addSpacing(10)
+        row.addWidget(_muted("Beam"))
+        self.beam = QSpinBox()
+        self.beam.setRange(1, 10)
+        self.beam.setValue(3)
+        self.beam.setFixedWidth(72)
+        self.beam.setToolTip("Beam size: how many captions are followed at once (1 = greedy)")
+        row.addWidget(self.beam)
+        self.run_button = QPushButton("Caption again")
+        self.run_button.setObjectName("PrimaryButton")
+        self.run_button.setToolTip("Caption the same files again with this beam size")
+        row.addWidget(self.run_button)
+
+    def set_busy(self, busy: bool) -> None:
+        self.run_button.setText("Cancel" if busy else "Caption again")
+        self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
+        self.run_button.style().unpolish(self.run_button)
+        self.run_button.style().polish(self.run_button)
+
+
+class Banner(QFrame):
+    """A dismissable message under the header ("info" or "warning")."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 8, 8, 8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setToolTip("Dismiss")
+        theme.set_icon(close, "close", "muted", 14)
+        close.clicked.connect(self.hide)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "warning") -> None:
+        self.setProperty("level", level)
+        self.label.setText(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.show()
+
+
+class ProgressRow(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(24, 8, 24, 0)
+        self.label = _muted()
+        row.addWidget(self.label, 1)
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(220)
+        self.bar.setTextVisible(False)
+        row.addWidget(self.bar)
+        self.hide()
+
+    def show_progress(self, text: str, fraction: float | None) -> None:
+        """``fraction`` None: a busy indicator."""
+        self.label.setText(text)
+        if fraction is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * fraction))
+        self.show()
