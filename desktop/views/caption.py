@@ -61,15 +61,10 @@ class CaptionPanel(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
-        self.header = CaptionHeader()
-        h = self.header
+        self.header = h = CaptionHeader()
         self.origin_label, self.beam, self.run_button = h.origin_label, h.beam, h.run_button
-        self.open_button, self.folder_button, self.clear_button = (
-            h.open_button,
-            h.folder_button,
-            h.clear_button,
-        )
-        self.export_button = h.export_button
+        self.open_button, self.folder_button = h.open_button, h.folder_button
+        self.export_button, self.clear_button = h.export_button, h.clear_button
         col.addWidget(h)
         self.message = Banner()
         self.message_label = self.message.label
