@@ -153,11 +153,14 @@ def make_files(folder: Path) -> list[Path]:
 def fill(panel) -> None:
     """What ``desktop.views.caption.demo`` shows: the files above captioned synchronously on this
     thread (nothing is saved), a video selected on its first scene, one word's map drawn."""
+    import atexit
+    import shutil
     import tempfile
 
     from desktop import caption_ops as ops
 
     folder = Path(tempfile.mkdtemp(prefix="parlance-caption-demo-"))
+    atexit.register(shutil.rmtree, folder, True)  # kept while the app runs ("Caption again" reads it)
     paths = [str(p) for p in make_files(folder)]
     panel.sources = paths
     reports: list[dict] = []
