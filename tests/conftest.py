@@ -21,6 +21,16 @@ def tiny_dialogue_model(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_summarizer_model(tmp_path_factory):
+    """A tiny pointer-generator really trained to copy the first words of its source (folder)."""
+    from summarizer_fixtures import build_tiny_summarizer
+
+    folder = tmp_path_factory.mktemp("tiny_summarizer")
+    build_tiny_summarizer(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Offline means offline: any attempt to open an internet socket fails the test."""

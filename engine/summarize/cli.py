@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-HELP = "summarise text files (extractive TextRank; abstractive when its model is built)"
+HELP = "summarise text files (extractive TextRank, or the abstractive pointer-generator)"
 
 
 def add_arguments(parser) -> None:
@@ -33,6 +33,8 @@ def add_arguments(parser) -> None:
     )
     length.add_argument("--words", type=int, default=None, help="summary length budget in words")
     parser.add_argument("--keywords", type=int, default=0, metavar="K", help="also extract K key phrases")
+    parser.add_argument("--model", default=None, help="abstractive model folder (default: the shipped one)")
+    parser.add_argument("--beam", type=int, default=4, help="abstractive: beam size (default 4)")
     parser.add_argument(
         "--vectors",
         default=None,
@@ -57,7 +59,14 @@ def _textrank(args):
 
 
 def _abstractive(args):
-    raise ValueError("--method abstractive is not available yet: the abstractive model is not built")
+    """The pointer-generator (``--model`` or the shipped one): a one-sentence, headline-style
+    summary written by the model; the length options do not apply."""
+    from engine.paths import default_model
+    from engine.summarize.abstractive import Abstractor, summarize_text
+
+    folder = args.model or default_model("summarizer")
+    abstractor = Abstractor.load(folder, device=args.device)  # CheckpointError (a ValueError) if unusable
+    return lambda text, budget: summarize_text(abstractor, text, args.beam, args.keywords)
 
 
 # method name -> factory(args) -> function(text, budget) -> Summary; a factory raises ValueError when
@@ -103,6 +112,8 @@ def run(args) -> int:
                 "keywords": summary.keywords,
                 "method": summary.method,
             }
+            if summary.method == "abstractive":
+                record["alternatives"] = summary.extras.get("alternatives", [])
             print(json.dumps(record, ensure_ascii=False))
         else:
             print("\n".join(summary.sentences))

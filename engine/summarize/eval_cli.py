@@ -30,6 +30,12 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--target", default="summary", help="summary (the reference summary) or title (bbc: the headline)"
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="abstractive summarizer folder for the 'abstractive' method (default: the shipped one)",
+    )
+    parser.add_argument("--beam", type=int, default=4, help="beam size of the abstractive method (default 4)")
     vec = parser.add_mutually_exclusive_group()
     vec.add_argument("--vectors", default=None, help="word vectors (.txt/.vec/.bin) for the vectors variant")
     vec.add_argument(
@@ -66,8 +72,28 @@ def method_registry(keyed_vectors=None) -> dict:
         methods["parlance-vectors"] = parlance(TextRankConfig(representation="vectors"), keyed_vectors)
     methods["lead-3"] = lambda sents, k, title: lead(sents, 3)
     methods["lead-k"] = lambda sents, k, title: lead(sents, k)
+    # a headline-length prefix: the first 10 words of the text (a method may return text itself)
+    methods["lead-10-words"] = lambda sents, k, title: " ".join(" ".join(sents).split()[:10])
     methods.update({name: sumy(name) for name in SUMY_ALGORITHMS})
     return methods
+
+
+def abstractive_method(folder, beam: int = 4):
+    """The pointer-generator as an evaluated method (it writes text rather than choosing sentences);
+    loaded on first use."""
+    from engine.paths import default_model
+
+    folder = folder or default_model("summarizer")
+    cache = {}
+
+    def run(sents, k, title):
+        from engine.summarize.abstractive import Abstractor, default_options
+
+        if "m" not in cache:
+            cache["m"] = Abstractor.load(folder, device="cpu")
+        return cache["m"].summarize(" ".join(sents), default_options(beam), n_best=1).text
+
+    return run
 
 
 def evaluate(examples, methods: dict, target: str = "summary") -> dict:
@@ -97,7 +123,8 @@ def evaluate(examples, methods: dict, target: str = "summary") -> dict:
             t0 = time.perf_counter()
             picked = choose(doc.sentences, k, title)
             seconds[name] += time.perf_counter() - t0
-            result = scorer.score(ref_text, "\n".join(doc.sentences[i] for i in picked))
+            summary = picked if isinstance(picked, str) else "\n".join(doc.sentences[i] for i in picked)
+            result = scorer.score(ref_text, summary)
             for m in METRICS:
                 scores[name][m].append(result[m].fmeasure)
     table = {}
@@ -143,7 +170,7 @@ def run(args) -> int:
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be >= 1")
     wanted = [m.strip() for m in (args.methods or "").split(",") if m.strip()]
-    known = [*method_registry(), "parlance-vectors"]
+    known = [*method_registry(), "parlance-vectors", "abstractive"]
     unknown = [m for m in wanted if m not in known]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -151,6 +178,8 @@ def run(args) -> int:
         raise ValueError("parlance-vectors needs --vectors FILE or --train-vectors")
     everything = load_examples(args.data, args.format)
     methods = method_registry(word_vectors(args, everything))
+    if "abstractive" in wanted or args.model:
+        methods["abstractive"] = abstractive_method(args.model, args.beam)
     if wanted:
         methods = {m: methods[m] for m in wanted}
     examples = select_split(everything, args.split)

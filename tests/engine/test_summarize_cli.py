@@ -53,9 +53,10 @@ def test_stdin(monkeypatch, capsys):
     assert record["file"] == "-" and len(record["sentences"]) == 1
 
 
-def test_abstractive_is_not_available_yet(capsys):
-    assert main(["summarize", str(SAMPLES[0]), "--method", "abstractive"]) == 2
-    assert "not available yet: the abstractive model is not built" in capsys.readouterr().err
+def test_abstractive_with_a_missing_model_is_a_clear_error(capsys, tmp_path):
+    args = ["summarize", str(SAMPLES[0]), "--method", "abstractive", "--model", str(tmp_path / "gone")]
+    assert main(args) == 2
+    assert "gone" in capsys.readouterr().err
 
 
 def test_unknown_method_and_variant(capsys):

@@ -1,0 +1,248 @@
+"""Training the abstractive summarizer (pointer-generator) on article -> headline pairs.
+
+Pairs come from a summarisation data set (``engine.summarize.data``): the source is the article
+body (title line removed), the target its headline (``target="title"``) or its reference summary
+(``target="summary"``, cut to ``max_target`` pieces). The held-out *test* part of
+``engine.summarize.data`` is never read for training; validation is the md5 bucket 2 of the rest.
+A sentencepiece tokenizer and Word2Vec piece vectors (the embedding's start) are trained on the
+training articles. Model selection: ROUGE-L of greedy headlines on the validation pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+VAL_BUCKET = 2  # md5(id) % 10 == 2 -> validation (0 and 1 are the test split)
+
+
+@dataclass
+class SummarizerTrainConfig:
+    data: str = ""  # BBC News Summary folder or .jsonl file/folder
+    fmt: str = "bbc"  # bbc | jsonl
+    target: str = "title"  # title (headline generation) | summary (first reference sentences)
+    epochs: int = 40  # passes over the training pairs
+    minutes: float = 0.0  # wall-clock budget; 0 = none
+    max_steps: int = 0  # step budget; 0 = none
+    batch_size: int = 32  # pairs per step
+    lr: float = 2e-3  # peak learning rate (cosine decay after warm-up)
+    clip: float = 2.0  # gradient norm clipping
+    patience: int = 6  # evaluations without a better validation ROUGE-L before stopping
+    eval_every: int = 0  # steps between evaluations; 0 = every epoch
+    vocab_size: int = 6000  # sentencepiece vocabulary
+    word_vectors: bool = True  # start the embedding from Word2Vec trained on the training articles
+    seed: int = 0
+    threads: int = 0  # torch CPU threads; 0 = leave as is
+    limit: int = 0  # use at most this many training pairs (0 = all; tests use a few)
+    model: dict = field(default_factory=dict)  # PointerConfig fields
+
+
+def _bucket(example_id: str) -> int:
+    return int(hashlib.md5(example_id.encode("utf-8")).hexdigest(), 16) % 10
+
+
+def make_pairs(examples, target: str = "title") -> list[tuple[str, str, str]]:
+    """(id, source text, target text) for every example that has both."""
+    from engine.summarize.abstractive import source_of
+    from engine.summarize.document import parse_document
+
+    if target not in ("title", "summary"):
+        raise ValueError(f"unknown target {target!r}; known: title, summary")
+    out = []
+    for ex in examples:
+        if target == "title":
+            tgt = parse_document(ex.text).title
+        else:
+            tgt = " ".join(ex.reference[:2])
+        src = source_of(ex.text)
+        if src and tgt:
+            out.append((ex.id, src, tgt))
+    return out
+
+
+def split_pairs(pairs):
+    """(train, validation) without the held-out test pairs."""
+    from engine.summarize.data import is_test
+
+    rest = [p for p in pairs if not is_test(p[0])]
+    val = [p for p in rest if _bucket(p[0]) == VAL_BUCKET]
+    train = [p for p in rest if _bucket(p[0]) != VAL_BUCKET]
+    if not val and len(train) > 1:  # tiny sets: keep one pair aside
+        val = train[-1:]
+    return train, val
+
+
+def train_summarizer(
+    cfg: SummarizerTrainConfig,
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    resume: bool = False,
+    callbacks: Iterable[Callable] = (),
+    cancel=None,
+    log: Callable[[str], None] = print,
+    pairs: list[tuple[str, str, str]] | None = None,
+):
+    """Train and write a model folder in ``out`` (best model) with ``out/checkpoint`` (resumable).
+    ``pairs`` (id, source, target) replaces reading ``cfg.data``. Returns the trainer's result."""
+    import numpy as np
+    import torch
+
+    from engine import checkpoint
+    from engine.summarize.abstractive import Abstractor, default_options, rouge_l
+    from engine.summarize.data import load_examples
+    from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig, PointerGenerator, batch_tensors
+    from engine.text.tokenizer import BOS_ID, EOS_ID, Tokenizer
+    from engine.training import TrainConfig, Trainer
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if pairs is None:
+        if not cfg.data:
+            raise ValueError("no training data: give --data DIR (BBC News Summary folder or .jsonl)")
+        pairs = make_pairs(load_examples(cfg.data, cfg.fmt), cfg.target)
+    train, val = split_pairs(pairs)
+    if cfg.limit:
+        train = train[: cfg.limit]
+    if not train or not val:
+        raise ValueError(
+            f"too few pairs to train on ({len(pairs)} found; need 2 outside the test split)"
+        )
+    log(f"pairs: {len(train)} train / {len(val)} validation (test split held out)")
+
+    known = {f for f in PointerConfig.__dataclass_fields__} - {"vocab_size"}
+    unknown = sorted(set(cfg.model) - known)
+    if unknown:
+        raise ValueError(f"unknown model setting(s) {unknown}; known: {', '.join(sorted(known))}")
+    tok_path = out / "tokenizer.model"
+    if tok_path.is_file():
+        tok = Tokenizer.load(tok_path)
+    else:
+        from engine.text.sentences import split_sentences
+
+        texts = [s for _, src, tgt in train for s in [tgt, *split_sentences(src)]]
+        tok = Tokenizer.train(texts, out, vocab_size=cfg.vocab_size, seed=cfg.seed)
+    mcfg = PointerConfig(vocab_size=tok.vocab_size, **cfg.model)
+
+    def encode(p):
+        return (tok.encode(p[1])[: mcfg.max_source], tok.encode(p[2])[: mcfg.max_target])
+
+    train_x = [encode(p) for p in train]
+    torch.manual_seed(cfg.seed)
+    model = PointerGenerator(mcfg)
+    if cfg.word_vectors and not resume:
+        _init_embeddings(model, tok, [src for _, src, _ in train], cfg.seed, log)
+    model.to(device)
+
+    def batches(epoch: int):
+        order = list(range(len(train_x)))
+        random.Random(cfg.seed + epoch).shuffle(order)
+        for i in range(0, len(order), cfg.batch_size):
+            yield batch_tensors([train_x[j] for j in order[i : i + cfg.batch_size]], BOS_ID, EOS_ID, device)
+
+    def step_loss(m, b):
+        loss, _ = m(b["src"], b["lengths"], b["tgt_in"], b["tgt_out"])
+        return loss, int((b["tgt_out"] != 0).sum())
+
+    def evaluate(m) -> dict:
+        ab = Abstractor(m, tok, device)
+        scores, nll = [], []
+        opts = default_options(beam=1)
+        opts.max_len = mcfg.max_target
+        with torch.no_grad():
+            for _, src, tgt in val:
+                scores.append(rouge_l(tgt, ab.summarize(src, opts, n_best=1).text))
+            for i in range(0, len(val), 64):
+                b = batch_tensors([encode(p) for p in val[i : i + 64]], BOS_ID, EOS_ID, device)
+                nll.append(float(m(b["src"], b["lengths"], b["tgt_in"], b["tgt_out"])[1]["nll"]))
+        m.train()
+        return {"rouge_l": float(np.mean(scores)), "val_nll": float(np.mean(nll))}
+
+    def save_best(folder: Path, m) -> None:
+        extra = {
+            "tokenizer": "tokenizer.model",
+            "train": {**{k: v for k, v in asdict(cfg).items() if k != "model"}, "pairs": len(train)},
+            "val_metrics": trainer.history[-1] if trainer.history else {},
+        }
+        checkpoint.save(folder, KIND, SCHEMA_VERSION, mcfg, m.state_dict(), extra=extra)
+
+    steps_per_epoch = (len(train_x) + cfg.batch_size - 1) // cfg.batch_size
+    tcfg = TrainConfig(
+        epochs=cfg.epochs,
+        lr=cfg.lr,
+        clip_norm=cfg.clip,
+        schedule="cosine",
+        warmup_steps=min(100, steps_per_epoch),
+        eval_every=cfg.eval_every,
+        checkpoint_every=max(steps_per_epoch, 50),
+        patience=cfg.patience,
+        metric="rouge_l",
+        mode="max",
+        max_minutes=cfg.minutes,
+        max_steps=cfg.max_steps,
+        log_every=10,
+        seed=cfg.seed,
+    )
+    trainer = Trainer(
+        model,
+        tcfg,
+        batches,
+        step_loss,
+        evaluate,
+        out,
+        save_best,
+        list(callbacks),
+        cancel,
+        device=device,
+        steps_per_epoch=steps_per_epoch,
+    )
+    done = trainer.fit(resume=resume)
+    (out / "train_log.json").write_text(
+        json.dumps(
+            {
+                "reason": done.reason,
+                "steps": done.step,
+                "best_rouge_l": done.best_metric,
+                "minutes": round(done.elapsed_s / 60, 2),
+                "parameters": sum(p.numel() for p in model.parameters()),
+                "history": done.history,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return done
+
+
+def _init_embeddings(model, tok, texts: list[str], seed: int, log) -> None:
+    """Word2Vec on the training articles' pieces, copied into the embedding (same scale as init)."""
+    import numpy as np
+    import torch
+
+    from engine.text.sentences import split_sentences
+    from engine.text.vectors import train_word2vec
+
+    sents = [[tok.id_to_piece(i) for i in tok.encode(s)] for t in texts for s in split_sentences(t)]
+    sents = [s for s in sents if len(s) > 1]
+    if not sents:
+        return
+    dim = model.cfg.emb_dim
+    kv = train_word2vec(sents, dim=dim, window=5, min_count=2, epochs=5, workers=1, seed=seed)
+    weight = model.embed.weight.detach().numpy().copy()
+    found = 0
+    for i in range(tok.vocab_size):
+        piece = tok.id_to_piece(i)
+        if piece in kv.key_to_index:
+            vec = kv[piece]
+            weight[i] = vec / (np.linalg.norm(vec) + 1e-8) * np.sqrt(dim) * float(weight[1:].std())
+            found += 1
+    weight[0] = 0.0
+    with torch.no_grad():
+        model.embed.weight.copy_(torch.from_numpy(weight))
+    log(f"embeddings: {found}/{tok.vocab_size} pieces started from Word2Vec on the training articles")

@@ -1,0 +1,93 @@
+"""``python -m engine train summarizer``: the pointer-generator on article -> headline pairs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import fields
+
+HELP = "train the abstractive summarizer (pointer-generator with coverage) on article/headline pairs"
+
+# PointerConfig fields settable from the command line (the rest are fixed by the tokenizer)
+MODEL_FLAGS = {
+    "emb_dim": int,
+    "enc_hidden": int,
+    "dec_hidden": int,
+    "attn_dim": int,
+    "dropout": float,
+    "cov_weight": float,
+    "max_source": int,
+    "max_target": int,
+}
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on/off, got {text!r}")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="BBC News Summary folder, or a .jsonl file/folder")
+    p.add_argument("--format", dest="fmt", default="bbc", help="bbc | jsonl (default bbc)")
+    p.add_argument("--target", default="title", help="title: headline generation (default) | summary")
+    p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
+    p.add_argument("--max-steps", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--clip", type=float, default=2.0)
+    p.add_argument("--patience", type=int, default=6, help="evaluations without improvement before stopping")
+    p.add_argument("--eval-every", type=int, default=0, help="steps between validations (0 = every epoch)")
+    p.add_argument("--vocab-size", type=int, default=6000)
+    p.add_argument("--word-vectors", type=_bool, default=True, help="on/off: Word2Vec start for embeddings")
+    p.add_argument("--pointer", type=_bool, default=True, help="on/off: the copy mechanism (ablation)")
+    p.add_argument("--coverage", type=_bool, default=True, help="on/off: coverage (ablation)")
+    p.add_argument("--limit", type=int, default=0, help="use at most N training pairs (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    for name, kind in MODEL_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=f"model {name}")
+
+
+def run(args) -> int:
+    from engine.device import choose_device
+    from engine.summarize.train import SummarizerTrainConfig, train_summarizer
+    from engine.training import tqdm_callback
+
+    names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors"}
+    cfg = SummarizerTrainConfig(**{n: getattr(args, n) for n in names if hasattr(args, n)})
+    cfg.word_vectors = args.word_vectors
+    cfg.model = {n: getattr(args, n) for n in MODEL_FLAGS if getattr(args, n) is not None}
+    cfg.model.update(pointer=args.pointer, coverage=args.coverage)
+    info = choose_device(args.device)
+    quiet = bool(args.json)
+    t0 = time.time()
+    done = train_summarizer(
+        cfg,
+        args.out,
+        device=info.name,
+        resume=args.resume,
+        callbacks=[] if quiet else [tqdm_callback("train summarizer")],
+        log=(lambda s: None) if quiet else print,
+    )
+    summary = {
+        "reason": done.reason,
+        "steps": done.step,
+        "best_rouge_l": done.best_metric,
+        "minutes": round((time.time() - t0) / 60, 2),
+        "model": str(args.out),
+    }
+    if quiet:
+        print(json.dumps(summary))
+    else:
+        best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
+        print(
+            f"done ({done.reason}): best validation ROUGE-L {best}, {done.step} steps, model in {args.out}"
+        )
+    return 0
