@@ -13,6 +13,7 @@ batches are sharded by rank and only rank 0 evaluates, saves and reports.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -151,6 +152,7 @@ class Trainer:
         self.history: list[dict] = []
         self._t0 = time.monotonic()
         self._elapsed_before = 0.0
+        self.saved_step: int | None = None  # step of the last complete resumable checkpoint
 
     # ---- events -------------------------------------------------------------------------------
     def _emit(self, event) -> None:
@@ -184,7 +186,11 @@ class Trainer:
 
     # ---- checkpoints --------------------------------------------------------------------------
     def save_state(self) -> None:
-        """Resumable state: weights, optimizer tensors (safetensors) and counters (JSON)."""
+        """Resumable state: weights, optimizer tensors (safetensors) and counters (JSON).
+
+        All three files are written next to their targets first and renamed into place only when
+        every one was written, so a full disk (or a crash) mid-save leaves the previous checkpoint
+        whole; the error then names the step of that last good checkpoint."""
         if self.rank != 0 or self.out_dir is None:
             return
         from safetensors.torch import save_file
@@ -202,11 +208,6 @@ class Trainer:
                     tensors[f"{pid}.{k}"] = v.detach().cpu().contiguous()
                 else:
                     scalars[f"{pid}.{k}"] = v
-        tmp_model, tmp_opt = d / "model.safetensors.part", d / "optimizer.safetensors.part"
-        save_file(sd, str(tmp_model))
-        save_file(tensors, str(tmp_opt))
-        os.replace(tmp_model, d / "model.safetensors")
-        os.replace(tmp_opt, d / "optimizer.safetensors")
         state = {
             "step": self.step,
             "epoch": self.epoch,
@@ -218,7 +219,35 @@ class Trainer:
             "opt_scalars": scalars,
             "config": asdict(self.cfg),
         }
-        _atomic_write(d / "trainer_state.json", json.dumps(state).encode())
+        parts = {
+            d / "model.safetensors.part": d / "model.safetensors",
+            d / "optimizer.safetensors.part": d / "optimizer.safetensors",
+            d / "trainer_state.json.part": d / "trainer_state.json",
+        }
+        tmp_model, tmp_opt, tmp_state = parts
+        try:
+            save_file(sd, str(tmp_model))
+            save_file(tensors, str(tmp_opt))
+            _atomic_write(tmp_state, json.dumps(state).encode())
+        except OSError as exc:
+            for tmp in parts:
+                tmp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise OSError(
+                    errno.ENOSPC,
+                    f"The disk is full: the checkpoint at step {self.step} could not be saved; "
+                    f"{self._kept()}. Free some space, then resume the run",
+                    str(d),
+                ) from exc
+            raise
+        for tmp, final in parts.items():
+            os.replace(tmp, final)
+        self.saved_step = self.step
+
+    def _kept(self) -> str:
+        if self.saved_step is None:
+            return "no resumable checkpoint had been saved yet"
+        return f"the last good checkpoint (step {self.saved_step}) is kept"
 
     def load_state(self) -> bool:
         """Resume from ``out_dir/checkpoint`` if present. Returns True when resumed."""
@@ -242,6 +271,7 @@ class Trainer:
         self.step, self.epoch = state["step"], state["epoch"]
         self.best, self.bad_evals = state["best"], state["bad_evals"]
         self.history, self._elapsed_before = state["history"], state["elapsed_s"]
+        self.saved_step = self.step
         return True
 
     # ---- evaluation ---------------------------------------------------------------------------
@@ -356,6 +386,13 @@ class Trainer:
         except Exception as exc:
             self._emit(FailedEvent(f"{type(exc).__name__}: {exc}", self.step))
             # Leave the last good checkpoint as it is; the caller decides what to tell the user.
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and exc.__cause__ is None:
+                raise OSError(  # e.g. the best model's folder: name what is kept, as save_state does
+                    errno.ENOSPC,
+                    f"The disk is full at step {self.step} ({exc.strerror}); {self._kept()}. "
+                    "Free some space, then resume the run",
+                    exc.filename,
+                ) from exc
             raise
 
 

@@ -173,6 +173,9 @@ def run_dialogue(
         raise ValueError("the corpus gave no training pairs (every dialogue needs at least two turns)")
     valid_x = random.Random(1).sample(valid_x, min(len(valid_x), cfg.valid_examples))
 
+    from engine.memory import check_fits, count_params
+
+    check_fits(count_params(lambda: HRED(mc)), device, "This chat model")  # before allocating anything
     torch.manual_seed(cfg.seed)
     model = HRED(mc)
     if base is not None and not resume:
@@ -298,18 +301,21 @@ def run_dialogue_events(
     cancel=None,
 ) -> dict:
     """:func:`run_dialogue` with JSON-able arguments and every event as a dict (for engine.lab.worker)."""
+    from engine.memory import memory_errors
+
     emit = on_event or (lambda _e: None)
     given = [C.Dialogue(str(i), tuple(turns)) for i, turns in dialogues] if dialogues is not None else None
-    return run_dialogue(
-        make_config(config),
-        out_dir,
-        given,
-        device,
-        [lambda e: emit(event_dict(e))],
-        cancel,
-        resume,
-        emit,
-    )
+    with memory_errors("Training the chat model"):
+        return run_dialogue(
+            make_config(config),
+            out_dir,
+            given,
+            device,
+            [lambda e: emit(event_dict(e))],
+            cancel,
+            resume,
+            emit,
+        )
 
 
 def _init_embeddings(model, tok, train_x, kind: str, seed: int) -> None:

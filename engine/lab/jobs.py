@@ -5,10 +5,11 @@ Each takes its inputs as keyword arguments plus any of ``progress`` (callable(di
 and returns a JSON-able dict. No Qt here: the service calls them on its engine thread, and tests
 call them directly.
 
-Training runs (dialogue and language model) are recorded in the store's ``runs`` table: config,
-data source, device, checkpoint folder, status, metrics and curves
-(``{"train_loss": [[step, value, elapsed_s], …], "val_ppl": […], "val_loss": […], "tokens_per_s": […]}``).
-A stopped run resumes from its folder's ``checkpoint/`` with its curves continued.
+Training runs (dialogue, language model, and in engine.lab.task_jobs the summarizer, captioner and
+forecaster) are recorded in the store's ``runs`` table: config, data source, device, checkpoint
+folder, status, metrics and curves (``{"train_loss": [[step, value, elapsed_s], …], "val_loss":
+[…], "tokens_per_s": […]}`` plus one curve per validation metric: ``val_ppl``, ``rouge_l``,
+``bleu_4`` …). A stopped run resumes from its folder's ``checkpoint/`` with its curves continued.
 
 Training runs go to a child process (engine.lab.worker) at a lower CPU priority (``WORKER_NICE``;
 the environment variable ``PARLANCE_TRAIN_NICE`` overrides it, 0 = the same as the app).
@@ -23,6 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 FINISHED_OK = ("completed", "early_stopped", "step_budget", "time_budget")
+NOT_CURVES = ("step", "epoch", "elapsed_s")  # evaluation dict entries that are not metrics
+# summary entries other tasks add to a run's metrics: the selection metric's name and best value,
+# the last validation's metrics, a forecast's preview and scores
+EXTRA_METRICS = ("metric", "best_metric", "last", "preview", "scores", "notes")
 WORKER_NICE = 5  # how much lower the CPU priority of a training process is (POSIX nice)
 
 
@@ -315,9 +320,10 @@ class RunRecorder:
             self.curves["train_loss"].append([e["step"], e["loss"], round(e["elapsed_s"], 2)])
             self.curves["tokens_per_s"].append([e["step"], round(e["items_per_s"], 1)])
         elif kind == "eval":
-            for key in ("val_loss", "val_ppl"):
-                if key in e["metrics"]:
-                    self.curves[key].append([e["step"], e["metrics"][key], round(e["elapsed_s"], 2)])
+            for key, value in e["metrics"].items():  # val_loss, val_ppl, rouge_l, bleu_4, cider …
+                if key not in NOT_CURVES and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    point = [e["step"], value, round(e["elapsed_s"], 2)]
+                    self.curves.setdefault(key, []).append(point)
             if self.store is not None:  # a crash loses at most the curve since the last validation
                 self.store.update_run(self.run_id, curves=self.curves)
         self.progress({**e, "run_id": self.run_id})
@@ -325,6 +331,7 @@ class RunRecorder:
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]
         metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
+        metrics.update({k: summary[k] for k in EXTRA_METRICS if summary.get(k) is not None})
         if self.store is not None:
             self.store.update_run(
                 self.run_id,

@@ -41,7 +41,10 @@ ERRORS: dict[str, type[Exception]] = {
 }
 
 
-def _error(types: list[str], message: str) -> Exception:
+def _error(types: list[str], message: str, os_error: dict | None = None) -> Exception:
+    if os_error and os_error.get("errno") is not None and "OSError" in types:
+        # keep errno / strerror / filename: "No space left on device" must read as such
+        return OSError(os_error["errno"], os_error.get("strerror") or message, os_error.get("filename"))
     for name in types:
         if name in ERRORS:
             return ERRORS[name](message)
@@ -62,7 +65,7 @@ def run_in_worker(
     on to the child; ``threads`` sets its torch CPU threads (0: torch's default), ``nice`` lowers its
     CPU priority (POSIX) so that the window is served first when the cores are busy. An exception
     in the child is raised here with its message (ValueError,
-    FileNotFoundError, MemoryError… keep their type; others become RuntimeError).
+    FileNotFoundError, MemoryError… keep their type, an OSError its errno; others become RuntimeError).
     """
     root = str(Path(__file__).resolve().parents[2])  # the folder holding the engine package
     env = dict(os.environ)
@@ -108,7 +111,7 @@ def run_in_worker(
                 if msg.get("kind") == "result":
                     result = msg
                 elif msg.get("kind") == "error":
-                    failure = _error(msg.get("types", []), msg.get("message", "unknown error"))
+                    failure = _error(msg.get("types", []), msg.get("message", "unknown error"), msg.get("os"))
                 else:
                     on_event(msg)
         finally:
@@ -167,7 +170,10 @@ def main() -> int:
         return 0
     except BaseException as exc:  # reported to the parent, which raises it for the user
         message = str(exc) or type(exc).__name__
-        emit({"kind": "error", "types": [c.__name__ for c in type(exc).__mro__], "message": message})
+        report = {"kind": "error", "types": [c.__name__ for c in type(exc).__mro__], "message": message}
+        if isinstance(exc, OSError) and exc.errno is not None:
+            report["os"] = {"errno": exc.errno, "strerror": exc.strerror, "filename": exc.filename}
+        emit(report)
         return 1
 
 
