@@ -1,0 +1,251 @@
+"""Summarizer and captioner training runs for the Train panel, in the shape engine.lab.worker runs.
+
+Each ``run_*_events`` takes JSON-able arguments, calls the task's own training function (the one
+``python -m engine train …`` uses: ``engine.summarize.train.train_summarizer``,
+``engine.caption.train.train_captioner``), passes its cancel token on and reports every trainer
+event as a dict (see engine.dialogue.run.event_dict), after a ``start`` dict with the data and
+model sizes. The model's parameter count is checked against free memory before any weight is
+allocated (engine.memory). ``check_*_data`` read the data the way the run will, so that a file in
+the wrong format fails before a run is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+FEATURE_BYTES = 1280 * 7 * 7 * 2  # one image's cached float16 encoder features, held in memory
+EXTRACT_EVERY_S = 0.1  # at most this many feature-extraction events per second
+
+
+def _noop(_e: dict) -> None:
+    return None
+
+
+def _known(cls, values: dict, what: str) -> dict:
+    """``values`` checked against dataclass ``cls``'s fields (ValueError naming the known ones)."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown {what} setting(s) {unknown}; known: {', '.join(sorted(names))}")
+    return dict(values)
+
+
+def _trainer_events(emit: Callable[[dict], None]):
+    from engine.dialogue.run import event_dict
+
+    return [lambda e: emit(event_dict(e))]
+
+
+def _summary(done, metric: str, params: int, folder: str) -> dict:
+    return {
+        "reason": done.reason,
+        "steps": done.step,
+        "metric": metric,
+        "best_metric": done.best_metric,
+        "last": done.history[-1] if done.history else None,
+        "params": params,
+        "train_minutes": round(done.elapsed_s / 60, 2),
+        "folder": folder,
+    }
+
+
+# -- summarizer ---------------------------------------------------------------------------------
+
+
+def summarizer_format(path: str) -> str:
+    """``jsonl`` for a file or a folder holding .jsonl files, else ``bbc`` (the BBC News layout)."""
+    p = Path(path)
+    if p.is_file() or (p.is_dir() and any(p.glob("*.jsonl"))):
+        return "jsonl"
+    return "bbc"
+
+
+def summarizer_config(values: dict):
+    """A SummarizerTrainConfig from the panel's dict; ``fmt`` absent or "auto" is chosen from the path."""
+    from engine.summarize.train import SummarizerTrainConfig
+
+    cfg = SummarizerTrainConfig(**_known(SummarizerTrainConfig, values, "summarizer training"))
+    if not cfg.data:
+        raise ValueError("choose the training data: a BBC News Summary folder or a .jsonl file")
+    if values.get("fmt", "auto") in ("", "auto"):
+        cfg.fmt = summarizer_format(cfg.data)
+    return cfg
+
+
+def summarizer_pairs(cfg) -> tuple[list, list, list]:
+    """(all pairs, training pairs, validation pairs) of ``cfg.data``; ValueError when too few."""
+    from engine.summarize.data import load_examples
+    from engine.summarize.train import make_pairs, split_pairs
+
+    pairs = make_pairs(load_examples(cfg.data, cfg.fmt), cfg.target)
+    train, val = split_pairs(pairs)
+    if not train or not val:
+        raise ValueError(
+            f"{Path(cfg.data).name}: {len(pairs)} usable article/{cfg.target} pair(s); at least 2 outside "
+            "the held-out test split are needed to train"
+        )
+    return pairs, (train[: cfg.limit] if cfg.limit else train), val
+
+
+def check_summarizer_data(config: dict) -> dict:
+    cfg = summarizer_config(config)
+    pairs, train, val = summarizer_pairs(cfg)
+    return {"format": cfg.fmt, "pairs": len(pairs), "train": len(train), "valid": len(val)}
+
+
+def run_summarizer_events(
+    config: dict,
+    out_dir: str,
+    device: str = "cpu",
+    resume: bool = False,
+    on_event: Callable[[dict], None] | None = None,
+    cancel=None,
+) -> dict:
+    """Train (or resume) the pointer-generator summarizer into ``out_dir``; ROUGE-L selects the best."""
+    from engine.memory import check_fits, count_params, memory_errors
+    from engine.summarize.pointer import PointerConfig, PointerGenerator
+    from engine.summarize.train import train_summarizer
+
+    emit = on_event or _noop
+    cfg = summarizer_config(config)
+    pairs, train, val = summarizer_pairs(cfg)
+    _known(PointerConfig, cfg.model, "summarizer model")
+    mcfg = PointerConfig(vocab_size=cfg.vocab_size, **cfg.model)  # the vocabulary is at most this big
+    n_params = count_params(lambda: PointerGenerator(mcfg))
+    check_fits(n_params, device, "This summarizer")
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    emit(
+        {
+            "kind": "start",
+            "train_examples": len(train),
+            "valid_examples": len(val),
+            "params": n_params,
+            "steps_per_epoch": steps_per_epoch,
+            "total_steps": steps_per_epoch * cfg.epochs,
+            "metric": "rouge_l",
+        }
+    )
+    with memory_errors("Training the summarizer"):
+        done = train_summarizer(
+            cfg,
+            out_dir,
+            device=device,
+            resume=resume,
+            callbacks=_trainer_events(emit),
+            cancel=cancel,
+            log=lambda text: emit({"kind": "log", "text": text}),
+            pairs=pairs,
+        )
+    return _summary(done, "rouge_l", n_params, str(out_dir))
+
+
+# -- captioner ----------------------------------------------------------------------------------
+
+
+def _caption_configs(config: dict):
+    from engine.caption.config import CaptionerConfig, CaptionTrainConfig
+
+    tcfg = CaptionTrainConfig(**_known(CaptionTrainConfig, config.get("train") or {}, "captioner training"))
+    mcfg = CaptionerConfig(**_known(CaptionerConfig, config.get("model") or {}, "captioner model"))
+    if tcfg.metric not in ("bleu_4", "cider", "val_loss"):
+        raise ValueError(f"unknown metric {tcfg.metric!r}; known: bleu_4, cider, val_loss")
+    return tcfg, mcfg
+
+
+def check_caption_data(config: dict) -> dict:
+    """Read the captions file and match it to the images folder, as training will."""
+    from engine.caption import data as D
+
+    if not config.get("images") or not config.get("captions"):
+        raise ValueError("choose an images folder and a captions file")
+    _caption_configs(config)
+    cs = D.with_images(D.read_captions(config["captions"]), config["images"])
+    train, val = D.split(cs, "train"), D.split(cs, "val")
+    if not train or not val:
+        raise ValueError(
+            f"{len(cs)} captioned image(s) found; training needs images in both the training and the "
+            f"validation split (got {len(train)} and {len(val)}; about 1 image in 20 is set aside)"
+        )
+    return {
+        "format": cs.format,
+        "images": len(cs),
+        "train": len(train),
+        "valid": len(val),
+        "missing": len(cs.missing),
+        "words": len({w for refs in train.values() for c in refs for w in c.lower().split()}),
+    }
+
+
+class _Every:
+    """Forward at most one event per ``seconds`` (the last one always: ``done == total``)."""
+
+    def __init__(self, emit: Callable[[dict], None], seconds: float) -> None:
+        self.emit, self.seconds, self.last = emit, seconds, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - self.last >= self.seconds:
+            self.last = now
+            self.emit({"kind": "extract", "done": int(done), "total": int(total)})
+
+
+def run_captioner_events(
+    config: dict,
+    out_dir: str,
+    device: str = "cpu",
+    resume: bool = False,
+    on_event: Callable[[dict], None] | None = None,
+    cancel=None,
+) -> dict:
+    """Extract (cached) encoder features, then train the captioner into ``out_dir``.
+
+    ``config``: ``images`` (folder), ``captions`` (file), ``train`` (CaptionTrainConfig fields),
+    ``model`` (CaptionerConfig fields). Resuming a run cancelled before training began (while
+    features were extracted) starts it afresh in the same folder.
+    """
+    from engine.caption.model import CaptionModel
+    from engine.caption.train import TRAIN_STATE, train_captioner
+    from engine.memory import check_fits, count_params, memory_errors
+
+    emit = on_event or _noop
+    tcfg, mcfg = _caption_configs(config)
+    facts = check_caption_data(config)
+    resume = resume and (Path(out_dir) / TRAIN_STATE).is_file()
+    vocab = facts["words"] + 4  # an upper bound: words seen min_count times, plus the 4 specials
+    shape = {**{f.name: getattr(mcfg, f.name) for f in fields(mcfg)}, "vocab_size": vocab}
+    n_params = count_params(lambda: CaptionModel(type(mcfg)(**shape), pretrained_encoder=False))
+    check_fits(n_params, device, "This captioner", extra_bytes=facts["images"] * FEATURE_BYTES)
+    steps_per_epoch = math.ceil(facts["train"] / tcfg.images_per_batch)
+    emit(
+        {
+            "kind": "start",
+            "train_examples": facts["train"],
+            "valid_examples": facts["valid"],
+            "params": n_params,
+            "steps_per_epoch": steps_per_epoch,
+            "total_steps": steps_per_epoch * tcfg.epochs,
+            "metric": tcfg.metric,
+        }
+    )
+    with memory_errors("Training the captioner"):
+        try:
+            done = train_captioner(
+                config["images"],
+                config["captions"],
+                out_dir,
+                tcfg,
+                mcfg,
+                device=device,
+                resume=resume,
+                callbacks=_trainer_events(emit),
+                cancel=cancel,
+                log=lambda text: emit({"kind": "log", "text": text}),
+                extract_progress=_Every(emit, EXTRACT_EVERY_S),
+            )
+        except InterruptedError:  # cancelled while extracting features: nothing trained yet
+            return {"reason": "cancelled", "steps": 0, "metric": tcfg.metric, "params": n_params}
+    return _summary(done, tcfg.metric, n_params, str(out_dir))
