@@ -46,6 +46,9 @@ class ModelCache:
             self._on_change()
         return self._items[key][0]
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
     def drop(self, key: str) -> None:
         if self._items.pop(key, None) is not None:
             self._on_change()

@@ -6,6 +6,10 @@ service turns into ``job_failed``. A summary job saves its result in the
 history (``store.add_summary``) before returning, with what the panel needs to show it again:
 the settings, the chosen sentences and, up to ``MAX_STORED_SENTENCES`` sentences, every score
 and span (above that they are computed again when the summary is reopened).
+
+TextRank runs here; another method (desktop/abstractive_ops.py) passes its ``runner``, and its
+``Summary.extras`` (the abstractive model's attention map, copy shares and beams) travel in the
+result and the history row.
 """
 
 from __future__ import annotations
@@ -58,15 +62,34 @@ def shade_levels(scores: list[float]) -> list[float]:
     return [0.5 * (s - lo) / (hi - lo) + 0.5 * q for s, q in zip(scores, rank)]
 
 
-def shading(text: str, spans: list, scores: list[float]) -> dict:
-    """What the source view paints: UTF-16 ``starts`` and ``ends`` and a shade ``level`` per sentence."""
+def shading(text: str, spans: list, scores: list[float], linear: bool = False) -> dict:
+    """What the source view paints: UTF-16 ``starts`` and ``ends`` and a shade ``level`` per sentence
+    (``linear``: each score over the largest, for shares such as attention, where most are 0)."""
     n = min(len(spans), len(scores))
     flat = utf16_offsets(text, [o for s, e in spans[:n] for o in (s, e)])
-    return {"starts": flat[0::2], "ends": flat[1::2], "levels": shade_levels(list(scores[:n]))}
+    if linear:
+        top = max(scores[:n], default=0.0)
+        levels = [float(s) / top if top > 0 else 0.0 for s in scores[:n]]
+    else:
+        levels = shade_levels(list(scores[:n]))
+    return {"starts": flat[0::2], "ends": flat[1::2], "levels": levels}
+
+
+def result_shading(result: dict) -> dict:
+    """``shading`` for a result: by rank and score for TextRank, linear for attention shares."""
+    linear = not result["method"].startswith("textrank")
+    return shading(result["text"], result["spans"], result["scores"], linear)
 
 
 def default_settings() -> dict:
-    return {"variant": "default", "length": "sentences", "value": 3, "keywords": 8}
+    return {
+        "method": "textrank",
+        "variant": "default",
+        "length": "sentences",
+        "value": 3,
+        "keywords": 8,
+        "beam": 4,
+    }
 
 
 def budget_kwargs(settings: dict) -> dict:
@@ -86,7 +109,7 @@ def describe_length(settings: dict) -> str:
     return f"{int(value)} {'sentence' if mode == 'sentences' and int(value) == 1 else mode}"
 
 
-def _run_textrank(text: str, settings: dict):
+def _run_textrank(text: str, settings: dict, cancel=None):
     from engine.summarize.textrank import summarize, variant
 
     config = variant(settings.get("variant", "default"))
@@ -94,9 +117,10 @@ def _run_textrank(text: str, settings: dict):
 
 
 def summarize_text(
-    text: str, settings: dict, origin: str = "", *, progress=None, cancel=None, store=None
+    text: str, settings: dict, origin: str = "", *, progress=None, cancel=None, store=None, runner=None
 ) -> dict:
-    """Summarise pasted ``text`` (HTML stripped when it is HTML) and save it in the history."""
+    """Summarise pasted ``text`` (HTML stripped when it is HTML) and save it in the history;
+    ``runner(text, settings, cancel) -> Summary`` is the method (default: TextRank)."""
     from engine.summarize.textio import prepare_text
 
     if not text.strip():
@@ -105,10 +129,10 @@ def summarize_text(
     notes = []
     if prepared != text.replace("\r\n", "\n").replace("\r", "\n"):
         notes.append("The text was HTML: tags, scripts and styles were removed before summarizing.")
-    return _summarize(prepared, settings, origin, notes, progress, cancel, store)
+    return _summarize(prepared, settings, origin, notes, progress, cancel, store, runner)
 
 
-def summarize_file(path: str, settings: dict, *, progress=None, cancel=None, store=None) -> dict:
+def summarize_file(path: str, settings: dict, *, progress=None, cancel=None, store=None, runner=None) -> dict:
     """Read ``path`` (txt, md, html; binary and over-large files refused), summarise, save."""
     from engine.summarize.textio import MAX_BYTES, decode_bytes, looks_like_html, prepare_text
 
@@ -130,16 +154,18 @@ def summarize_file(path: str, settings: dict, *, progress=None, cancel=None, sto
     if not text.strip():
         raise ValueError(f"{name}: nothing to summarize (the file has no text)")
     notes = ["The file is HTML: only its readable text was kept."] if looks_like_html(decoded) else []
-    return _summarize(text, settings, name, notes, progress, cancel, store)
+    return _summarize(text, settings, name, notes, progress, cancel, store, runner)
 
 
-def _summarize(text, settings, origin, notes, progress, cancel, store) -> dict:
+def _summarize(text, settings, origin, notes, progress, cancel, store, runner=None) -> dict:
     if cancel is not None and cancel.cancelled:
         return {"cancelled": True}
     if progress:
         progress({"stage": "summarizing", "words": count_words(text)})
     t0 = time.perf_counter()
-    summary = _run_textrank(text, settings)
+    summary = (runner or _run_textrank)(text, settings, cancel)
+    if cancel is not None and cancel.cancelled:
+        return {"cancelled": True}
     elapsed_ms = (time.perf_counter() - t0) * 1000
     n = len(summary.source_sentences)
     if n == 0:
@@ -161,9 +187,8 @@ def _summarize(text, settings, origin, notes, progress, cancel, store) -> dict:
         "summary_words": sum(len(s.split()) for s in summary.sentences),
         "notes": notes,
         "summary_id": None,
+        "extras": dict(summary.extras),
     }
-    if cancel is not None and cancel.cancelled:
-        return {"cancelled": True}
     if store is None:
         result["notes"].append("History is off: this summary is not saved.")
     else:
@@ -172,13 +197,21 @@ def _summarize(text, settings, origin, notes, progress, cancel, store) -> dict:
         result["summary_id"] = store.add_summary(
             text, "\n".join(summary.sentences), summary.method, _meta(result, n)
         )
-    result["shade"] = shading(text, result["spans"], result["scores"])
+    result["shade"] = result_shading(result)
     return result
 
 
 def _notes(text: str, summary) -> list[str]:
     n = len(summary.source_sentences)
     notes = []
+    if summary.method == "abstractive":
+        read = len(((summary.extras.get("attention") or {}).get("cols")) or [])
+        if read < sum(len(s.split()) for s in summary.source_sentences):  # the body, without the title
+            notes.append(
+                f"The model wrote one sentence from the first {read:,} words (the lead, where news puts "
+                "the gist); the rest of the text is not read."
+            )
+        return notes
     if n == 1:
         notes.append("The text is a single sentence, so the summary is that sentence.")
     elif len(summary.indices) >= n:
@@ -204,6 +237,13 @@ def _meta(result: dict, n: int) -> dict:
     if n <= MAX_STORED_SENTENCES:
         meta["scores"] = [float(f"{s:.6g}") for s in result["scores"]]
         meta["spans"] = [list(s) for s in result["spans"]]
+    elif result["method"] == "abstractive":  # only the lead was read: the rest of the shares are 0
+        last = max((i for i, s in enumerate(result["scores"]) if s > 0), default=-1)
+        meta["scores"] = [float(f"{s:.6g}") for s in result["scores"][: last + 1]]
+    if result["extras"]:
+        from desktop.abstractive_ops import stored_extras
+
+        meta["extras"] = stored_extras(result["extras"])
     return meta
 
 
@@ -228,6 +268,8 @@ def open_summary(item_id: int, *, store=None) -> dict:
     row = get_summary(store, int(item_id))
     meta = row.get("meta") or {}
     text, settings = row["source"], {**default_settings(), **(meta.get("settings") or {})}
+    if row["method"] == "abstractive":
+        settings["method"] = "abstractive"
     sentences = [s for s in row["summary"].split("\n") if s.strip()]
     result = {
         "text": text,
@@ -245,6 +287,7 @@ def open_summary(item_id: int, *, store=None) -> dict:
         "summary_words": sum(len(s.split()) for s in sentences),
         "notes": [f"From the history, saved {row['created_at'][:16].replace('T', ' ')} UTC."],
         "summary_id": row["id"],
+        "extras": dict(meta.get("extras") or {}),
     }
     fits = result["spans"] and all(0 <= s <= e <= len(text) for s, e in result["spans"][-1:])
     if row["method"].startswith("textrank") and not (fits and len(result["scores"]) == len(result["spans"])):
@@ -252,9 +295,16 @@ def open_summary(item_id: int, *, store=None) -> dict:
         result.update(scores=list(fresh.scores), spans=[tuple(s) for s in fresh.spans])
         result["indices"] = result["indices"] or list(fresh.indices)
         result["keywords"] = result["keywords"] or list(fresh.keywords)
-    elif not row["method"].startswith("textrank"):
+    elif row["method"] == "abstractive":  # scores past the model's reading limit are 0
+        if not fits:
+            from engine.summarize.document import parse_document
+
+            result["spans"] = [tuple(s) for s in parse_document(text).spans]
+        n = len(result["spans"])
+        result.update(indices=[], scores=(result["scores"] + [0.0] * n)[:n])
+    elif not row["method"].startswith("textrank") and row["method"] != "abstractive":
         result.update(indices=[], scores=[], spans=[])
-    result["shade"] = shading(text, result["spans"], result["scores"])
+    result["shade"] = result_shading(result)
     return result
 
 
@@ -273,6 +323,8 @@ def export_text(result: dict, fmt: str) -> str:
             length={"mode": settings.get("length"), "value": settings.get("value")},
             origin=result.get("origin", ""),
         )
+        if result.get("extras"):
+            record.update(beam=settings.get("beam"), extras=result["extras"])
         return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
         head = f"# {result['title'] or 'Summary'}\n\n"
@@ -280,6 +332,8 @@ def export_text(result: dict, fmt: str) -> str:
         keys = f"\n\n**Keywords:** {', '.join(keywords)}" if keywords else ""
         source = f" of {result['origin']}" if result.get("origin") else ""
         how = f"{result['method']} ({settings.get('variant')}), {describe_length(settings)}"
+        if result["method"] == "abstractive":
+            how = f"abstractive, one sentence written by the model (beam {settings.get('beam')})"
         foot = f"\n\n_Summary{source}: {how}._"
         return head + body + keys + foot + "\n"
     keys = f"\n\nKeywords: {', '.join(keywords)}" if keywords else ""
