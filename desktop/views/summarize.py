@@ -1,10 +1,14 @@
-"""The Summarize panel: paste or drop a text, get its key sentences beside it.
+"""The Summarize panel: paste or drop a text, get its key sentences beside it, or a headline-style
+sentence written by the abstractive model.
 
 Left, the source (a paste box and drop zone; after a summary, every sentence shaded by its
-TextRank score and the chosen ones marked); right, the summary with keywords as chips, copy and
-export. All work runs on the engine thread through ``service.submit`` (desktop/summarize_ops.py
-holds the jobs); this widget only keeps view state. Every summary is saved in the history, and
-``show_history_item("summary", id)`` shows a saved one again.
+TextRank score and the chosen ones marked, or by the attention the abstractive summary paid to
+it); right, the summary with keywords as chips, copy and export, and for the abstractive model the
+copied words, the beams and the attention heat map. All work runs on the engine thread through
+``service.submit`` (desktop/summarize_ops.py and desktop/abstractive_ops.py hold the jobs); this
+widget only keeps view state. ``model_folder`` is the abstractive model's folder (the shipped one
+unless set). Every summary is saved in the history, and ``show_history_item("summary", id)``
+shows a saved one again.
 """
 
 from __future__ import annotations
@@ -15,26 +19,26 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop import abstractive_ops as ab_ops
 from desktop import summarize_ops as ops
-from desktop import theme
 from desktop.paths import RESOURCES
 from desktop.widgets.source_view import SourceView
-from desktop.widgets.summarize_controls import VARIANTS, SummarizeControls
+from desktop.widgets.summarize_controls import VARIANTS
+from desktop.widgets.summarize_header import MessageBanner, SummarizeHeader
 from desktop.widgets.summary_view import SummaryView
 
 OPEN_FILTER = "Texts (*.txt *.md *.markdown *.html *.htm *.text);;All files (*)"
 DEMO_SAMPLE = "article_ferry.txt"
-STAGES = {"reading": "Reading {file}…", "saving": "Saving to the history…"}
+STAGES = {
+    "reading": "Reading {file}…",
+    "saving": "Saving to the history…",
+    "loading": "Loading the abstractive model…",
+}
 
 
 class SummarizePanel(QWidget):
@@ -47,63 +51,45 @@ class SummarizePanel(QWidget):
         self.result: dict | None = None  # what the summary view shows
         self.origin = ""  # file name the source came from ("" for a paste)
         self._sample = -1  # which shipped sample article "Try a sample" opened last
+        self._model_folder = ab_ops.MODEL_FOLDER
+        self._method = "textrank"  # the method chosen last (to notice a switch)
+        self._applying = False  # showing a result's settings (a saved summary's method is no choice)
         self._build()
         self._connect()
+        self.check_model()
+
+    @property
+    def model_folder(self) -> Path:
+        """The abstractive model's folder; setting it checks the model again."""
+        return self._model_folder
+
+    @model_folder.setter
+    def model_folder(self, folder) -> None:
+        self._model_folder = Path(folder)
+        self.check_model()
+
+    def check_model(self) -> str | None:
+        """Look for the abstractive model again (cheap: files only); what is wrong, or None."""
+        problem = ab_ops.model_problem(self._model_folder)
+        self.controls.set_abstractive_problem(problem)
         self._update_can_run()
+        return problem
 
     # ================================================================== construction
     def _build(self) -> None:
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
-        header = QWidget()
-        row = QHBoxLayout(header)
-        row.setContentsMargins(24, 10, 14, 4)
-        title = QLabel("Summarize")
-        title.setObjectName("ChatTitle")
-        row.addWidget(title)
-        self.origin_label = QLabel()
-        self.origin_label.setObjectName("MutedLabel")
-        row.addWidget(self.origin_label, 1)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a text, Markdown or HTML file (Ctrl+O)")
-        theme.set_icon(self.open_button, "folder", "text", 16)
-        row.addWidget(self.open_button)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Start again with an empty text")
-        row.addWidget(self.clear_button)
-        self.controls = SummarizeControls()
-        row.addSpacing(6)
-        row.addWidget(self.controls.run_button)
-        header_col = QVBoxLayout()
-        header_col.setSpacing(0)
-        header_col.addWidget(header)
-        header_col.addWidget(self.controls)
-        wrap = QFrame()
-        wrap.setObjectName("ChatHeader")
-        wrap.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        wrap.setLayout(header_col)
-        header_col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(wrap)
-        self.message = QFrame()
-        self.message.setObjectName("Banner")
-        self.message.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        msg_row = QHBoxLayout(self.message)
-        msg_row.setContentsMargins(14, 8, 8, 8)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        msg_row.addWidget(self.message_label, 1)
-        close = QToolButton()
-        close.setToolTip("Dismiss")
-        theme.set_icon(close, "close", "muted", 14)
-        close.clicked.connect(self.message.hide)
-        msg_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.header = SummarizeHeader()
+        self.controls, self.origin_label = self.header.controls, self.header.origin_label
+        self.open_button, self.clear_button = self.header.open_button, self.header.clear_button
+        col.addWidget(self.header)
+        self.message = MessageBanner()
+        self.message_label = self.message.label
         msg_wrap = QVBoxLayout()
         msg_wrap.setContentsMargins(24, 10, 24, 0)
         msg_wrap.addWidget(self.message)
         col.addLayout(msg_wrap)
-        self.message.hide()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
@@ -130,6 +116,7 @@ class SummarizePanel(QWidget):
         s.job_failed.connect(self._on_job_failed)
         s.job_progress.connect(self._on_job_progress)
         self.controls.submit_requested.connect(self.summarize)
+        self.controls.changed.connect(self._on_settings_changed)
         self.controls.cancel_requested.connect(self.cancel)
         self.source.submit_requested.connect(self.summarize)
         self.source.files_dropped.connect(self.handle_drop)
@@ -155,22 +142,24 @@ class SummarizePanel(QWidget):
         if not text.strip():
             self.show_message("Nothing to summarize: the text is empty. Paste a text or open a file.")
             return
-        self._start(
-            ops.summarize_text,
-            {"text": text, "settings": self.controls.settings(), "origin": self.origin},
-            f"Summarizing {_amount(text)}…",
-        )
+        settings = self.controls.settings()
+        kwargs = {"text": text, "settings": settings, "origin": self.origin}
+        if settings["method"] == "abstractive":
+            kwargs["model"] = str(self._model_folder)
+        fn = ab_ops.summarize_text if settings["method"] == "abstractive" else ops.summarize_text
+        self._start(fn, kwargs, f"Summarizing {_amount(text)}…")
 
     def open_file(self, path: str) -> None:
         """Read ``path`` on the engine thread and summarise it; the text then fills the box."""
         if self.busy:
             self.show_message("A summary is being made; wait for it or cancel it first.", "info")
             return
-        self._start(
-            ops.summarize_file,
-            {"path": str(path), "settings": self.controls.settings()},
-            f"Reading {Path(path).name}…",
-        )
+        settings = self.controls.settings()
+        kwargs = {"path": str(path), "settings": settings}
+        if settings["method"] == "abstractive":
+            kwargs["model"] = str(self._model_folder)
+        fn = ab_ops.summarize_file if settings["method"] == "abstractive" else ops.summarize_file
+        self._start(fn, kwargs, f"Reading {Path(path).name}…")
 
     def open_sample(self) -> None:
         """Summarise the next of the sample articles that ship in resources/samples."""
@@ -294,9 +283,14 @@ class SummarizePanel(QWidget):
         """Show a result of desktop.summarize_ops: source shaded, summary, keywords."""
         if self.source.text() != result["text"]:
             self.source.set_text(result["text"])
-        shade = result.get("shade") or ops.shading(result["text"], result["spans"], result["scores"])
+        shade = result.get("shade") or ops.result_shading(result)
+        self.source.score_name = "attention share" if result["method"] == "abstractive" else "score"
         self.source.set_shading(shade, result["scores"], result["indices"])
-        self.controls.set_settings(result["settings"])
+        self._applying = True
+        try:
+            self.controls.set_settings(result["settings"])
+        finally:
+            self._applying = False
         self.result = result
         self.origin = result.get("origin") or ""
         what = self.origin or "Pasted text"
@@ -311,11 +305,7 @@ class SummarizePanel(QWidget):
             self.summary.show_empty()
 
     def show_message(self, text: str, level: str = "warning") -> None:
-        self.message.setProperty("level", level)
-        self.message_label.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.show()
+        self.message.show_message(text, level)
 
     def _set_busy(self, busy: bool) -> None:
         self.controls.set_busy(busy)
@@ -328,8 +318,25 @@ class SummarizePanel(QWidget):
         self.origin = ""
         self._update_can_run()
 
+    def _on_settings_changed(self, settings: dict) -> None:
+        switched, self._method = settings["method"] != self._method, settings["method"]
+        problem = self.check_model()
+        if switched and problem and self._method == "abstractive" and not self._applying:
+            self.show_message(problem)  # say at once why Summarize is off, not only in a tooltip
+        elif switched and self._method == "textrank" and self.message_label.text() == problem:
+            self.message.hide()
+
     def _update_can_run(self) -> None:
-        self.controls.set_can_run(not self.source.is_blank(), "Paste a text or open a file first")
+        if self.source.is_blank():
+            self.controls.set_can_run(False, "Paste a text or open a file first")
+        elif self.controls.method() == "abstractive" and self.controls.abstractive_problem:
+            self.controls.set_can_run(False, self.controls.abstractive_problem)
+        else:
+            self.controls.set_can_run(True)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.check_model()  # a model trained meanwhile is found when the panel is shown again
 
 
 def _amount(text: str) -> str:
@@ -339,6 +346,8 @@ def _amount(text: str) -> str:
 
 
 def _stats(result: dict) -> str:
+    if result["method"] == "abstractive":
+        return _abstractive_stats(result)
     n = len(result["spans"]) or len(result["sentences"])
     words, total = result.get("summary_words", 0), max(result.get("n_words", 0), 1)
     variant = VARIANTS.get(result["settings"].get("variant"), (result["settings"].get("variant"),))[0]
@@ -355,13 +364,39 @@ def _stats(result: dict) -> str:
     return " · ".join(parts)
 
 
+def _abstractive_stats(result: dict) -> str:
+    extras = result.get("extras") or {}
+    read = len((extras.get("attention") or {}).get("cols") or [])
+    parts = [
+        f"1 sentence written from {read:,} of {result.get('n_words', 0):,} words"
+        if read
+        else "1 sentence written",
+        f"Abstractive · beam {result['settings'].get('beam', 4)}",
+    ]
+    if extras.get("log_prob") is not None:
+        parts.append(f"log-prob {extras['log_prob']:.2f}")
+    if result.get("elapsed_ms") is not None:
+        parts.append(f"{result['elapsed_ms']:.0f} ms")
+    if result.get("summary_id") is not None:
+        parts.append("saved in history")
+    return " · ".join(parts)
+
+
 def create_panel(service, parent) -> QWidget:
     return SummarizePanel(service, parent)
 
 
-def demo(panel: SummarizePanel, sample: str = DEMO_SAMPLE) -> None:
+def demo(panel: SummarizePanel, sample: str = DEMO_SAMPLE, method: str | None = None) -> None:
     """Fill ``panel`` with a shipped sample article and its summary, synchronously on this thread
-    (for ``main.py --screenshot``; nothing is saved in the history)."""
-    result = ops.summarize_file(str(RESOURCES / "samples" / sample), panel.controls.settings())
+    (for ``main.py --screenshot``; nothing is saved in the history). ``method``: "textrank" or
+    "abstractive"; by default abstractive when the panel's model is installed."""
+    if method is None:
+        method = "textrank" if ab_ops.model_problem(panel.model_folder) else "abstractive"
+    path = str(RESOURCES / "samples" / sample)
+    settings = {**panel.controls.settings(), "method": method}
+    if method == "abstractive":
+        result = ab_ops.summarize_file(path, settings, str(panel.model_folder))
+    else:
+        result = ops.summarize_file(path, settings)
     result["notes"] = [n for n in result["notes"] if not n.startswith("History is off")]
     panel.show_result(result)

@@ -45,6 +45,7 @@ class SourceView(QPlainTextEdit):
         self._sorted: list[float] | None = None  # negated scores, ascending (for ranks)
         self._flash: int | None = None
         self._setting = False
+        self.score_name = "score"  # what the scores are, for the tooltip ("attention share": a fraction)
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._end_flash)
@@ -133,7 +134,8 @@ class SourceView(QPlainTextEdit):
         n, score = len(self._scores), self._scores[k]
         rank = bisect.bisect_left(self._sorted, -score) + 1
         chosen = " · in the summary" if k in self._chosen else ""
-        return f"Sentence {k + 1} of {n:,} · score {score:.4f} · rank {rank:,} of {n:,}{chosen}"
+        value = f"{score:.1%}" if self.score_name == "attention share" else f"{score:.4f}"
+        return f"Sentence {k + 1} of {n:,} · {self.score_name} {value} · rank {rank:,} of {n:,}{chosen}"
 
     def _end_flash(self) -> None:
         self._flash = None

@@ -1,6 +1,7 @@
-"""The Summarize panel's settings bar: method, TextRank variant, length (sentences, ratio or words)
-and the number of keywords, in groups that wrap onto a second line in a narrow window; plus the
-Summarize / Cancel button, which the panel places in its header.
+"""The Summarize panel's settings bar: method (TextRank, with its variant, or Abstractive, with its
+beam size), length (sentences, ratio or words; TextRank only) and the number of keywords, in groups
+that wrap onto a second line in a narrow window; plus the Summarize / Cancel button, which the
+panel places in its header.
 
 The variant names mirror ``engine.summarize.textrank.VARIANTS`` (a test keeps them in step); they
 are listed here so that opening the panel does not import numpy and scipy on the GUI thread.
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFrame,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -46,9 +48,11 @@ LENGTHS = {
     "words": ("Words", (10, 5000), 100, " words", "Summary length as a word budget"),
 }
 ABSTRACTIVE_TIP = (
-    "Abstractive summaries (a recurrent sequence-to-sequence model that writes new sentences) are not "
-    "built yet: this option turns on when the model ships."
+    "Abstractive, headline-style: a recurrent sequence-to-sequence model with attention and a copy "
+    "mechanism writes one new sentence from the lead of the text. The length settings do not apply."
 )
+METHODS = ("textrank", "abstractive")
+BEAM_RANGE, BEAM_DEFAULT = (1, 10), 4
 
 
 class SummarizeControls(QFrame):
@@ -63,16 +67,17 @@ class SummarizeControls(QFrame):
         flow.setContentsMargins(24, 2, 14, 10)
         self._values = {mode: spec[2] for mode, spec in LENGTHS.items()}
         self._busy = False
+        self.abstractive_problem: str | None = None  # why the abstractive model cannot run
 
         method = _group(flow)
         self.method_group = QButtonGroup(self)
         self.textrank_button = self._segment("TextRank", "Extractive: picks the text's own key sentences")
         self.textrank_button.setChecked(True)
         self.abstractive_button = self._segment("Abstractive", ABSTRACTIVE_TIP)
-        self.abstractive_button.setEnabled(False)
         for b in (self.textrank_button, self.abstractive_button):
             self.method_group.addButton(b)
             method.addWidget(b)
+        self.method_group.buttonToggled.connect(self._on_method)
         self.variant = QComboBox()
         self.variant.setToolTip("Which TextRank variant ranks the sentences")
         for name, (label, tip) in VARIANTS.items():
@@ -80,8 +85,25 @@ class SummarizeControls(QFrame):
             self.variant.setItemData(self.variant.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.variant.currentIndexChanged.connect(self._emit)
         method.addWidget(self.variant)
+        self.beam = QSpinBox()
+        self.beam.setRange(*BEAM_RANGE)
+        self.beam.setValue(BEAM_DEFAULT)
+        self.beam.setPrefix("Beam ")
+        self.beam.setMinimumWidth(90)
+        self.beam.setToolTip(
+            "Beam search width: how many candidate sentences the model keeps while writing "
+            "(1 = greedy). The runners-up are shown under the summary."
+        )
+        self.beam.valueChanged.connect(self._emit)
+        self.beam.hide()
+        method.addWidget(self.beam)
 
         length = _group(flow)
+        self.length_box = length.parentWidget()
+        self._faded = QGraphicsOpacityEffect(self.length_box)
+        self._faded.setOpacity(0.4)
+        self._faded.setEnabled(False)
+        self.length_box.setGraphicsEffect(self._faded)
         length.addWidget(self._muted("Length"))
         self.length_group = QButtonGroup(self)
         self.length_buttons: dict[str, QPushButton] = {}
@@ -137,18 +159,28 @@ class SummarizeControls(QFrame):
     def mode(self) -> str:
         return next(m for m, b in self.length_buttons.items() if b.isChecked())
 
+    def method(self) -> str:
+        return "abstractive" if self.abstractive_button.isChecked() else "textrank"
+
     def settings(self) -> dict:
         mode = self.mode()
         value = self.amount.value()
         return {
+            "method": self.method(),
             "variant": self.variant.currentData(),
             "length": mode,
             "value": value / 100 if mode == "ratio" else value,
             "keywords": self.keywords.value(),
+            "beam": self.beam.value(),
         }
 
     def set_settings(self, settings: dict) -> None:
         """Show ``settings`` (as saved with a summary); unknown values are left as they are."""
+        if settings.get("method") in METHODS:
+            button = self.abstractive_button if settings["method"] == "abstractive" else self.textrank_button
+            button.setChecked(True)
+        if isinstance(settings.get("beam"), int):
+            self.beam.setValue(settings["beam"])
         i = self.variant.findData(settings.get("variant"))
         if i >= 0:
             self.variant.setCurrentIndex(i)
@@ -160,6 +192,26 @@ class SummarizeControls(QFrame):
             self._apply_mode(mode)
         if isinstance(settings.get("keywords"), int):
             self.keywords.setValue(settings["keywords"])
+
+    def set_abstractive_problem(self, problem: str | None) -> None:
+        """Why the abstractive model cannot run (None: it can); shown in the button's tooltip."""
+        self.abstractive_problem = problem
+        tip = ABSTRACTIVE_TIP + (f"\n\n{problem}" if problem else "")
+        self.abstractive_button.setToolTip(tip)
+
+    def _on_method(self, _button, checked: bool) -> None:
+        if checked:
+            abstractive = self.method() == "abstractive"
+            self.variant.setVisible(not abstractive)
+            self.beam.setVisible(abstractive)
+            self.length_box.setEnabled(not abstractive)
+            self._faded.setEnabled(abstractive)  # the style marks few disabled controls: fade the group
+            self.length_box.setToolTip(
+                "The abstractive model writes one sentence: the length settings apply to TextRank"
+                if abstractive
+                else ""
+            )
+            self._emit()
 
     def _on_mode(self, button, checked: bool) -> None:
         if checked:

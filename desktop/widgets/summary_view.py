@@ -1,5 +1,7 @@
 """The summary beside the source: title, figures, notes, the chosen sentences (each links back to
 its place in the source), keywords as chips, a legend for the source shading, copy and export.
+An abstractive summary shows its one written sentence with the copied words marked, and under it
+the beams and the attention map (desktop/widgets/abstractive_details.py).
 
 Three states: empty (what to do), busy (a summary is being made) and the result.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QPainter
+from PySide6.QtGui import QColor, QCursor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,11 +24,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTextBrowser,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop import theme
+from desktop.widgets.abstractive_details import AbstractiveDetails, copy_html
 from desktop.widgets.keyword_chips import KeywordChips
 from desktop.widgets.source_view import CHOSEN_DARK, CHOSEN_LIGHT, MAX_SHADE_ALPHA, MIN_SHADE_ALPHA
 
@@ -34,28 +38,34 @@ MAX_SHOWN_SENTENCES = 400  # a longer summary is shown in part; copy and export 
 
 
 class ShadeLegend(QWidget):
-    """'in the summary' swatch, then a low -> high importance gradient, as the source is shaded."""
+    """'in the summary' swatch, then a low -> high importance gradient, as the source is shaded
+    (for an abstractive summary: only the gradient, of the attention each sentence got)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setFixedHeight(22)
         self.setMinimumWidth(300)
+        self.attention = False  # shading by attention share (abstractive), not by importance
 
     def paintEvent(self, _event) -> None:
         c = theme.current_colors()
         dark = QColor(c["window"]).lightness() < 128
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(CHOSEN_DARK if dark else CHOSEN_LIGHT)
-        p.drawRoundedRect(0, 4, 26, 14, 3, 3)
-        p.setPen(QColor(c["muted"]))
         fm = p.fontMetrics()
-        label = "in the summary"
-        p.drawText(34, 4 + fm.ascent(), label)
-        x = 34 + fm.horizontalAdvance(label) + 18
-        p.drawText(x, 4 + fm.ascent(), "importance: low")
-        x += fm.horizontalAdvance("importance: low") + 6
+        x = 0
+        if not self.attention:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(CHOSEN_DARK if dark else CHOSEN_LIGHT)
+            p.drawRoundedRect(0, 4, 26, 14, 3, 3)
+            label = "in the summary"
+            p.setPen(QColor(c["muted"]))
+            p.drawText(34, 4 + fm.ascent(), label)
+            x = 34 + fm.horizontalAdvance(label) + 18
+        p.setPen(QColor(c["muted"]))
+        low_label = "attention: none" if self.attention else "importance: low"
+        p.drawText(x, 4 + fm.ascent(), low_label)
+        x += fm.horizontalAdvance(low_label) + 6
         grad = QLinearGradient(x, 0, x + 70, 0)
         low, high = QColor(c["accent"]), QColor(c["accent"])
         low.setAlpha(MIN_SHADE_ALPHA)
@@ -112,6 +122,7 @@ class SummaryView(QFrame):
         for page in (self.empty, self.busy, self.result):
             self.stack.addWidget(page)
         self.sentences: list[str] = []
+        self.copy_shares: list[float] = []  # per word of an abstractive summary: the share copied
 
     # ------------------------------------------------------------------ pages
     def _empty_page(self) -> QWidget:
@@ -230,7 +241,11 @@ class SummaryView(QFrame):
         self.text = FittedBrowser()
         self.text.setOpenLinks(False)
         self.text.anchorClicked.connect(self._on_anchor)
+        self.text.highlighted.connect(self._on_hover_link)
         col.addWidget(self.text)
+        self.abstractive = AbstractiveDetails()
+        self.abstractive.hide()
+        col.addWidget(self.abstractive)
         self.keywords_label = QLabel("KEYWORDS")
         self.keywords_label.setObjectName("SectionLabel")
         self.keywords_label.setContentsMargins(0, 0, 0, 0)
@@ -238,7 +253,7 @@ class SummaryView(QFrame):
         self.chips = KeywordChips()
         self.chips.chosen.connect(self.keyword_chosen)
         col.addWidget(self.chips)
-        legend_label = QLabel("SOURCE SHADING")
+        self.legend_label = legend_label = QLabel("SOURCE SHADING")
         legend_label.setObjectName("SectionLabel")
         col.addWidget(legend_label)
         self.legend = ShadeLegend()
@@ -269,7 +284,19 @@ class SummaryView(QFrame):
             )
         self.notes.setText("\n".join(notes))
         self.notes.setVisible(bool(notes))
-        self.text.setHtml(self._html(shown, list(result.get("indices") or [])))
+        abstractive = result.get("method") == "abstractive"
+        self.copy_shares = list((result.get("extras") or {}).get("copy") or []) if abstractive else []
+        if abstractive:
+            sentence = shown[0] if shown else ""
+            words = copy_html(sentence, self.copy_shares)
+            self.text.setHtml(f"<p style='margin:0 0 6px 0; line-height:150%'>{words}</p>")
+            self.abstractive.set_result(sentence, result.get("extras") or {})
+        else:
+            self.text.setHtml(self._html(shown, list(result.get("indices") or [])))
+        self.abstractive.setVisible(abstractive)
+        self.legend.attention = abstractive
+        self.legend_label.setText("SOURCE SHADED BY ATTENTION" if abstractive else "SOURCE SHADING")
+        self.legend.update()
         keywords = list(result.get("keywords") or [])
         self.chips.set_keywords(keywords)
         self.keywords_label.setVisible(bool(keywords))
@@ -292,6 +319,17 @@ class SummaryView(QFrame):
                 f"<span style='font-size:small'>{badge}</span>&nbsp;&nbsp;{html.escape(sentence)}</p>"
             )
         return "".join(parts)
+
+    def _on_hover_link(self, url) -> None:
+        target = url.toString()
+        words = self.sentences[0].split() if self.sentences else []
+        if target.startswith("w:") and target[2:].isdigit() and int(target[2:]) < len(self.copy_shares):
+            i = int(target[2:])
+            share = self.copy_shares[i]
+            tip = f"“{words[i]}”: {share:.0%} copied from the source, {1 - share:.0%} written by the model"
+            QToolTip.showText(QCursor.pos(), tip, self)
+        else:
+            QToolTip.hideText()
 
     def _on_anchor(self, url) -> None:
         target = url.toString()

@@ -129,10 +129,15 @@ def _urls(*paths):
     return mime
 
 
-def test_abstractive_option_is_shown_disabled_with_a_reason(panel):
+def test_abstractive_option_uses_the_shipped_model_and_says_when_it_is_missing(panel):
+    from desktop import abstractive_ops
+    from engine.paths import default_model
+
     button = panel.controls.abstractive_button
-    assert button.isVisibleTo(panel) and not button.isEnabled()
-    assert "not built yet" in button.toolTip()
+    assert button.isVisibleTo(panel) and button.isEnabled()
+    assert panel.model_folder == default_model("summarizer")
+    missing = abstractive_ops.model_problem(panel.model_folder) is not None
+    assert ("not installed" in button.toolTip()) == missing
 
 
 def test_variant_names_match_the_engine():

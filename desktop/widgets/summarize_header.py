@@ -1,0 +1,69 @@
+"""The Summarize panel's header (title, where the text came from, Open, Clear, the settings bar and
+the Summarize / Cancel button) and the dismissable message banner under it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from desktop import theme
+from desktop.widgets.summarize_controls import SummarizeControls
+
+
+class SummarizeHeader(QFrame):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatHeader")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        header = QWidget()
+        row = QHBoxLayout(header)
+        row.setContentsMargins(24, 10, 14, 4)
+        title = QLabel("Summarize")
+        title.setObjectName("ChatTitle")
+        row.addWidget(title)
+        self.origin_label = QLabel()
+        self.origin_label.setObjectName("MutedLabel")
+        row.addWidget(self.origin_label, 1)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a text, Markdown or HTML file (Ctrl+O)")
+        theme.set_icon(self.open_button, "folder", "text", 16)
+        row.addWidget(self.open_button)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Start again with an empty text")
+        row.addWidget(self.clear_button)
+        self.controls = SummarizeControls()
+        row.addSpacing(6)
+        row.addWidget(self.controls.run_button)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(header)
+        col.addWidget(self.controls)
+
+
+class MessageBanner(QFrame):
+    """A message for a person ("warning" or "info") with a close button; hidden until shown."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 8, 8, 8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setToolTip("Dismiss")
+        theme.set_icon(close, "close", "muted", 14)
+        close.clicked.connect(self.hide)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "warning") -> None:
+        self.setProperty("level", level)
+        self.label.setText(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.show()
