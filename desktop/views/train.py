@@ -1,7 +1,8 @@
 """The Train panel: train and compare models from the app, and see inside them.
 
-Tabs: the chat model (dialogue runs with live curves, a runs table and overlaid comparisons),
-the lecture's experiments (cells compared on synthetic tasks; gradient flow live while training),
+Tabs: the chat model (dialogue runs with live curves, a runs table and overlaid comparisons), the
+summarizer, the captioner and the forecaster (each with its data, config, curves and runs), the
+lecture's experiments (cells compared on synthetic tasks; gradient flow live while training),
 gates and embeddings as pictures, and a small language model with generation and a "human or
 model?" game. Every tab runs its work as engine-service jobs (engine.lab.jobs) and listens to the
 job signals with its own bound methods, keeping only the job ids it submitted.
@@ -14,7 +15,10 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from desktop.widgets.lab_experiments import CompareTab, FlowTab
 from desktop.widgets.lab_inside import EmbeddingsTab, GatesTab
 from desktop.widgets.lab_lm import LanguageModelTab
+from desktop.widgets.train_captioner import CaptionerTrainTab
 from desktop.widgets.train_dialogue import DialogueTrainTab
+from desktop.widgets.train_forecaster import ForecasterTrainTab
+from desktop.widgets.train_summarizer import SummarizerTrainTab
 from engine.lab import jobs
 
 
@@ -28,6 +32,9 @@ class TrainPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.dialogue = DialogueTrainTab(service)
+        self.summarizer = SummarizerTrainTab(service)
+        self.captioner = CaptionerTrainTab(service)
+        self.forecaster = ForecasterTrainTab(service)
         self.compare = CompareTab(service)
         self.flow = FlowTab(service)
         self.gates = GatesTab(service)
@@ -35,6 +42,9 @@ class TrainPanel(QWidget):
         self.embeddings = EmbeddingsTab(service)
         for widget, label in (
             (self.dialogue, "Chat model"),
+            (self.summarizer, "Summarizer"),
+            (self.captioner, "Captioner"),
+            (self.forecaster, "Forecaster"),
             (self.compare, "Compare cells"),
             (self.flow, "Gradient flow"),
             (self.gates, "Gates"),
@@ -59,10 +69,13 @@ class TrainPanel(QWidget):
         self.embeddings.text_path.setText(text_path)
 
     def handle_drop(self, paths: list[str]) -> None:
-        """A dropped file becomes the corpus of the tab that is showing (chat model or language model)."""
+        """A dropped file becomes the data of the tab that is showing (the chat model's otherwise)."""
         if not paths:
             return
-        if self.tabs.currentWidget() is self.lm:
+        current = self.tabs.currentWidget()
+        if current in (self.summarizer, self.captioner, self.forecaster):
+            current.accept_drop(paths)
+        elif current is self.lm:
             self.lm.text_path.setText(paths[0])
         else:
             self.tabs.setCurrentWidget(self.dialogue)

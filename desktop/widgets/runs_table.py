@@ -1,8 +1,10 @@
 """The recorded training runs: a table (newest first) and their curves overlaid for comparison.
 
 Rows come from ``HistoryStore.list_runs()`` dicts. Selecting several rows overlays their
-validation perplexity (or training loss when a run has not been validated yet) in one plot,
-e.g. GRU vs LSTM vs Elman RNN trained on the same data.
+validation perplexity (a summarizer's ROUGE-L, a captioner's BLEU-4 …: the metric the run selects
+its model by; training loss when a run has not been validated yet) in one plot, e.g. GRU vs LSTM
+vs Elman RNN trained on the same data. The last column is the run's model folder (full path in
+its tooltip): the folder to open in a panel or pass to ``--model``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,33 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.live_plot import LivePlot
 
-COLUMNS = ("Run", "Task", "Data", "Cell", "Status", "Best ppl", "Steps", "Minutes", "Started")
+COLUMNS = ("Run", "Task", "Data", "Cell", "Status", "Best", "Steps", "Minutes", "Started", "Model folder")
+SHORT = {"val_ppl": "ppl", "rouge_l": "ROUGE-L", "bleu_4": "BLEU-4", "cider": "CIDEr", "val_loss": "val loss"}
 
 
 def run_cell(run: dict) -> str:
     cfg = run.get("config") or {}
-    return str((cfg.get("model") or {}).get("cell", "") or cfg.get("cell", ""))
+    nested = (cfg.get("model") or {}).get("cell", "") or (cfg.get("lstm") or {}).get("cell", "")
+    return str(nested or cfg.get("cell", ""))
+
+
+def run_metric(run: dict) -> str:
+    """The curve a run is compared by: validation perplexity, else its selection metric."""
+    curves, metrics = run.get("curves") or {}, run.get("metrics") or {}
+    if curves.get("val_ppl"):
+        return "val_ppl"
+    key = metrics.get("metric")
+    return key if key and curves.get(key) else "train_loss"
+
+
+def best_text(run: dict) -> str:
+    metrics = run.get("metrics") or {}
+    if metrics.get("best_val_ppl") is not None:
+        return f"ppl {_fmt(metrics['best_val_ppl'])}"
+    best, key = metrics.get("best_metric"), metrics.get("metric")
+    if isinstance(best, (int, float)):
+        return f"{SHORT.get(key, key)} {best:.3f}"
+    return ""
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -72,14 +95,17 @@ class RunsTable(QWidget):
                 str(run.get("data", ""))[-40:],
                 run_cell(run),
                 run.get("status", ""),
-                _fmt(metrics.get("best_val_ppl")),
+                best_text(run),
                 _fmt(metrics.get("steps")),
                 _fmt(minutes / 60 if minutes is not None else None),
                 str(run.get("started_at", ""))[:16].replace("T", " "),
+                run.get("checkpoint") or "",
             )
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                if col in (2, len(values) - 1):  # data and folder: the whole path on hover
+                    item.setToolTip(str(run.get("data" if col == 2 else "checkpoint") or ""))
                 self.table.setItem(row, col, item)
             if run["id"] in keep:
                 self.table.selectRow(row)
@@ -105,12 +131,18 @@ class RunsTable(QWidget):
     def _on_selection(self) -> None:
         chosen = self.selected()
         self.overlay.clear()
+        keys = {run_metric(run) for run in chosen}
+        self.overlay.set_log_y(keys == {"val_ppl"} or not keys)
+        shown = SHORT.get(next(iter(keys)), "training loss") if len(keys) == 1 else "metric (see legend)"
+        self.overlay.plot.setLabel(
+            "left", "validation perplexity" if keys == {"val_ppl"} or not keys else shown
+        )
         for run in chosen:
-            curves = run.get("curves") or {}
-            points = curves.get("val_ppl") or curves.get("train_loss") or []
+            key = run_metric(run)
+            points = (run.get("curves") or {}).get(key) or []
             label = f"#{run['id']} {run_cell(run) or run.get('task', '')}"
-            if not curves.get("val_ppl") and points:
-                label += " (train loss)"
+            if len(keys) > 1 or key == "train_loss":
+                label += f" ({SHORT.get(key, 'train loss')})"
             self.overlay.set_curve(label, [p[0] for p in points], [p[1] for p in points])
         self.overlay.flush()
         self.selection_changed.emit(chosen)

@@ -122,7 +122,7 @@ class _Relay:
                 "kind": "eval",
                 "metrics": {"val_loss": e["val_loss"]},
                 "improved": improved,
-                **{k: common[k] for k in ("step", "epoch", "elapsed_s")},
+                **{k: common[k] for k in ("step", "epoch", "member", "elapsed_s")},
             }
         )
 

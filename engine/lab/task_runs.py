@@ -181,16 +181,18 @@ def check_caption_data(config: dict) -> dict:
 
 
 class _Every:
-    """Forward at most one event per ``seconds`` (the last one always: ``done == total``)."""
+    """Feature-extraction progress as ``extract`` events, at most one per ``seconds`` (the last one
+    always: ``done == total``), named by split: ``splits`` maps an image count to its split's name."""
 
-    def __init__(self, emit: Callable[[dict], None], seconds: float) -> None:
-        self.emit, self.seconds, self.last = emit, seconds, 0.0
+    def __init__(self, emit: Callable[[dict], None], seconds: float, splits: dict[int, str]) -> None:
+        self.emit, self.seconds, self.last, self.splits = emit, seconds, 0.0, splits
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if done >= total or now - self.last >= self.seconds:
             self.last = now
-            self.emit({"kind": "extract", "done": int(done), "total": int(total)})
+            split = self.splits.get(int(total), "")
+            self.emit({"kind": "extract", "done": int(done), "total": int(total), "split": split})
 
 
 def run_captioner_events(
@@ -220,6 +222,7 @@ def run_captioner_events(
     n_params = count_params(lambda: CaptionModel(type(mcfg)(**shape), pretrained_encoder=False))
     check_fits(n_params, device, "This captioner", extra_bytes=facts["images"] * FEATURE_BYTES)
     steps_per_epoch = math.ceil(facts["train"] / tcfg.images_per_batch)
+    splits = {facts["valid"]: "validation", facts["train"]: "training"}  # equal sizes: "training"
     emit(
         {
             "kind": "start",
@@ -244,7 +247,7 @@ def run_captioner_events(
                 callbacks=_trainer_events(emit),
                 cancel=cancel,
                 log=lambda text: emit({"kind": "log", "text": text}),
-                extract_progress=_Every(emit, EXTRACT_EVERY_S),
+                extract_progress=_Every(emit, EXTRACT_EVERY_S, splits),
             )
         except InterruptedError:  # cancelled while extracting features: nothing trained yet
             return {"reason": "cancelled", "steps": 0, "metric": tcfg.metric, "params": n_params}

@@ -217,7 +217,8 @@ def test_captioner_run_cancelled_while_extracting_then_resumed_and_trained(tmp_p
     assert (
         run["status"] == "complete" and run["metrics"]["steps"] == 4 and run["metrics"]["metric"] == "bleu_4"
     )
-    assert [e["done"] for e in seen if e["kind"] == "extract"][-1] == 2  # the last split: 2 val images
+    extracted = [(e["split"], e["done"]) for e in seen if e["kind"] == "extract"]
+    assert extracted[0][0] == "training" and extracted[-1] == ("validation", 2)  # 12 train, then 2 val
     assert (
         len(run["curves"]["bleu_4"]) == 2 and len(run["curves"]["cider"]) == 2 and run["curves"]["val_loss"]
     )

@@ -1,0 +1,148 @@
+"""Train an image captioner (EfficientNet-Lite0 regions + attention LSTM) from the app.
+
+Data: a folder of images and a captions file in a format ``python -m engine train captioner``
+reads (CSV ``image,caption``, Flickr8k ``name.jpg#i<TAB>caption`` or COCO JSON). The frozen
+encoder runs once per image first (the feature cache, with its own progress bar), then the
+decoder trains; validation scores BLEU-4 and CIDEr, and the best model by the chosen one is a model
+folder under the user's models, shown in the runs table.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from desktop.widgets.train_task import PathRow, TaskTrainTab, dspin, spin
+from engine.caption.config import CaptionerConfig, CaptionTrainConfig
+from engine.lab import task_jobs
+
+SELECT_BY = (("BLEU-4", "bleu_4"), ("CIDEr", "cider"), ("Validation loss", "val_loss"))
+WORD_VECTORS = (("Random start", "none"), ("Word2Vec on the training captions", "captions"))
+
+
+class CaptionerTrainTab(TaskTrainTab):
+    TASK = "captioner"
+    JOB = task_jobs.captioner_job
+    METRICS = ("bleu_4", "cider")
+    HINT = (
+        "Choose a folder of images and a captions file (CSV image,caption; Flickr8k tokens; COCO JSON), "
+        "then Start. Image features are extracted once and cached in the run's folder."
+    )
+
+    def build_form(self, form: QFormLayout) -> None:
+        m, t = CaptionerConfig(), CaptionTrainConfig()
+        self.images = PathRow("a folder of images", ("folder",), "Images folder")
+        self.captions = PathRow(
+            "captions.csv, Flickr8k.token.txt or captions.json", ("file",), "Captions file"
+        )
+        self.region = spin(0, 2048, m.region_dim, 16)
+        self.embed = spin(8, 1024, m.embed_dim, 8)
+        self.hidden = spin(8, 2048, m.hidden_dim, 8)
+        self.attn = spin(8, 1024, m.attn_dim, 8)
+        self.attention = QCheckBox("Attend to image regions (off: their mean)")
+        self.attention.setChecked(m.attention)
+        self.fine_tune = spin(0, 6, m.fine_tune_blocks)
+        self.epochs = spin(1, 1000, t.epochs)
+        self.batch = spin(1, 512, t.images_per_batch, 4)
+        self.per_image = spin(1, 10, t.captions_per_image)
+        self.lr = dspin(1e-5, 1.0, t.lr, 5, 1e-4)
+        self.clip = dspin(0.0, 100.0, t.clip_norm, 2, 0.5)
+        self.min_count = spin(1, 100, t.min_count)
+        self.vectors = QComboBox()
+        for label, key in WORD_VECTORS:
+            self.vectors.addItem(label, key)
+        self.metric = QComboBox()
+        for label, key in SELECT_BY:
+            self.metric.addItem(label, key)
+        self.patience = spin(0, 1000, t.patience)
+        self.beam = spin(1, 10, t.val_beam)
+        self.max_steps = spin(0, 10_000_000, t.max_steps, 100)
+        self.minutes = dspin(0.0, 10_000.0, t.max_minutes, 1, 5.0)
+        for label, widget in (
+            ("Images", self.images),
+            ("Captions", self.captions),
+            ("Region size (0 = 1280)", self.region),
+            ("Word embedding size", self.embed),
+            ("LSTM size", self.hidden),
+            ("Attention size", self.attn),
+            ("", self.attention),
+            ("Encoder blocks to fine-tune", self.fine_tune),
+            ("Epochs", self.epochs),
+            ("Images per batch", self.batch),
+            ("Captions per image", self.per_image),
+            ("Learning rate", self.lr),
+            ("Clip gradient norm", self.clip),
+            ("Words seen at least", self.min_count),
+            ("Word vectors", self.vectors),
+            ("Keep the best by", self.metric),
+            ("Patience (epochs, 0 = off)", self.patience),
+            ("Validation beam", self.beam),
+            ("Max steps (0 = no limit)", self.max_steps),
+            ("Minutes (0 = no limit)", self.minutes),
+        ):
+            form.addRow(label, widget)
+
+    def build_extra(self) -> QWidget:
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.extract_label = QLabel("Image features: not extracted yet")
+        self.extract_bar = QProgressBar()
+        self.extract_bar.setRange(0, 1)
+        self.extract_bar.setValue(0)
+        col.addWidget(self.extract_label)
+        col.addWidget(self.extract_bar)
+        box.setMaximumHeight(70)
+        return box
+
+    def config(self) -> dict:
+        return {
+            "images": self.images.text(),
+            "captions": self.captions.text(),
+            "train": {
+                "epochs": self.epochs.value(),
+                "images_per_batch": self.batch.value(),
+                "captions_per_image": self.per_image.value(),
+                "lr": self.lr.value(),
+                "clip_norm": self.clip.value(),
+                "min_count": self.min_count.value(),
+                "word_vectors": self.vectors.currentData(),
+                "metric": self.metric.currentData(),
+                "patience": self.patience.value(),
+                "val_beam": self.beam.value(),
+                "max_steps": self.max_steps.value(),
+                "max_minutes": self.minutes.value(),
+            },
+            "model": {
+                "region_dim": self.region.value(),
+                "embed_dim": self.embed.value(),
+                "hidden_dim": self.hidden.value(),
+                "attn_dim": self.attn.value(),
+                "attention": self.attention.isChecked(),
+                "fine_tune_blocks": self.fine_tune.value(),
+            },
+        }
+
+    def problem(self, config: dict) -> str | None:
+        if not config["images"] or not config["captions"]:
+            return "Choose an images folder and a captions file first."
+        return None
+
+    def on_event(self, info: dict) -> None:
+        if info.get("kind") == "extract":
+            done, total = int(info["done"]), max(int(info["total"]), 1)
+            self.extract_bar.setRange(0, total)
+            self.extract_bar.setValue(done)
+            split = f" ({info['split']} images)" if info.get("split") else ""
+            self.extract_label.setText(f"Image features: {done}/{total}{split}")
+            self._say(f"Run #{self.run_id}: extracting image features{split}: {done}/{total}…")
+
+    def on_result(self, result: dict) -> str:
+        if not result.get("folder"):
+            return ""
+        return "Caption with it: python -m engine caption --model <that folder> IMAGES."
+
+    def accept_drop(self, paths: list[str]) -> None:
+        from pathlib import Path
+
+        target = self.images if Path(paths[0]).is_dir() else self.captions
+        target.setText(paths[0])

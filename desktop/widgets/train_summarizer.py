@@ -1,0 +1,128 @@
+"""Train the abstractive summarizer (pointer-generator with coverage) from the app.
+
+Data: a BBC News Summary folder (``News Articles/`` + ``Summaries/``) or a ``.jsonl`` file of
+``{"text", "summary"}`` objects, the formats ``python -m engine train summarizer`` reads. The run is
+``engine.lab.task_jobs.summarizer_job`` (the CLI's ``train_summarizer``) in a child process; the
+best model by validation ROUGE-L is a model folder under the user's models, shown in the runs table.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout
+
+from desktop.widgets.train_task import PathRow, TaskTrainTab, dspin, spin
+from engine.lab import task_jobs
+from engine.summarize.train import SummarizerTrainConfig
+
+# engine.summarize.pointer.PointerConfig's defaults, kept here so the panel opens without torch
+MODEL_DEFAULTS = {"emb_dim": 128, "enc_hidden": 192, "dec_hidden": 256, "attn_dim": 256}
+FORMATS = (
+    ("Detect from the path", "auto"),
+    ("BBC News Summary folder", "bbc"),
+    ("JSON Lines (.jsonl)", "jsonl"),
+)
+TARGETS = (("Headline (the title line)", "title"), ("Reference summary (first sentences)", "summary"))
+
+
+class SummarizerTrainTab(TaskTrainTab):
+    TASK = "summarizer"
+    JOB = task_jobs.summarizer_job
+    VAL_LOSS = "val_nll"
+    METRICS = ("rouge_l",)
+    HINT = (
+        'Choose a BBC News Summary folder or a .jsonl file of {"text", "summary"} lines, then Start. '
+        "The model that scores the best validation ROUGE-L is kept."
+    )
+
+    def build_form(self, form: QFormLayout) -> None:
+        d = SummarizerTrainConfig()
+        self.data = PathRow("BBC News Summary folder or a .jsonl file", ("folder", "file"), "Summarizer data")
+        self.fmt = QComboBox()
+        for label, key in FORMATS:
+            self.fmt.addItem(label, key)
+        self.target = QComboBox()
+        for label, key in TARGETS:
+            self.target.addItem(label, key)
+        self.emb = spin(8, 1024, MODEL_DEFAULTS["emb_dim"], 8)
+        self.enc = spin(8, 2048, MODEL_DEFAULTS["enc_hidden"], 8)
+        self.dec = spin(8, 2048, MODEL_DEFAULTS["dec_hidden"], 8)
+        self.attn = spin(8, 2048, MODEL_DEFAULTS["attn_dim"], 8)
+        self.pointer = QCheckBox("Copy words from the article (pointer)")
+        self.pointer.setChecked(True)
+        self.coverage = QCheckBox("Coverage (discourage repeating)")
+        self.coverage.setChecked(True)
+        self.max_source = spin(16, 2000, 160, 16)
+        self.max_target = spin(4, 400, 24, 4)
+        self.epochs = spin(1, 1000, d.epochs)
+        self.max_steps = spin(0, 10_000_000, d.max_steps, 100)
+        self.batch = spin(1, 1024, d.batch_size, 8)
+        self.lr = dspin(1e-5, 1.0, d.lr, 5, 1e-4)
+        self.clip = dspin(0.0, 100.0, d.clip, 2, 0.5)
+        self.eval_every = spin(0, 100_000, d.eval_every, 50)
+        self.patience = spin(0, 1000, d.patience)
+        self.vocab = spin(300, 64_000, d.vocab_size, 500)
+        self.word_vectors = QCheckBox("Start the embedding from Word2Vec")
+        self.word_vectors.setChecked(d.word_vectors)
+        self.limit = spin(0, 10_000_000, d.limit, 100)
+        for label, widget in (
+            ("Data", self.data),
+            ("Format", self.fmt),
+            ("Learn to write", self.target),
+            ("Embedding size", self.emb),
+            ("Encoder size", self.enc),
+            ("Decoder size", self.dec),
+            ("Attention size", self.attn),
+            ("", self.pointer),
+            ("", self.coverage),
+            ("Article pieces read", self.max_source),
+            ("Longest summary (pieces)", self.max_target),
+            ("Epochs", self.epochs),
+            ("Max steps (0 = no limit)", self.max_steps),
+            ("Batch size", self.batch),
+            ("Learning rate", self.lr),
+            ("Clip gradient norm", self.clip),
+            ("Validate every (steps, 0 = epoch)", self.eval_every),
+            ("Patience (validations, 0 = off)", self.patience),
+            ("Vocabulary", self.vocab),
+            ("", self.word_vectors),
+            ("Training pairs (0 = all)", self.limit),
+        ):
+            form.addRow(label, widget)
+
+    def config(self) -> dict:
+        return {
+            "data": self.data.text(),
+            "fmt": self.fmt.currentData(),
+            "target": self.target.currentData(),
+            "epochs": self.epochs.value(),
+            "max_steps": self.max_steps.value(),
+            "batch_size": self.batch.value(),
+            "lr": self.lr.value(),
+            "clip": self.clip.value(),
+            "patience": self.patience.value(),
+            "eval_every": self.eval_every.value(),
+            "vocab_size": self.vocab.value(),
+            "word_vectors": self.word_vectors.isChecked(),
+            "limit": self.limit.value(),
+            "model": {
+                "emb_dim": self.emb.value(),
+                "enc_hidden": self.enc.value(),
+                "dec_hidden": self.dec.value(),
+                "attn_dim": self.attn.value(),
+                "pointer": self.pointer.isChecked(),
+                "coverage": self.coverage.isChecked(),
+                "max_source": self.max_source.value(),
+                "max_target": self.max_target.value(),
+            },
+        }
+
+    def problem(self, config: dict) -> str | None:
+        return None if config["data"] else "Choose the training data first (a folder or a .jsonl file)."
+
+    def on_result(self, result: dict) -> str:
+        if not result.get("folder"):
+            return ""
+        return "Summarize with it: python -m engine summarize --method abstractive --model <that folder>."
+
+    def accept_drop(self, paths: list[str]) -> None:
+        self.data.setText(paths[0])

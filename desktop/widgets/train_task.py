@@ -1,0 +1,350 @@
+"""What the summarizer, captioner and forecaster tabs of the Train panel share.
+
+A form on the left (each tab builds its rows in :meth:`TaskTrainTab.build_form`), Start / Cancel /
+Resume, a status line, live curves (training and validation loss; the validation metrics in a
+second plot), room for a tab's own widget (feature-extraction progress, a forecast preview) and
+the table of this task's recorded runs. The run is an ``engine.lab.task_jobs`` job on the engine
+service; progress arrives as ``job_progress`` dicts (see engine.lab.jobs.RunRecorder) and the
+plots redraw on their own throttle timer.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.widgets.live_plot import PALETTE, LivePlot
+from desktop.widgets.runs_table import RunsTable
+from engine.lab import jobs
+
+RESUMABLE = ("stopped", "error")
+TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
+METRIC_NAMES = {
+    "rouge_l": "ROUGE-L",
+    "bleu_4": "BLEU-4",
+    "cider": "CIDEr",
+    "val_loss": "validation loss",
+    "val_nll": "validation NLL",
+}
+
+
+def spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(value)
+    return s
+
+
+def dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(decimals)
+    s.setSingleStep(step)
+    s.setValue(value)
+    return s
+
+
+class PathRow(QWidget):
+    """A path field with Browse buttons (``kinds``: "file" and/or "folder")."""
+
+    def __init__(self, placeholder: str, kinds=("file",), title: str = "Choose", parent=None) -> None:
+        super().__init__(parent)
+        self.title = title
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(placeholder)
+        row.addWidget(self.edit, 1)
+        for kind in kinds:
+            button = QPushButton("File…" if kind == "file" and len(kinds) > 1 else "Browse…")
+            if kind == "folder" and len(kinds) > 1:
+                button.setText("Folder…")
+            button.clicked.connect(self._browse_file if kind == "file" else self._browse_folder)
+            row.addWidget(button)
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming, like QLineEdit)
+        self.edit.setText(text)
+
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.title)
+        if path:
+            self.edit.setText(path)
+
+    def _browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.title)
+        if path:
+            self.edit.setText(path)
+
+
+class TaskTrainTab(QWidget):
+    TASK = ""  # the runs table's task name
+    JOB = None  # the engine.lab.task_jobs function
+    VAL_LOSS = "val_loss"  # the validation curve drawn beside the training loss
+    METRICS: tuple[str, ...] = ()  # validation metrics drawn in the metric plot
+    ITEMS = "tokens"  # what the throughput counts
+    X_LABEL = "step"  # the curves' x axis
+    CAN_RESUME = True
+    HINT = "Choose data and a model, then Start."
+
+    run_finished = Signal(object)  # the job's result dict
+
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.job_id: int | None = None
+        self.runs_job: int | None = None
+        self.run_id: int | None = None
+        self.status_text = ""
+        self.isolate = True  # train in a child process (tests set False to patch the engine in-process)
+        data = getattr(service, "data", None)
+        if data is not None and data.writable:
+            self.out_root = str(data.user_models)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="parlance-runs-")
+            self.out_root = self._tmp.name
+        self._build()
+        service.job_progress.connect(self._on_progress)
+        service.job_finished.connect(self._on_finished)
+        service.job_failed.connect(self._on_failed)
+        self.refresh_runs()
+
+    # ================================================================== for the tabs
+    def build_form(self, form: QFormLayout) -> None:
+        raise NotImplementedError
+
+    def build_extra(self) -> QWidget | None:
+        """A widget between the curves and the runs table (None: nothing)."""
+        return None
+
+    def config(self) -> dict:
+        raise NotImplementedError
+
+    def problem(self, config: dict) -> str | None:
+        """What the form still lacks (shown instead of starting), or None."""
+        return None
+
+    def job_kwargs(self, config: dict) -> dict:
+        return {"config": config, "out_root": self.out_root, "isolate": self.isolate}
+
+    def start_text(self, info: dict) -> str:
+        """The status line when a run starts (``info``: the run's "start" event)."""
+        params = f", {info['params'] / 1e6:.2f} M parameters" if info.get("params") else ""
+        return (
+            f"Run #{self.run_id}: {info['train_examples']} training / {info['valid_examples']} "
+            f"validation examples{params}, {info['steps_per_epoch']} step(s) per epoch"
+        )
+
+    def on_event(self, info: dict) -> None:
+        """Events other than start / progress / eval (extract, refit, log)."""
+
+    def on_result(self, result: dict) -> str:
+        """The tab's part of the finished message."""
+        return ""
+
+    def show_run(self, run: dict) -> None:
+        """A finished run was selected in the table (e.g. show its forecast)."""
+
+    def accept_drop(self, paths: list[str]) -> None:
+        """A file dropped on the panel while this tab shows."""
+
+    # ================================================================== construction
+    def _build(self) -> None:
+        row = QHBoxLayout(self)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        row.addWidget(split)
+        form_box = QWidget()
+        form = QFormLayout(form_box)
+        self.build_form(form)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume selected")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        for b in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(b)
+        self.resume_button.setVisible(self.CAN_RESUME)
+        form.addRow(buttons)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+        split.addWidget(scroll)
+        right = QWidget()
+        col = QVBoxLayout(right)
+        self.status = QLabel(self.HINT)
+        self.status.setWordWrap(True)
+        # fixed height: a status changing at every event must not re-lay out the plots below it
+        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 6)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        col.addWidget(self.status)
+        plots = QHBoxLayout()
+        self.loss_plot = LivePlot("This run", self.X_LABEL, "loss")
+        plots.addWidget(self.loss_plot, 1)
+        self.metric_plot = LivePlot(
+            "Validation", self.X_LABEL, " / ".join(METRIC_NAMES[m] for m in self.METRICS)
+        )
+        self.metric_plot.setVisible(bool(self.METRICS))
+        plots.addWidget(self.metric_plot, 1)
+        col.addLayout(plots, 3)
+        extra = self.build_extra()
+        if extra is not None:
+            col.addWidget(extra, 2)
+        self.runs = RunsTable()
+        self.runs.selection_changed.connect(self._on_runs_selected)
+        col.addWidget(self.runs, 3)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        self._set_running(False)
+
+    # ================================================================== actions
+    def start(self) -> None:
+        cfg = self.config()
+        problem = self.problem(cfg)
+        if problem:
+            self._say(problem)
+            return
+        self._begin(f"Starting a {self.TASK} run…")
+        self.job_id = self.service.submit("train", type(self).JOB, self.job_kwargs(cfg))
+
+    def resume(self) -> None:
+        chosen = [r for r in self.runs.selected() if r["status"] in RESUMABLE]
+        if not chosen:
+            self._say(f"Select a stopped {self.TASK} run in the table to resume it.")
+            return
+        run = chosen[0]
+        self._begin(f"Resuming run #{run['id']}…")
+        kwargs = {**self.job_kwargs({}), "run_id": run["id"]}
+        self.job_id = self.service.submit("train", type(self).JOB, kwargs)
+
+    def cancel(self) -> None:
+        if self.job_id is not None:
+            self.service.cancel(self.job_id)
+            later = "; the run can be resumed later" if self.CAN_RESUME else ""
+            self._say(f"Stopping after the current step{later}.")
+
+    def refresh_runs(self) -> None:
+        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+
+    def _begin(self, text: str) -> None:
+        self.loss_plot.clear()
+        self.metric_plot.clear()
+        self._set_running(True)
+        self._say(text)
+
+    def _set_running(self, on: bool) -> None:
+        self.start_button.setEnabled(not on)
+        self.resume_button.setEnabled(not on and self.CAN_RESUME)
+        self.cancel_button.setEnabled(on)
+
+    def _say(self, text: str) -> None:
+        self.status_text = text
+        self.status.setText(text)
+
+    # ================================================================== curves
+    def val_name(self) -> str:
+        """The validation curve's name in the loss plot."""
+        return "validation" if self.VAL_LOSS == "val_loss" else METRIC_NAMES[self.VAL_LOSS]
+
+    def add_loss(self, name: str, step, value, color: str, info: dict | None = None) -> None:
+        """A point of the loss plot (``info``: the event it came from; tabs may split curves by it)."""
+        self.loss_plot.add_point(name, step, value, color=color)
+
+    def _add_eval(self, step, metrics: dict, info: dict | None = None) -> None:
+        if self.VAL_LOSS in metrics:
+            self.add_loss(self.val_name(), step, metrics[self.VAL_LOSS], VAL_COLOR, info)
+        for key in self.METRICS:
+            if key in metrics:
+                self.metric_plot.add_point(METRIC_NAMES[key], step, metrics[key])
+
+    def _replay(self, curves: dict) -> None:
+        """A resumed run's curves so far (its plot continues them)."""
+        for p in curves.get("train_loss", []):
+            self.add_loss("training", p[0], p[1], TRAIN_COLOR)
+        by_step: dict = {}
+        for key in (self.VAL_LOSS, *self.METRICS):
+            for p in curves.get(key, []):
+                by_step.setdefault(p[0], {})[key] = p[1]
+        for step in sorted(by_step):
+            self._add_eval(step, by_step[step])
+
+    # ================================================================== service signals
+    def _on_progress(self, job_id: int, info) -> None:
+        if job_id != self.job_id or not isinstance(info, dict):
+            return
+        kind = info.get("kind")
+        if kind == "start":
+            self.run_id = info.get("run_id")
+            self._replay(info.get("curves") or {})
+            self._say(self.start_text(info))
+        elif kind == "progress":
+            self.add_loss("training", info["step"], info["loss"], TRAIN_COLOR, info)
+            eta = info.get("eta_s")
+            eta_text = f", about {eta / 60:.1f} min left" if eta is not None and math.isfinite(eta) else ""
+            self._say(
+                f"Run #{self.run_id}: step {info['step']}/{info.get('total_steps') or '?'}, loss "
+                f"{info['loss']:.3f}, {info['items_per_s']:.0f} {self.ITEMS}/s{eta_text}"
+            )
+        elif kind == "eval":
+            self._add_eval(info["step"], info.get("metrics") or {}, info)
+        else:
+            self.on_event(info)
+
+    def _on_finished(self, job_id: int, result) -> None:
+        if job_id == self.runs_job:
+            self.runs.set_runs([r for r in result or [] if r.get("task") == self.TASK])
+            return
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self._set_running(False)
+        m = result.get("metrics") or {}
+        best = m.get("best_metric")
+        name = METRIC_NAMES.get(m.get("metric"), m.get("metric") or "metric")
+        best_text = f"best {name} {best:.4f}" if isinstance(best, (int, float)) else "no validation yet"
+        folder = f" Model folder: {result['folder']}." if result.get("folder") else ""
+        self._say(
+            f"Run #{result.get('run_id')} {m.get('reason')} after {m.get('steps')} steps: {best_text}."
+            f"{folder} {self.on_result(result)}".strip()
+        )
+        self.loss_plot.flush()
+        self.metric_plot.flush()
+        self.refresh_runs()
+        self.run_finished.emit(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.runs_job:
+            self.runs.set_runs([])
+            return
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self._set_running(False)
+        self._say(f"Training stopped: {message}")
+        self.refresh_runs()
+
+    def _on_runs_selected(self, runs) -> None:
+        if self.job_id is None:
+            self.resume_button.setEnabled(self.CAN_RESUME and any(r["status"] in RESUMABLE for r in runs))
+        if len(runs) == 1:
+            self.show_run(runs[0])

@@ -1,0 +1,224 @@
+"""The Train panel's summarizer, captioner and forecaster tabs with the real engine service: tiny
+runs started from their forms, curves seen, cancelled at any moment, resumed, found in the runs
+table, and every bad input (wrong file formats, a config too large for memory, a full disk) met
+with a clear message while the panel keeps working."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import fakes
+import pytest
+from desktop_testkit import recorder
+from PySide6.QtCore import Qt
+from train_task_fixtures import TINY_LSTM, write_caption_set, write_series_csv, write_summarizer_jsonl
+
+from desktop.engine_service import EngineService
+from desktop.paths import resolve_data_dir
+
+LONG_MS = 60000
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    from desktop.views.train import create_panel
+
+    service = EngineService(
+        resolve_data_dir(tmp_path / "data"),
+        bot_loader=fakes.loader(),
+        model_finder=fakes.finder("tiny-bot"),
+        device_probe=fakes.probe,
+    )
+    ready = recorder(service.ready)
+    service.start()
+    qtbot.waitUntil(lambda: bool(ready.calls), timeout=LONG_MS)
+    widget = create_panel(service, None)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.warm, timeout=LONG_MS)
+    yield widget
+    service.shutdown()
+
+
+def _click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _wait_done(qtbot, tab) -> None:
+    qtbot.waitUntil(lambda: tab.job_id is None, timeout=LONG_MS)
+
+
+def _wait_row(qtbot, tab, status: str) -> dict:
+    qtbot.waitUntil(lambda: bool(tab.runs.runs) and tab.runs.runs[0]["status"] == status, timeout=LONG_MS)
+    return tab.runs.runs[0]
+
+
+def _tiny_summarizer_form(tab, data: Path, epochs: int) -> None:
+    tab.data.setText(str(data))
+    for box, value in ((tab.emb, 16), (tab.enc, 16), (tab.dec, 16), (tab.attn, 16), (tab.max_source, 48)):
+        box.setValue(value)
+    for box, value in ((tab.max_target, 12), (tab.epochs, epochs), (tab.batch, 8), (tab.vocab, 400)):
+        box.setValue(value)
+    tab.patience.setValue(0)
+    tab.lr.setValue(0.01)
+    tab.word_vectors.setChecked(False)
+
+
+def test_summarizer_run_updates_cancels_resumes_and_is_recorded(qtbot, panel, tmp_path):
+    tab = panel.summarizer
+    panel.tabs.setCurrentWidget(tab)
+    panel.handle_drop([str(write_summarizer_jsonl(tmp_path / "pairs.jsonl"))])  # a drop fills the data
+    _tiny_summarizer_form(tab, Path(tab.data.text()), epochs=40)  # 4 steps an epoch: 160 steps
+    _click(qtbot, tab.start_button)  # in a child process, as in the app
+    qtbot.waitUntil(lambda: tab.loss_plot.points("training") >= 1 and tab.metric_plot.points("ROUGE-L") >= 2,
+                    timeout=LONG_MS)  # fmt: skip
+    assert tab.loss_plot.points("validation NLL") >= 2 and not tab.start_button.isEnabled()
+    _click(qtbot, tab.cancel_button)
+    _wait_done(qtbot, tab)
+    assert "cancelled" in tab.status_text
+    run = _wait_row(qtbot, tab, "stopped")
+    stopped = run["metrics"]["steps"]
+    assert run["task"] == "summarizer" and 10 <= stopped < 160 and run["curves"]["rouge_l"]
+    assert tab.runs.table.item(0, 9).text() == run["checkpoint"]  # the model folder, in the table
+    tab.runs.select([run["id"]])
+    _click(qtbot, tab.resume_button)
+    _wait_done(qtbot, tab)
+    done = _wait_row(qtbot, tab, "complete")
+    assert done["id"] == run["id"] and done["metrics"]["steps"] == 160
+    assert (
+        tab.loss_plot.points("training") == len(done["curves"]["train_loss"]) == 16
+    )  # one curve, both parts
+    assert "best ROUGE-L" in tab.status_text and (Path(done["checkpoint"]) / "config.json").is_file()
+    assert tab.runs.table.item(0, 5).text().startswith("ROUGE-L ")
+
+
+def test_cancel_at_once_then_the_tab_trains_again(qtbot, panel, tmp_path):
+    tab = panel.summarizer
+    tab.isolate = False
+    _tiny_summarizer_form(tab, write_summarizer_jsonl(tmp_path / "pairs.jsonl"), epochs=2)
+    _click(qtbot, tab.start_button)
+    _click(qtbot, tab.cancel_button)  # before the job has even begun, or at its first step
+    _wait_done(qtbot, tab)
+    assert "cancelled" in tab.status_text and tab.start_button.isEnabled()
+    _click(qtbot, tab.start_button)
+    _wait_done(qtbot, tab)
+    assert _wait_row(qtbot, tab, "complete")["metrics"]["steps"] == 8
+
+
+def test_captioner_shows_feature_extraction_and_trains(qtbot, panel, tmp_path):
+    tab = panel.captioner
+    tab.isolate = False
+    images, captions = write_caption_set(tmp_path / "data")
+    panel.tabs.setCurrentWidget(tab)
+    panel.handle_drop([str(images)])  # a folder: the images
+    panel.handle_drop([str(captions)])  # a file: the captions
+    for box, value in ((tab.region, 16), (tab.embed, 8), (tab.hidden, 16), (tab.attn, 8), (tab.epochs, 2)):
+        box.setValue(value)
+    tab.batch.setValue(8)
+    tab.min_count.setValue(1)
+    tab.beam.setValue(1)
+    _click(qtbot, tab.start_button)
+    _wait_done(qtbot, tab)
+    run = _wait_row(qtbot, tab, "complete")
+    assert (
+        tab.extract_bar.value() == tab.extract_bar.maximum() == 2
+        and "2/2 (validation images)" in tab.extract_label.text()
+    )
+    assert tab.metric_plot.points("BLEU-4") == 2 and tab.metric_plot.points("CIDEr") == 2
+    assert tab.loss_plot.points("validation") == 2 and run["task"] == "captioner"
+    assert (Path(run["checkpoint"]) / "vocab.json").is_file() and "caption --model" in tab.status_text
+
+
+def test_forecaster_trains_previews_and_scores_without_resume(qtbot, panel, tmp_path):
+    tab = panel.forecaster
+    tab.isolate = False
+    panel.tabs.setCurrentWidget(tab)
+    panel.handle_drop([str(write_series_csv(tmp_path / "sales.csv"))])
+    qtbot.waitUntil(lambda: tab.column.count() >= 1, timeout=LONG_MS)  # the file's numeric columns
+    assert tab.column.currentText() == "sales" and not tab.resume_button.isVisible()
+    tab.horizon.setValue(6)
+    for key, value in TINY_LSTM.items():
+        box = {"hidden": tab.hidden, "epochs": tab.epochs, "patience": tab.patience, "seeds": tab.seeds}.get(
+            key
+        )
+        if box is not None:
+            box.setValue(value)
+    tab.seeds.setValue(2)  # two ensemble members: a curve each, named once in the legend
+    _click(qtbot, tab.start_button)
+    _wait_done(qtbot, tab)
+    run = _wait_row(qtbot, tab, "complete")
+    assert tab.loss_plot.points("training") == 4 and tab.loss_plot.points("validation") == 4
+    assert tab.loss_plot.points("training · member 2") == 4 and len(run["curves"]["train_loss"]) == 8
+    legend = [label.text for _, label in tab.loss_plot.legend.items]
+    assert "training" in legend and "training · member 2" not in legend
+    assert tab.preview.has_forecast() and "MAE" in tab.scores.text() and run["checkpoint"] is None
+    tab.preview.clear()
+    tab.runs.select([run["id"]])  # a recorded run shows its forecast again
+    assert tab.preview.has_forecast()
+
+
+def test_bad_files_get_clear_messages_and_record_nothing(qtbot, panel, tmp_path):
+    table = tmp_path / "table.csv"
+    table.write_text("name,colour\nann,red\nbob,blue\n", encoding="utf-8")
+    images, _ = write_caption_set(tmp_path / "data")
+    cases = (
+        (panel.summarizer, lambda t: t.data.setText(str(table)), "expected an object with 'text'"),
+        (panel.captioner, lambda t: (t.images.setText(str(images)), t.captions.setText(str(table))),
+         "must name 'image' and 'caption' columns"),
+        (panel.forecaster, lambda t: t.path.setText(str(table)), "no numeric column"),
+    )  # fmt: skip
+    finished = recorder(panel.service.job_finished)
+    for tab, fill, message in cases:
+        fill(tab)
+        _click(qtbot, tab.start_button)
+        _wait_done(qtbot, tab)
+        assert message in tab.status_text and tab.start_button.isEnabled()
+        qtbot.waitUntil(lambda t=tab: any(c[0] == t.runs_job for c in finished.calls), timeout=LONG_MS)
+        assert tab.runs.runs == []  # the table, refreshed after the failure: no run was recorded
+    empty = panel.summarizer
+    empty.data.setText("")
+    _click(qtbot, empty.start_button)
+    assert empty.job_id is None and "Choose the training data" in empty.status_text
+
+
+def test_too_large_and_disk_full_are_reported_and_the_run_resumes(qtbot, panel, tmp_path, monkeypatch):
+    import safetensors.torch
+
+    from engine import memory
+
+    tab = panel.summarizer
+    tab.isolate = False  # the patches below live in this process
+    _tiny_summarizer_form(tab, write_summarizer_jsonl(tmp_path / "pairs.jsonl"), epochs=4)
+    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 100_000)
+    _click(qtbot, tab.start_button)
+    _wait_done(qtbot, tab)
+    assert "This summarizer does not fit" in tab.status_text and "Choose smaller sizes" in tab.status_text
+    assert "does not fit" in _wait_row(qtbot, tab, "error")["metrics"]["error"]  # recorded, with why
+    monkeypatch.undo()
+
+    real_save, calls = safetensors.torch.save_file, []
+
+    def fills_up(tensors, filename, metadata=None):
+        calls.append(filename)
+        if len(calls) == 5:  # the third checkpoint
+            raise OSError(errno.ENOSPC, "No space left on device", filename)
+        return real_save(tensors, filename, metadata)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", fills_up)
+    _click(qtbot, tab.start_button)
+    _wait_done(qtbot, tab)
+    assert (
+        "The disk is full" in tab.status_text and "last good checkpoint (step 8) is kept" in tab.status_text
+    )
+    qtbot.waitUntil(lambda: len(tab.runs.runs) == 2, timeout=LONG_MS)
+    failed = tab.runs.runs[0]
+    assert failed["status"] == "error" and tab.runs.runs[1]["status"] == "error"  # both, with why
+    monkeypatch.undo()  # space freed
+    tab.runs.select([failed["id"]])
+    _click(qtbot, tab.resume_button)
+    _wait_done(qtbot, tab)
+    done = _wait_row(qtbot, tab, "complete")
+    assert done["id"] == failed["id"] and done["metrics"]["steps"] == 16
