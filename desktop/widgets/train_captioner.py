@@ -50,9 +50,9 @@ class CaptionerTrainTab(TaskTrainTab):
         self.vectors = QComboBox()
         for label, key in WORD_VECTORS:
             self.vectors.addItem(label, key)
-        self.metric = QComboBox()
+        self.select_by = QComboBox()  # not "metric": that would hide QWidget.metric(), a Qt virtual
         for label, key in SELECT_BY:
-            self.metric.addItem(label, key)
+            self.select_by.addItem(label, key)
         self.patience = spin(0, 1000, t.patience)
         self.beam = spin(1, 10, t.val_beam)
         self.max_steps = spin(0, 10_000_000, t.max_steps, 100)
@@ -73,7 +73,7 @@ class CaptionerTrainTab(TaskTrainTab):
             ("Clip gradient norm", self.clip),
             ("Words seen at least", self.min_count),
             ("Word vectors", self.vectors),
-            ("Keep the best by", self.metric),
+            ("Keep the best by", self.select_by),
             ("Patience (epochs, 0 = off)", self.patience),
             ("Validation beam", self.beam),
             ("Max steps (0 = no limit)", self.max_steps),
@@ -106,7 +106,7 @@ class CaptionerTrainTab(TaskTrainTab):
                 "clip_norm": self.clip.value(),
                 "min_count": self.min_count.value(),
                 "word_vectors": self.vectors.currentData(),
-                "metric": self.metric.currentData(),
+                "metric": self.select_by.currentData(),
                 "patience": self.patience.value(),
                 "val_beam": self.beam.value(),
                 "max_steps": self.max_steps.value(),

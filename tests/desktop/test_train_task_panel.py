@@ -222,3 +222,15 @@ def test_too_large_and_disk_full_are_reported_and_the_run_resumes(qtbot, panel, 
     _wait_done(qtbot, tab)
     done = _wait_row(qtbot, tab, "complete")
     assert done["id"] == failed["id"] and done["metrics"]["steps"] == 16
+
+
+def test_no_tab_attribute_hides_a_qt_method(panel):
+    """A widget attribute named like a QWidget virtual (``self.metric = QComboBox()`` hides
+    ``QWidget.metric()``) crashes Qt when it calls that virtual, e.g. on a theme change."""
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QWidget
+
+    qt_names = set(dir(QWidget))
+    for tab in (panel, *(panel.tabs.widget(i) for i in range(panel.tabs.count()))):
+        hidden = [k for k, v in vars(tab).items() if k in qt_names and not isinstance(v, SignalInstance)]
+        assert hidden == [], f"{type(tab).__name__} hides {hidden}"
