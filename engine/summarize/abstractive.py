@@ -140,12 +140,15 @@ class Abstractor:
         Sentences are encoded one by one: sentencepiece never joins pieces across spaces, so this
         equals encoding the joined body, as in training."""
         from engine.summarize.document import parse_document
+        from engine.text.tokenizer import SPK1_ID
 
         doc = parse_document(text)
         sentences = doc.sentences or [re.sub(r"\s+", " ", text).strip()]
         ids: list[int] = []
         where: list[int] = []
         limit = self.model.cfg.max_source
+        if self.model.cfg.task_prefix:  # the "write a headline" task piece
+            ids, where = [SPK1_ID], [-1]
         for k, sentence in enumerate(sentences):
             piece_ids = self.tokenizer.encode(sentence)[: limit - len(ids)]
             ids += piece_ids
@@ -166,7 +169,7 @@ class Abstractor:
 
         t0 = time.perf_counter()
         src, where = self.source_ids(text)
-        if not src:
+        if not [i for i in src if not self.tokenizer.is_special(i)]:
             raise ValueError("nothing to summarise: the text has no words")
         options = options or default_options()
         batch = batch_tensors([(src, [])], BOS_ID, EOS_ID, self.device)
@@ -187,20 +190,21 @@ class Abstractor:
         best = hyps[0]
         pieces = [self.tokenizer.id_to_piece(t) for t in best.tokens]
         n = len(best.tokens)  # the step that chose EOS has attention too: not shown
-        attention = [list(map(float, row)) for row in best.attn.get("source", [])[:n]]
+        skip = 1 if self.model.cfg.task_prefix else 0  # the task piece is not part of the text
+        attention = [list(map(float, row[skip:])) for row in best.attn.get("source", [])[:n]]
         p_gen = [float(row[0]) for row in best.attn.get("p_gen", [])[:n]]
         return AbstractSummary(
             text=_tidy(self.tokenizer.decode(best.tokens)),
             pieces=pieces,
-            source_pieces=[self.tokenizer.id_to_piece(t) for t in src],
+            source_pieces=[self.tokenizer.id_to_piece(t) for t in src[skip:]],
             attention=attention,
             p_gen=p_gen,
             log_prob=float(best.score),
             alternatives=[
                 {"text": _tidy(self.tokenizer.decode(h.tokens)), "log_prob": float(h.score)} for h in hyps[1:]
             ],
-            source_text=self.tokenizer.decode(src),
-            piece_sentence=where,
+            source_text=self.tokenizer.decode(src[skip:]),
+            piece_sentence=where[skip:],
             seconds=time.perf_counter() - t0,
         )
 

@@ -39,6 +39,7 @@ class PointerConfig:
     cov_weight: float = 1.0  # lambda of the coverage loss
     max_source: int = 160  # source pieces read (the lead of the article)
     max_target: int = 24  # longest generated summary in pieces
+    task_prefix: bool = False  # the source starts with a task piece (headline vs denoising training)
 
     def validate(self) -> None:
         for name in ("vocab_size", "emb_dim", "enc_hidden", "dec_hidden", "attn_dim", "max_source"):

@@ -6,6 +6,12 @@ body (title line removed), the target its headline (``target="title"``) or its r
 ``engine.summarize.data`` is never read for training; validation is the md5 bucket 2 of the rest.
 A sentencepiece tokenizer and Word2Vec piece vectors (the embedding's start) are trained on the
 training articles. Model selection: ROUGE-L of greedy headlines on the validation pairs.
+
+With ``denoise`` > 0 (BART-style denoising as an auxiliary task), each epoch also trains on that
+many sentences of the training articles, noised (words dropped, neighbours swapped) -> restored.
+It gives the decoder far more fluent text to learn from than ~1,300 headlines, and teaches the copy
+mechanism to copy whole words in order. A task piece at the start of the source (``<u1>`` write a
+headline, ``<u2>`` restore a sentence) tells the two apart; summaries always ask for a headline.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class SummarizerTrainConfig:
     seed: int = 0
     threads: int = 0  # torch CPU threads; 0 = leave as is
     limit: int = 0  # use at most this many training pairs (0 = all; tests use a few)
+    denoise: int = 0  # per epoch, this many denoising pairs (a training article's sentence with words
+    # dropped and swapped -> the sentence) mixed with the headline pairs; 0 = headlines only
+    denoise_drop: float = 0.25  # share of words dropped from a denoising source
     model: dict = field(default_factory=dict)  # PointerConfig fields
 
 
@@ -96,7 +105,7 @@ def train_summarizer(
     from engine.summarize.abstractive import Abstractor, default_options, rouge_l
     from engine.summarize.data import load_examples
     from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig, PointerGenerator, batch_tensors
-    from engine.text.tokenizer import BOS_ID, EOS_ID, Tokenizer
+    from engine.text.tokenizer import BOS_ID, EOS_ID, SPK1_ID, Tokenizer
     from engine.training import TrainConfig, Trainer
 
     out = Path(out)
@@ -111,9 +120,7 @@ def train_summarizer(
     if cfg.limit:
         train = train[: cfg.limit]
     if not train or not val:
-        raise ValueError(
-            f"too few pairs to train on ({len(pairs)} found; need 2 outside the test split)"
-        )
+        raise ValueError(f"too few pairs to train on ({len(pairs)} found; need 2 outside the test split)")
     log(f"pairs: {len(train)} train / {len(val)} validation (test split held out)")
 
     known = {f for f in PointerConfig.__dataclass_fields__} - {"vocab_size"}
@@ -128,12 +135,20 @@ def train_summarizer(
 
         texts = [s for _, src, tgt in train for s in [tgt, *split_sentences(src)]]
         tok = Tokenizer.train(texts, out, vocab_size=cfg.vocab_size, seed=cfg.seed)
-    mcfg = PointerConfig(vocab_size=tok.vocab_size, **cfg.model)
+    model_fields = dict(cfg.model)
+    if cfg.denoise:
+        model_fields["task_prefix"] = True
+    mcfg = PointerConfig(vocab_size=tok.vocab_size, **model_fields)
+    prefix = [SPK1_ID] if mcfg.task_prefix else []
 
     def encode(p):
-        return (tok.encode(p[1])[: mcfg.max_source], tok.encode(p[2])[: mcfg.max_target])
+        src = prefix + tok.encode(p[1])
+        return (src[: mcfg.max_source], tok.encode(p[2])[: mcfg.max_target])
 
     train_x = [encode(p) for p in train]
+    sentences = _denoise_sentences(tok, [src for _, src, _ in train], mcfg.max_target) if cfg.denoise else []
+    if cfg.denoise:
+        log(f"denoising: {cfg.denoise} of {len(sentences)} training sentences per epoch")
     torch.manual_seed(cfg.seed)
     model = PointerGenerator(mcfg)
     if cfg.word_vectors and not resume:
@@ -141,10 +156,14 @@ def train_summarizer(
     model.to(device)
 
     def batches(epoch: int):
-        order = list(range(len(train_x)))
-        random.Random(cfg.seed + epoch).shuffle(order)
-        for i in range(0, len(order), cfg.batch_size):
-            yield batch_tensors([train_x[j] for j in order[i : i + cfg.batch_size]], BOS_ID, EOS_ID, device)
+        rng = random.Random(cfg.seed + epoch)  # the same batches for the same epoch: resumable
+        items = list(train_x)
+        if sentences:
+            picked = rng.sample(sentences, min(cfg.denoise, len(sentences)))
+            items += [(_noised(words, rng, cfg.denoise_drop, mcfg.max_source), ids) for words, ids in picked]
+        rng.shuffle(items)
+        for i in range(0, len(items), cfg.batch_size):
+            yield batch_tensors(items[i : i + cfg.batch_size], BOS_ID, EOS_ID, device)
 
     def step_loss(m, b):
         loss, _ = m(b["src"], b["lengths"], b["tgt_in"], b["tgt_out"])
@@ -172,7 +191,7 @@ def train_summarizer(
         }
         checkpoint.save(folder, KIND, SCHEMA_VERSION, mcfg, m.state_dict(), extra=extra)
 
-    steps_per_epoch = (len(train_x) + cfg.batch_size - 1) // cfg.batch_size
+    steps_per_epoch = (len(train_x) + min(cfg.denoise, len(sentences)) + cfg.batch_size - 1) // cfg.batch_size
     tcfg = TrainConfig(
         epochs=cfg.epochs,
         lr=cfg.lr,
@@ -218,6 +237,35 @@ def train_summarizer(
         encoding="utf-8",
     )
     return done
+
+
+def _denoise_sentences(tok, texts: list[str], max_target: int) -> list[tuple[list[list[int]], list[int]]]:
+    """Sentences of the training articles for denoising: (pieces of each word, target ids). Only
+    sentences of 6+ words that fit the target length whole."""
+    from engine.text.sentences import split_sentences
+
+    out = []
+    for text in texts:
+        for sentence in split_sentences(text):
+            words = sentence.split()
+            if len(words) < 6:
+                continue
+            ids = tok.encode(sentence)
+            if len(ids) <= max_target:
+                out.append(([tok.encode(w) for w in words], ids))
+    return out
+
+
+def _noised(words: list[list[int]], rng: random.Random, drop: float, limit: int) -> list[int]:
+    """The ``<u2>`` task piece + the sentence with about ``drop`` of its words deleted and some
+    neighbouring words swapped (at least one word is kept)."""
+    from engine.text.tokenizer import SPK2_ID
+
+    kept = [w for w in words if rng.random() >= drop] or [words[0]]
+    for i in range(len(kept) - 1):
+        if rng.random() < 0.1:
+            kept[i], kept[i + 1] = kept[i + 1], kept[i]
+    return ([SPK2_ID] + [p for w in kept for p in w])[:limit]
 
 
 def _init_embeddings(model, tok, texts: list[str], seed: int, log) -> None:

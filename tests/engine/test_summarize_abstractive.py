@@ -181,3 +181,43 @@ def test_eval_scores_the_abstractive_model_against_headline_baselines(
     assert (
         table["abstractive"]["rougeLsum"] > table["lead-10-words"]["rougeLsum"] > table["lead-3"]["rougeLsum"]
     )
+
+
+def test_noising_drops_and_swaps_words_but_keeps_their_pieces_whole():
+    import random
+
+    from engine.summarize.train import _noised
+    from engine.text.tokenizer import SPK2_ID
+
+    words = [[10 + i, 50 + i] for i in range(20)]  # each word two pieces
+    rng = random.Random(3)  # (seed 0's first twenty draws happen all to be >= 0.25)
+    out = _noised(words, rng, drop=0.25, limit=100)
+    assert out[0] == SPK2_ID
+    body = out[1:]
+    pairs = [tuple(body[i : i + 2]) for i in range(0, len(body), 2)]
+    assert all(b == a + 40 for a, b in pairs)  # no word was cut apart
+    assert 8 <= len(pairs) < 20  # about a quarter dropped
+    assert _noised([[7, 8]], random.Random(1), drop=1.0, limit=100) == [SPK2_ID, 7, 8]  # one word kept
+    assert len(_noised(words, random.Random(2), drop=0.0, limit=5)) == 5
+
+
+def test_denoising_run_marks_the_task_and_hides_the_task_piece(tmp_path):
+    from summarizer_fixtures import TINY_MODEL
+
+    from engine.summarize.train import SummarizerTrainConfig, train_summarizer
+
+    cfg = SummarizerTrainConfig(
+        epochs=2, batch_size=8, lr=1e-2, patience=0, vocab_size=400, word_vectors=False, denoise=30,
+        model={**TINY_MODEL, "max_source": 40, "max_target": 80},
+    )  # fmt: skip
+    done = train_summarizer(cfg, tmp_path, pairs=tiny_pairs(), log=lambda s: None)
+    from engine.summarize.train import split_pairs
+
+    n_train = len(split_pairs(tiny_pairs())[0])
+    assert done.step == 2 * -(-(n_train + 30) // 8)  # headline pairs and 30 denoising pairs per epoch
+    ab = Abstractor.load(tmp_path, device="cpu")
+    assert ab.model.cfg.task_prefix
+    res = ab.summarize(tiny_pairs()[0][1], default_options(beam=2), n_best=1)
+    assert "<u1>" not in res.source_pieces and res.source_pieces[0].startswith("\u2581")
+    assert all(len(row) == len(res.source_pieces) for row in res.attention)
+    assert len(res.piece_sentence) == len(res.source_pieces) and min(res.piece_sentence) == 0
