@@ -49,6 +49,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pointer", type=_bool, default=True, help="on/off: the copy mechanism (ablation)")
     p.add_argument("--coverage", type=_bool, default=True, help="on/off: coverage (ablation)")
     p.add_argument("--limit", type=int, default=0, help="use at most N training pairs (0 = all)")
+    p.add_argument(
+        "--denoise",
+        type=int,
+        default=0,
+        help="denoising pairs per epoch from the training articles' sentences (auxiliary task; 0 = off)",
+    )
+    p.add_argument("--denoise-drop", type=float, default=0.25, help="share of words dropped when denoising")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     for name, kind in MODEL_FLAGS.items():

@@ -221,3 +221,31 @@ def test_denoising_run_marks_the_task_and_hides_the_task_piece(tmp_path):
     assert "<u1>" not in res.source_pieces and res.source_pieces[0].startswith("\u2581")
     assert all(len(row) == len(res.source_pieces) for row in res.attention)
     assert len(res.piece_sentence) == len(res.source_pieces) and min(res.piece_sentence) == 0
+
+
+def test_train_summarizer_command_with_denoising(tmp_path, capsys):
+    rows = [
+        {"text": f"Headline number {i}\n\n{src}", "summary": tgt}
+        for i, (_, src, tgt) in enumerate(tiny_pairs())
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    args = ["train", "summarizer", "--data", str(data), "--format", "jsonl", "--out", str(tmp_path / "m")]
+    args += ["--epochs", "1", "--vocab-size", "400", "--word-vectors", "off", "--denoise", "20", "--json"]
+    args += [
+        "--emb-dim",
+        "16",
+        "--enc-hidden",
+        "16",
+        "--dec-hidden",
+        "16",
+        "--attn-dim",
+        "16",
+        "--max-target",
+        "80",
+    ]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["steps"] > 0 and out["reason"] == "completed"
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert meta["config"]["task_prefix"] is True and meta["extra"]["train"]["denoise"] == 20
