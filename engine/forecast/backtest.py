@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from engine.forecast.auto import AutoConfig, choose_with_forecasts, combine
+from engine.forecast.auto import AutoConfig, Choice, choose_with_forecasts, combine_choice
 from engine.forecast.context import Cancelled, FitContext
 from engine.forecast.methods import METHODS, check_horizon, resolve_season, run_method
 from engine.forecast.metrics import score
@@ -27,7 +27,7 @@ MIN_ORIGIN = 8  # no origin with fewer history points than this (or than 2H)
 def _fold(method: str, y: np.ndarray, o: int, horizon: int, season: int, ctx: FitContext) -> FoldResult:
     t0 = time.perf_counter()
     try:
-        pred = run_method(method, y[:o], horizon, season, ctx)
+        pred = run_method(method, y[:o], horizon, season, ctx.cut(o))
     except Cancelled:
         raise
     except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as exc:
@@ -39,6 +39,30 @@ def _scored(method: str, pred: Prediction, y: np.ndarray, o: int, horizon: int, 
     actual = y[o : o + horizon]
     scores = score(actual, pred.mean, y[:o], season, pred.lo80, pred.hi80, pred.lo95, pred.hi95)
     return FoldResult(method, o, pred, scores, secs)
+
+
+def auto_at(
+    y: np.ndarray, o: int, horizon: int, season: int, cfg: AutoConfig, pred_at
+) -> tuple[Prediction, list[str], Choice, list[int]]:
+    """``auto`` at origin ``o`` from forecasts already made: ``pred_at(method, origin)`` gives a
+    candidate's Prediction from that origin (None if it failed). Exactly what
+    :func:`engine.forecast.auto.auto_forecast` does on ``y[:o]``; shared by the backtest and by the
+    offline policy study (tests/bench/forecast_policies.py). Returns (prediction, members used,
+    the choice, inner origins)."""
+    floor = max(2 * horizon, MIN_ORIGIN)
+    inner = [p for p in (o - k * horizon for k in range(cfg.folds, 0, -1)) if p >= floor]
+    if inner:
+        preds = {c: [pred_at(c, p) for p in inner] for c in cfg.candidates}
+        choice = choose_with_forecasts(
+            [y[p : p + horizon] for p in inner], [y[:p] for p in inner], preds, season, cfg
+        )
+    else:
+        why = f"too little history before origin {o}; used {cfg.fallback}"
+        choice = Choice([cfg.fallback], "mean", [1.0], why)
+    out = combine_choice(choice, {c: pred_at(c, o) for c in choice.members})
+    if out is None:
+        out = (pred_at("naive", o), ["naive"])
+    return out[0], out[1], choice, inner
 
 
 def backtest(
@@ -93,26 +117,16 @@ def backtest(
     if use_auto:
         result["auto"] = []
         for o in outer:
-            inner = [p for p in (o - k * horizon for k in range(auto_cfg.folds, 0, -1)) if p >= floor]
-            preds = {c: [fits[(c, p)].prediction for p in inner] for c in cands}
-            if inner:
-                actuals = [y[p : p + horizon] for p in inner]
-                chosen, why = choose_with_forecasts(actuals, [y[:p] for p in inner], preds, m, auto_cfg)
-            else:
-                chosen, why = (
-                    [auto_cfg.fallback],
-                    f"too little history before origin {o}; used {auto_cfg.fallback}",
-                )
-            if any((c, o) not in fits for c in chosen):  # the fallback may not be among the candidates
-                for c in chosen:
-                    fits.setdefault((c, o), _fold(c, y, o, horizon, m, ctx))
-            members = [(c, fits[(c, o)]) for c in chosen if fits[(c, o)].prediction is not None]
-            if not members:
-                members = [("naive", fits.get(("naive", o)) or _fold("naive", y, o, horizon, m, ctx))]
-            pred = combine([r.prediction for _, r in members], [c for c, _ in members])
+
+            def pred_at(meth: str, p: int) -> Prediction | None:
+                if (meth, p) not in fits:  # the fallback or naive may not have been fitted here
+                    fits[(meth, p)] = _fold(meth, y, p, horizon, m, ctx)
+                return fits[(meth, p)].prediction
+
+            pred, used, choice, inner = auto_at(y, o, horizon, m, auto_cfg, pred_at)
             secs = sum(fits[(c, p)].seconds for c in cands for p in inner) + sum(
-                r.seconds for _, r in members
+                fits[(c, o)].seconds for c in used
             )
             result["auto"].append(_scored("auto", pred, y, o, horizon, m, secs))
-            reasons.append(f"origin {o}: {why}")
+            reasons.append(f"origin {o}: {choice.reason}")
     return Backtest(s.name, horizon, m, outer, result, list(s.warnings) + notes, reasons)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -25,6 +25,10 @@ class FitContext:
         """Raise :class:`Cancelled` if the caller asked to stop."""
         if self.cancel is not None and getattr(self.cancel, "cancelled", False):
             raise Cancelled("forecast cancelled")
+
+    def cut(self, n: int) -> FitContext:
+        """The context for the first ``n`` points of the history (a backtest origin): dates cut to match."""
+        return replace(self, dates=None if self.dates is None else self.dates[:n])
 
     def report(self, **event) -> None:
         if self.progress is not None:
