@@ -188,7 +188,11 @@ def choose_with_forecasts(
     table = ", ".join(f"{m} {scores[m]:.3f}" for m in ranked)
     head = f"backtest MASE over {len(actuals)} origin(s): {table}"
     if len(choice.members) == 1:
-        choice.reason = f"{head}; {choice.reason}: chose {choice.members[0]}"
+        if cfg.policy == "within":
+            why = f"every other method's error is over {1 + cfg.trim:.3g}x its own"
+        else:
+            why = f"the one method the {cfg.policy} policy keeps here"
+        choice.reason = f"{head}; chose {choice.members[0]}: {why}"
         return choice
     if choice.how == "mean" and len(set(choice.weights)) > 1:
         kept = " + ".join(f"{m} ({w:.2f})" for m, w in zip(choice.members, choice.weights))

@@ -50,6 +50,15 @@ def test_policies_choose_members_from_inner_scores(over, members, how):
     # the reason names every inner score, best first, and every member combined
     assert "backtest MASE over 1 origin(s): a 0.500, b 1.000, c 2.000, d 4.000, e 20.000" in choice.reason
     assert all(m in choice.reason.split(";")[-1] for m in members)
+    if len(members) == 1:
+        assert choice.reason.endswith("; chose a: the one method the best_k policy keeps here")
+
+
+def test_within_names_a_lone_winner_and_why():
+    levels = {"a": 10.5, "b": 12.0, "c": 30.0}  # MASE 0.5, 2, 20: only a is within 2x
+    choice = choose_with_forecasts(*inner_setup(levels), season=1, cfg=AutoConfig())
+    assert choice.members == ["a"]
+    assert choice.reason.endswith("; chose a: every other method's error is over 2x its own")
 
 
 def test_inverse_weights_are_one_over_mase_and_are_reported():
