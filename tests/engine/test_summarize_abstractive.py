@@ -249,3 +249,18 @@ def test_train_summarizer_command_with_denoising(tmp_path, capsys):
     assert out["steps"] > 0 and out["reason"] == "completed"
     meta = json.loads((tmp_path / "m" / "config.json").read_text())
     assert meta["config"]["task_prefix"] is True and meta["extra"]["train"]["denoise"] == 20
+
+
+def test_the_shipped_model_writes_a_headline_for_a_sample_article():
+    from engine.paths import default_model
+
+    folder = default_model("summarizer")
+    assert (folder / "MODEL_CARD.md").is_file() and (folder / "model.safetensors").stat().st_size < 40e6
+    ab = Abstractor.load(folder, device="cpu")
+    text = (folder.parents[1] / "samples" / "article_ferry.txt").read_text(encoding="utf-8")
+    s = summarize_text(ab, text, beam=4)
+    words = s.sentences[0].split()
+    assert 2 <= len(words) <= 24 and s.method == "abstractive"
+    source_words = {w.lower().strip(".,'\"") for w in text.split()}
+    assert any(w.lower().strip(".,'\"") in source_words for w in words)  # it writes about the article
+    assert sum(s.scores) == pytest.approx(1.0) and s.scores[0] == max(s.scores)  # it reads the lead
