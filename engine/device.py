@@ -35,7 +35,9 @@ def choose_device(requested: str | None = None, *, force_cpu: bool = False) -> D
     if want.startswith("cuda"):
         if not cuda_ok:
             raise ValueError(f"device {want!r} requested but CUDA is not available; use 'cpu'")
-        idx = int(want.split(":", 1)[1]) if ":" in want else 0
+        # under torchrun each process takes its own GPU (LOCAL_RANK) unless one is named
+        local = os.environ.get("LOCAL_RANK") if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+        idx = int(want.split(":", 1)[1]) if ":" in want else int(local or 0)
         if idx >= torch.cuda.device_count():
             raise ValueError(f"device {want!r}: only {torch.cuda.device_count()} CUDA device(s) present")
         name = torch.cuda.get_device_name(idx)

@@ -274,6 +274,20 @@ class Trainer:
         self.saved_step = self.step
         return True
 
+    def _agree(self, flag: bool) -> bool:
+        """Under DDP every rank must leave the loop at the same step (or the others wait forever in
+        the next gradient all-reduce): True on every rank if it is True on any."""
+        if self.world <= 1:
+            return bool(flag)
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor(
+            [1.0 if flag else 0.0], device=self.device if self.device.startswith("cuda") else "cpu"
+        )
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
     # ---- evaluation ---------------------------------------------------------------------------
     def _run_eval(self) -> bool:
         """Evaluate, track the best model; returns True if training should stop early."""
@@ -314,14 +328,19 @@ class Trainer:
             reason = "completed"
             run_loss, run_items, run_n, t_mark = 0.0, 0, 0, time.monotonic()
             skip = self.step - self.epoch * self.steps_per_epoch if self.steps_per_epoch else 0
+            # DDP: every rank takes the same number of batches (a rank with one more would wait in its
+            # gradient all-reduce for ever), so an epoch's last, incomplete round is left out
+            usable = (self.steps_per_epoch // self.world) * self.world if self.world > 1 else None
             while self.epoch < self.cfg.epochs and reason == "completed":
                 seed_everything(self.cfg.seed + self.epoch)
                 for i, batch in enumerate(self.batches(self.epoch)):
+                    if usable is not None and i >= usable:
+                        break
                     if i % self.world != self.rank:
                         continue
                     if i < skip:  # resuming mid-epoch: these batches were already trained on
                         continue
-                    if self.cancel.cancelled:
+                    if self._agree(self.cancel.cancelled):
                         reason = "cancelled"
                         break
                     for g in self.optimizer.param_groups:
@@ -357,12 +376,16 @@ class Trainer:
                             )
                         )
                         run_loss, run_items, run_n, t_mark = 0.0, 0, 0, now
-                    if self.cfg.eval_every and self.step % self.cfg.eval_every == 0 and self._run_eval():
+                    if (
+                        self.cfg.eval_every
+                        and self.step % self.cfg.eval_every == 0
+                        and self._agree(self._run_eval())
+                    ):
                         reason = "early_stopped"
                         break
                     if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:
                         self.save_state()
-                    if self.cfg.max_minutes and self.elapsed() > self.cfg.max_minutes * 60:
+                    if self._agree(bool(self.cfg.max_minutes) and self.elapsed() > self.cfg.max_minutes * 60):
                         reason = "time_budget"
                         break
                     if self.cfg.max_steps and self.step >= self.cfg.max_steps:
@@ -371,7 +394,7 @@ class Trainer:
                 skip = 0
                 if reason == "completed":
                     self.epoch += 1
-                    if not self.cfg.eval_every and self._run_eval():
+                    if not self.cfg.eval_every and self._agree(self._run_eval()):
                         reason = "early_stopped"
                     self.save_state()
             if reason in ("time_budget", "step_budget", "cancelled") or (

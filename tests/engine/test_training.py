@@ -194,21 +194,31 @@ DDP_SCRIPT = textwrap.dedent("""
     from engine.training import TrainConfig, Trainer
     torch.manual_seed(0)
     x = torch.randn(64, 4); y = x.sum(1)
-    batches = [(x[i:i+8], y[i:i+8]) for i in range(0, 64, 8)]
+    uneven = sys.argv[3] == "uneven"
+    n = 9 if uneven else 8
+    batches = [(x[i:i+8], y[i:i+8]) for i in range(0, 8 * n, 8)][:n]
     model = torch.nn.Linear(4, 1)
     def step_loss(m, b):
         return torch.nn.functional.mse_loss(m(b[0]).squeeze(-1), b[1]), len(b[1])
-    t = Trainer(model, TrainConfig(epochs=2, lr=0.05), lambda e: batches, step_loss, steps_per_epoch=8,
+    scores = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])  # only rank 0 evaluates: worse every time
+    cfg = TrainConfig(epochs=5 if uneven else 2, lr=0.05, patience=1, metric="loss", mode="min")
+    evaluate = (lambda m: {"loss": next(scores)}) if uneven else None
+    t = Trainer(model, cfg, lambda e: batches, step_loss, evaluate=evaluate, steps_per_epoch=n,
                 ddp_backend="gloo")
     done = t.fit()
-    out = {"rank": t.rank, "world": t.world, "step": done.step, "w": model.weight.detach().tolist()}
+    out = {"rank": t.rank, "world": t.world, "step": done.step, "reason": done.reason,
+           "w": model.weight.detach().tolist()}
     open(os.path.join(sys.argv[2], f"rank{t.rank}.json"), "w").write(json.dumps(out))
     torch.distributed.destroy_process_group()
 """)
 
 
 @pytest.mark.timeout(180)
-def test_ddp_two_cpu_processes_on_gloo(tmp_path):
+@pytest.mark.parametrize("mode", ["even", "uneven"])
+def test_ddp_two_cpu_processes_on_gloo(tmp_path, mode):
+    """Even: 8 batches, 2 epochs. Uneven: 9 batches per epoch (the odd one is left out so both ranks
+    step together) and early stopping decided on rank 0 alone: both ranks must stop at once, not
+    hang in the next all-reduce."""
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT)
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -222,10 +232,11 @@ def test_ddp_two_cpu_processes_on_gloo(tmp_path):
             "--master_addr",
             "127.0.0.1",
             "--master_port",
-            "29517",
+            str(29517 if mode == "even" else 29518),
             str(script),
             str(ROOT),
             str(tmp_path),
+            mode,
         ],
         capture_output=True,
         text=True,
@@ -235,5 +246,8 @@ def test_ddp_two_cpu_processes_on_gloo(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert sorted(r["rank"] for r in results) == [0, 1] and all(r["world"] == 2 for r in results)
-    assert all(r["step"] == 8 for r in results)  # 8 batches per epoch shared by 2 ranks, 2 epochs
+    if mode == "even":
+        assert all(r["step"] == 8 for r in results)  # 8 batches per epoch shared by 2 ranks, 2 epochs
+    else:  # 4 steps per epoch; rank 0's second evaluation (end of epoch 2) is worse: stop there
+        assert all(r["step"] == 8 and r["reason"] == "early_stopped" for r in results)
     assert results[0]["w"] == results[1]["w"]  # DDP keeps the replicas identical
