@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -125,8 +126,10 @@ def test_event_loop_stays_responsive_during_a_long_generation(qtbot, start_app):
     qtbot.waitUntil(lambda: not run.chat.generating, timeout=20000)
     timer.stop()
     assert len(gaps) > 20
-    # streaming 300 tokens takes >= 1.2 s; a generation on this thread would stall it that long
-    assert max(gaps) < 0.3, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # the target is 100 ms; only on a machine already saturated by other programs (more runnable
+    # processes than cores), where the scheduler alone can hold any thread back, is it 250 ms
+    limit = 0.1 if os.getloadavg()[0] / (os.cpu_count() or 1) < 1.0 else 0.25
+    assert max(gaps) < limit, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
 
 
 def test_no_model_found_shows_a_clear_state_and_blocks_send(qtbot, start_app):
