@@ -54,6 +54,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-file", default=None, help="embeddings: train gensim vectors on this text")
     p.add_argument("--k", type=int, default=8, help="neighbours to list")
     p.add_argument("--png", default=None, help="also draw the result into this PNG file")
+    dec = p.add_argument_group("generate: decoding (the shared engine.decoding options)")
+    dec.add_argument("--method", choices=["greedy", "beam", "sample"], default="sample")
+    dec.add_argument("--beam-size", type=int, default=None)
+    dec.add_argument("--temperature", type=float, default=None)
+    dec.add_argument("--top-k", type=int, default=None)
+    dec.add_argument("--top-p", type=float, default=None)
+    dec.add_argument("--max-len", type=int, default=None)
+    dec.add_argument("--repetition-penalty", type=float, default=None)
 
 
 def run(args) -> int:
@@ -252,10 +260,16 @@ def _generate(args, device: str) -> dict:
     if not args.model:
         raise ValueError("generate needs --model (a language model folder from `train lm`)")
     model, tok = load_lm(args.model, device)
-    text = generate(model, tok, args.text, DecodeOptions(method="sample", seed=args.seed), device)
+    given = {
+        k: getattr(args, k)
+        for k in ("beam_size", "temperature", "top_k", "top_p", "max_len", "repetition_penalty")
+        if getattr(args, k) is not None
+    }
+    options = DecodeOptions.from_dict({"method": args.method, "seed": args.seed, **given})
+    text = generate(model, tok, args.text, options, device)
     if not args.json:
         print(text)
-    return {"seed": args.text, "text": text}
+    return {"seed": args.text, "text": text, "options": options.to_dict()}
 
 
 # what -> runner(args, device) -> JSON-able result

@@ -120,6 +120,14 @@ def test_train_lm_cli(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reason"] == "completed"
     assert main(["inspect", "generate", "--model", str(tmp_path / "m"), "--text", "the dog", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["text"].startswith("the dog")
+    outs = []
+    for method in ("greedy", "greedy", "beam"):
+        args = ["inspect", "generate", "--model", str(tmp_path / "m"), "--text", "the dog", "--json"]
+        assert main([*args, "--method", method, "--beam-size", "3", "--max-len", "6"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0]["text"] == outs[1]["text"] and outs[0]["options"]["method"] == "greedy"
+    assert outs[2]["options"]["method"] == "beam" and outs[2]["options"]["beam_size"] == 3
+    assert all(len(o["text"].split()) <= 2 + 6 for o in outs)  # the seed and at most 6 pieces
 
 
 # -- dialogue --------------------------------------------------------------------------------------
