@@ -12,6 +12,7 @@ import tempfile
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -92,9 +93,31 @@ class LanguageModelTab(QWidget):
         self.seed = QLineEdit("the")
         self.gen_button = QPushButton("Generate")
         self.gen_button.clicked.connect(self.generate)
+        # the shared decoding options (engine.decoding), as the chat panel and `inspect generate` use
+        self.gen_method = QComboBox()
+        for label, key in (("Sampling", "sample"), ("Greedy", "greedy"), ("Beam search", "beam")):
+            self.gen_method.addItem(label, key)
+        self.gen_temperature = QDoubleSpinBox()
+        self.gen_temperature.setRange(0.05, 3.0)
+        self.gen_temperature.setSingleStep(0.1)
+        self.gen_temperature.setValue(0.8)
+        self.gen_temperature.setToolTip("Sampling temperature: lower is safer, higher is more varied")
+        self.gen_beam = _spin(1, 16, 4)
+        self.gen_beam.setToolTip("Beams kept (beam search)")
+        self.gen_len = _spin(1, 200, 40)
+        self.gen_len.setToolTip("Longest continuation, in pieces")
         gen_row = QHBoxLayout()
         gen_row.addWidget(QLabel("Seed phrase"))
         gen_row.addWidget(self.seed, 1)
+        for label, w in (
+            ("", self.gen_method),
+            ("temp.", self.gen_temperature),
+            ("beams", self.gen_beam),
+            ("max", self.gen_len),
+        ):
+            if label:
+                gen_row.addWidget(QLabel(label))
+            gen_row.addWidget(w)
         gen_row.addWidget(self.gen_button)
         self.generated = QLabel("")
         self.generated.setWordWrap(True)
@@ -173,8 +196,19 @@ class LanguageModelTab(QWidget):
     def generate(self) -> None:
         self.generated.setText("…")
         self.gen_job = self.service.submit(
-            "generate", jobs.lm_generate_job, {"folder": self.folder, "seed_text": self.seed.text()}
+            "generate",
+            jobs.lm_generate_job,
+            {"folder": self.folder, "seed_text": self.seed.text(), "options": self.decoding_options()},
         )
+
+    def decoding_options(self) -> dict:
+        """The chosen decoding options, as ``engine.decoding.DecodeOptions`` fields."""
+        return {
+            "method": self.gen_method.currentData(),
+            "temperature": float(self.gen_temperature.value()),
+            "beam_size": int(self.gen_beam.value()),
+            "max_len": int(self.gen_len.value()),
+        }
 
     def new_round(self) -> None:
         self.verdict.setText("")

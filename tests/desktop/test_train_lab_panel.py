@@ -100,6 +100,16 @@ def test_language_model_trains_generates_and_plays(qtbot, panel, tmp_path):
     qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.generated.text() not in ("", "…"), timeout=LONG_MS)
     assert tab.generated.text().lower().startswith("the")
+    greedy = []
+    tab.gen_method.setCurrentIndex(tab.gen_method.findData("greedy"))
+    tab.gen_len.setValue(5)
+    assert tab.decoding_options()["method"] == "greedy" and tab.decoding_options()["max_len"] == 5
+    for _ in range(2):  # greedy decoding is deterministic: the options reached the decoder
+        tab.generated.setText("")
+        qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tab.generated.text() not in ("", "…"), timeout=LONG_MS)
+        greedy.append(tab.generated.text())
+    assert greedy[0] == greedy[1]
     qtbot.mouseClick(tab.game_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.round is not None, timeout=LONG_MS)
     assert tab.a_label.text().startswith("A: ") and tab.pick_a.isEnabled()
