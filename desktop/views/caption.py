@@ -26,8 +26,9 @@ from desktop import caption_export
 from desktop import caption_ops as ops
 from desktop.widgets.caption_detail import CaptionDetail
 from desktop.widgets.caption_grid import CaptionGrid
-from desktop.widgets.caption_header import Banner, CaptionHeader, ProgressRow
+from desktop.widgets.caption_header import CaptionHeader, ProgressRow
 from desktop.widgets.drop_zone import DropZone
+from desktop.widgets.notice import MessageBanner
 from engine.caption.images import IMAGE_EXTENSIONS
 from engine.caption.video import VIDEO_EXTENSIONS
 
@@ -66,7 +67,7 @@ class CaptionPanel(QWidget):
         self.open_button, self.folder_button = h.open_button, h.folder_button
         self.export_button, self.clear_button = h.export_button, h.clear_button
         col.addWidget(h)
-        self.message = Banner()
+        self.message = MessageBanner()
         self.message_label = self.message.label
         msg_wrap = QVBoxLayout()
         msg_wrap.setContentsMargins(24, 10, 24, 0)

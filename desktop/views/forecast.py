@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +32,7 @@ from desktop import theme
 from desktop.paths import RESOURCES
 from desktop.widgets.forecast_metrics import ForecastMetrics
 from desktop.widgets.forecast_plot import ForecastPlot
+from desktop.widgets.notice import MessageBanner
 
 OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
 DEMO_SAMPLE = "co2_monthly.csv"
@@ -133,25 +133,12 @@ class ForecastPanel(QWidget):
         head.addLayout(bar)
         col.addWidget(wrap)
         # message banner
-        self.message = QFrame()
-        self.message.setObjectName("Banner")
-        self.message.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        msg_row = QHBoxLayout(self.message)
-        msg_row.setContentsMargins(14, 8, 8, 8)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        msg_row.addWidget(self.message_label, 1)
-        close = QToolButton()
-        close.setToolTip("Dismiss")
-        theme.set_icon(close, "close", "muted", 14)
-        close.clicked.connect(self.message.hide)
-        msg_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.message = MessageBanner()
+        self.message_label = self.message.label
         msg_wrap = QVBoxLayout()
         msg_wrap.setContentsMargins(24, 10, 24, 0)
         msg_wrap.addWidget(self.message)
         col.addLayout(msg_wrap)
-        self.message.hide()
         # progress
         self.progress_row = QWidget()
         prow = QHBoxLayout(self.progress_row)
@@ -497,11 +484,7 @@ class ForecastPanel(QWidget):
         self.plot.show_backtest(self.show_backtest.isChecked())
 
     def show_message(self, text: str, level: str = "warning") -> None:
-        self.message.setProperty("level", level)
-        self.message_label.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.show()
+        self.message.show_message(text, level)
 
     def _set_notes(self, notes: list[str]) -> None:
         self.notes.setText("\n".join(f"• {n}" for n in notes) if notes else "")

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 from desktop import abstractive_ops as ab_ops
 from desktop import summarize_ops as ops
 from desktop.paths import RESOURCES
+from desktop.widgets.notice import MessageBanner
 from desktop.widgets.source_view import SourceView
 from desktop.widgets.summarize_controls import VARIANTS
-from desktop.widgets.summarize_header import MessageBanner, SummarizeHeader
+from desktop.widgets.summarize_header import SummarizeHeader
 from desktop.widgets.summary_view import SummaryView
 
 OPEN_FILTER = "Texts (*.txt *.md *.markdown *.html *.htm *.text);;All files (*)"

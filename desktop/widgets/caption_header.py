@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QToolButton,
     QWidget,
 )
 
@@ -74,34 +73,6 @@ class CaptionHeader(QFrame):
         self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
         self.run_button.style().unpolish(self.run_button)
         self.run_button.style().polish(self.run_button)
-
-
-class Banner(QFrame):
-    """A dismissable message under the header ("info" or "warning")."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Banner")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(14, 8, 8, 8)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.label, 1)
-        close = QToolButton()
-        close.setToolTip("Dismiss")
-        theme.set_icon(close, "close", "muted", 14)
-        close.clicked.connect(self.hide)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_message(self, text: str, level: str = "warning") -> None:
-        self.setProperty("level", level)
-        self.label.setText(text)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.show()
 
 
 class ProgressRow(QWidget):

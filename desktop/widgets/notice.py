@@ -16,6 +16,35 @@ from desktop import theme
 LEVEL_ICONS = {"info": ("info", "accent"), "warning": ("alert", "warn"), "error": ("alert", "danger")}
 
 
+class MessageBanner(QFrame):
+    """A message for a person ("warning" or "info") under a panel's header, with a close button;
+    hidden until shown. The Summarize, Caption and Forecast panels each have one."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 8, 8, 8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setToolTip("Dismiss")
+        theme.set_icon(close, "close", "muted", 14)
+        close.clicked.connect(self.hide)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "warning") -> None:
+        self.setProperty("level", level)
+        self.label.setText(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.show()
+
+
 class Notice(QFrame):
     def __init__(
         self,

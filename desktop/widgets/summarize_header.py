@@ -4,7 +4,7 @@ the Summarize / Cancel button) and the dismissable message banner under it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop import theme
 from desktop.widgets.summarize_controls import SummarizeControls
@@ -39,31 +39,3 @@ class SummarizeHeader(QFrame):
         col.setSpacing(0)
         col.addWidget(header)
         col.addWidget(self.controls)
-
-
-class MessageBanner(QFrame):
-    """A message for a person ("warning" or "info") with a close button; hidden until shown."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Banner")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(14, 8, 8, 8)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.label, 1)
-        close = QToolButton()
-        close.setToolTip("Dismiss")
-        theme.set_icon(close, "close", "muted", 14)
-        close.clicked.connect(self.hide)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_message(self, text: str, level: str = "warning") -> None:
-        self.setProperty("level", level)
-        self.label.setText(text)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.show()
