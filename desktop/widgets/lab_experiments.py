@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from engine.lab import jobs
 
@@ -39,13 +39,6 @@ TASK_CHOICES = (
 DEFAULT_LENGTHS = {"adding": "5, 10, 20, 40", "parity": "2, 3, 4, 6, 8", "copy": "8, 12, 20, 30"}
 LECTURE_CELLS = ("rnn", "irnn", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 LEFT_MAX_PX = 420  # width of the settings column
-
-
-def _spin(lo: int, hi: int, value: int) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    return s
 
 
 class _JobTab(QWidget):

@@ -19,22 +19,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from engine.lab import jobs
-
-
-def _spin(lo: int, hi: int, value: int) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    return s
 
 
 class LanguageModelTab(QWidget):

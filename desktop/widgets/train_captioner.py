@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from desktop.widgets.train_task import PathRow, TaskTrainTab, dspin, spin
+from desktop.widgets.spinboxes import dspin, spin
+from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.caption.config import CaptionerConfig, CaptionTrainConfig
 from engine.lab import task_jobs
 

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.live_plot import LivePlot
 from desktop.widgets.runs_table import RunsTable
+from desktop.widgets.spinboxes import dspin as _dspin
+from desktop.widgets.spinboxes import spin as _spin
 from engine.dialogue.config import HREDConfig
 from engine.lab import jobs
 
@@ -55,23 +55,6 @@ SOURCES = (
     ("My replies rated up", "history-liked"),
 )
 RESUMABLE = ("stopped", "error")
-
-
-def _spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setValue(value)
-    return s
-
-
-def _dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setSingleStep(step)
-    s.setValue(value)
-    return s
 
 
 class DialogueTrainTab(QWidget):

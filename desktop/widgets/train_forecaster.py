@@ -13,7 +13,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.forecast_plot import ForecastPlot
-from desktop.widgets.train_task import EXTRA_COLOR, PathRow, TaskTrainTab, dspin, spin
+from desktop.widgets.spinboxes import dspin, spin
+from desktop.widgets.train_task import EXTRA_COLOR, PathRow, TaskTrainTab
 from engine.lab import task_jobs
 
 # engine.forecast.lstm_model.LSTMConfig's defaults, kept here so the panel opens without torch

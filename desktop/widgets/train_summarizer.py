@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout
 
-from desktop.widgets.train_task import PathRow, TaskTrainTab, dspin, spin
+from desktop.widgets.spinboxes import dspin, spin
+from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.lab import task_jobs
 from engine.summarize.train import SummarizerTrainConfig
 

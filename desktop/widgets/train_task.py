@@ -15,7 +15,6 @@ import tempfile
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -42,23 +40,6 @@ METRIC_NAMES = {
     "val_loss": "validation loss",
     "val_nll": "validation NLL",
 }
-
-
-def spin(lo: int, hi: int, value: int, step: int = 1) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setValue(value)
-    return s
-
-
-def dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setSingleStep(step)
-    s.setValue(value)
-    return s
 
 
 class PathRow(QWidget):
