@@ -321,7 +321,6 @@ def run_dialogue_events(
 def _init_embeddings(model, tok, train_x, kind: str, seed: int) -> None:
     """Train gensim vectors on the training replies' pieces and copy them into the embedding."""
     import numpy as np
-    import torch
 
     from engine.text import vectors as V
 
@@ -329,15 +328,5 @@ def _init_embeddings(model, tok, train_x, kind: str, seed: int) -> None:
     dim = model.cfg.emb_dim
     trainer = V.train_fasttext if kind == "fasttext" else V.train_word2vec
     kv = trainer(sents, dim=dim, window=5, min_count=2, epochs=5, workers=2, seed=seed)
-    weight = model.embed.weight.detach().numpy().copy()
-    found = 0
-    for i in range(tok.vocab_size):
-        piece = tok.id_to_piece(i)
-        if piece in kv.key_to_index:
-            vec = kv[piece]
-            weight[i] = vec / (np.linalg.norm(vec) + 1e-8) * 0.1 * np.sqrt(dim)  # same scale as the init
-            found += 1
-    weight[0] = 0.0
-    with torch.no_grad():
-        model.embed.weight.copy_(torch.from_numpy(weight))
+    found = V.copy_piece_vectors(model.embed, tok, kv, 0.1 * np.sqrt(dim))  # the init's scale
     print(f"embeddings: {found}/{tok.vocab_size} pieces initialised from {kind}")

@@ -271,10 +271,9 @@ def _noised(words: list[list[int]], rng: random.Random, drop: float, limit: int)
 def _init_embeddings(model, tok, texts: list[str], seed: int, log) -> None:
     """Word2Vec on the training articles' pieces, copied into the embedding (same scale as init)."""
     import numpy as np
-    import torch
 
     from engine.text.sentences import split_sentences
-    from engine.text.vectors import train_word2vec
+    from engine.text.vectors import copy_piece_vectors, train_word2vec
 
     sents = [[tok.id_to_piece(i) for i in tok.encode(s)] for t in texts for s in split_sentences(t)]
     sents = [s for s in sents if len(s) > 1]
@@ -282,15 +281,6 @@ def _init_embeddings(model, tok, texts: list[str], seed: int, log) -> None:
         return
     dim = model.cfg.emb_dim
     kv = train_word2vec(sents, dim=dim, window=5, min_count=2, epochs=5, workers=1, seed=seed)
-    weight = model.embed.weight.detach().numpy().copy()
-    found = 0
-    for i in range(tok.vocab_size):
-        piece = tok.id_to_piece(i)
-        if piece in kv.key_to_index:
-            vec = kv[piece]
-            weight[i] = vec / (np.linalg.norm(vec) + 1e-8) * np.sqrt(dim) * float(weight[1:].std())
-            found += 1
-    weight[0] = 0.0
-    with torch.no_grad():
-        model.embed.weight.copy_(torch.from_numpy(weight))
+    std = float(model.embed.weight.detach()[1:].std())  # the same scale as the random start
+    found = copy_piece_vectors(model.embed, tok, kv, np.sqrt(dim) * std)
     log(f"embeddings: {found}/{tok.vocab_size} pieces started from Word2Vec on the training articles")

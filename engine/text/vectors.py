@@ -315,3 +315,23 @@ def nearest(kv: KeyedVectors, word: str, k: int = 10) -> list[tuple[str, float]]
     if vec is None:
         raise ValueError(f"unknown word {word!r}: not among the {len(kv)} words of these vectors")
     return [(w, float(s)) for w, s in kv.similar_by_vector(vec, topn=k)]
+
+
+def copy_piece_vectors(embedding, tok: Tokenizer, kv: KeyedVectors, norm: float) -> int:
+    """Overwrite the rows of ``embedding`` (a torch ``nn.Embedding``) whose piece, exactly as
+    written (with its ``'▁'``), has a vector in ``kv``: the vector rescaled to length ``norm``.
+    Row ``PAD_ID`` is zeroed. Returns how many rows were set."""
+    import torch
+
+    weight = embedding.weight.detach().cpu().numpy().copy()
+    found = 0
+    for i in range(tok.vocab_size):
+        piece = tok.id_to_piece(i)
+        if piece in kv.key_to_index:
+            vec = kv[piece]
+            weight[i] = vec / (np.linalg.norm(vec) + 1e-8) * norm
+            found += 1
+    weight[PAD_ID] = 0.0
+    with torch.no_grad():
+        embedding.weight.copy_(torch.from_numpy(weight))
+    return found

@@ -205,3 +205,24 @@ def test_embedding_matrix_without_vectors_and_dim_mismatch(tok, w2v):
     assert abs(float(matrix[1:].std()) - 0.1) < 0.02
     with pytest.raises(ValueError, match="dim=8"):
         embedding_matrix(tok, w2v, 8)
+
+
+def test_copy_piece_vectors_sets_the_found_rows_at_the_given_length(tmp_path):
+    import torch
+
+    from engine.text.vectors import copy_piece_vectors
+
+    texts = [" ".join(s) for s in make_corpus(200)]
+    tok = Tokenizer.train(texts, tmp_path, vocab_size=300, seed=0)
+    pieces = [[tok.id_to_piece(i) for i in tok.encode(t)] for t in texts]
+    kv = train_word2vec(pieces, dim=8, epochs=2, workers=1, seed=1)
+    emb = torch.nn.Embedding(tok.vocab_size, 8)
+    before = emb.weight.detach().clone()
+    found = copy_piece_vectors(emb, tok, kv, norm=2.0)
+    set_rows = [i for i in range(tok.vocab_size) if tok.id_to_piece(i) in kv.key_to_index]
+    assert found == len(set_rows) > 0
+    norms = emb.weight.detach()[set_rows].norm(dim=1)
+    assert torch.allclose(norms, torch.full_like(norms, 2.0), atol=1e-4)
+    other = [i for i in range(1, tok.vocab_size) if i not in set_rows and i != PAD_ID]
+    assert torch.equal(emb.weight.detach()[other], before[other])
+    assert float(emb.weight.detach()[PAD_ID].abs().sum()) == 0.0
