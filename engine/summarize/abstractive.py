@@ -135,14 +135,15 @@ class Abstractor:
         torch.set_grad_enabled(True)  # load must not change the caller's grad mode
         return cls(model, tokenizer, device, folder)
 
-    def source_ids(self, text: str) -> tuple[list[int], list[int]]:
+    def source_ids(self, text: str, doc=None) -> tuple[list[int], list[int]]:
         """The pieces the model reads (the body's first ``max_source``) and the sentence of each.
         Sentences are encoded one by one: sentencepiece never joins pieces across spaces, so this
-        equals encoding the joined body, as in training."""
+        equals encoding the joined body, as in training. ``doc``: ``parse_document(text)`` when the
+        caller has it already."""
         from engine.summarize.document import parse_document
         from engine.text.tokenizer import SPK1_ID
 
-        doc = parse_document(text)
+        doc = doc or parse_document(text)
         sentences = doc.sentences or [re.sub(r"\s+", " ", text).strip()]
         ids: list[int] = []
         where: list[int] = []
@@ -158,7 +159,7 @@ class Abstractor:
         return ids, where
 
     def summarize(
-        self, text: str, options: DecodeOptions | None = None, n_best: int = 3, cancel=None
+        self, text: str, options: DecodeOptions | None = None, n_best: int = 3, cancel=None, doc=None
     ) -> AbstractSummary:
         """A headline-style summary of ``text``. ValueError when there are no words to read."""
         import torch
@@ -168,7 +169,7 @@ class Abstractor:
         from engine.text.tokenizer import BOS_ID, EOS_ID, UNK_ID
 
         t0 = time.perf_counter()
-        src, where = self.source_ids(text)
+        src, where = self.source_ids(text, doc)
         if not [i for i in src if not self.tokenizer.is_special(i)]:
             raise ValueError("nothing to summarise: the text has no words")
         options = options or default_options()
@@ -246,7 +247,7 @@ def summarize_text(abstractor: Abstractor, text: str, beam: int = 4, n_keywords:
     from engine.summarize.summary import Summary
 
     doc = parse_document(text)
-    result = abstractor.summarize(text, default_options(beam), n_best=beam, cancel=cancel)
+    result = abstractor.summarize(text, default_options(beam), n_best=beam, cancel=cancel, doc=doc)
     out_words, src_words, rows = result.word_attention()
     _, out_of = _group(result.pieces)
     copy = [0.0] * len(out_words)
