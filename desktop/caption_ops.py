@@ -138,6 +138,7 @@ def _item(index: int, path: Path, media: str, beam: int, **fields) -> dict:
         "preview": None,
         "scenes": [],
         "note": "",
+        "model": "",  # the name of the model folder that made the caption
     }
     item.update(fields)
     return item
@@ -156,6 +157,7 @@ def _meta(item: dict) -> dict:
         "words": item["words"],
         "attention": att(item["attention"]),
         "alternatives": [[t, round(lp, 4)] for t, lp in item["alternatives"]],
+        "model": item.get("model", ""),
     }
     if item["media"] == "video":
         meta["duration_s"] = item.get("duration_s", 0.0)
@@ -195,6 +197,7 @@ def caption_paths(
     stopped = lambda: cancel is not None and cancel.cancelled  # noqa: E731
     report({"stage": "loading"})
     captioner = load_captioner(model or MODEL_FOLDER, device, cache)
+    model_name = Path(model or MODEL_FOLDER).name
     files = list_media(paths)
     media = ["video" if is_video_path(f) else "image" for f in files]
     total = len(files)
@@ -225,7 +228,7 @@ def caption_paths(
             if arr is None:
                 items.append(_item(i, files[i], "image", beam, error=str(prev), reason=_reason(prev)))
         for (i, _, prev), cap in zip(good, caps):
-            item = _item(i, files[i], "image", beam, **_caption_fields(cap))
+            item = _item(i, files[i], "image", beam, model=model_name, **_caption_fields(cap))
             item.update(
                 sha256=file_sha256(files[i]), preview=jpeg_bytes(prev), thumb=shrink(prev, THUMB_SIDE)
             )
@@ -241,6 +244,7 @@ def caption_paths(
         if stopped():
             break
         item = _caption_video(captioner, files[i], i, beam, options, done, total, report, cancel)
+        item["model"] = model_name
         if stopped():
             break
         if item["error"] is None:
@@ -401,6 +405,7 @@ def open_caption(item_id: int, *, store=None) -> dict:
         scenes=scenes,
         duration_s=float(meta.get("duration_s", 0.0)),
         source="history",
+        model=str(meta.get("model", "")),
     )
     saved = row["created_at"][:16].replace("T", " ")
     notes = [f"From the history, saved {saved} UTC. The history keeps the file's SHA-256, not the picture."]
@@ -415,6 +420,23 @@ def open_caption(item_id: int, *, store=None) -> dict:
         except ImageError as exc:
             notes.append(f"The file can no longer be read: {_reason(exc)}")
     else:
-        notes.append("Scene frames are not kept in the history; caption the video again to see them.")
+        _video_frames(item, path, notes)
     item["note"] = " ".join(notes)
     return item
+
+
+def _video_frames(item: dict, path: Path, notes: list[str]) -> None:
+    """Fill a reopened video's picture and scene frames from the (unchanged) file, frame by time."""
+    from engine.caption.video import VideoError, frames_at
+
+    scenes = item["scenes"]
+    try:
+        frames = frames_at(path, [float(s.get("start_s", 0.0)) for s in scenes] or [0.0], SCENE_HEIGHT)
+    except VideoError as exc:
+        notes.append(f"The video can no longer be read: {_reason(exc)}")
+        return
+    for scene, frame in zip(scenes, frames):
+        if frame is not None:
+            scene.update(frame=jpeg_bytes(frame), thumb=shrink(frame, height=SCENE_THUMB_HEIGHT))
+    if frames[0] is not None:
+        item.update(preview=jpeg_bytes(frames[0]), thumb=shrink(frames[0], THUMB_SIDE))

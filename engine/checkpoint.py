@@ -128,3 +128,23 @@ def config_from_dict(cls, data: dict):
 def read_card(folder: str | os.PathLike) -> str | None:
     path = Path(folder) / CARD_FILE
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def find_model_folders(kind: str, *roots: str | os.PathLike) -> list[Path]:
+    """Model folders whose config.json says ``kind``, directly under (or equal to) each root, in
+    root order and by name within a root; unreadable folders and configs are skipped."""
+    found: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        try:
+            children = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        except OSError:
+            children = []
+        for c in [root, *children]:
+            try:
+                data = json.loads((c / CONFIG_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("kind") == kind and c not in found:
+                found.append(c)
+    return found

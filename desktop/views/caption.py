@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
 
 from desktop import caption_export
 from desktop import caption_ops as ops
+from desktop.task_models import CAPTIONER_KIND
 from desktop.widgets.caption_detail import CaptionDetail
 from desktop.widgets.caption_grid import CaptionGrid
 from desktop.widgets.caption_header import CaptionHeader, ProgressRow
 from desktop.widgets.drop_zone import DropZone
+from desktop.widgets.model_picker import TaskModelPicker
 from desktop.widgets.notice import MessageBanner
 from engine.caption.images import IMAGE_EXTENSIONS
 from engine.caption.video import VIDEO_EXTENSIONS
@@ -49,6 +51,7 @@ class CaptionPanel(QWidget):
         self.export_jobs: dict[int, str] = {}
         self.items: dict[str, dict] = {}  # grid key -> caption item (desktop/caption_ops.py)
         self.sources: list[str] = []  # what was dropped or opened, for "Caption again"
+        self.queued: list[str] = []  # dropped or opened while a job ran: captioned when it ends
         self.last_result: dict | None = None  # the last finished job's summary
         self._build()
         self._connect()
@@ -66,6 +69,9 @@ class CaptionPanel(QWidget):
         self.origin_label, self.beam, self.run_button = h.origin_label, h.beam, h.run_button
         self.open_button, self.folder_button = h.open_button, h.folder_button
         self.export_button, self.clear_button = h.export_button, h.clear_button
+        data = getattr(self.service, "data", None)
+        self.model_picker = TaskModelPicker(CAPTIONER_KIND, "caption model", data)
+        h.row.insertWidget(2, self.model_picker)
         col.addWidget(h)
         self.message = MessageBanner()
         self.message_label = self.message.label
@@ -108,6 +114,7 @@ class CaptionPanel(QWidget):
         s.job_finished.connect(self._on_job_finished)
         s.job_failed.connect(self._on_job_failed)
         s.job_progress.connect(self._on_job_progress)
+        self.model_picker.model_chosen.connect(self._on_model_chosen)
         self.header.export_requested.connect(self.ask_export)
         self.open_button.clicked.connect(self.ask_open)
         self.folder_button.clicked.connect(self.ask_open_folder)
@@ -130,7 +137,10 @@ class CaptionPanel(QWidget):
         if not paths:
             return None
         if self.busy:
-            self.show_message("Captions are being made; wait for them or cancel first.", "info")
+            self.queued.extend(p for p in paths if p not in self.queued)
+            self.show_message(
+                f"Queued {_items(len(self.queued))}: captioned when the current ones are done.", "info"
+            )
             return None
         if replace:
             self._clear_grid()
@@ -167,10 +177,12 @@ class CaptionPanel(QWidget):
         self.cancelling.add(job)
         self.job_id = None
         self.grid.remove(self.grid.waiting(f"{job}:"))
+        dropped, self.queued = len(self.queued), []
         self._set_busy(False)
         kept = sum(1 for k, it in self.items.items() if k.startswith(f"{job}:") and not it.get("error"))
+        also = f" The {_items(dropped)} queued will not be captioned." if dropped else ""
         self.show_message(
-            f"Cancelled. {kept} caption{'s' if kept != 1 else ''} made before that are kept.", "info"
+            f"Cancelled. {kept} caption{'s' if kept != 1 else ''} made before that are kept.{also}", "info"
         )
         self._after_change()
 
@@ -293,6 +305,27 @@ class CaptionPanel(QWidget):
             self.last_result = result
             self._report(str(job_id), result)
         self._after_change()
+        self._start_queued()
+
+    def _start_queued(self) -> None:
+        """Caption what was dropped or opened while the last job ran (the job has ended)."""
+        if self.queued and not self.busy:
+            paths, self.queued = self.queued, []
+            self.caption_files(paths)
+
+    def _on_model_chosen(self, folder: str) -> None:
+        self.model_folder = Path(folder)
+        problem = ops.model_problem(self.model_folder)
+        if problem:
+            self.show_message(problem)
+        elif self.sources and not self.busy:
+            name = Path(folder).name
+            self.show_message(f"Captions now come from {name}; Caption again to redo these.", "info")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.model_picker.rescan()  # a captioner trained meanwhile is there to pick
+        self.model_picker.set_current(str(self.model_folder))
 
     def _on_job_failed(self, job_id: int, message: str) -> None:
         if job_id in self.export_jobs:
@@ -304,7 +337,9 @@ class CaptionPanel(QWidget):
             self.job_id = None
             self._set_busy(False)
             self.grid.remove(self.grid.waiting(f"{job_id}:"))
-            self.show_message(message)
+            dropped, self.queued = len(self.queued), []
+            also = f" The {_items(dropped)} queued were not captioned." if dropped else ""
+            self.show_message(message + also)
             self._after_change()
 
     # ====================================================================== showing
@@ -410,3 +445,7 @@ def demo(panel: CaptionPanel) -> None:
     from desktop import caption_demo
 
     caption_demo.fill(panel)
+
+
+def _items(n: int) -> str:
+    return f"{n} item{'s' if n != 1 else ''}"

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from desktop import abstractive_ops as ab_ops
 from desktop import summarize_ops as ops
 from desktop.paths import RESOURCES
+from desktop.task_models import SUMMARIZER_KIND
+from desktop.widgets.model_picker import TaskModelPicker
 from desktop.widgets.notice import MessageBanner
 from desktop.widgets.source_view import SourceView
 from desktop.widgets.summarize_controls import VARIANTS
@@ -67,6 +69,7 @@ class SummarizePanel(QWidget):
     @model_folder.setter
     def model_folder(self, folder) -> None:
         self._model_folder = Path(folder)
+        self.model_picker.set_current(str(self._model_folder))
         self.check_model()
 
     def check_model(self) -> str | None:
@@ -84,6 +87,10 @@ class SummarizePanel(QWidget):
         self.header = SummarizeHeader()
         self.controls, self.origin_label = self.header.controls, self.header.origin_label
         self.open_button, self.clear_button = self.header.open_button, self.header.clear_button
+        data = getattr(self.service, "data", None)
+        self.model_picker = TaskModelPicker(SUMMARIZER_KIND, "summarizer model", data)
+        self.model_picker.setVisible(False)  # shown with the Abstractive method
+        self.header.row.insertWidget(2, self.model_picker)
         col.addWidget(self.header)
         self.message = MessageBanner()
         self.message_label = self.message.label
@@ -116,6 +123,7 @@ class SummarizePanel(QWidget):
         s.job_finished.connect(self._on_job_finished)
         s.job_failed.connect(self._on_job_failed)
         s.job_progress.connect(self._on_job_progress)
+        self.model_picker.model_chosen.connect(self._on_model_chosen)
         self.controls.submit_requested.connect(self.summarize)
         self.controls.changed.connect(self._on_settings_changed)
         self.controls.cancel_requested.connect(self.cancel)
@@ -319,7 +327,19 @@ class SummarizePanel(QWidget):
         self.origin = ""
         self._update_can_run()
 
+    def _on_model_chosen(self, folder: str) -> None:
+        self.model_folder = folder
+        problem = self.check_model()
+        if problem:
+            self.show_message(problem)
+
+    def rescan_models(self) -> None:
+        """Look for summarizer models again (the shipped one and trained runs) and show the current."""
+        self.model_picker.rescan()
+        self.model_picker.set_current(str(self._model_folder))
+
     def _on_settings_changed(self, settings: dict) -> None:
+        self.model_picker.setVisible(settings["method"] == "abstractive")
         switched, self._method = settings["method"] != self._method, settings["method"]
         problem = self.check_model()
         if switched and problem and self._method == "abstractive" and not self._applying:
@@ -337,7 +357,8 @@ class SummarizePanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.check_model()  # a model trained meanwhile is found when the panel is shown again
+        self.rescan_models()  # a model trained meanwhile is found when the panel is shown again
+        self.check_model()
 
 
 def _amount(text: str) -> str:

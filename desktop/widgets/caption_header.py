@@ -31,7 +31,7 @@ class CaptionHeader(QFrame):
         super().__init__(parent)
         self.setObjectName("ChatHeader")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        row = QHBoxLayout(self)
+        self.row = row = QHBoxLayout(self)  # the panel adds its model picker after the origin label
         row.setContentsMargins(24, 10, 14, 10)
         title = QLabel("Caption")
         title.setObjectName("ChatTitle")

@@ -1,4 +1,8 @@
-"""The chat model picker: the model folders found (shipped and your own), with their model card."""
+"""A model picker: the model folders found for one task (shipped and your own), with their model card.
+
+The chat header uses it for chat models; the Summarize and Caption panels for their models
+(``TaskModelPicker`` finds them itself: the files are few and small).
+"""
 
 from __future__ import annotations
 
@@ -43,14 +47,15 @@ class ModelPicker(QWidget):
     model_chosen = Signal(str)  # folder
     rescan_requested = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, noun: str = "chat model") -> None:
         super().__init__(parent)
+        self.noun = noun
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
         self.combo = QComboBox()
         self.combo.setMinimumWidth(200)
-        self.combo.setToolTip("Chat model")
+        self.combo.setToolTip(noun[:1].upper() + noun[1:])
         self.combo.activated.connect(self._on_activated)
         row.addWidget(self.combo)
         self.info_button = QToolButton()
@@ -74,7 +79,7 @@ class ModelPicker(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         if not entries:
-            self.combo.addItem("No chat model found")
+            self.combo.addItem(f"No {self.noun} found")
             self.combo.setEnabled(False)
         else:
             self.combo.setEnabled(True)
@@ -117,3 +122,30 @@ class ModelPicker(QWidget):
     @staticmethod
     def short_name(folder: str) -> str:
         return Path(folder).name
+
+
+class TaskModelPicker(ModelPicker):
+    """The picker of one task's models (config kind ``kind``) in the shipped folder and the user's
+    trained runs; ``rescan()`` looks again (the panels call it when shown, so that a run finished
+    in the Train panel is there to pick)."""
+
+    def __init__(self, kind: str, noun: str, data=None, parent=None) -> None:
+        super().__init__(parent, noun=noun)
+        self.kind = kind
+        self.data = data
+        self.combo.setMinimumWidth(150)
+        self.rescan_requested.connect(self.rescan)
+
+    def rescan(self) -> None:
+        from desktop.task_models import task_model_entries
+
+        self.set_models(task_model_entries(self.kind, self.data))
+
+    def set_current(self, folder: str | None, card: str | None = None) -> None:
+        """Show ``folder`` as chosen; a model folder from elsewhere (set by code or an older choice)
+        joins the list rather than the list showing another model."""
+        if folder and all(e["folder"] != folder for e in self.entries) and Path(folder).is_dir():
+            from desktop.task_models import entry_for
+
+            self.set_models([*self.entries, entry_for(Path(folder))])
+        super().set_current(folder, card)

@@ -16,7 +16,7 @@ class SummarizeHeader(QFrame):
         self.setObjectName("ChatHeader")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         header = QWidget()
-        row = QHBoxLayout(header)
+        self.row = row = QHBoxLayout(header)  # the panel adds its model picker after the origin label
         row.setContentsMargins(24, 10, 14, 4)
         title = QLabel("Summarize")
         title.setObjectName("ChatTitle")

@@ -122,6 +122,43 @@ def open_video(path: str | Path):
     return container, stream
 
 
+def frames_at(path: str | Path, times_s: list[float], height: int = 90) -> list[np.ndarray | None]:
+    """The first frame at or after each time in ``times_s`` (seconds), ``height`` pixels high, for
+    thumbnails of scenes captioned earlier; None for a time past the end. One pass over the stream
+    after a seek to the earliest time (keyframe before it), so a few scenes cost about one decode."""
+    import av
+    from PIL import Image
+
+    order = sorted(range(len(times_s)), key=lambda i: times_s[i])
+    out: list[np.ndarray | None] = [None] * len(times_s)
+    if not order:
+        return out
+    container, stream = open_video(path)
+    try:
+        first = max(0.0, float(times_s[order[0]]))
+        if first > 0 and stream.time_base:
+            try:
+                container.seek(int(first / stream.time_base), stream=stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:
+                container.seek(0)
+        k = 0
+        rate = float(stream.average_rate or 25.0)
+        for n, frame in enumerate(container.decode(stream)):
+            t = float(frame.time) if frame.time is not None else n / rate
+            while k < len(order) and t >= float(times_s[order[k]]) - 1e-3:
+                img = frame.to_image()
+                w = max(1, round(img.width * height / max(1, img.height)))
+                out[order[k]] = np.asarray(img.resize((w, height), Image.BILINEAR), dtype=np.uint8)
+                k += 1
+            if k == len(order):
+                break
+    except av.error.FFmpegError:
+        pass  # a damaged tail: the frames found so far are kept
+    finally:
+        container.close()
+    return out
+
+
 def iter_samples(
     path: str | Path, size: int = 224, opts: SamplingOptions | None = None, cancel=None
 ) -> Iterator[SampledFrame]:

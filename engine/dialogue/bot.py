@@ -194,17 +194,4 @@ class ChatBot:
 
 def find_models(*roots: str | Path) -> list[Path]:
     """Model folders of kind "dialogue" directly under (or equal to) each root, sorted by name."""
-    import json
-
-    found = []
-    for root in roots:
-        root = Path(root)
-        candidates = [root] + (sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else [])
-        for c in candidates:
-            cfg = c / checkpoint.CONFIG_FILE
-            try:
-                if cfg.is_file() and json.loads(cfg.read_text()).get("kind") == KIND:
-                    found.append(c)
-            except (OSError, ValueError):
-                continue
-    return found
+    return checkpoint.find_model_folders(KIND, *roots)

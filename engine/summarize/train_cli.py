@@ -94,7 +94,5 @@ def run(args) -> int:
         print(json.dumps(summary))
     else:
         best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
-        print(
-            f"done ({done.reason}): best validation ROUGE-L {best}, {done.step} steps, model in {args.out}"
-        )
+        print(f"done ({done.reason}): best validation ROUGE-L {best}, {done.step} steps, model in {args.out}")
     return 0

@@ -226,6 +226,26 @@ def test_video_gets_a_scene_timeline_with_frames_and_maps(qtbot, panel, tmp_path
     assert meta["media"] == "video" and [s["caption"] for s in meta["scenes"]] == [
         s["caption"] for s in item["scenes"]
     ]
+    # reopened from the history: the frames come back from the unchanged file, by scene time
+    panel.clear()
+    panel.show_history_item("caption", row_id(panel))
+    wait_done(qtbot, panel)
+    (again,) = panel.shown_items()
+    assert again["source"] == "history" and again["preview"] is not None
+    assert all(s["frame"] is not None for s in again["scenes"])
+    panel.detail.timeline.setCurrentRow(2)
+    blue = panel.detail.image.pixmap.toImage().pixelColor(5, 5)
+    assert blue.blue() > 150 > blue.red()
+    clip.write_bytes(clip.read_bytes()[:-10] + b"0123456789")  # changed since: no frames shown
+    panel.clear()
+    panel.show_history_item("caption", row_id(panel))
+    wait_done(qtbot, panel)
+    (changed,) = panel.shown_items()
+    assert changed["preview"] is None and "has changed since" in changed["note"]
+
+
+def row_id(panel) -> int:
+    return panel.run.rows("SELECT id FROM captions ORDER BY id DESC LIMIT 1")[0]["id"]
 
 
 def test_beam_size_and_caption_again(qtbot, panel, tmp_path):
@@ -382,3 +402,38 @@ def test_ops_without_history_and_exports_of_a_video():
     assert record["captions"][0]["scenes"][0]["end_s"] == 1.5 and record["errors"][0]["file"] == "x.jpg"
     with pytest.raises(ValueError, match="unknown export format"):
         caption_export.write_export("/tmp/never", [video], "xml")
+
+
+def test_a_trained_captioner_is_offered_and_files_dropped_during_a_job_are_queued(qtbot, start_app, tmp_path):
+    data = tmp_path / "data"
+    run_dir = data / "models" / "run-0007-captioner"  # where the Train panel puts a finished run
+    run_dir.mkdir(parents=True)
+    for f in ops.MODEL_FOLDER.iterdir():
+        (run_dir / f.name).symlink_to(f)
+    (data / "models" / "run-0008-summarizer").mkdir()  # another task's run is not offered
+    run = start_app(data_dir=data)
+    run.window.select_panel("caption")
+    panel = run.window.panels["caption"]
+    panel.run = run
+    picker = panel.model_picker
+    names = [picker.combo.itemText(i) for i in range(picker.combo.count())]
+    assert names == ["captioner", "run-0007-captioner"] and picker.combo.currentText() == "captioner"
+    picker.combo.setCurrentIndex(1)
+    picker.combo.activated.emit(1)
+    assert panel.model_folder == run_dir
+    photos(tmp_path / "many", 24, size=(96, 72))
+    (late,) = photos(tmp_path / "late", 1)
+    panel.handle_drop([str(tmp_path / "many")])
+    assert panel.busy
+    panel.handle_drop([str(late)])  # while the first job runs: queued, not refused
+    assert "Queued 1 item:" in panel.message_label.text() and panel.queued == [str(late)]
+    wait_done(qtbot, panel, LONG_WAIT_MS)
+    assert panel.grid.count() == 25 and not panel.queued
+    assert {it["model"] for it in panel.shown_items()} == {"run-0007-captioner"}
+    metas = [json.loads(r["meta"]) for r in run.rows("SELECT meta FROM captions")]
+    assert len(metas) == 25 and {m["model"] for m in metas} == {"run-0007-captioner"}
+    # a queue is dropped, and said so, when the job is cancelled
+    panel.handle_drop([str(tmp_path / "many")])
+    panel.handle_drop([str(late)])
+    panel.cancel()
+    assert "1 item queued will not be captioned" in panel.message_label.text() and not panel.queued

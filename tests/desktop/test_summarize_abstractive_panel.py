@@ -261,3 +261,28 @@ def test_a_long_text_reopened_without_stored_spans(abstractor, monkeypatch):
     stored = ab_ops.stored_extras({"attention": {"values": [[0.123456789]]}, "copy": [0.987654321]})
     assert stored["attention"]["values"] == [[0.1235]] and stored["copy"] == [0.9877]
     store.close()
+
+
+def test_a_trained_summarizer_is_offered_with_the_abstractive_method(
+    qtbot, start_app, tmp_path, tiny_summarizer_model
+):
+    data = tmp_path / "data"
+    run_dir = data / "models" / "run-0003-summarizer"  # where the Train panel puts a finished run
+    run_dir.mkdir(parents=True)
+    for f in tiny_summarizer_model.iterdir():
+        (run_dir / f.name).symlink_to(f)
+    run = start_app(data_dir=data)
+    run.window.select_panel("summarize")
+    panel = run.window.panels["summarize"]
+    picker = panel.model_picker
+    assert not picker.isVisibleTo(panel)  # TextRank needs no model
+    choose_abstractive(panel, beam=2)
+    assert picker.isVisibleTo(panel)
+    names = [picker.combo.itemText(i) for i in range(picker.combo.count())]
+    assert names == ["summarizer", "run-0003-summarizer"] and picker.combo.currentText() == "summarizer"
+    picker.combo.setCurrentIndex(1)
+    picker.combo.activated.emit(1)
+    assert panel.model_folder == run_dir
+    panel.source.setPlainText(SAMPLE.read_text(encoding="utf-8"))
+    run_and_wait(qtbot, panel)
+    assert panel.result["method"] == "abstractive" and panel.result["extras"]["model"] == str(run_dir)

@@ -11,7 +11,7 @@ from caption_fixtures import write_clip
 from engine.caption.captioner import Captioner, caption_options
 from engine.caption.decoder import CaptionerConfig
 from engine.caption.model import CaptionModel
-from engine.caption.video import SamplingOptions, VideoError, caption_video, iter_samples
+from engine.caption.video import SamplingOptions, VideoError, caption_video, frames_at, iter_samples
 from engine.caption.vocab import Vocab
 
 
@@ -43,6 +43,19 @@ def test_uniform_and_scene_sampling(tmp_path):
     assert red[0] > 150 > red[2] and blue[2] > 150 > blue[0]
     assert cuts[1].thumb is not None and cuts[1].thumb.shape[0] == 90
     assert len(frames) <= 6
+
+
+def test_frames_at_finds_the_frame_of_each_time_in_any_order(tmp_path):
+    p = tmp_path / "clip.mp4"
+    write_clip(p, seconds=4.0, cut_at=2.0, size=(160, 96))
+    late, early, past = frames_at(p, [2.5, 0.3, 60.0], height=48)
+    assert past is None  # after the end
+    assert early.shape == (48, 80, 3) and late.shape == (48, 80, 3)
+    red, blue = early.mean(axis=(0, 1)), late.mean(axis=(0, 1))
+    assert red[0] > 150 > red[2] and blue[2] > 150 > blue[0]
+    assert frames_at(p, []) == []
+    with pytest.raises(VideoError, match="file not found"):
+        frames_at(tmp_path / "gone.mp4", [0.0])
 
 
 def test_max_samples_bounds_the_work(tmp_path):
