@@ -296,7 +296,9 @@ class DialogueTrainTab(QWidget):
                 for p in (info.get("curves") or {}).get(key, []):
                     self._add(key, p)
             before = info.get("before_val_ppl")
-            extra = f"; before training: perplexity {before:.2f}" if before else ""
+            held = info.get("valid_dialogues")
+            extra = f"; {held} dialogue{'s' if held != 1 else ''} held out" if held else ""
+            extra += f"; before training: held-out perplexity {before:.2f}" if before else ""
             self._say(
                 f"Run #{self.run_id}: {info['train_examples']} training pairs, {info['params'] / 1e6:.2f} M "
                 f"parameters, {info['steps_per_epoch']} steps per epoch{extra}"

@@ -7,7 +7,9 @@ A corpus is a list of :class:`Dialogue` (an id and its turns, speakers alternati
   folder of ``*.yml``; with no path, the installed English corpus;
 - ``dailydialog``: one dialogue per line, utterances separated by ``__eou__``;
 - ``text``: one utterance per line, a blank line between dialogues;
-- ``json``: a list of ``{"id": …, "turns": [...]}`` (and Parlance's own conversation export).
+- ``json``: a list of ``{"id": …, "turns": [...]}`` (and Parlance's own conversation export);
+- ``csv``: a CSV/TSV chat export, one message per row (conversation, speaker, text columns) or
+  one exchange per row (context, response); see :func:`read_csv`.
 Consecutive messages by the same speaker merge into one turn.
 """
 
@@ -150,6 +152,66 @@ def read_json(path: str | Path) -> list[Dialogue]:
     return out
 
 
+ID_COLUMNS = (
+    "conversation_id",
+    "conversation",
+    "dialogue_id",
+    "dialog_id",
+    "conv_id",
+    "thread_id",
+    "chat_id",
+)
+SPEAKER_COLUMNS = ("speaker", "author", "role", "sender", "from", "user", "name")
+TEXT_COLUMNS = ("text", "message", "utterance", "content", "body")
+PAIR_COLUMNS = (("context", "response"), ("prompt", "response"), ("question", "answer"), ("input", "output"))
+
+
+def read_csv(path: str | Path) -> list[Dialogue]:
+    """A CSV/TSV chat export: one message per row with a conversation column (any of ID_COLUMNS),
+    a text column (TEXT_COLUMNS) and optionally a speaker column (rows of one conversation in file
+    order; consecutive rows of one speaker merge); or one exchange per row (context,response /
+    question,answer …). Column names are matched case-insensitively; anything else is refused
+    with the columns it has."""
+    import csv
+
+    text = _read_text(path)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel_tab if Path(path).suffix.lower() == ".tsv" else csv.excel
+    rows = list(csv.reader(text.splitlines(), dialect))
+    if not rows:
+        raise ValueError(f"{path}: the CSV file is empty")
+    header = [h.strip().lower() for h in rows[0]]
+
+    def col(names) -> int | None:
+        return next((header.index(n) for n in names if n in header), None)
+
+    body = [r for r in rows[1:] if any(c.strip() for c in r)]
+    cid, spk, txt = col(ID_COLUMNS), col(SPEAKER_COLUMNS), col(TEXT_COLUMNS)
+    if cid is not None and txt is not None:
+        convs: dict[str, list[tuple[str, str]]] = {}
+        for r in body:
+            if len(r) > max(cid, txt):
+                who = r[spk] if spk is not None and spk < len(r) else str(len(convs.get(r[cid], [])) % 2)
+                convs.setdefault(r[cid].strip(), []).append((who, r[txt]))
+        out = [Dialogue(f"{Path(path).name}:{k}", _merge(v)) for k, v in convs.items()]
+        return [d for d in out if len(d.turns) >= 2]
+    for a, b in PAIR_COLUMNS:
+        if a in header and b in header:
+            i, j = header.index(a), header.index(b)
+            pairs = [(r[i], r[j]) for r in body if len(r) > max(i, j)]
+            out = [
+                Dialogue(f"{Path(path).name}:{n}", (_clean(x), _clean(y))) for n, (x, y) in enumerate(pairs)
+            ]
+            return [d for d in out if all(d.turns)]
+    raise ValueError(
+        f"{path}: a CSV corpus needs a conversation column ({', '.join(ID_COLUMNS[:3])} …) and a text "
+        f"column ({', '.join(TEXT_COLUMNS[:3])} …), or context,response columns; this file has "
+        f"{', '.join(rows[0][:8]) or 'no header'}"
+    )
+
+
 def _read_text(path) -> str:
     p = Path(path)
     if not p.is_file():
@@ -173,6 +235,7 @@ READERS: dict[str, Callable] = {
     "dailydialog": read_dailydialog,
     "text": read_text,
     "json": read_json,
+    "csv": read_csv,
 }
 
 
@@ -183,6 +246,8 @@ def guess_format(path: str | Path) -> str:
     if p.suffix == ".json":
         head = _read_text(p)[:200].lstrip()
         return "json" if head.startswith("[") or '"messages": [{' in head else "chitchat"
+    if p.suffix.lower() in (".csv", ".tsv"):
+        return "csv"
     return "dailydialog" if "__eou__" in _read_text(p)[:20000] else "text"
 
 
@@ -208,6 +273,28 @@ def split_of(dialogue_id: str, valid_pct: int = 5, test_pct: int = 5) -> str:
 
 def split(dialogues: list[Dialogue], part: str) -> list[Dialogue]:
     return [d for d in dialogues if split_of(d.id) == part]
+
+
+def train_valid(dialogues: list[Dialogue], share: float = 0.1) -> tuple[list[Dialogue], list[Dialogue], bool]:
+    """(training, validation dialogues, last_reply_only) that never overlap. The hash split decides;
+    when it puts no dialogue in "valid" (a small corpus, e.g. a few of your own chats), ``share``
+    of them (at least one) is held out instead: those whose ids hash highest, so the choice is
+    stable as the corpus grows. A single dialogue is cut before its last turn: the earlier turns
+    train, the last reply (with its context) is the held-out pair, and ``last_reply_only`` is
+    True: score only each validation dialogue's last reply. ValueError when there is nothing to split."""
+    train_d, valid_d = split(dialogues, "train"), split(dialogues, "valid")
+    if valid_d and train_d:
+        return train_d, valid_d, False
+    pool = [d for d in dialogues if split_of(d.id) != "test"] or list(dialogues)
+    if len(pool) >= 2:
+        ranked = sorted(pool, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
+        n = max(1, round(share * len(pool)))
+        held = {id(d) for d in ranked[-n:]}
+        return [d for d in pool if id(d) not in held], [d for d in pool if id(d) in held], False
+    if pool and len(pool[0].turns) >= 3:
+        d = pool[0]
+        return [Dialogue(d.id, d.turns[:-1])], [d], True
+    raise ValueError("at least two dialogues (or one with three turns) are needed to hold one out")
 
 
 def examples(dialogues: list[Dialogue], context_turns: int) -> Iterator[tuple[list[str], str]]:

@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--data", default="chitchat", help="chitchat | chatterbot | a corpus file")
     p.add_argument(
-        "--format", default=None, choices=["chitchat", "chatterbot", "dailydialog", "text", "json"]
+        "--format", default=None, choices=["chitchat", "chatterbot", "dailydialog", "text", "json", "csv"]
     )
     p.add_argument(
         "--split",

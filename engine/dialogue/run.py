@@ -135,11 +135,7 @@ def run_dialogue(
     out.mkdir(parents=True, exist_ok=True)
     if dialogues is None:
         dialogues = load_dialogues(cfg)
-    train_d, valid_d = C.split(dialogues, "train"), C.split(dialogues, "valid")
-    if not train_d:
-        train_d = dialogues
-    if not valid_d:  # tiny corpora: keep one dialogue aside so early stopping has something to watch
-        valid_d = train_d[-1:]
+    train_d, valid_d, last_only = C.train_valid(dialogues)  # never overlapping, even for a few chats
     base = Path(cfg.init_from) if cfg.init_from else None
     tok_path = out / "tokenizer.model"
     if base is not None:
@@ -164,9 +160,8 @@ def run_dialogue(
     train_x = encode_examples(
         tok, _pairs(train_d, turns, cfg.last_turn_only), turns, mc.max_utt_tokens, mc.max_reply_tokens
     )
-    valid_x = encode_examples(
-        tok, _pairs(valid_d, turns, cfg.last_turn_only), turns, mc.max_utt_tokens, mc.max_reply_tokens
-    )
+    valid_pairs = _pairs(valid_d, turns, cfg.last_turn_only or last_only)
+    valid_x = encode_examples(tok, valid_pairs, turns, mc.max_utt_tokens, mc.max_reply_tokens)
     if cfg.max_train_examples:
         train_x = train_x[: cfg.max_train_examples]
     if not train_x or not valid_x:
@@ -242,6 +237,8 @@ def run_dialogue(
                 "kind": "start",
                 "train_examples": len(train_x),
                 "valid_examples": len(valid_x),
+                "train_dialogues": len(train_d),
+                "valid_dialogues": len(valid_d),
                 "params": n_params,
                 "vocab": tok.vocab_size,
                 "steps_per_epoch": steps_per_epoch,

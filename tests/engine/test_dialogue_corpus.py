@@ -57,6 +57,27 @@ def test_bad_corpus_files(tmp_path):
         C.load_corpus(str(j), fmt="nope")
 
 
+def test_csv_chat_exports_are_read_as_conversations_and_other_csvs_refused(tmp_path):
+    rows = tmp_path / "chats.csv"
+    rows.write_text(
+        "Conversation_ID,Speaker,Text\n"
+        "7,ann,hi there\n7,bob,hello\n7,bob,how are you?\n7,ann,fine\n"
+        '8,ann,"one, two"\n8,bob,three\n9,ann,alone\n'
+    )
+    got = C.load_corpus(str(rows))
+    assert [d.turns for d in got] == [("hi there", "hello how are you?", "fine"), ("one, two", "three")]
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("question\tanswer\nwhat is up\tnot much\nhow old are you\tten\n")
+    assert [d.turns for d in C.load_corpus(str(tsv))] == [
+        ("what is up", "not much"),
+        ("how old are you", "ten"),
+    ]
+    prices = tmp_path / "prices.csv"
+    prices.write_text("date,close\n2020-01-01,3.5\n2020-01-02,3.6\n")
+    with pytest.raises(ValueError, match="a CSV corpus needs a conversation column.*date, close"):
+        C.load_corpus(str(prices))
+
+
 def test_split_is_deterministic_and_roughly_proportional():
     ids = [f"conv-{i}" for i in range(4000)]
     parts = [C.split_of(i) for i in ids]
@@ -67,3 +88,20 @@ def test_split_is_deterministic_and_roughly_proportional():
 def test_examples_use_the_last_context_turns():
     d = C.Dialogue("d", ("a", "b", "c", "d"))
     assert list(C.examples([d], 2)) == [(["a"], "b"), (["a", "b"], "c"), (["b", "c"], "d")]
+
+
+def test_small_corpora_hold_dialogues_out_without_overlap():
+    big = [C.Dialogue(f"c{i}", ("a", "b")) for i in range(400)]
+    train, valid, last_only = C.train_valid(big)
+    assert (train, valid) == (C.split(big, "train"), C.split(big, "valid")) and not last_only
+    for n in (2, 3, 12, 30):  # a few of your own chats: the hash split may give "valid" none
+        few = [C.Dialogue(f"h{i}", ("hi", f"hello {i}")) for i in range(n)]
+        train, valid, last_only = C.train_valid(few)
+        assert train and valid and not last_only
+        assert not {d.id for d in train} & {d.id for d in valid}
+        assert {d.id for d in train} | {d.id for d in valid} <= {d.id for d in few}
+    one = [C.Dialogue("h1", ("hi", "hello", "how are you", "fine"))]
+    train, valid, last_only = C.train_valid(one)
+    assert train[0].turns == ("hi", "hello", "how are you") and valid == one and last_only
+    with pytest.raises(ValueError, match="at least two dialogues"):
+        C.train_valid([C.Dialogue("h1", ("hi", "hello"))])

@@ -197,6 +197,34 @@ def _history_store():
     return store
 
 
+def test_a_few_chats_are_split_so_before_and_after_are_measured_on_held_out_ones(tmp_path):
+    from engine.dialogue import corpus as C
+
+    chats = [C.Dialogue(f"h{i}", tuple(t)) for i, t in enumerate(TINY_DIALOGUES)]
+    train, valid, _ = C.train_valid(chats)
+    infos = []
+    run_dialogue(
+        DialogueRunConfig(
+            corpus="history",
+            max_steps=2,
+            eval_every=2,
+            batch_size=4,
+            vocab_size=300,
+            word_vectors="none",
+            patience=0,
+            model=SMALL_HRED,
+        ),
+        tmp_path / "m",
+        dialogues=chats,
+        on_info=infos.append,
+    )
+    start = next(i for i in infos if i["kind"] == "start")
+    assert start["valid_dialogues"] == len(valid) >= 1 and start["train_dialogues"] == len(train)
+    assert len(train) + len(valid) == len(chats)
+    pairs = sum(len(d.turns) - 1 for d in valid)
+    assert start["valid_examples"] == pairs  # every held-out reply, and nothing from training
+
+
 def test_history_becomes_dialogues_and_liked_replies_only():
     store = _history_store()
     (whole,) = history_dialogues(store)
