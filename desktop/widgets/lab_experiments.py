@@ -156,7 +156,52 @@ class CompareTab(_JobTab):
             "Accuracy against sequence length", "sequence length T", "held-out accuracy", markers=True
         )
         self.plot.plot.setYRange(0.0, 1.05)
-        self._arrange(form, left=(self.bar,), right=((self.plot, 1),))
+        self.earlier = QComboBox()  # comparisons kept in the history, to show again
+        self.earlier.setToolTip("Comparisons run before (kept in the history): choose one to plot it again")
+        self.earlier.activated.connect(self._on_earlier)
+        self.earlier_job: int | None = None
+        earlier_row = QHBoxLayout()
+        earlier_row.addWidget(QLabel("Earlier comparisons"))
+        earlier_row.addWidget(self.earlier, 1)
+        self._arrange(form, left=(self.bar,), right=((earlier_row, 0), (self.plot, 1)))
+        self.refresh_earlier()
+
+    def refresh_earlier(self) -> None:
+        self.earlier_job = self.service.submit("compare runs", jobs.compare_runs_job, {})
+
+    def _on_finished(self, job_id: int, result) -> None:
+        if job_id == self.earlier_job:
+            self.earlier_job = None
+            self._fill_earlier(result or [])
+            return
+        super()._on_finished(job_id, result)
+
+    def _fill_earlier(self, runs: list[dict]) -> None:
+        self.earlier.clear()
+        if not runs:
+            self.earlier.addItem("None yet")
+        for r in runs:
+            res = r["result"]
+            cells = ", ".join(res.get("cells", []))
+            when = str(r.get("started_at") or "")[:16].replace("T", " ")
+            stopped = " (cancelled)" if r["status"] != "complete" else ""
+            self.earlier.addItem(f"#{r['id']} {res.get('task', '')}: {cells} — {when}{stopped}", res)
+        self.earlier.setEnabled(bool(runs))
+
+    def _on_earlier(self, index: int) -> None:
+        result = self.earlier.itemData(index)
+        if isinstance(result, dict) and self.job_id is None:
+            self.show_result(result)
+
+    def show_result(self, result: dict) -> None:
+        """Plot a finished (or kept) comparison: one curve per cell, the measured lengths only."""
+        self.plot.clear()
+        lengths = result["lengths"]
+        for cell in result["cells"]:
+            for length, acc in zip(lengths, result["accuracy"].get(cell, [])):
+                if acc is not None:
+                    self.plot.add_point(cell, length, acc)
+        self.finished(result)
 
     def _on_task(self) -> None:
         self.lengths.setText(DEFAULT_LENGTHS[self.task.currentData()])
@@ -208,6 +253,8 @@ class CompareTab(_JobTab):
         )
         state = "cancelled: partial results" if result["cancelled"] else "done"
         self.status.setText(f"{result['description']}: {state}.")
+        if result.get("run_id") is not None and self.earlier_job is None:
+            self.refresh_earlier()  # the comparison just run is kept: list it
 
 
 class FlowTab(_JobTab):

@@ -318,8 +318,9 @@ class DialogueTrainTab(QWidget):
 
     def _on_finished(self, job_id: int, result) -> None:
         if job_id == self.runs_job:
-            self.runs.set_runs(result or [])
-            self._fill_start_from(result or [])
+            runs = [r for r in result or [] if r.get("task") != jobs.COMPARE_TASK]  # those have their tab
+            self.runs.set_runs(runs)
+            self._fill_start_from(runs)
             return
         if job_id != self.job_id:
             return

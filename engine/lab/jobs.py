@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,13 +49,40 @@ def warm_up() -> bool:
 # -- lecture experiments ------------------------------------------------------------------------
 
 
-def compare_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -> dict:
+COMPARE_TASK = "compare-cells"  # the runs table's task name of a cell comparison
+
+
+def compare_job(config: dict, *, progress=None, cancel=None, device: str = "cpu", store=None) -> dict:
+    """Run a cell comparison; with history on it is kept as a run (task "compare-cells", the whole
+    result as its metrics) so that it can be shown again later (``compare_runs_job``)."""
     from engine.lab.compare import CompareConfig, run_comparison
 
     cfg = CompareConfig(
         **{**config, "cells": tuple(config.get("cells", ())), "lengths": tuple(config.get("lengths", ()))}
     )
-    return run_comparison(cfg, device, progress or _noop, cancel)
+    t0 = time.monotonic()
+    result = run_comparison(cfg, device, progress or _noop, cancel)
+    if store is not None:
+        run_id = store.add_run(COMPARE_TASK, dict(config), result["description"], device)
+        store.update_run(
+            run_id,
+            status="stopped" if result["cancelled"] else "complete",
+            metrics=result,
+            duration_s=round(time.monotonic() - t0, 2),
+        )
+        result = {**result, "run_id": run_id}
+    return result
+
+
+def compare_runs_job(*, store=None) -> list[dict]:
+    """Kept cell comparisons, newest first: ``{"id", "started_at", "status", "result"}``."""
+    if store is None:
+        return []
+    return [
+        {"id": r["id"], "started_at": r["started_at"], "status": r["status"], "result": r["metrics"]}
+        for r in store.list_runs()
+        if r["task"] == COMPARE_TASK and r["metrics"].get("accuracy")
+    ]
 
 
 def flow_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -> dict:
@@ -279,6 +307,7 @@ class RunRecorder:
         self.run_id, self.out_root, self.resumed = run_id, Path(out_root), run_id is not None
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
+        self.started = time.monotonic()
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
             self.curves.update(row["curves"] or {})
@@ -342,9 +371,20 @@ class RunRecorder:
             )
         return {"run_id": self.run_id, "folder": self.checkpoint, "metrics": metrics, "curves": self.curves}
 
+    def duration_s(self) -> float:
+        """Training time so far: the trainer's own clock (it counts earlier sessions of a resumed
+        run) where a progress point has it, else the time since this recorder started."""
+        points = self.curves.get("train_loss") or []
+        clock = float(points[-1][2]) if points and len(points[-1]) > 2 else 0.0
+        return round(max(clock, time.monotonic() - self.started if not points else 0.0), 2)
+
     def fail(self, exc: Exception) -> None:
         if self.store is not None and self.run_id is not None:
             with contextlib.suppress(Exception):  # the original error is what the user must see
                 self.store.update_run(
-                    self.run_id, status="error", metrics={"error": str(exc)}, curves=self.curves
+                    self.run_id,
+                    status="error",
+                    metrics={"error": str(exc)},
+                    curves=self.curves,
+                    duration_s=self.duration_s(),
                 )

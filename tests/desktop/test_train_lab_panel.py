@@ -51,6 +51,19 @@ def test_compare_cells_plots_accuracy_against_length(qtbot, panel):
     qtbot.waitUntil(lambda: tab.result is not None, timeout=LONG_MS)
     assert tab.plot.points("rnn") == 2 and tab.plot.points("gru") == 2 and tab.plot.points("chance") == 2
     assert all(0.0 <= a <= 1.0 for accs in tab.result["accuracy"].values() for a in accs)
+    # kept in the history: listed under "Earlier comparisons" and plotted again from there
+    qtbot.waitUntil(lambda: tab.earlier.count() == 1 and tab.earlier.isEnabled(), timeout=LONG_MS)
+    assert tab.earlier.itemText(0).startswith(f"#{tab.result['run_id']} adding: gru, rnn")
+    kept = tab.result
+    tab.plot.clear()
+    tab.earlier.activated.emit(0)
+    assert tab.plot.points("rnn") == 2 and tab.plot.points("gru") == 2 and tab.plot.points("chance") == 2
+    assert tab.earlier.itemData(0)["accuracy"] == kept["accuracy"]  # JSON keeps these floats exactly
+    finished = recorder(panel.service.job_finished)
+    panel.dialogue.refresh_runs()  # the chat model's runs table leaves comparisons to their tab
+    qtbot.waitUntil(lambda: any(c[0] == panel.dialogue.runs_job for c in finished.calls), timeout=LONG_MS)
+    (runs,) = [c[1] for c in finished.calls if c[0] == panel.dialogue.runs_job]
+    assert [r["task"] for r in runs] == ["compare-cells"] and panel.dialogue.runs.table.rowCount() == 0
 
 
 def test_bad_lengths_get_a_message_and_nothing_runs(qtbot, panel):

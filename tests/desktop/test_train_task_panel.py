@@ -216,6 +216,7 @@ def test_too_large_and_disk_full_are_reported_and_the_run_resumes(qtbot, panel, 
     qtbot.waitUntil(lambda: len(tab.runs.runs) == 2, timeout=LONG_MS)
     failed = tab.runs.runs[0]
     assert failed["status"] == "error" and tab.runs.runs[1]["status"] == "error"  # both, with why
+    assert failed["duration_s"] >= failed["curves"]["train_loss"][-1][2] > 0  # how long it ran, too
     monkeypatch.undo()  # space freed
     tab.runs.select([failed["id"]])
     _click(qtbot, tab.resume_button)
