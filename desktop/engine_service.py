@@ -220,6 +220,13 @@ class EngineService(ChatSlots, QObject):
         if token is not None:
             token.cancel()
 
+    def pause(self, job_id: int, paused: bool = True) -> None:
+        """Pause a job between its steps (a training run: its clock stops too), or let it go on."""
+        with self._lock:
+            token = self._jobs.get(job_id)
+        if token is not None:
+            token.pause() if paused else token.resume()
+
     def _run_job(self, job_id: int, kind: str, fn: Callable, kwargs: dict, token: CancelToken) -> None:
         try:
             if token.cancelled:

@@ -1,18 +1,23 @@
-"""A cancel token: set from any thread, checked by long work between steps."""
+"""A cancel token: set from any thread, checked by long work between steps; it can also pause it."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 
 class CancelToken:
-    """Cooperative cancellation. ``cancel()`` from anywhere; workers poll ``cancelled``."""
+    """Cooperative cancellation and pausing. ``cancel()`` / ``pause()`` / ``resume()`` from anywhere;
+    workers poll ``cancelled`` and call ``wait_while_paused()`` between steps."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
 
     def cancel(self) -> None:
         self._event.set()
+        self._running.set()  # a paused worker wakes up to see it
 
     def reset(self) -> None:
         self._event.clear()
@@ -20,3 +25,22 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def pause(self) -> None:
+        if not self.cancelled:
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused (returns at once otherwise, or when cancelled); the seconds waited."""
+        if self._running.is_set():
+            return 0.0
+        t0 = time.monotonic()
+        self._running.wait()
+        return time.monotonic() - t0

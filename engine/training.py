@@ -340,6 +340,10 @@ class Trainer:
                         continue
                     if i < skip:  # resuming mid-epoch: these batches were already trained on
                         continue
+                    if self.cancel.paused:  # paused from the app: the clock stops with the training
+                        waited = self.cancel.wait_while_paused()
+                        self._t0 += waited
+                        t_mark += waited
                     if self._agree(self.cancel.cancelled):
                         reason = "cancelled"
                         break

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
 from desktop.widgets.runs_table import RunsTable
 from desktop.widgets.spinboxes import dspin as _dspin
 from desktop.widgets.spinboxes import spin as _spin
@@ -149,11 +150,13 @@ class DialogueTrainTab(QWidget):
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.cancel_button = QPushButton("Cancel")
+        self.pause_button = PauseButton(self.service)
+        self.pause_button.toggled.connect(self._on_pause)
         self.resume_button = QPushButton("Resume selected")
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(self.resume)
-        for b in (self.start_button, self.cancel_button, self.resume_button):
+        for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
             buttons.addWidget(b)
         form.addRow(buttons)
         form.addRow(self.against_time)
@@ -221,6 +224,7 @@ class DialogueTrainTab(QWidget):
         self.job_id = self.service.submit(
             "train", jobs.dialogue_job, {"config": cfg, "out_root": self.out_root}
         )
+        self.pause_button.attach(self.job_id)
 
     def resume(self) -> None:
         chosen = [r for r in self.runs.selected() if r["task"] == "dialogue" and r["status"] in RESUMABLE]
@@ -232,6 +236,7 @@ class DialogueTrainTab(QWidget):
         self.job_id = self.service.submit(
             "train", jobs.dialogue_job, {"config": {}, "out_root": self.out_root, "run_id": run["id"]}
         )
+        self.pause_button.attach(self.job_id)
 
     def cancel(self) -> None:
         if self.job_id is not None:
@@ -254,13 +259,20 @@ class DialogueTrainTab(QWidget):
             self.source.setCurrentIndex(self.source.findData("file"))
 
     def _set_running(self, on: bool) -> None:
+        if not on:
+            self.pause_button.attach(None)
         self.start_button.setEnabled(not on)
         self.resume_button.setEnabled(not on)
         self.cancel_button.setEnabled(on)
 
     def _say(self, text: str) -> None:
+        if self.pause_button.paused and text != PAUSED_NOTE:
+            text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
         self.status_text = text
         self.status.setText(text)
+
+    def _on_pause(self, paused: bool) -> None:
+        self._say(PAUSED_NOTE if paused else "Continuing…")
 
     # ================================================================== curves
     def _x(self, point: list) -> float:

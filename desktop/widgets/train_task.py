@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
+from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
 from desktop.widgets.runs_table import RunsTable
 from engine.lab import jobs
 
@@ -159,11 +160,13 @@ class TaskTrainTab(QWidget):
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.cancel_button = QPushButton("Cancel")
+        self.pause_button = PauseButton(self.service)
+        self.pause_button.toggled.connect(self._on_pause)
         self.resume_button = QPushButton("Resume selected")
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(self.resume)
-        for b in (self.start_button, self.cancel_button, self.resume_button):
+        for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
             buttons.addWidget(b)
         self.resume_button.setVisible(self.CAN_RESUME)
         form.addRow(buttons)
@@ -207,6 +210,7 @@ class TaskTrainTab(QWidget):
             return
         self._begin(f"Starting a {self.TASK} run…")
         self.job_id = self.service.submit("train", type(self).JOB, self.job_kwargs(cfg))
+        self.pause_button.attach(self.job_id)
 
     def resume(self) -> None:
         chosen = [r for r in self.runs.selected() if r["status"] in RESUMABLE]
@@ -217,6 +221,7 @@ class TaskTrainTab(QWidget):
         self._begin(f"Resuming run #{run['id']}…")
         kwargs = {**self.job_kwargs({}), "run_id": run["id"]}
         self.job_id = self.service.submit("train", type(self).JOB, kwargs)
+        self.pause_button.attach(self.job_id)
 
     def cancel(self) -> None:
         if self.job_id is not None:
@@ -234,13 +239,20 @@ class TaskTrainTab(QWidget):
         self._say(text)
 
     def _set_running(self, on: bool) -> None:
+        if not on:
+            self.pause_button.attach(None)
         self.start_button.setEnabled(not on)
         self.resume_button.setEnabled(not on and self.CAN_RESUME)
         self.cancel_button.setEnabled(on)
 
     def _say(self, text: str) -> None:
+        if self.pause_button.paused and text != PAUSED_NOTE:
+            text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
         self.status_text = text
         self.status.setText(text)
+
+    def _on_pause(self, paused: bool) -> None:
+        self._say(PAUSED_NOTE if paused else "Continuing…")
 
     # ================================================================== curves
     def val_name(self) -> str:

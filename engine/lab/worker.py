@@ -9,8 +9,9 @@ the app's engine thread only relays its events.
 Protocol, JSON lines. The parent writes one request ``{"target": "module:function", "kwargs": {…},
 "threads": n}``; the child calls ``function(**kwargs, on_event=emit, cancel=token)`` and writes
 every event ``{"kind": …}`` it emits, then ``{"kind": "result", "value": …}`` or ``{"kind":
-"error", "types": [exception class names], "message": …}``. The parent may write ``cancel`` at any
-time; end of input (the parent has gone) cancels too, so a child never outlives the app's run.
+"error", "types": [exception class names], "message": …}``. The parent may write ``cancel``,
+``pause`` or ``resume`` at any time (the token's state is relayed); end of input (the parent has
+gone) cancels too, so a child never outlives the app's run.
 Anything else the child prints goes to its stderr (kept in a temporary file, quoted on failure).
 """
 
@@ -91,16 +92,23 @@ def run_in_worker(
 
         reader = threading.Thread(target=read, name="parlance-worker-reader", daemon=True)
         reader.start()
-        result, failure, sent_cancel = None, None, False
+        result, failure, sent_cancel, sent_pause = None, None, False, False
+
+        def send(word: str) -> None:
+            with contextlib.suppress(OSError):  # the child may have finished already
+                proc.stdin.write(word + "\n")
+                proc.stdin.flush()
+
         try:
-            proc.stdin.write(request + "\n")
-            proc.stdin.flush()
+            send(request)
             while True:
                 if cancel is not None and cancel.cancelled and not sent_cancel:
                     sent_cancel = True
-                    with contextlib.suppress(OSError):  # the child may have finished already
-                        proc.stdin.write("cancel\n")
-                        proc.stdin.flush()
+                    send("cancel")
+                paused = bool(getattr(cancel, "paused", False)) and not sent_cancel
+                if paused != sent_pause:
+                    sent_pause = paused
+                    send("pause" if paused else "resume")
                 try:
                     line = lines.get(timeout=POLL_S)
                 except queue.Empty:
@@ -151,9 +159,9 @@ def main() -> int:
         request = json.loads(sys.stdin.readline() or "{}")
 
         def watch() -> None:
+            actions = {"cancel": token.cancel, "pause": token.pause, "resume": token.resume}
             for line in sys.stdin:
-                if line.strip() == "cancel":
-                    token.cancel()
+                actions.get(line.strip(), lambda: None)()
             token.cancel()  # end of input: the parent has gone
 
         threading.Thread(target=watch, name="parlance-worker-stdin", daemon=True).start()

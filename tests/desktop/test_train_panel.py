@@ -120,9 +120,15 @@ def test_tiny_dialogue_run_updates_cancels_resumes_and_is_recorded(qtbot, panel,
     assert worst < max_stall_ms(), (
         f"the event loop stalled for {worst:.0f} ms while training (p95 {p95:.0f} ms)"
     )
+    qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)  # paused, then cancelled from there
+    assert tab.pause_button.text() == "Continue" and tab.status_text.startswith("Paused")
+    qtbot.wait(600)  # a step under way when Pause was pressed may still report
+    paused_at = tab.loss_plot.points("training")
+    qtbot.wait(900)
+    assert tab.loss_plot.points("training") == paused_at and tab.job_id is not None
     qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.job_id is None, timeout=LONG_MS)
-    assert "cancelled" in tab.status_text
+    assert "cancelled" in tab.status_text and not tab.pause_button.isEnabled()
     qtbot.waitUntil(lambda: bool(tab.runs.runs) and tab.runs.runs[0]["status"] == "stopped", timeout=LONG_MS)
     run = tab.runs.runs[0]
     stopped_at = run["metrics"]["steps"]

@@ -76,9 +76,20 @@ def test_summarizer_run_updates_cancels_resumes_and_is_recorded(qtbot, panel, tm
     qtbot.waitUntil(lambda: tab.loss_plot.points("training") >= 1 and tab.metric_plot.points("ROUGE-L") >= 2,
                     timeout=LONG_MS)  # fmt: skip
     assert tab.loss_plot.points("validation NLL") >= 2 and not tab.start_button.isEnabled()
+    _click(qtbot, tab.pause_button)  # the child waits between two steps
+    assert tab.pause_button.text() == "Continue" and tab.status_text.startswith("Paused")
+    qtbot.wait(800)  # a step under way when Pause was pressed may still report
+    paused_at = tab.loss_plot.points("training")
+    qtbot.wait(1200)
+    assert tab.loss_plot.points("training") == paused_at and tab.job_id is not None
+    _click(qtbot, tab.pause_button)  # Continue
+    assert tab.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: tab.loss_plot.points("training") > paused_at, timeout=LONG_MS)
+    _click(qtbot, tab.pause_button)  # paused again: Cancel still stops it
     _click(qtbot, tab.cancel_button)
     _wait_done(qtbot, tab)
-    assert "cancelled" in tab.status_text
+    assert "cancelled" in tab.status_text and not tab.pause_button.isEnabled()
+    assert tab.pause_button.text() == "Pause"
     run = _wait_row(qtbot, tab, "stopped")
     stopped = run["metrics"]["steps"]
     assert run["task"] == "summarizer" and 10 <= stopped < 160 and run["curves"]["rouge_l"]

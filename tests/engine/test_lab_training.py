@@ -297,6 +297,41 @@ def test_language_model_job_in_a_worker_process(tmp_path):
     assert load_lm(out["folder"])[1].vocab_size <= 300
 
 
+def test_a_paused_token_is_relayed_to_the_training_process(tmp_path):
+    import threading
+    import time
+
+    from engine.cancel import CancelToken
+    from engine.lab.worker import run_in_worker
+
+    token = CancelToken()
+    token.pause()  # before the child has even started: it waits at its first step
+    resumed_at = []
+
+    def resume() -> None:
+        resumed_at.append(time.monotonic())
+        token.resume()
+
+    threading.Timer(5.0, resume).start()  # the child starts (imports torch) well within this
+    events = []
+    summary = run_in_worker(
+        "engine.lab.lm:train_lm_events",
+        {
+            "text_path": str(_write(tmp_path / "t.txt", TEXT)),
+            "out_dir": str(tmp_path / "m"),
+            "model": {"emb_dim": 8, "hidden_size": 8},
+            "train": {"vocab_size": 300, "epochs": 2},
+        },
+        lambda e: events.append((time.monotonic(), e)),
+        cancel=token,
+    )
+    assert summary["reason"] == "completed" and resumed_at
+    first_step = next(t for t, e in events if e["kind"] in ("progress", "eval"))
+    assert first_step >= resumed_at[0]  # no step was trained while paused
+    finished = next(e for _, e in events if e["kind"] == "finished")
+    assert finished["elapsed_s"] < 4.0  # and the child's clock stood still meanwhile
+
+
 def test_worker_errors_keep_their_type_and_message(tmp_path):
     from engine.lab.worker import run_in_worker
 

@@ -88,6 +88,37 @@ def test_cancel_between_batches():
     assert done.reason == "cancelled" and done.step == 3
 
 
+def test_pause_waits_between_steps_and_stops_the_clock():
+    import threading
+    import time
+
+    model = torch.nn.Linear(4, 1)
+    batches, step_loss, _ = _problem()
+    token = CancelToken()
+    steps_seen = []
+
+    def cb(e):
+        if isinstance(e, ProgressEvent):
+            steps_seen.append(e.step)
+            if e.step == 3:
+                token.pause()
+                threading.Timer(0.6, token.resume).start()
+
+    t0 = time.monotonic()
+    done = Trainer(
+        model, TrainConfig(epochs=2, log_every=1), lambda e: batches, step_loss, callbacks=[cb], cancel=token
+    ).fit()
+    wall = time.monotonic() - t0
+    assert done.reason == "completed" and done.step == 16 and steps_seen == list(range(1, 17))
+    assert wall >= 0.6 and done.elapsed_s <= wall - 0.55  # the paused time is not training time
+    # cancelling a paused run wakes it and stops it
+    token = CancelToken()
+    token.pause()
+    threading.Timer(0.2, token.cancel).start()
+    done = Trainer(model, TrainConfig(epochs=2), lambda e: batches, step_loss, cancel=token).fit()
+    assert done.reason == "cancelled" and done.step == 0 and not token.paused
+
+
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     batches, step_loss, evaluate = _problem()
     torch.manual_seed(0)
