@@ -1,10 +1,11 @@
 """Look inside: gate activations over time as heat maps, and embeddings (neighbours, 2-D PCA).
 
 * :class:`GatesTab`: GRU update/reset or LSTM input/forget/output gates (and the others each cell
-  has) for a bit string through a parity model, or a sentence through a language model folder.
+  has) for a bit string through a parity model, or a sentence through a language model folder or
+  a chat model (its utterance encoder, forward direction).
   One heat map per gate: rows are hidden units, columns are time steps (labelled by input).
-* :class:`EmbeddingsTab`: a word's nearest neighbours in a language model's embedding and in gensim
-  word vectors trained on the same text; a PCA scatter of chosen words.
+* :class:`EmbeddingsTab`: a word's nearest neighbours in a language model's (or the chat model's)
+  embedding and in gensim word vectors trained on the same text; a PCA scatter of chosen words.
 """
 
 from __future__ import annotations
@@ -24,11 +25,24 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
+from desktop.paths import SHIPPED_MODELS
 from desktop.widgets.lab_experiments import _JobTab
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from engine.lab import jobs
 
 MAIN_GATES = ("update", "reset", "input", "forget", "output")  # shown first, in this order
+CHAT_MODEL = SHIPPED_MODELS / "dialogue"
+
+
+def _model_row(field: QLineEdit, use_chat_model) -> QHBoxLayout:
+    """The model folder field with a button that fills in the shipped chat model."""
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    button = QPushButton("Chat model")
+    button.setToolTip("Look inside the shipped chat model (HRED): its utterance encoder and embedding")
+    button.clicked.connect(use_chat_model)
+    row.addWidget(button)
+    return row
 
 
 class GateMaps(QWidget):
@@ -77,7 +91,7 @@ class GatesTab(_JobTab):
         form = QFormLayout()
         self.source = QComboBox()
         self.source.addItem("Bits through a parity model", "bits")
-        self.source.addItem("A sentence through a language model", "text")
+        self.source.addItem("A sentence through a model (language or chat model)", "text")
         self.cell = QComboBox()
         for label, key in CELL_CHOICES:
             self.cell.addItem(label, key)
@@ -87,14 +101,15 @@ class GatesTab(_JobTab):
         self.steps.setRange(0, 10_000)
         self.steps.setValue(0)
         self.model = QLineEdit()
-        self.model.setPlaceholderText("a language model folder (Language model tab)")
+        self.model.setPlaceholderText("a language model folder (Language model tab) or a chat model")
         self.text = QLineEdit("the cat sat on the mat")
+        model_row = _model_row(self.model, self._use_chat_model)
         for label, w in (
             ("Input", self.source),
             ("Cell (parity model)", self.cell),
             ("Bits", self.bits),
             ("Train the parity model first (steps)", self.steps),
-            ("Model folder", self.model),
+            ("Model folder", model_row),
             ("Sentence", self.text),
         ):
             form.addRow(label, w)
@@ -104,6 +119,10 @@ class GatesTab(_JobTab):
         form.addRow(buttons)
         self.maps = GateMaps()
         self._arrange(form, right=((self.maps, 1),))
+
+    def _use_chat_model(self) -> None:
+        self.model.setText(str(CHAT_MODEL))
+        self.source.setCurrentIndex(self.source.findData("text"))
 
     def run(self) -> None:
         if self.source.currentData() == "text":
@@ -131,7 +150,7 @@ class EmbeddingsTab(_JobTab):
         self.run_button.setText("Look up")
         form = QFormLayout()
         self.model = QLineEdit()
-        self.model.setPlaceholderText("a language model folder (Language model tab)")
+        self.model.setPlaceholderText("a language model folder (Language model tab) or a chat model")
         self.text_path = QLineEdit()
         self.text_path.setPlaceholderText("its training text, for gensim word vectors (optional)")
         browse = QPushButton("Browse…")
@@ -141,7 +160,7 @@ class EmbeddingsTab(_JobTab):
         path_row.addWidget(browse)
         self.word = QLineEdit("cat")
         self.words = QLineEdit("cat, dog, park, tree, sat, ran")
-        form.addRow("Model folder", self.model)
+        form.addRow("Model folder", _model_row(self.model, self._use_chat_model))
         form.addRow("Text", path_row)
         form.addRow("Word", self.word)
         form.addRow("Words to project", self.words)
@@ -160,6 +179,11 @@ class EmbeddingsTab(_JobTab):
         )
         self._arrange(form, right=((lists, 1), (self.scatter, 2)))
 
+    def _use_chat_model(self) -> None:
+        """The shipped chat model, with gensim vectors trained on a sample of its corpus."""
+        self.model.setText(str(CHAT_MODEL))
+        self.text_path.setText("chitchat")
+
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose the model's training text")
         if path:
@@ -167,7 +191,7 @@ class EmbeddingsTab(_JobTab):
 
     def run(self) -> None:
         if not self.model.text().strip():
-            self.status.setText("Train a language model first, or choose its folder.")
+            self.status.setText("Train a language model first, choose its folder, or take the chat model.")
             return
         words = [w.strip() for w in self.words.text().split(",") if w.strip()]
         kwargs = {
@@ -188,6 +212,8 @@ class EmbeddingsTab(_JobTab):
         for w, s in result.get("model", []):
             self.model_list.addItem(f"{w}   {s:.2f}")
         self.gensim_list.addItem("gensim Word2Vec:" if "gensim" in result else "gensim: choose the text")
+        if result.get("gensim_error"):
+            self.gensim_list.addItem(f"(no gensim vectors: {result['gensim_error']})")
         for w, s in result.get("gensim", []):
             self.gensim_list.addItem(f"{w}   {s:.2f}")
         self.scatter.clear()

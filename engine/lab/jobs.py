@@ -91,6 +91,40 @@ def flow_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -
     return run_flow(FlowConfig(**config), device, progress or _noop, cancel)
 
 
+GENSIM_CORPUS_SENTENCES = 60_000  # utterances of a built-in corpus used for its gensim vectors
+
+
+def _sentences(text_path: str) -> list[str]:
+    """Sentences for gensim vectors: a text file, or "chitchat" / "chatterbot" (the chat model's
+    corpora; a seeded sample of their utterances, lower-cased as the chat model sees them)."""
+    import random
+
+    from engine.lab.lm import read_sentences
+
+    if text_path in ("chitchat", "chatterbot"):
+        from engine.dialogue.corpus import load_corpus
+        from engine.dialogue.data import prep
+
+        turns = [prep(t) for d in load_corpus(text_path) for t in d.turns]
+        if len(turns) > GENSIM_CORPUS_SENTENCES:
+            turns = random.Random(0).sample(turns, GENSIM_CORPUS_SENTENCES)
+        return turns
+    return read_sentences(text_path)
+
+
+def model_kind(folder: str) -> str:
+    """The ``kind`` in a model folder's config.json ("dialogue", "lab_lm" …); a clear error if none."""
+    from engine import checkpoint
+
+    return str(checkpoint.read_config(folder).get("kind", ""))
+
+
+def load_chat_model(folder: str, device: str = "cpu"):
+    from engine.dialogue.bot import ChatBot
+
+    return ChatBot.load(folder, device)
+
+
 def gates_job(
     cell: str = "gru",
     bits: str = "",
@@ -109,7 +143,16 @@ def gates_job(
 
     from engine.lab.probes import gate_activations
 
-    if model:
+    if model and model_kind(model) == "dialogue":
+        if not text.strip():
+            raise ValueError("type a sentence to feed the chat model")
+        bot = load_chat_model(model, device)
+        x_ids, _, pieces, *_ = bot.prepare([text])  # the sentence as your message, speaker mark first
+        tokens = [p.replace("\u2581", " ").strip() or "_" for p in pieces]
+        with torch.no_grad():
+            x = bot.model.embed(x_ids[0, -1:, : len(tokens)])  # (1, T, E)
+        rnn, cell = bot.model.utt_enc, f"{bot.model.cfg.cell} (utterance encoder, forward direction)"
+    elif model:
         from engine.lab.lm import load_lm
 
         if not text.strip():
@@ -228,15 +271,22 @@ def embeddings_job(
 ) -> dict:
     """Neighbours of ``word`` in the LM embedding (and gensim vectors on ``text_path``); PCA of ``words``."""
     from engine.lab import embeddings as E
-    from engine.lab.lm import load_lm, read_sentences
+    from engine.lab.lm import load_lm
 
-    model, tok = load_lm(folder, "cpu")
-    matrix = model.embed.weight.detach().numpy()
+    if model_kind(folder) == "dialogue":  # the chat model: its (tied) word embedding
+        bot = load_chat_model(folder, "cpu")
+        matrix, tok = bot.model.embed.weight.detach().numpy(), bot.tok
+    else:
+        model, tok = load_lm(folder, "cpu")
+        matrix = model.embed.weight.detach().numpy()
     out: dict = {"word": word}
     if word:
         out["model"] = E.model_neighbours(matrix, tok, word, k)
         if text_path:
-            out["gensim"] = E.gensim_neighbours(read_sentences(text_path), word, k)
+            try:
+                out["gensim"] = E.gensim_neighbours(_sentences(text_path), word, k)
+            except (ValueError, OSError) as exc:  # the model's own neighbours are still worth showing
+                out["gensim_error"] = str(exc)
     if words and len(words) >= 2:
         out["projection"] = E.projection(matrix, tok, list(words))
     return out

@@ -29,12 +29,14 @@ def step_cells(rnn: Recurrent) -> list[Cell]:
     """One cell per layer that runs ``rnn`` step by step (forward direction only).
 
     The step-loop runner's own cells are returned as they are (gradients reach its parameters);
-    for the fused path, new cells get a copy of the fused weights.
+    for the fused path, new cells get a copy of the fused weights. A one-layer bidirectional RNN
+    (the chat model's utterance encoder) gives its forward direction, which reads the input as
+    a person does; deeper bidirectional stacks mix both directions between layers and are refused.
     """
-    if rnn.bidirectional:
-        raise ValueError("probes follow one direction in time; this Recurrent is bidirectional")
+    if rnn.bidirectional and rnn.num_layers > 1:
+        raise ValueError("probes follow one direction in time; this bidirectional stack mixes both")
     if not rnn.fused:
-        return list(rnn.cells)
+        return list(rnn.cells)[:: rnn.num_directions]
     ref = rnn.rnn.weight_ih_l0
     cells = []
     for layer in range(rnn.num_layers):

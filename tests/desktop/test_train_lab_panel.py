@@ -98,6 +98,37 @@ def test_gates_heat_maps_for_parity_bits(qtbot, panel):
     assert tab.maps.images["forget"].image.shape == (16, 4)  # hidden units x time steps
 
 
+def _chat_model_button(tab):
+    from PySide6.QtWidgets import QPushButton
+
+    (button,) = [b for b in tab.findChildren(QPushButton) if b.text() == "Chat model"]
+    return button
+
+
+def test_gates_and_embeddings_of_the_shipped_chat_model(qtbot, panel, tmp_path):
+    from desktop.paths import SHIPPED_MODELS
+
+    tab = panel.gates
+    qtbot.mouseClick(_chat_model_button(tab), Qt.MouseButton.LeftButton)
+    assert tab.model.text() == str(SHIPPED_MODELS / "dialogue") and tab.source.currentData() == "text"
+    tab.text.setText("do you like music")
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=LONG_MS)
+    assert {"update", "reset"} <= set(tab.maps.images) and "utterance encoder" in tab.status.text()
+    units, steps = tab.maps.images["update"].image.shape
+    assert units == 192 and steps == len(tab.result["tokens"]) >= 5  # the shipped encoder's 192 units
+    emb = panel.embeddings
+    qtbot.mouseClick(_chat_model_button(emb), Qt.MouseButton.LeftButton)
+    assert emb.model.text() == str(SHIPPED_MODELS / "dialogue") and emb.text_path.text() == "chitchat"
+    text = tmp_path / "chat.txt"  # a small text keeps the gensim part quick here
+    text.write_text(TINY_TEXT)
+    emb.text_path.setText(str(text))
+    emb.word.setText("dog")
+    qtbot.mouseClick(emb.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: emb.result is not None, timeout=LONG_MS)
+    assert emb.model_list.count() == 9 and emb.gensim_list.count() >= 2  # header + 8 neighbours
+
+
 def test_language_model_trains_generates_and_plays(qtbot, panel, tmp_path):
     tab = panel.lm
     text = tmp_path / "text.txt"

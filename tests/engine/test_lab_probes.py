@@ -103,6 +103,43 @@ def test_fused_lstm_is_probed_through_step_cells_with_its_weights():
     assert flow["h"].shape == flow["c"].shape == (2, 7) and flow["c"][1, -1] > 0
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_bidirectional_encoder_is_probed_in_its_forward_direction(fused):
+    torch.manual_seed(0)
+    rnn = Recurrent("gru", 4, 5, bidirectional=True, fused=fused)
+    x = torch.randn(2, 6, 4)
+    out, _ = rnn(x)
+    (cell,) = step_cells(rnn)
+    h, steps = cell.init_state(2), []
+    for t in range(6):
+        h = cell(x[:, t], h)
+        steps.append(h)
+    torch.testing.assert_close(torch.stack(steps, 1), out[..., :5], rtol=1e-5, atol=1e-6)  # forward half
+    with pytest.raises(ValueError, match="mixes both"):
+        step_cells(Recurrent("gru", 4, 5, num_layers=2, bidirectional=True))
+
+
+def test_gates_and_embeddings_of_the_chat_model(tiny_dialogue_model, tmp_path):
+    from engine.lab import jobs
+
+    result = jobs.gates_job(model=str(tiny_dialogue_model), text="Hello there")
+    layer = result["layers"][-1]
+    assert "utterance encoder" in result["cell"] and set(layer) >= {"update", "reset"}
+    tokens = result["tokens"]  # your message as the encoder reads it: the speaker mark, then its pieces
+    assert tokens[0] == "<u1>" and "".join(tokens[1:]) == "hellothere"
+    T = len(result["tokens"])
+    for gate in ("update", "reset"):
+        g = np.asarray(layer[gate])
+        assert g.shape[0] == T and ((g >= 0) & (g <= 1)).all()
+    text = tmp_path / "t.txt"
+    text.write_text("hello there. hi how are you. i am fine thanks. " * 20)
+    emb = jobs.embeddings_job(str(tiny_dialogue_model), "hello", ["hello", "there", "fine"], str(text), k=3)
+    assert len(emb["model"]) == 3 and all(w != "hello" for w, _ in emb["model"])
+    assert len(emb["gensim"]) == 3 and len(emb["projection"]["xy"]) == 3
+    missing = jobs.embeddings_job(str(tiny_dialogue_model), "hello", [], str(tmp_path / "nope.txt"), k=3)
+    assert missing["model"] and "gensim" not in missing and "not found" in missing["gensim_error"]
+
+
 def test_flow_training_probes_clipping_and_identity_init():
     res = run_flow(
         FlowConfig(
