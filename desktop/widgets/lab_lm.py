@@ -1,13 +1,15 @@
 """A language model on any text (the lecture's next-word prediction), text generation from a seed
 phrase, and a small "human or model?" game with a real and a generated sentence.
 
-Training is ``engine.lab.jobs.lm_train_job`` (recorded in the runs table as task ``lm``);
-generation and the game are quick jobs on the same engine thread.
+Training is ``engine.lab.jobs.lm_train_job`` (recorded in the runs table as task ``lm``; a
+cancelled or failed run can be resumed from its last checkpoint under "Stopped runs"); generation
+and the game are quick jobs on the same engine thread.
 """
 
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -27,6 +29,7 @@ from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
+from desktop.widgets.train_task import RESUMABLE
 from engine.lab import jobs
 
 
@@ -80,6 +83,16 @@ class LanguageModelTab(QWidget):
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         form.addRow(buttons)
+        # a run that was cancelled (or failed) goes on from its last checkpoint
+        self.runs_job: int | None = None
+        self.resume_choice = QComboBox()
+        self.resume_choice.setToolTip("Language-model runs that stopped before the end: resume one")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume)
+        resume_row = QHBoxLayout()
+        resume_row.addWidget(self.resume_choice, 1)
+        resume_row.addWidget(self.resume_button)
+        form.addRow("Stopped runs", resume_row)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.plot = LivePlot("Language model", "step", "loss")
@@ -149,6 +162,39 @@ class LanguageModelTab(QWidget):
         service.job_progress.connect(self._on_progress)
         service.job_finished.connect(self._on_finished)
         service.job_failed.connect(self._on_failed)
+        self._fill_resumable([])
+        self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+
+    def _fill_resumable(self, runs: list[dict]) -> None:
+        self.resume_choice.clear()
+        self._resumable = {}
+        for r in runs:
+            if r.get("task") == "lm" and r.get("status") in RESUMABLE and r.get("checkpoint"):
+                self._resumable[r["id"]] = r
+                steps = (r.get("metrics") or {}).get("steps")
+                name = Path(str(r.get("data") or "")).name
+                self.resume_choice.addItem(
+                    f"#{r['id']} {name}" + (f" (step {steps})" if steps else ""), r["id"]
+                )
+        if not self.resume_choice.count():
+            self.resume_choice.addItem("None", None)
+        self._enable_model_actions()
+
+    def resume(self) -> None:
+        run_id = self.resume_choice.currentData()
+        if run_id is None or self.train_job is not None:
+            return
+        self.plot.clear()
+        self.text_path.setText(str(self._resumable[run_id].get("data") or ""))  # the run's own text
+        self.status.setText(f"Resuming run #{run_id} from its last checkpoint…")
+        self.train_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        kwargs = {"text_path": "", "out_root": self.out_root, "run_id": int(run_id)}
+        self.train_job = self.service.submit("train", jobs.lm_train_job, kwargs)
+        self._fill_resumable([])  # it runs now; listed again (from the history) if it stops early
 
     # ================================================================== actions
     def _browse(self) -> None:
@@ -158,6 +204,7 @@ class LanguageModelTab(QWidget):
 
     def _enable_model_actions(self) -> None:
         ready = bool(self.folder) and self.train_job is None
+        self.resume_button.setEnabled(self.train_job is None and self.resume_choice.currentData() is not None)
         for w in (self.gen_button, self.game_button):
             w.setEnabled(ready)
         self.pick_a.setEnabled(self.round is not None)
@@ -242,6 +289,10 @@ class LanguageModelTab(QWidget):
             self.plot.add_point("validation", info["step"], info["metrics"]["val_loss"])
 
     def _on_finished(self, job_id: int, result) -> None:
+        if job_id == self.runs_job:
+            self.runs_job = None
+            self._fill_resumable(result or [])
+            return
         if job_id == self.train_job:
             self.train_job = None
             self.train_button.setEnabled(True)
@@ -255,6 +306,7 @@ class LanguageModelTab(QWidget):
                 + f". Model: {self.folder}"
             )
             self.model_ready.emit(self.folder, self.text_path.text().strip())
+            self.refresh_runs()  # a cancelled run can be resumed; a finished one leaves the list
         elif job_id == self.gen_job:
             self.generated.setText(result["text"])
         elif job_id == self.game_job:
@@ -271,6 +323,7 @@ class LanguageModelTab(QWidget):
             self.train_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
             self.status.setText(f"Training stopped: {message}")
+            self.refresh_runs()
         elif job_id in (self.gen_job, self.game_job):
             self.generated.setText(message)
         else:

@@ -129,6 +129,35 @@ def test_gates_and_embeddings_of_the_shipped_chat_model(qtbot, panel, tmp_path):
     assert emb.model_list.count() == 9 and emb.gensim_list.count() >= 2  # header + 8 neighbours
 
 
+def test_a_cancelled_language_model_run_is_resumed_from_the_tab(qtbot, panel, tmp_path):
+    tab = panel.lm
+    assert tab.resume_choice.currentData() is None and not tab.resume_button.isEnabled()
+    text = tmp_path / "text.txt"
+    text.write_text(TINY_TEXT * 4)
+    tab.text_path.setText(str(text))
+    tab.emb.setValue(8)
+    tab.hidden.setValue(16)
+    tab.epochs.setValue(400)
+    tab.vocab.setValue(300)
+    qtbot.mouseClick(tab.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.plot.points("validation") >= 2, timeout=LONG_MS)
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.train_job is None, timeout=LONG_MS)
+    assert "cancelled" in tab.status.text()
+    qtbot.waitUntil(lambda: tab.resume_choice.currentData() is not None, timeout=LONG_MS)
+    run_id = tab.resume_choice.currentData()
+    stopped = tab._resumable[run_id]["metrics"]["steps"]
+    tab.text_path.setText("")
+    tab.epochs.setValue(1)  # the run's own settings are used, not the form's
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    assert tab.text_path.text() == str(text) and not tab.resume_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.plot.points("training") >= 1, timeout=LONG_MS)
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.train_job is None, timeout=LONG_MS)
+    qtbot.waitUntil(lambda: tab.resume_choice.currentData() == run_id, timeout=LONG_MS)
+    assert tab._resumable[run_id]["metrics"]["steps"] > stopped  # it went on from where it stopped
+
+
 def test_language_model_trains_generates_and_plays(qtbot, panel, tmp_path):
     tab = panel.lm
     text = tmp_path / "text.txt"
