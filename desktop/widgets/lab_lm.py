@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.spinboxes import dspin
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from desktop.widgets.train_task import RESUMABLE
@@ -108,6 +109,12 @@ class LanguageModelTab(QWidget):
         self.gen_temperature.setSingleStep(0.1)
         self.gen_temperature.setValue(0.8)
         self.gen_temperature.setToolTip("Sampling temperature: lower is safer, higher is more varied")
+        self.gen_top_k = _spin(0, 10_000, 0)
+        self.gen_top_k.setToolTip("Sampling: keep only the k most likely pieces (0 = off)")
+        self.gen_top_p = dspin(0.05, 1.0, 0.9, 2, 0.05)
+        self.gen_top_p.setToolTip(
+            "Sampling: keep the smallest set of pieces with this much probability (1 = off)"
+        )
         self.gen_beam = _spin(1, 16, 4)
         self.gen_beam.setToolTip("Beams kept (beam search)")
         self.gen_len = _spin(1, 200, 40)
@@ -118,6 +125,8 @@ class LanguageModelTab(QWidget):
         for label, w in (
             ("", self.gen_method),
             ("temp.", self.gen_temperature),
+            ("top-k", self.gen_top_k),
+            ("top-p", self.gen_top_p),
             ("beams", self.gen_beam),
             ("max", self.gen_len),
         ):
@@ -246,6 +255,8 @@ class LanguageModelTab(QWidget):
         return {
             "method": self.gen_method.currentData(),
             "temperature": float(self.gen_temperature.value()),
+            "top_k": int(self.gen_top_k.value()),
+            "top_p": float(self.gen_top_p.value()),
             "beam_size": int(self.gen_beam.value()),
             "max_len": int(self.gen_len.value()),
         }

@@ -183,6 +183,14 @@ def test_language_model_trains_generates_and_plays(qtbot, panel, tmp_path):
         qtbot.waitUntil(lambda: tab.generated.text() not in ("", "…"), timeout=LONG_MS)
         greedy.append(tab.generated.text())
     assert greedy[0] == greedy[1]
+    tab.gen_method.setCurrentIndex(tab.gen_method.findData("sample"))
+    tab.gen_top_k.setValue(1)  # sampling from the single most likely piece is greedy decoding
+    tab.gen_temperature.setValue(2.5)
+    assert tab.decoding_options()["top_k"] == 1 and tab.decoding_options()["top_p"] == pytest.approx(0.9)
+    tab.generated.setText("")
+    qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.generated.text() not in ("", "…"), timeout=LONG_MS)
+    assert tab.generated.text() == greedy[0]
     qtbot.mouseClick(tab.game_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.round is not None, timeout=LONG_MS)
     assert tab.a_label.text().startswith("A: ") and tab.pick_a.isEnabled()
