@@ -17,6 +17,7 @@ from engine.caption.encoder import normalize
 from engine.caption.images import DEFAULT_MAX_PIXELS, load_batches
 from engine.caption.model import CaptionModel, bf16_available, load
 from engine.caption.vocab import Vocab
+from engine.checkpoint import CheckpointError
 from engine.decoding import DecodeOptions
 
 # Words that may repeat within a caption ("a man in a red shirt"); every other word may appear
@@ -98,40 +99,74 @@ class FileCaption:
 class Captioner:
     """A loaded model ready to caption. Build with :meth:`from_folder` or from a model + vocab."""
 
-    def __init__(self, model: CaptionModel, vocab: Vocab, device: str = "cpu", precision: str = "fp32"):
+    def __init__(
+        self,
+        model: CaptionModel,
+        vocab: Vocab,
+        device: str = "cpu",
+        precision: str = "fp32",
+        members: list[CaptionModel] | tuple = (),
+    ):
         """``precision`` of the word-by-word search: "fp32", "bf16" (a bf16 copy of the decoder:
         measured ~5x faster per step on an AVX512-BF16 CPU, captions checked against fp32 on the
-        validation split) or "auto" (bf16 where :func:`bf16_available`). The encoder stays fp32."""
+        validation split) or "auto" (bf16 where :func:`bf16_available`). The encoder stays fp32.
+        ``members``: more captioners of the same vocabulary and config, averaged word by word with
+        ``model`` (an ensemble, see engine.caption.ensemble); their regions are concatenated."""
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"unknown precision {precision!r}; known: auto, fp32, bf16")
         self.model = model.to(device).eval()
+        self.members = [m.to(device).eval() for m in members]
+        for m in self.members:
+            if m.cfg != model.cfg:
+                raise ValueError("ensemble members must share the main model's config")
         self.vocab = vocab
         self.device = device
         use_bf16 = precision == "bf16" or (precision == "auto" and bf16_available(device))
-        self.decoder = copy.deepcopy(model.decoder).to(torch.bfloat16).eval() if use_bf16 else model.decoder
+        self.decoders = [
+            copy.deepcopy(m.decoder).to(torch.bfloat16).eval() if use_bf16 else m.decoder
+            for m in (self.model, *self.members)
+        ]
+        self.decoder = self.decoders[0]
         self.dtype = torch.bfloat16 if use_bf16 else torch.float32
         self.no_repeat = torch.tensor([w not in FUNCTION_WORDS for w in vocab.itos], device=device)
         self.no_repeat[:4] = False  # <pad> <start> <end> <unk>
 
     @classmethod
     def from_folder(cls, folder: str | Path, device: str = "cpu", precision: str = "auto") -> Captioner:
-        model, vocab, _ = load(folder, device)
-        return cls(model, vocab, device, precision)
+        from engine.caption.ensemble import member_folders
+
+        model, vocab, meta = load(folder, device)
+        members = []
+        for sub in member_folders(folder, meta):
+            member, member_vocab, _ = load(sub, device)
+            if member_vocab.itos != vocab.itos:
+                raise CheckpointError(f"{sub}: its vocabulary differs from the ensemble's main model")
+            members.append(member)
+        return cls(model, vocab, device, precision, members)
+
+    @property
+    def n_members(self) -> int:
+        return 1 + len(self.members)
 
     @property
     def image_size(self) -> int:
         return self.model.cfg.image_size
 
     def encode(self, images: np.ndarray) -> torch.Tensor:
-        """uint8 RGB ``(B, H, W, 3)`` -> regions ``(B, 49, 1280)``."""
-        return self.model.encode_pixels(normalize(images).to(self.device))
+        """uint8 RGB ``(B, H, W, 3)`` -> regions ``(B, 49, 1280 * n_members)`` (an ensemble's
+        members share the frozen trunk, run once, and each adds its own top's regions)."""
+        x = normalize(images).to(self.device)
+        if not self.members:
+            return self.model.encode_pixels(x)
+        with torch.no_grad():
+            trunk = self.model.trunk(x.contiguous(memory_format=torch.channels_last))
+            return torch.cat([m.top(trunk) for m in (self.model, *self.members)], dim=-1)
 
     def caption_regions(
         self, regions: torch.Tensor, options: DecodeOptions | None = None, block_repeats: bool = True
     ) -> list[Caption]:
         """Regions ``(B, S, D)`` (one image, or a pooled clip, per row) -> one Caption each."""
         opts = options or caption_options()
-        dec = self.decoder
         no_repeat = self.no_repeat if block_repeats else None
         v = self.vocab
         ban = (v.pad_id, v.bos_id)
@@ -140,10 +175,7 @@ class Captioner:
             return []
         with torch.no_grad():
             K = 1 if opts.method == "greedy" else opts.beam_size
-            static, state = dec.start(regions.to(self.device, self.dtype), repeat=K)
-
-            def step(tokens, st):
-                return dec.step(tokens, st, static)
+            step, state = self._stepper(regions.to(self.device, self.dtype), K)
 
             if K == 1 and opts.method == "greedy":
                 hyps = [
@@ -173,6 +205,34 @@ class Captioner:
                     ban=ban,
                 )
         return [self._to_caption(h, regions.shape[1]) for h in hyps]
+
+    def _stepper(self, regions: torch.Tensor, K: int):
+        """(step function, initial state) of the search: one decoder, or every member's with their
+        word probabilities averaged (state keys ``"<member>.h"``, ``"<member>.c"``)."""
+        M = self.n_members
+        if M == 1:
+            static, state = self.decoder.start(regions, repeat=K)
+            return (lambda tokens, st: self.decoder.step(tokens, st, static)), state
+        if regions.shape[-1] % M:
+            raise ValueError(f"regions of width {regions.shape[-1]} do not split into {M} members")
+        parts = regions.chunk(M, dim=-1)
+        statics, state = [], {}
+        for i, (dec, part) in enumerate(zip(self.decoders, parts)):
+            static, st = dec.start(part.contiguous(), repeat=K)
+            statics.append(static)
+            state.update({f"{i}.{k}": t for k, t in st.items()})
+        log_m = float(np.log(M))
+
+        def step(tokens, st):
+            logps, atts, new = [], [], {}
+            for i, (dec, static) in enumerate(zip(self.decoders, statics)):
+                lp, s_i, att = dec.step(tokens, {"h": st[f"{i}.h"], "c": st[f"{i}.c"]}, static)
+                logps.append(lp.float())
+                atts.append(att.float())
+                new.update({f"{i}.{k}": t for k, t in s_i.items()})
+            return torch.logsumexp(torch.stack(logps), 0) - log_m, new, torch.stack(atts).mean(0)
+
+        return step, state
 
     def _to_caption(self, hyps: list[Hyp], n_regions: int) -> Caption:
         best = hyps[0]

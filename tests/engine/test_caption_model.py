@@ -290,3 +290,51 @@ def test_word_vectors_initialise_the_embedding(tmp_path):
     txt.write_text("2 3\nred 1 0 0\nball 0 1 0\n")
     with pytest.raises(ValueError, match="3 dims"):
         init_word_vectors(model, vocab, str(txt), [], seed=0)
+
+
+def test_an_ensemble_averages_its_members_word_probabilities(tmp_path):
+    from engine.caption.ensemble import main as ensemble_main
+    from engine.caption.model import load, save
+
+    images, caps = shape_images()
+    vocab = Vocab.build(caps, min_count=1)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(CaptionModel(tiny_cfg(vocab, fine_tune_blocks=1), pretrained_encoder=True).eval())
+    a, b = models
+    both = Captioner(a, vocab, members=[b])
+    regions = both.encode(images[:2])
+    assert both.n_members == 2 and regions.shape == (2, 49, 2 * 1280)
+    torch.testing.assert_close(regions[..., :1280], Captioner(a, vocab).encode(images[:2]))
+    torch.testing.assert_close(regions[..., 1280:], Captioner(b, vocab).encode(images[:2]))
+    # one step by hand: log of the mean of the two members' probabilities, attention averaged
+    step, state = both._stepper(regions, 1)
+    tokens = torch.full((2,), vocab.bos_id)
+    logp, _, att = step(tokens, state)
+    parts = []
+    for m, r in ((a, regions[..., :1280]), (b, regions[..., 1280:])):
+        static, st = m.decoder.start(r, repeat=1)
+        parts.append(m.decoder.step(tokens, st, static))
+    want = torch.log((parts[0][0].exp() + parts[1][0].exp()) / 2)
+    torch.testing.assert_close(logp, want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(att, (parts[0][2] + parts[1][2]) / 2)
+    np.testing.assert_allclose(logp.detach().exp().sum(-1).numpy(), 1.0, atol=1e-5)
+    # a member twice is the member alone
+    twice = Captioner(a, vocab, members=[a])
+    alone = Captioner(a, vocab)
+    opts = caption_options(3)
+    assert [c.text for c in twice.caption_arrays(images, opts)] == [
+        c.text for c in alone.caption_arrays(images, opts)
+    ]
+    # saved as an ensemble folder (fp16) and loaded back whole, through the command line
+    for name, m in (("a", a), ("b", b)):
+        save(tmp_path / name, m, vocab)
+    assert ensemble_main(["--out", str(tmp_path / "ab"), str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    loaded = Captioner.from_folder(tmp_path / "ab", precision="fp32")
+    assert loaded.n_members == 2 and load(tmp_path / "ab")[2]["extra"]["ensemble"] == ["members/m1"]
+    got = [c.text for c in loaded.caption_arrays(images, opts)]
+    assert got == [c.text for c in Captioner(a, vocab, members=[b]).caption_arrays(images, opts)]
+    other = Vocab.build(["a different word list"], min_count=1)
+    save(tmp_path / "c", CaptionModel(tiny_cfg(other), pretrained_encoder=True), other)
+    assert ensemble_main(["--out", str(tmp_path / "bad"), str(tmp_path / "a"), str(tmp_path / "c")]) == 2
