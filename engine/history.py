@@ -28,14 +28,23 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from engine import history_export as rec
+from engine.history_schema import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    _check_limit,
+    _Damaged,
+    _error_code,
+    _is_busy,
+    _is_corrupt,
+    _move_aside,
+)
 
-APPLICATION_ID = 0x50524C43  # "PRLC" in the SQLite header: marks a Parlance history file
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 RUN_STATUSES = ("running", "complete", "stopped", "error")
 MESSAGE_FIELDS = ("text", "status", "latency_ms", "feedback", "attention", "settings", "model")
 RUN_FIELDS = ("status", "metrics", "curves", "checkpoint", "finished_at", "duration_s")
 TITLE_CHARS = 60
-FTS_TOKENIZE = "unicode61 remove_diacritics 2"  # no stemming: prefix search stays predictable
 MAX_QUERY_TERMS = 64
 
 
@@ -77,116 +86,6 @@ def fts_query(text: str) -> str | None:
         return None
     terms[-1] += "*"
     return " ".join(terms)
-
-
-# ------------------------------------------------------------------------------------------ migrations
-def _v1_conversations(db: Database) -> None:
-    db.executescript(f"""
-        PRAGMA application_id = {APPLICATION_ID};
-        CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            title TEXT NOT NULL DEFAULT '',
-            model TEXT NOT NULL DEFAULT '',
-            settings TEXT NOT NULL DEFAULT '{{}}',
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE TABLE messages (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
-            role TEXT NOT NULL CHECK (role IN ('user', 'bot')),
-            text TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'complete'
-                CHECK (status IN ('complete', 'streaming', 'stopped', 'error')),
-            model TEXT,
-            settings TEXT,
-            latency_ms REAL,
-            feedback INTEGER NOT NULL DEFAULT 0 CHECK (feedback IN (-1, 0, 1)),
-            attention TEXT,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX messages_by_conversation ON messages(conversation_id, parent_id, id);
-        CREATE INDEX messages_by_parent ON messages(parent_id);
-        CREATE INDEX conversations_by_update ON conversations(updated_at);
-    """)
-    db["messages"].enable_fts(["text"], create_triggers=True, tokenize=FTS_TOKENIZE)
-
-
-def _v2_results(db: Database) -> None:
-    db.executescript("""
-        CREATE TABLE summaries (id INTEGER PRIMARY KEY, source TEXT NOT NULL, summary TEXT NOT NULL,
-            method TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
-        CREATE TABLE captions (id INTEGER PRIMARY KEY, file_name TEXT NOT NULL, file_hash TEXT NOT NULL,
-            caption TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
-        CREATE INDEX captions_by_hash ON captions(file_hash);
-        CREATE TABLE forecasts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, method TEXT NOT NULL,
-            horizon INTEGER NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL);
-    """)
-    db["summaries"].enable_fts(["summary", "source"], create_triggers=True, tokenize=FTS_TOKENIZE)
-    db["captions"].enable_fts(["caption", "file_name"], create_triggers=True, tokenize=FTS_TOKENIZE)
-    db["forecasts"].enable_fts(["name", "method"], create_triggers=True, tokenize=FTS_TOKENIZE)
-
-
-def _v3_runs(db: Database) -> None:
-    db.executescript("""
-        CREATE TABLE runs (id INTEGER PRIMARY KEY, task TEXT NOT NULL, config TEXT NOT NULL,
-            data TEXT NOT NULL, device TEXT NOT NULL, checkpoint TEXT,
-            status TEXT NOT NULL DEFAULT 'running'
-                CHECK (status IN ('running', 'complete', 'stopped', 'error')),
-            metrics TEXT NOT NULL DEFAULT '{}', curves TEXT NOT NULL DEFAULT '{}',
-            started_at TEXT NOT NULL, finished_at TEXT, duration_s REAL);
-    """)
-
-
-# MIGRATIONS[i] upgrades a file from schema i to i + 1. Append only; never edit a released one.
-MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _error_code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
-    return None if code is None else code & 0xFF
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    code = _error_code(exc)
-    if code is not None:
-        return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    code = _error_code(exc)
-    if code is not None:
-        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc).lower()
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be a positive integer, not {limit!r}")
-
-
-class _Damaged(Exception):
-    """The file opened but failed PRAGMA quick_check."""
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename a damaged file (and its -wal/-shm/-journal) to <name>.corrupt-<UTC time>; never deletes."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm", "-journal")):
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
-    os.rename(path, target)
-    for suffix in ("-wal", "-shm", "-journal"):
-        side = Path(f"{path}{suffix}")
-        if side.exists():
-            os.rename(side, f"{target}{suffix}")
-    return target
 
 
 class HistoryStore:

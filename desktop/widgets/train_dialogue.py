@@ -93,7 +93,7 @@ class DialogueTrainTab(QWidget):
         for label, key in SOURCES:
             self.source.addItem(label, key)
         self.path = QLineEdit()
-        self.path.setPlaceholderText("chitchat JSON, chatterbot YAML, DailyDialog, text or JSON dialogues")
+        self.path.setPlaceholderText("chitchat JSON, chatterbot YAML, DailyDialog, text, JSON or CSV chats")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
