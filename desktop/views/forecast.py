@@ -13,39 +13,22 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop import forecast_ops as ops
-from desktop import theme
 from desktop.paths import RESOURCES
-from desktop.widgets.forecast_metrics import ForecastMetrics
+from desktop.widgets.caption_header import ProgressRow
+from desktop.widgets.forecast_header import ForecastHeader, ForecastSide
 from desktop.widgets.forecast_plot import ForecastPlot
 from desktop.widgets.notice import MessageBanner
 
 OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
 DEMO_SAMPLE = "co2_monthly.csv"
-METHOD_TIPS = {
-    "lstm": "LSTM ensemble (trains in seconds to a minute)",
-    "ets": "Exponential smoothing (statsmodels ETS)",
-    "arima": "ARIMA, order chosen automatically",
-    "theta": "Theta method",
-    "naive": "Repeat the last value",
-    "snaive": "Repeat the last season",
-    "drift": "Straight line from the first to the last point",
-    "auto": "Backtest several methods on this series and combine the best (slowest)",
-}
 
 
 class ForecastPanel(QWidget):
@@ -73,85 +56,19 @@ class ForecastPanel(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
-        wrap = QFrame()
-        wrap.setObjectName("ChatHeader")
-        wrap.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        head = QVBoxLayout(wrap)
-        head.setContentsMargins(24, 10, 14, 8)
-        row = QHBoxLayout()
-        title = QLabel("Forecast")
-        title.setObjectName("ChatTitle")
-        row.addWidget(title)
-        self.origin_label = QLabel()
-        self.origin_label.setObjectName("MutedLabel")
-        row.addWidget(self.origin_label, 1)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a CSV, TSV or text file with a series (or drop one here)")
-        theme.set_icon(self.open_button, "folder", "text", 16)
-        row.addWidget(self.open_button)
-        self.sample_box = QComboBox()
-        self.sample_box.addItem("Samples…", None)
-        for path in ops.samples(RESOURCES / "samples"):
-            self.sample_box.addItem(path.stem.replace("_", " "), str(path))
-        self.sample_box.setToolTip("Open one of the sample series that ship with Parlance")
-        row.addWidget(self.sample_box)
-        head.addLayout(row)
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
-        bar.addWidget(_muted("Column"))
-        self.column_box = QComboBox()
-        self.column_box.setMinimumWidth(120)
-        self.column_box.setToolTip("The value column to forecast")
-        bar.addWidget(self.column_box)
-        bar.addSpacing(10)
-        bar.addWidget(_muted("Horizon"))
-        self.horizon = QSpinBox()
-        self.horizon.setRange(1, ops.MAX_HORIZON)
-        self.horizon.setValue(12)
-        self.horizon.setSuffix(" steps")
-        self.horizon.setToolTip("How many steps ahead to forecast")
-        bar.addWidget(self.horizon)
-        bar.addSpacing(10)
-        bar.addWidget(_muted("Method"))
-        self.method_box = QComboBox()
-        for name in ops.METHODS:
-            self.method_box.addItem(name, name)
-            self.method_box.setItemData(
-                self.method_box.count() - 1, METHOD_TIPS[name], Qt.ItemDataRole.ToolTipRole
-            )
-        self.method_box.setCurrentText("ets")
-        bar.addWidget(self.method_box)
-        bar.addStretch(1)
-        self.backtest_button = QPushButton("Backtest")
-        self.backtest_button.setToolTip(
-            "Compare methods by a rolling-origin backtest on this series and draw their past forecasts"
-        )
-        bar.addWidget(self.backtest_button)
-        self.run_button = QPushButton("Forecast")
-        self.run_button.setObjectName("PrimaryButton")
-        bar.addWidget(self.run_button)
-        head.addLayout(bar)
-        col.addWidget(wrap)
-        # message banner
+        self.header = h = ForecastHeader()
+        self.origin_label, self.open_button, self.sample_box = h.origin_label, h.open_button, h.sample_box
+        self.column_box, self.horizon, self.method_box = h.column_box, h.horizon, h.method_box
+        self.backtest_button, self.run_button = h.backtest_button, h.run_button
+        col.addWidget(h)
         self.message = MessageBanner()
         self.message_label = self.message.label
         msg_wrap = QVBoxLayout()
         msg_wrap.setContentsMargins(24, 10, 24, 0)
         msg_wrap.addWidget(self.message)
         col.addLayout(msg_wrap)
-        # progress
-        self.progress_row = QWidget()
-        prow = QHBoxLayout(self.progress_row)
-        prow.setContentsMargins(24, 8, 24, 0)
-        self.progress_label = QLabel()
-        self.progress_label.setObjectName("MutedLabel")
-        prow.addWidget(self.progress_label, 1)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setFixedWidth(220)
-        self.progress_bar.setTextVisible(False)
-        prow.addWidget(self.progress_bar)
+        self.progress_row = ProgressRow()
         col.addWidget(self.progress_row)
-        self.progress_row.hide()
         # plot | side column
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
@@ -166,40 +83,14 @@ class ForecastPanel(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lcol.addWidget(self.empty_label)
         self.splitter.addWidget(left)
-        side = QWidget()
-        side.setMinimumWidth(330)
-        scol = QVBoxLayout(side)
-        scol.setContentsMargins(12, 12, 24, 16)
-        scol.addWidget(_section("Backtest"))
-        self.metrics = ForecastMetrics()
-        self.metrics.setMinimumHeight(120)
-        self.metrics.setMaximumHeight(9 * 26 + 30)
-        scol.addWidget(self.metrics)
-        self.show_backtest = QCheckBox("Show backtest forecasts on the plot")
-        self.show_backtest.setChecked(True)
-        scol.addWidget(self.show_backtest)
-        self.backtest_note = QLabel("Press Backtest to compare methods on this series.")
-        self.backtest_note.setObjectName("MutedLabel")
-        self.backtest_note.setWordWrap(True)
-        scol.addWidget(self.backtest_note)
-        scol.addSpacing(8)
-        scol.addWidget(_section("Notes"))
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notes.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        scol.addWidget(self.notes)
-        scol.addStretch(1)
-        exp = QHBoxLayout()
-        self.csv_button = QPushButton("Export CSV…")
-        self.csv_button.setToolTip("Save the forecast and its intervals as CSV")
-        self.png_button = QPushButton("Export PNG…")
-        self.png_button.setToolTip("Save the plot as a PNG image")
-        self.fit_button = QPushButton("Fit view")
-        self.fit_button.setToolTip("Zoom to show everything (drag to pan, wheel to zoom)")
-        for b in (self.csv_button, self.png_button, self.fit_button):
-            exp.addWidget(b)
-        scol.addLayout(exp)
+        self.side = side = ForecastSide()
+        self.metrics, self.show_backtest, self.backtest_note = (
+            side.metrics,
+            side.show_backtest,
+            side.backtest_note,
+        )
+        self.notes, self.csv_button, self.png_button = side.notes, side.csv_button, side.png_button
+        self.fit_button = side.fit_button
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -490,13 +381,7 @@ class ForecastPanel(QWidget):
         self.notes.setText("\n".join(f"• {n}" for n in notes) if notes else "")
 
     def _show_progress(self, text: str, fraction) -> None:
-        self.progress_label.setText(text)
-        if fraction is None:
-            self.progress_bar.setRange(0, 0)  # busy indicator
-        else:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(1000 * fraction))
-        self.progress_row.show()
+        self.progress_row.show_progress(text, fraction)
 
     def _set_busy(self, busy: bool) -> None:
         if not busy:
@@ -526,18 +411,6 @@ class ForecastPanel(QWidget):
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         self.handle_drop(paths)
         event.acceptProposedAction()
-
-
-def _muted(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("MutedLabel")
-    return label
-
-
-def _section(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("SectionLabel")
-    return label
 
 
 def _safe(name: str) -> str:
