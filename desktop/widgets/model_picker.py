@@ -134,6 +134,7 @@ class TaskModelPicker(ModelPicker):
         self.kind = kind
         self.data = data
         self.combo.setMinimumWidth(150)
+        self.combo.setMaximumWidth(240)  # the panel header keeps room for its own buttons
         self.rescan_requested.connect(self.rescan)
 
     def rescan(self) -> None:
