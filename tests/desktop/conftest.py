@@ -53,3 +53,31 @@ def start_app(qtbot, tmp_path):
 @pytest.fixture
 def send_message(qtbot):
     return lambda run, text, timeout=WAIT_MS: send(qtbot, run, text, timeout)
+
+
+@pytest.fixture
+def train_panel(qtbot, tmp_path):
+    """The Train panel on a real engine service (fake chat model), shown, with the training
+    libraries imported as in the app after start-up."""
+    from desktop_testkit import recorder
+
+    from desktop.engine_service import EngineService
+    from desktop.paths import resolve_data_dir
+    from desktop.views.train import create_panel
+
+    service = EngineService(
+        resolve_data_dir(tmp_path / "data"),
+        bot_loader=fakes.loader(),
+        model_finder=fakes.finder("tiny-bot"),
+        device_probe=fakes.probe,
+    )
+    ready = recorder(service.ready)
+    service.start()
+    qtbot.waitUntil(lambda: bool(ready.calls), timeout=60_000)
+    widget = create_panel(service, None)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.warm, timeout=60_000)
+    yield widget
+    service.shutdown()

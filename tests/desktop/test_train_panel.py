@@ -6,14 +6,9 @@ import os
 import time
 from pathlib import Path
 
-import fakes
 import pytest
-from desktop_testkit import recorder
 from dialogue_fixtures import TINY_DIALOGUES
 from PySide6.QtCore import QObject, Qt, QTimer
-
-from desktop.engine_service import EngineService
-from desktop.paths import resolve_data_dir
 
 LONG_MS = 30000
 STEPS = 100  # step budget of the tiny dialogue run
@@ -24,25 +19,8 @@ TINY_TEXT = (
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path):
-    from desktop.views.train import create_panel
-
-    service = EngineService(
-        resolve_data_dir(tmp_path / "data"),
-        bot_loader=fakes.loader(),
-        model_finder=fakes.finder("tiny-bot"),
-        device_probe=fakes.probe,
-    )
-    ready = recorder(service.ready)
-    service.start()
-    qtbot.waitUntil(lambda: bool(ready.calls), timeout=LONG_MS)
-    widget = create_panel(service, None)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    qtbot.waitUntil(lambda: widget.warm, timeout=LONG_MS)  # torch imported, as in the app after start-up
-    yield widget
-    service.shutdown()
+def panel(train_panel):
+    return train_panel
 
 
 class LatencyProbe(QObject):

@@ -8,38 +8,17 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-import fakes
 import pytest
 from desktop_testkit import recorder
 from PySide6.QtCore import Qt
 from train_task_fixtures import TINY_LSTM, write_caption_set, write_series_csv, write_summarizer_jsonl
 
-from desktop.engine_service import EngineService
-from desktop.paths import resolve_data_dir
-
 LONG_MS = 60000
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path):
-    from desktop.views.train import create_panel
-
-    service = EngineService(
-        resolve_data_dir(tmp_path / "data"),
-        bot_loader=fakes.loader(),
-        model_finder=fakes.finder("tiny-bot"),
-        device_probe=fakes.probe,
-    )
-    ready = recorder(service.ready)
-    service.start()
-    qtbot.waitUntil(lambda: bool(ready.calls), timeout=LONG_MS)
-    widget = create_panel(service, None)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    qtbot.waitUntil(lambda: widget.warm, timeout=LONG_MS)
-    yield widget
-    service.shutdown()
+def panel(train_panel):
+    return train_panel
 
 
 def _click(qtbot, button) -> None:
