@@ -41,22 +41,18 @@ def model_problem(folder: str | Path = MODEL_FOLDER) -> str | None:
 
 def load_abstractor(folder: str | Path, device: str = "cpu", cache=None):
     """The summarizer in ``folder``, loaded once per session through the service's model ``cache``."""
-    folder = Path(folder)
-    problem = model_problem(folder)
-    if problem:
-        raise ValueError(problem)
+    from desktop.task_models import load_model_once
 
-    def load():
+    def build():
         from engine.summarize.abstractive import Abstractor
 
-        try:
-            return Abstractor.load(folder, device)
-        except Exception as exc:
-            raise ValueError(
-                f"The abstractive model in {folder} could not be loaded ({type(exc).__name__}: {exc})."
-            ) from exc
+        return Abstractor.load(folder, device)
 
-    return load() if cache is None else cache.get(f"summarizer:{folder}:{device}", load, "Summarizer")
+    folder = Path(folder)
+    key = f"summarizer:{folder}:{device}"
+    return load_model_once(
+        folder, "abstractive model", model_problem(folder), build, key, "Summarizer", cache
+    )
 
 
 def beam_of(settings: dict) -> int:

@@ -50,22 +50,16 @@ def model_problem(folder: str | Path = MODEL_FOLDER) -> str | None:
 
 def load_captioner(folder: str | Path, device: str = "cpu", cache=None):
     """The captioner in ``folder``, loaded once per session through the service's model ``cache``."""
-    folder = Path(folder)
-    problem = model_problem(folder)
-    if problem:
-        raise ValueError(problem)
+    from desktop.task_models import load_model_once
 
-    def load():
+    def build():
         from engine.caption.captioner import Captioner
 
-        try:
-            return Captioner.from_folder(folder, device, "auto")
-        except Exception as exc:
-            raise ValueError(
-                f"The caption model in {folder} could not be loaded ({type(exc).__name__}: {exc})."
-            ) from exc
+        return Captioner.from_folder(folder, device, "auto")
 
-    return load() if cache is None else cache.get(f"captioner:{folder}", load, "Captioner")
+    folder = Path(folder)
+    problem = model_problem(folder)
+    return load_model_once(folder, "caption model", problem, build, f"captioner:{folder}", "Captioner", cache)
 
 
 def file_sha256(path: str | Path) -> str:

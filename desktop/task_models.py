@@ -3,6 +3,9 @@ trained runs (``<data folder>/models/run-…``), each as the entry the model pic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from desktop.chat_ops import model_entry
 from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
 from engine.checkpoint import find_model_folders
@@ -19,3 +22,29 @@ def task_model_entries(kind: str, data: DataDir | None) -> list[dict]:
 def entry_for(folder) -> dict:
     """The picker entry of one model folder."""
     return model_entry(folder, SHIPPED_MODELS)
+
+
+def load_model_once(
+    folder: Path,
+    what: str,
+    problem: str | None,
+    build: Callable[[], object],
+    key: str,
+    label: str,
+    cache=None,
+):
+    """A panel's model, built by ``build()`` once per session through the service's model ``cache``
+    (``key``, shown as ``label``); ValueError with ``problem`` (files missing) or saying why the
+    files in ``folder`` could not be loaded as the ``what``."""
+    if problem:
+        raise ValueError(problem)
+
+    def load():
+        try:
+            return build()
+        except Exception as exc:
+            raise ValueError(
+                f"The {what} in {folder} could not be loaded ({type(exc).__name__}: {exc})."
+            ) from exc
+
+    return load() if cache is None else cache.get(key, load, label)
