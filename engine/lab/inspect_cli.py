@@ -3,9 +3,10 @@
 * ``gradients``: ||dLoss/dh_t|| per time step (and layer) for a cell on a synthetic task, before
   and after ``--steps`` of training; ``--clip`` and ``--identity-init`` show the lecture's remedies.
 * ``gates``: gate activations over time, for a sentence through a language model (``--model``
-  folder from ``train lm``, ``--text``) or for a bit string through a parity model (``--bits``).
+  folder from ``train lm``) or a chat model (its utterance encoder) with ``--text``, or for a bit
+  string through a parity model (``--bits``).
 * ``compare``: accuracy against sequence length for several cells on a task.
-* ``embeddings``: nearest neighbours of ``--word`` in a language model's embedding (and in gensim
+* ``embeddings``: nearest neighbours of ``--word`` in a language or chat model's embedding (and in gensim
   vectors trained on ``--text-file``), and a 2-D PCA of ``--words``.
 * ``generate``: continue ``--text`` with a language model.
 
@@ -46,7 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--identity-init", action="store_true", help="Elman cell: W = I, zero biases")
     p.add_argument("--probe-every", type=int, default=0, help="gradients: probe every N steps (0: steps/4)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=None, help="language model folder (train lm) for gates/embeddings")
+    p.add_argument(
+        "--model", default=None, help="language model folder (train lm) or chat model for gates/embeddings"
+    )
     p.add_argument("--text", default="", help="gates: input sentence; generate: seed phrase")
     p.add_argument("--bits", default="1000010101", help="gates without --model: parity input bits")
     p.add_argument("--word", default="", help="embeddings: word whose neighbours to list")
@@ -128,20 +131,13 @@ def _gradients(args, device: str) -> dict:
 
 
 def _gates(args, device: str) -> dict:
-    import torch
 
     from engine.lab.probes import gate_activations
 
     if args.model:
-        from engine.lab.lm import load_lm
+        from engine.lab.jobs import sentence_input
 
-        if not args.text.strip():
-            raise ValueError("gates with --model need --text (a sentence to feed the model)")
-        model, tok = load_lm(args.model, device)
-        ids = tok.encode(args.text)
-        labels = [tok.id_to_piece(i).replace("\u2581", " ").strip() or "_" for i in ids]
-        x = model.embed(torch.tensor([ids], device=device))  # (1, T, E)
-        rnn, cell = model.rnn, model.cfg.cell
+        rnn, x, labels, cell = sentence_input(args.model, args.text, device)
     else:
         from engine.lab.compare import CompareConfig, train_one
         from engine.lab.tasks import ParityTask
@@ -221,14 +217,15 @@ def _compare(args, device: str) -> dict:
 
 def _embeddings(args, device: str) -> dict:
     from engine.lab import embeddings as E
-    from engine.lab.lm import load_lm, read_sentences
+    from engine.lab.lm import read_sentences
 
     if not args.model:
-        raise ValueError("embeddings need --model (a language model folder from `train lm`)")
+        raise ValueError("embeddings need --model (a language model folder from `train lm`, or a chat model)")
     if not args.word and len(args.words) < 2:
         raise ValueError("give --word (neighbours) and/or --words a,b,c (a 2-D projection)")
-    model, tok = load_lm(args.model, "cpu")
-    matrix = model.embed.weight.detach().numpy()
+    from engine.lab.jobs import embedding_matrix
+
+    matrix, tok = embedding_matrix(args.model)
     out: dict = {}
     if args.word:
         out["model"] = E.model_neighbours(matrix, tok, args.word, args.k)

@@ -125,6 +125,42 @@ def load_chat_model(folder: str, device: str = "cpu"):
     return ChatBot.load(folder, device)
 
 
+def sentence_input(folder: str, text: str, device: str = "cpu"):
+    """A sentence as a model folder's recurrent network reads it: ``(rnn, x (1, T, E), tokens,
+    cell name)``. A chat model (kind "dialogue") reads it as your message through its utterance
+    encoder (forward direction, speaker mark first); a lab language model through its RNN."""
+    import torch
+
+    if not text.strip():
+        raise ValueError("type a sentence to feed the model (--text on the command line)")
+    if model_kind(folder) == "dialogue":
+        bot = load_chat_model(folder, device)
+        x_ids, _, pieces, *_ = bot.prepare([text])
+        tokens = [p.replace("\u2581", " ").strip() or "_" for p in pieces]
+        with torch.no_grad():
+            x = bot.model.embed(x_ids[0, -1:, : len(tokens)])  # (1, T, E)
+        return bot.model.utt_enc, x, tokens, f"{bot.model.cfg.cell} (utterance encoder, forward direction)"
+    from engine.lab.lm import load_lm
+
+    lm, tok = load_lm(folder, device)
+    ids = tok.encode(text)
+    tokens = [tok.id_to_piece(i).replace("\u2581", " ").strip() or "_" for i in ids]
+    with torch.no_grad():
+        x = lm.embed(torch.tensor([ids], device=device))  # (1, T, E)
+    return lm.rnn, x, tokens, lm.cfg.cell
+
+
+def embedding_matrix(folder: str):
+    """(word embedding matrix (V, E) as numpy, tokenizer) of a chat model or lab language model."""
+    if model_kind(folder) == "dialogue":  # the chat model: its (tied) word embedding
+        bot = load_chat_model(folder, "cpu")
+        return bot.model.embed.weight.detach().numpy(), bot.tok
+    from engine.lab.lm import load_lm
+
+    model, tok = load_lm(folder, "cpu")
+    return model.embed.weight.detach().numpy(), tok
+
+
 def gates_job(
     cell: str = "gru",
     bits: str = "",
@@ -143,26 +179,8 @@ def gates_job(
 
     from engine.lab.probes import gate_activations
 
-    if model and model_kind(model) == "dialogue":
-        if not text.strip():
-            raise ValueError("type a sentence to feed the chat model")
-        bot = load_chat_model(model, device)
-        x_ids, _, pieces, *_ = bot.prepare([text])  # the sentence as your message, speaker mark first
-        tokens = [p.replace("\u2581", " ").strip() or "_" for p in pieces]
-        with torch.no_grad():
-            x = bot.model.embed(x_ids[0, -1:, : len(tokens)])  # (1, T, E)
-        rnn, cell = bot.model.utt_enc, f"{bot.model.cfg.cell} (utterance encoder, forward direction)"
-    elif model:
-        from engine.lab.lm import load_lm
-
-        if not text.strip():
-            raise ValueError("type a sentence to feed the language model")
-        lm, tok = load_lm(model, device)
-        ids = tok.encode(text)
-        tokens = [tok.id_to_piece(i).replace("\u2581", " ").strip() or "_" for i in ids]
-        with torch.no_grad():
-            x = lm.embed(torch.tensor([ids], device=device))  # (1, T, E)
-        rnn, cell = lm.rnn, lm.cfg.cell
+    if model:
+        rnn, x, tokens, cell = sentence_input(model, text, device)
     else:
         from engine.lab.compare import CompareConfig, SequenceModel, train_one
         from engine.lab.tasks import ParityTask
@@ -271,14 +289,8 @@ def embeddings_job(
 ) -> dict:
     """Neighbours of ``word`` in the LM embedding (and gensim vectors on ``text_path``); PCA of ``words``."""
     from engine.lab import embeddings as E
-    from engine.lab.lm import load_lm
 
-    if model_kind(folder) == "dialogue":  # the chat model: its (tied) word embedding
-        bot = load_chat_model(folder, "cpu")
-        matrix, tok = bot.model.embed.weight.detach().numpy(), bot.tok
-    else:
-        model, tok = load_lm(folder, "cpu")
-        matrix = model.embed.weight.detach().numpy()
+    matrix, tok = embedding_matrix(folder)
     out: dict = {"word": word}
     if word:
         out["model"] = E.model_neighbours(matrix, tok, word, k)
