@@ -340,7 +340,7 @@ class Trainer:
                         continue
                     if i < skip:  # resuming mid-epoch: these batches were already trained on
                         continue
-                    if self.cancel.paused:  # paused from the app: the clock stops with the training
+                    if getattr(self.cancel, "paused", False):  # paused from the app: the clock stops too
                         waited = self.cancel.wait_while_paused()
                         self._t0 += waited
                         t_mark += waited
