@@ -12,7 +12,8 @@ clip with six scenes (cached in ``--workdir``). Figures are medians of ``--runs`
 warm-up. The peer, in the same run: the same decoder (same precision) searched by
 ``engine.decoding``'s beam search (model step batched over beams, bookkeeping in a per-beam Python
 loop) instead of the all-tensor beam of ``engine.caption.beam``; also one image with the decoder
-in fp32 (``--precision fp32``) to show what the bf16 search buys.
+in fp32 (``--precision fp32``) to show what the bf16 search buys. For an ensemble folder the peer
+searches with its first member alone.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def main() -> int:
         "model": model_desc,
         "threads": torch.get_num_threads(),
         "decoder_precision": str(cap.dtype).removeprefix("torch."),
+        "ensemble_members": cap.n_members,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
     }
@@ -132,8 +134,10 @@ def main() -> int:
     t_beam, _ = median_s(lambda: cap.caption_regions(regions, opts), args.runs)
     dec, v = cap.decoder, cap.vocab  # the peer searches with the very same (possibly bf16) decoder
 
+    width = cap.model.cfg.feature_dim  # an ensemble's regions hold every member's: the peer takes the first
+
     def peer(regions=regions):
-        static, state = dec.start(regions.to(cap.dtype), 1)
+        static, state = dec.start(regions[..., :width].to(cap.dtype), 1)
         state = {**state, **static}
 
         def step(tokens, st):
