@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.run_tab import RESUMABLE
 from desktop.widgets.spinboxes import dspin
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
-from desktop.widgets.train_task import RESUMABLE
 from engine.lab import jobs
 
 

@@ -10,7 +10,6 @@ panel's model picker offers it after ``service.refresh_models()``.
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -30,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
+from desktop.widgets.run_tab import RESUMABLE, RunTab
 from desktop.widgets.runs_table import RunsTable
 from desktop.widgets.spinboxes import dspin as _dspin
 from desktop.widgets.spinboxes import spin as _spin
@@ -55,31 +53,16 @@ SOURCES = (
     ("My chat history", "history"),
     ("My replies rated up", "history-liked"),
 )
-RESUMABLE = ("stopped", "error")
 
 
-class DialogueTrainTab(QWidget):
+class DialogueTrainTab(RunTab):
     run_finished = Signal(object)  # the job's result dict
 
     def __init__(self, service, parent=None) -> None:
-        super().__init__(parent)
-        self.service = service
-        self.job_id: int | None = None
-        self.runs_job: int | None = None
-        self.run_id: int | None = None
+        super().__init__(service, parent)
         self.live: dict[str, list] = {}
-        self.status_text = ""
-        data = getattr(service, "data", None)
-        if data is not None and data.writable:
-            self.out_root = str(data.user_models)
-        else:
-            self._tmp = tempfile.TemporaryDirectory(prefix="parlance-runs-")
-            self.out_root = self._tmp.name
         self._build()
-        service.job_progress.connect(self._on_progress)
-        service.job_finished.connect(self._on_finished)
-        service.job_failed.connect(self._on_failed)
-        self.refresh_runs()
+        self.listen()
 
     # ================================================================== construction
     def _build(self) -> None:
@@ -147,18 +130,7 @@ class DialogueTrainTab(QWidget):
             ("Word vectors", self.vectors),
         ):
             form.addRow(label, widget)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.cancel_button = QPushButton("Cancel")
-        self.pause_button = PauseButton(self.service)
-        self.pause_button.toggled.connect(self._on_pause)
-        self.resume_button = QPushButton("Resume selected")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button.clicked.connect(self.resume)
-        for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
-            buttons.addWidget(b)
-        form.addRow(buttons)
+        form.addRow(self.run_buttons())
         form.addRow(self.against_time)
         form.addRow(self.show_ppl)
         scroll = QScrollArea()
@@ -167,13 +139,7 @@ class DialogueTrainTab(QWidget):
         split.addWidget(scroll)
         right = QWidget()
         col = QVBoxLayout(right)
-        self.status = QLabel("Choose data and a model, then Start.")
-        self.status.setWordWrap(True)
-        # a fixed height: text changing at every progress event must not resize the plots below
-        # (re-laying out pyqtgraph widgets while training competes for the GIL stalls the window)
-        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 6)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        col.addWidget(self.status)
+        col.addWidget(self.status_line())
         self.loss_plot = LivePlot("This run", "step", "loss")  # one plot: each redraw costs the window
         col.addWidget(self.loss_plot, 3)
         self.runs = RunsTable()
@@ -221,10 +187,7 @@ class DialogueTrainTab(QWidget):
             self._say("Choose a corpus file first.")
             return
         self._begin(f"Starting a {cfg['model']['cell']} run…")
-        self.job_id = self.service.submit(
-            "train", jobs.dialogue_job, {"config": cfg, "out_root": self.out_root}
-        )
-        self.pause_button.attach(self.job_id)
+        self.submit_run(jobs.dialogue_job, {"config": cfg, "out_root": self.out_root})
 
     def resume(self) -> None:
         chosen = [r for r in self.runs.selected() if r["task"] == "dialogue" and r["status"] in RESUMABLE]
@@ -233,18 +196,7 @@ class DialogueTrainTab(QWidget):
             return
         run = chosen[0]
         self._begin(f"Resuming run #{run['id']}…")
-        self.job_id = self.service.submit(
-            "train", jobs.dialogue_job, {"config": {}, "out_root": self.out_root, "run_id": run["id"]}
-        )
-        self.pause_button.attach(self.job_id)
-
-    def cancel(self) -> None:
-        if self.job_id is not None:
-            self.service.cancel(self.job_id)
-            self._say("Stopping after the current step; the run can be resumed later.")
-
-    def refresh_runs(self) -> None:
-        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+        self.submit_run(jobs.dialogue_job, {"config": {}, "out_root": self.out_root, "run_id": run["id"]})
 
     def _begin(self, text: str) -> None:
         self.live = {"train_loss": [], "val_loss": []}
@@ -257,22 +209,6 @@ class DialogueTrainTab(QWidget):
         if path:
             self.path.setText(path)
             self.source.setCurrentIndex(self.source.findData("file"))
-
-    def _set_running(self, on: bool) -> None:
-        if not on:
-            self.pause_button.attach(None)
-        self.start_button.setEnabled(not on)
-        self.resume_button.setEnabled(not on)
-        self.cancel_button.setEnabled(on)
-
-    def _say(self, text: str) -> None:
-        if self.pause_button.paused and text != PAUSED_NOTE:
-            text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
-        self.status_text = text
-        self.status.setText(text)
-
-    def _on_pause(self, paused: bool) -> None:
-        self._say(PAUSED_NOTE if paused else "Continuing…")
 
     # ================================================================== curves
     def _x(self, point: list) -> float:
@@ -349,17 +285,6 @@ class DialogueTrainTab(QWidget):
         if m.get("reason") != "cancelled" and hasattr(self.service, "refresh_models"):
             self.service.refresh_models()  # the finished model becomes selectable in Chat
         self.run_finished.emit(result)
-
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id == self.runs_job:
-            self.runs.set_runs([])
-            return
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self._set_running(False)
-        self._say(f"Training stopped: {message}")
-        self.refresh_runs()
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:

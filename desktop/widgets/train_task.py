@@ -11,14 +11,12 @@ plots redraw on their own throttle timer.
 from __future__ import annotations
 
 import math
-import tempfile
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -28,11 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
-from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
+from desktop.widgets.run_tab import RESUMABLE, RunTab
 from desktop.widgets.runs_table import RunsTable
-from engine.lab import jobs
 
-RESUMABLE = ("stopped", "error")
 TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
 METRIC_NAMES = {
     "rouge_l": "ROUGE-L",
@@ -78,37 +74,23 @@ class PathRow(QWidget):
             self.edit.setText(path)
 
 
-class TaskTrainTab(QWidget):
+class TaskTrainTab(RunTab):
     TASK = ""  # the runs table's task name
     JOB = None  # the engine.lab.task_jobs function
     VAL_LOSS = "val_loss"  # the validation curve drawn beside the training loss
     METRICS: tuple[str, ...] = ()  # validation metrics drawn in the metric plot
     ITEMS = "tokens"  # what the throughput counts
     X_LABEL = "step"  # the curves' x axis
-    CAN_RESUME = True
-    HINT = "Choose data and a model, then Start."
 
     run_finished = Signal(object)  # the job's result dict
 
     def __init__(self, service, parent=None) -> None:
-        super().__init__(parent)
-        self.service = service
-        self.job_id: int | None = None
-        self.runs_job: int | None = None
-        self.run_id: int | None = None
-        self.status_text = ""
+        super().__init__(service, parent)
         self.isolate = True  # train in a child process (tests set False to patch the engine in-process)
-        data = getattr(service, "data", None)
-        if data is not None and data.writable:
-            self.out_root = str(data.user_models)
-        else:
-            self._tmp = tempfile.TemporaryDirectory(prefix="parlance-runs-")
-            self.out_root = self._tmp.name
+        later = "; the run can be resumed later" if self.CAN_RESUME else ""
+        self.CANCEL_NOTE = f"Stopping after the current step{later}."
         self._build()
-        service.job_progress.connect(self._on_progress)
-        service.job_finished.connect(self._on_finished)
-        service.job_failed.connect(self._on_failed)
-        self.refresh_runs()
+        self.listen()
 
     # ================================================================== for the tabs
     def build_form(self, form: QFormLayout) -> None:
@@ -157,31 +139,14 @@ class TaskTrainTab(QWidget):
         form_box = QWidget()
         form = QFormLayout(form_box)
         self.build_form(form)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.cancel_button = QPushButton("Cancel")
-        self.pause_button = PauseButton(self.service)
-        self.pause_button.toggled.connect(self._on_pause)
-        self.resume_button = QPushButton("Resume selected")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button.clicked.connect(self.resume)
-        for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
-            buttons.addWidget(b)
-        self.resume_button.setVisible(self.CAN_RESUME)
-        form.addRow(buttons)
+        form.addRow(self.run_buttons())
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
         split.addWidget(scroll)
         right = QWidget()
         col = QVBoxLayout(right)
-        self.status = QLabel(self.HINT)
-        self.status.setWordWrap(True)
-        # fixed height: a status changing at every event must not re-lay out the plots below it
-        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 6)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        col.addWidget(self.status)
+        col.addWidget(self.status_line())
         plots = QHBoxLayout()
         self.loss_plot = LivePlot("This run", self.X_LABEL, "loss")
         plots.addWidget(self.loss_plot, 1)
@@ -209,8 +174,7 @@ class TaskTrainTab(QWidget):
             self._say(problem)
             return
         self._begin(f"Starting a {self.TASK} run…")
-        self.job_id = self.service.submit("train", type(self).JOB, self.job_kwargs(cfg))
-        self.pause_button.attach(self.job_id)
+        self.submit_run(type(self).JOB, self.job_kwargs(cfg))
 
     def resume(self) -> None:
         chosen = [r for r in self.runs.selected() if r["status"] in RESUMABLE]
@@ -219,40 +183,13 @@ class TaskTrainTab(QWidget):
             return
         run = chosen[0]
         self._begin(f"Resuming run #{run['id']}…")
-        kwargs = {**self.job_kwargs({}), "run_id": run["id"]}
-        self.job_id = self.service.submit("train", type(self).JOB, kwargs)
-        self.pause_button.attach(self.job_id)
-
-    def cancel(self) -> None:
-        if self.job_id is not None:
-            self.service.cancel(self.job_id)
-            later = "; the run can be resumed later" if self.CAN_RESUME else ""
-            self._say(f"Stopping after the current step{later}.")
-
-    def refresh_runs(self) -> None:
-        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+        self.submit_run(type(self).JOB, {**self.job_kwargs({}), "run_id": run["id"]})
 
     def _begin(self, text: str) -> None:
         self.loss_plot.clear()
         self.metric_plot.clear()
         self._set_running(True)
         self._say(text)
-
-    def _set_running(self, on: bool) -> None:
-        if not on:
-            self.pause_button.attach(None)
-        self.start_button.setEnabled(not on)
-        self.resume_button.setEnabled(not on and self.CAN_RESUME)
-        self.cancel_button.setEnabled(on)
-
-    def _say(self, text: str) -> None:
-        if self.pause_button.paused and text != PAUSED_NOTE:
-            text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
-        self.status_text = text
-        self.status.setText(text)
-
-    def _on_pause(self, paused: bool) -> None:
-        self._say(PAUSED_NOTE if paused else "Continuing…")
 
     # ================================================================== curves
     def val_name(self) -> str:
@@ -324,17 +261,6 @@ class TaskTrainTab(QWidget):
         self.metric_plot.flush()
         self.refresh_runs()
         self.run_finished.emit(result)
-
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id == self.runs_job:
-            self.runs.set_runs([])
-            return
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self._set_running(False)
-        self._say(f"Training stopped: {message}")
-        self.refresh_runs()
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:

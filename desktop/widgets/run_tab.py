@@ -1,0 +1,124 @@
+"""What every training tab of the Train panel shares (the chat model's and the summarizer,
+captioner and forecaster tabs): its engine-service job and runs-table job, the Start / Pause /
+Cancel / Resume buttons, the fixed-height status line (Pause notes itself there), where runs are
+written, and the handling of a failed run. The tabs build their forms, curves and messages."""
+
+from __future__ import annotations
+
+import tempfile
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
+from engine.lab import jobs
+
+RESUMABLE = ("stopped", "error")  # run statuses that can go on from their last checkpoint
+
+
+class RunTab(QWidget):
+    CAN_RESUME = True
+    HINT = "Choose data and a model, then Start."
+    CANCEL_NOTE = "Stopping after the current step; the run can be resumed later."
+
+    def __init__(self, service, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.job_id: int | None = None  # the training job whose events this tab shows
+        self.runs_job: int | None = None  # the latest request for the runs table
+        self.run_id: int | None = None
+        self.status_text = ""
+        data = getattr(service, "data", None)
+        if data is not None and data.writable:
+            self.out_root = str(data.user_models)  # finished runs are models the panels offer
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="parlance-runs-")
+            self.out_root = self._tmp.name
+
+    def listen(self) -> None:
+        """Connect the service's job signals (after the tab is built) and ask for the runs."""
+        self.service.job_progress.connect(self._on_progress)
+        self.service.job_finished.connect(self._on_finished)
+        self.service.job_failed.connect(self._on_failed)
+        self.refresh_runs()
+
+    # ================================================================== pieces for the form
+    def run_buttons(self) -> QHBoxLayout:
+        """Start, Pause, Cancel and Resume selected, wired to the tab."""
+        row = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.pause_button = PauseButton(self.service)
+        self.pause_button.toggled.connect(self._on_pause)
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume selected")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
+            row.addWidget(b)
+        self.resume_button.setVisible(self.CAN_RESUME)
+        return row
+
+    def status_line(self) -> QLabel:
+        self.status = QLabel(self.HINT)
+        self.status.setWordWrap(True)
+        # a fixed height: text changing at every progress event must not re-lay out the plots below
+        # (re-laying out pyqtgraph widgets while training competes for the GIL stalls the window)
+        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 6)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        return self.status
+
+    # ================================================================== actions
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def resume(self) -> None:
+        raise NotImplementedError
+
+    def submit_run(self, fn, kwargs: dict) -> int:
+        """Submit a training job; Pause now pauses it."""
+        self.job_id = self.service.submit("train", fn, kwargs)
+        self.pause_button.attach(self.job_id)
+        return self.job_id
+
+    def cancel(self) -> None:
+        if self.job_id is not None:
+            self.service.cancel(self.job_id)
+            self._say(self.CANCEL_NOTE)
+
+    def refresh_runs(self) -> None:
+        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+
+    def _set_running(self, on: bool) -> None:
+        if not on:
+            self.pause_button.attach(None)
+        self.start_button.setEnabled(not on)
+        self.resume_button.setEnabled(not on and self.CAN_RESUME)
+        self.cancel_button.setEnabled(on)
+
+    def _say(self, text: str) -> None:
+        if self.pause_button.paused and text != PAUSED_NOTE:
+            text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
+        self.status_text = text
+        self.status.setText(text)
+
+    def _on_pause(self, paused: bool) -> None:
+        self._say(PAUSED_NOTE if paused else "Continuing…")
+
+    # ================================================================== service signals
+    def _on_progress(self, job_id: int, info) -> None:
+        raise NotImplementedError
+
+    def _on_finished(self, job_id: int, result) -> None:
+        raise NotImplementedError
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.runs_job:
+            self.runs.set_runs([])
+            return
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self._set_running(False)
+        self._say(f"Training stopped: {message}")
+        self.refresh_runs()
