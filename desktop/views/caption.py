@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +29,7 @@ from desktop.widgets.caption_grid import CaptionGrid
 from desktop.widgets.caption_header import CaptionHeader, ProgressRow
 from desktop.widgets.drop_zone import DropZone
 from desktop.widgets.model_picker import TaskModelPicker
-from desktop.widgets.notice import MessageBanner
+from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
 from engine.caption.images import IMAGE_EXTENSIONS
 from engine.caption.video import VIDEO_EXTENSIONS
 
@@ -73,17 +72,10 @@ class CaptionPanel(QWidget):
         self.model_picker = TaskModelPicker(CAPTIONER_KIND, "caption model", data)
         h.row.insertWidget(2, self.model_picker)
         col.addWidget(h)
-        self.message = MessageBanner()
-        self.message_label = self.message.label
-        msg_wrap = QVBoxLayout()
-        msg_wrap.setContentsMargins(24, 10, 24, 0)
-        msg_wrap.addWidget(self.message)
-        col.addLayout(msg_wrap)
+        add_banner(self, col)
         self.progress_row = ProgressRow()
         col.addWidget(self.progress_row)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(1)
+        self.splitter = side_by_side()
         left = QWidget()
         lcol = QVBoxLayout(left)
         lcol.setContentsMargins(20, 12, 8, 12)
@@ -109,11 +101,7 @@ class CaptionPanel(QWidget):
         QShortcut(QKeySequence(QKeySequence.StandardKey.Open), self, self.ask_open, context=context)
 
     def _connect(self) -> None:
-        # service signals go to bound methods only (queued to this thread); never to a lambda
-        s = self.service
-        s.job_finished.connect(self._on_job_finished)
-        s.job_failed.connect(self._on_job_failed)
-        s.job_progress.connect(self._on_job_progress)
+        listen_to_jobs(self)
         self.model_picker.model_chosen.connect(self._on_model_chosen)
         self.header.export_requested.connect(self.ask_export)
         self.open_button.clicked.connect(self.ask_open)

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -25,7 +24,7 @@ from desktop.paths import RESOURCES
 from desktop.widgets.caption_header import ProgressRow
 from desktop.widgets.forecast_header import ForecastHeader, ForecastSide
 from desktop.widgets.forecast_plot import ForecastPlot
-from desktop.widgets.notice import MessageBanner
+from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
 
 OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
 DEMO_SAMPLE = "co2_monthly.csv"
@@ -61,18 +60,11 @@ class ForecastPanel(QWidget):
         self.column_box, self.horizon, self.method_box = h.column_box, h.horizon, h.method_box
         self.backtest_button, self.run_button = h.backtest_button, h.run_button
         col.addWidget(h)
-        self.message = MessageBanner()
-        self.message_label = self.message.label
-        msg_wrap = QVBoxLayout()
-        msg_wrap.setContentsMargins(24, 10, 24, 0)
-        msg_wrap.addWidget(self.message)
-        col.addLayout(msg_wrap)
+        add_banner(self, col)
         self.progress_row = ProgressRow()
         col.addWidget(self.progress_row)
         # plot | side column
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(1)
+        self.splitter = side_by_side()
         left = QWidget()
         lcol = QVBoxLayout(left)
         lcol.setContentsMargins(24, 12, 12, 16)
@@ -98,11 +90,7 @@ class ForecastPanel(QWidget):
         col.addWidget(self.splitter, 1)
 
     def _connect(self) -> None:
-        # service signals go to bound methods only (queued to this thread); never to a lambda
-        s = self.service
-        s.job_finished.connect(self._on_job_finished)
-        s.job_failed.connect(self._on_job_failed)
-        s.job_progress.connect(self._on_job_progress)
+        listen_to_jobs(self)
         self.open_button.clicked.connect(self.ask_open)
         self.sample_box.activated.connect(self._on_sample)
         self.column_box.activated.connect(self._on_column)

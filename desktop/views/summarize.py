@@ -19,7 +19,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +28,7 @@ from desktop import summarize_ops as ops
 from desktop.paths import RESOURCES
 from desktop.task_models import SUMMARIZER_KIND
 from desktop.widgets.model_picker import TaskModelPicker
-from desktop.widgets.notice import MessageBanner
+from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
 from desktop.widgets.source_view import SourceView
 from desktop.widgets.summarize_controls import VARIANTS
 from desktop.widgets.summarize_header import SummarizeHeader
@@ -92,15 +91,8 @@ class SummarizePanel(QWidget):
         self.model_picker.setVisible(False)  # shown with the Abstractive method
         self.header.row.insertWidget(2, self.model_picker)
         col.addWidget(self.header)
-        self.message = MessageBanner()
-        self.message_label = self.message.label
-        msg_wrap = QVBoxLayout()
-        msg_wrap.setContentsMargins(24, 10, 24, 0)
-        msg_wrap.addWidget(self.message)
-        col.addLayout(msg_wrap)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(1)
+        add_banner(self, col)
+        self.splitter = side_by_side()
         left = QWidget()
         left_col = QVBoxLayout(left)
         left_col.setContentsMargins(24, 14, 16, 16)
@@ -118,11 +110,7 @@ class SummarizePanel(QWidget):
         QShortcut(QKeySequence(QKeySequence.StandardKey.Open), self, self.ask_open, context=context)
 
     def _connect(self) -> None:
-        # service signals go to bound methods only (queued to this thread); never to a lambda
-        s = self.service
-        s.job_finished.connect(self._on_job_finished)
-        s.job_failed.connect(self._on_job_failed)
-        s.job_progress.connect(self._on_job_progress)
+        listen_to_jobs(self)
         self.model_picker.model_chosen.connect(self._on_model_chosen)
         self.controls.submit_requested.connect(self.summarize)
         self.controls.changed.connect(self._on_settings_changed)

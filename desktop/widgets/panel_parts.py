@@ -1,0 +1,37 @@
+"""Pieces every work panel (Summarize, Caption, Forecast) builds the same way: the message banner
+under the header, the side-by-side splitter, and the service job signals wired to the panel's own
+bound methods (never to lambdas: queued to the GUI thread, and gone with the panel)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QVBoxLayout
+
+from desktop.widgets.notice import MessageBanner
+
+
+def add_banner(panel, col: QVBoxLayout) -> MessageBanner:
+    """A dismissable message banner in ``col``; sets ``panel.message`` and ``panel.message_label``."""
+    panel.message = MessageBanner()
+    panel.message_label = panel.message.label
+    wrap = QVBoxLayout()
+    wrap.setContentsMargins(24, 10, 24, 0)
+    wrap.addWidget(panel.message)
+    col.addLayout(wrap)
+    return panel.message
+
+
+def side_by_side() -> QSplitter:
+    """A horizontal splitter whose panes never collapse, with a hairline handle."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.setChildrenCollapsible(False)
+    splitter.setHandleWidth(1)
+    return splitter
+
+
+def listen_to_jobs(panel) -> None:
+    """The service's job signals to ``panel._on_job_finished / _on_job_failed / _on_job_progress``."""
+    s = panel.service
+    s.job_finished.connect(panel._on_job_finished)
+    s.job_failed.connect(panel._on_job_failed)
+    s.job_progress.connect(panel._on_job_progress)
