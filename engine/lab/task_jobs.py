@@ -29,6 +29,17 @@ def _resumable(folder: Path) -> bool:
     return (folder / "checkpoint" / "trainer_state.json").is_file()
 
 
+def _checkpointed(
+    task: str, data: str, events_fn: str, store, config, out_root, run_id, progress, cancel, device, isolate
+) -> dict:
+    """Record (or continue recording) a run of ``task`` and train it through
+    ``engine.lab.task_runs.<events_fn>``, resuming from the run folder's checkpoint when it has one."""
+    rec = RunRecorder(store, task, config, data, device, out_root, run_id, progress)
+    out = rec.folder(task)
+    kwargs = {"config": config, "out_dir": str(out), "device": device, "resume": _resumable(out)}
+    return rec.finish(_train(f"engine.lab.task_runs:{events_fn}", kwargs, rec, cancel, isolate))
+
+
 def summarizer_job(
     config: dict,
     out_root: str,
@@ -46,10 +57,8 @@ def summarizer_job(
 
     config = _stored_config(config, run_id, store, "summarizer")
     check_summarizer_data(config)
-    rec = RunRecorder(store, "summarizer", config, str(config["data"]), device, out_root, run_id, progress)
-    out = rec.folder("summarizer")
-    kwargs = {"config": config, "out_dir": str(out), "device": device, "resume": _resumable(out)}
-    return rec.finish(_train("engine.lab.task_runs:run_summarizer_events", kwargs, rec, cancel, isolate))
+    run = (store, config, out_root, run_id, progress, cancel, device, isolate)
+    return _checkpointed("summarizer", str(config["data"]), "run_summarizer_events", *run)
 
 
 def captioner_job(
@@ -69,10 +78,8 @@ def captioner_job(
 
     config = _stored_config(config, run_id, store, "captioner")
     check_caption_data(config)
-    rec = RunRecorder(store, "captioner", config, str(config["captions"]), device, out_root, run_id, progress)
-    out = rec.folder("captioner")
-    kwargs = {"config": config, "out_dir": str(out), "device": device, "resume": _resumable(out)}
-    return rec.finish(_train("engine.lab.task_runs:run_captioner_events", kwargs, rec, cancel, isolate))
+    run = (store, config, out_root, run_id, progress, cancel, device, isolate)
+    return _checkpointed("captioner", str(config["captions"]), "run_captioner_events", *run)
 
 
 def forecaster_job(
