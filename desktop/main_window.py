@@ -106,6 +106,15 @@ class MainWindow(QMainWindow):
     def _install(self, key: str, widget: QWidget) -> None:
         self.panels[key] = widget
         self._slots[key].layout().addWidget(widget)
+        if hasattr(widget, "forecaster_settings"):  # the Train panel hands a run's settings over
+            widget.forecaster_settings.connect(self._use_forecaster_settings)
+
+    def _use_forecaster_settings(self, options: dict, origin: str) -> None:
+        forecast = self.panel("forecast")
+        use = getattr(forecast, "use_lstm_settings", None)
+        if callable(use):
+            use(options, origin)
+            self.select_panel("forecast")
 
     def panel(self, key: str) -> QWidget:
         """The panel widget for ``key``, creating it on first use."""

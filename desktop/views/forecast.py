@@ -101,6 +101,10 @@ class ForecastPanel(QWidget):
         self.csv_button.clicked.connect(self.ask_export_csv)
         self.png_button.clicked.connect(self.ask_export_png)
         self.fit_button.clicked.connect(self.plot.fit_view)
+        self.side.defaults_button.clicked.connect(self._lstm_defaults)
+
+    def _lstm_defaults(self) -> None:
+        self.use_lstm_settings(None)
 
     # ================================================================== user actions
     @property
@@ -113,6 +117,17 @@ class ForecastPanel(QWidget):
             "method": self.method_box.currentData(),
             "lstm": self.lstm_options,
         }
+
+    def use_lstm_settings(self, options: dict | None, origin: str = "") -> None:
+        """The LSTM settings (LSTMConfig fields) the lstm, hybrid and auto forecasts fit with from now
+        on; None: the engine's defaults again."""
+        self.lstm_options = dict(options) if options else None
+        self.side.set_lstm_origin(origin if options else "")
+        if options:
+            shown = ", ".join(f"{k} {v}" for k, v in options.items())
+            self.show_message(f"LSTM settings from {origin} are used from now on: {shown}.", "info")
+        else:
+            self.show_message("The LSTM is back to its default settings.", "info")
 
     def open_file(self, path: str, column=None) -> None:
         """Read ``path`` on the engine thread and draw its history."""

@@ -10,6 +10,7 @@ job signals with its own bound methods, keeping only the job ids it submitted.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from desktop.widgets.lab_experiments import CompareTab, FlowTab
@@ -23,6 +24,8 @@ from engine.lab import jobs
 
 
 class TrainPanel(QWidget):
+    forecaster_settings = Signal(object, str)  # a forecaster run's LSTM settings for the Forecast panel
+
     def __init__(self, service, parent=None) -> None:
         super().__init__(parent)
         self.service = service
@@ -54,6 +57,7 @@ class TrainPanel(QWidget):
             self.tabs.addTab(widget, label)
         col.addWidget(self.tabs)
         self.lm.model_ready.connect(self._on_lm_ready)
+        self.forecaster.use_settings.connect(self.forecaster_settings)
         self.warm = False  # True once the training libraries are imported (see jobs.warm_up)
         service.job_finished.connect(self._on_job_finished)  # before submitting: it may finish at once
         self._warm_job = service.submit("prepare", jobs.warm_up, {})

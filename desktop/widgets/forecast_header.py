@@ -120,6 +120,14 @@ class ForecastSide(QWidget):
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         scol.addWidget(self.notes)
+        self.lstm_origin = QLabel()  # where non-default LSTM settings came from (a Train run)
+        self.lstm_origin.setObjectName("MutedLabel")
+        self.lstm_origin.setWordWrap(True)
+        self.defaults_button = QPushButton("Default LSTM settings")
+        self.defaults_button.setToolTip("Forget the settings taken from a Train run")
+        scol.addWidget(self.lstm_origin)
+        scol.addWidget(self.defaults_button)
+        self.set_lstm_origin("")
         scol.addStretch(1)
         exp = QHBoxLayout()
         self.csv_button = QPushButton("Export CSV…")
@@ -131,6 +139,12 @@ class ForecastSide(QWidget):
         for b in (self.csv_button, self.png_button, self.fit_button):
             exp.addWidget(b)
         scol.addLayout(exp)
+
+    def set_lstm_origin(self, origin: str) -> None:
+        """Say which Train run's LSTM settings are in use ("": the defaults, nothing shown)."""
+        self.lstm_origin.setText(f"LSTM settings from {origin}." if origin else "")
+        self.lstm_origin.setVisible(bool(origin))
+        self.defaults_button.setVisible(bool(origin))
 
 
 def _muted(text: str) -> QLabel:

@@ -10,7 +10,8 @@ no checkpoint to resume: a stopped run is started again.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.widgets.forecast_plot import ForecastPlot
 from desktop.widgets.spinboxes import dspin, spin
@@ -44,8 +45,11 @@ class ForecasterTrainTab(TaskTrainTab):
     CAN_RESUME = False
     HINT = "Choose a CSV file and the column to forecast, then Start. " + NO_RESUME
 
+    use_settings = Signal(object, str)  # LSTMConfig fields, where they come from ("run #3")
+
     def build_form(self, form: QFormLayout) -> None:
         self.columns_job: int | None = None
+        self.last_config: dict = {}
         self.path = PathRow("a CSV, TSV or text file with a numeric column", ("file",), "Series file")
         self.path.edit.editingFinished.connect(self.load_columns)
         self.column = QComboBox()
@@ -99,7 +103,20 @@ class ForecasterTrainTab(TaskTrainTab):
         self.scores.setWordWrap(True)
         col.addWidget(self.preview, 1)
         col.addWidget(self.scores)
+        self.use_button = QPushButton("Use these LSTM settings in the Forecast panel")
+        self.use_button.setToolTip(
+            "The Forecast panel's lstm, hybrid and auto forecasts then fit networks with this run's settings"
+        )
+        self.use_button.setEnabled(False)
+        self.use_button.clicked.connect(self._use_chosen)
+        col.addWidget(self.use_button)
+        self.chosen_run: dict | None = None  # the finished run whose settings the button passes on
         return box
+
+    def _use_chosen(self) -> None:
+        run = self.chosen_run
+        if run is not None:
+            self.use_settings.emit(dict(run["config"].get("lstm") or {}), f"Train run #{run['id']}")
 
     def config(self) -> dict:
         return {
@@ -125,12 +142,14 @@ class ForecasterTrainTab(TaskTrainTab):
         return None if config["path"] else "Choose a CSV file with the series first."
 
     def job_kwargs(self, config: dict) -> dict:
+        self.last_config = config
         return {"config": config, "isolate": self.isolate}
 
     def _begin(self, text: str) -> None:
         super()._begin(text)
         self.preview.clear()
         self.scores.setText("")
+        self.use_button.setEnabled(False)
 
     # ------------------------------------------------------------------ columns of the chosen file
     def load_columns(self) -> None:
@@ -181,12 +200,18 @@ class ForecasterTrainTab(TaskTrainTab):
     def on_result(self, result: dict) -> str:
         m = result.get("metrics") or {}
         self._show(m)
+        if m.get("reason") != "cancelled" and result.get("run_id") is not None:
+            self.chosen_run = {"id": result["run_id"], "config": self.last_config, "status": "complete"}
+            self.use_button.setEnabled(True)
         notes = " ".join(m.get("notes") or [])
         return f"{self.scores.text()} {notes}".strip()
 
     def show_run(self, run: dict) -> None:
         if self.job_id is None:
             self._show(run.get("metrics") or {})
+            ok = run.get("status") == "complete" and bool((run.get("config") or {}).get("lstm"))
+            self.chosen_run = run if ok else None
+            self.use_button.setEnabled(ok)
 
     def _show(self, m: dict) -> None:
         preview, scores = m.get("preview"), m.get("scores")

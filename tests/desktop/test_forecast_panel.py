@@ -218,3 +218,17 @@ class _Gaps:
 
 def _watch_event_loop() -> _Gaps:
     return _Gaps()
+
+
+def test_lstm_settings_handed_over_from_a_train_run(qtbot, start_app):
+    run = start_app()
+    train = run.window.panel("train")
+    qtbot.waitUntil(lambda: train.warm, timeout=60_000)
+    options = {"hidden": 8, "epochs": 3, "seeds": 1, "cell": "gru"}
+    train.forecaster.use_settings.emit(options, "Train run #7")  # what "Use these LSTM settings" sends
+    panel = run.window.panels["forecast"]
+    assert run.window.current_key() == "forecast"
+    assert panel.settings()["lstm"] == options and "Train run #7" in panel.message_label.text()
+    assert panel.side.lstm_origin.isVisibleTo(panel) and "Train run #7" in panel.side.lstm_origin.text()
+    panel.side.defaults_button.click()
+    assert panel.settings()["lstm"] is None and not panel.side.defaults_button.isVisibleTo(panel)

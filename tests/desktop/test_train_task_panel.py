@@ -148,6 +148,12 @@ def test_forecaster_trains_previews_and_scores_without_resume(qtbot, panel, tmp_
     tab.preview.clear()
     tab.runs.select([run["id"]])  # a recorded run shows its forecast again
     assert tab.preview.has_forecast()
+    # and its LSTM settings go to the Forecast panel
+    handed = recorder(panel.forecaster_settings)
+    assert tab.use_button.isEnabled()
+    _click(qtbot, tab.use_button)
+    ((options, origin),) = handed.calls
+    assert origin == f"Train run #{run['id']}" and options == run["config"]["lstm"] and options["seeds"] == 2
 
 
 def test_bad_files_get_clear_messages_and_record_nothing(qtbot, panel, tmp_path):
