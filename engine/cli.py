@@ -28,6 +28,7 @@ TRAIN: dict[str, str] = {
     "dialogue": "engine.dialogue.train_cli",
     "lm": "engine.lab.lm_cli",
     "captioner": "engine.caption.train_cli",
+    "captioner-scst": "engine.caption.scst_cli",
     "summarizer": "engine.summarize.train_cli",
 }
 EVAL: dict[str, str] = {

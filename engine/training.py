@@ -404,7 +404,8 @@ class Trainer:
             if reason in ("time_budget", "step_budget", "cancelled") or (
                 reason == "completed" and self.cfg.eval_every
             ):
-                if reason != "cancelled":
+                evaluated_here = bool(self.history) and self.history[-1].get("step") == self.step
+                if reason != "cancelled" and not evaluated_here:
                     self._run_eval()
                 self.save_state()
             event = FinishedEvent(reason, self.step, self.best, self.elapsed(), list(self.history))
@@ -421,6 +422,22 @@ class Trainer:
                     exc.filename,
                 ) from exc
             raise
+
+
+def write_train_log(folder: str | os.PathLike, done: FinishedEvent, best_key: str = "best", **extra) -> Path:
+    """Write ``<folder>/train_log.json``: how a run ended, its steps, best metric (under
+    ``best_key``), minutes, any ``extra`` fields and the evaluation history."""
+    path = Path(folder) / "train_log.json"
+    record = {
+        "reason": done.reason,
+        "steps": done.step,
+        best_key: done.best_metric,
+        "minutes": round(done.elapsed_s / 60, 2),
+        **extra,
+        "history": done.history,
+    }
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return path
 
 
 def tqdm_callback(desc: str = "train"):

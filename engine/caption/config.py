@@ -47,3 +47,25 @@ class CaptionTrainConfig:
     checkpoint_every: int = 100  # steps between resumable checkpoints (and at every epoch end)
     seed: int = 0  # seeds data order and initialisation
     bf16: str = "auto"  # bf16 autocast for training steps: "auto" (where the hardware has it) | "on" | "off"
+
+
+@dataclass
+class ScstConfig:
+    samples: int = 5  # captions sampled per image; each one's baseline is the mean reward of the others
+    images_per_batch: int = 16  # images per step
+    lr: float = 2e-5  # Adam learning rate of the decoder (constant)
+    max_words: int = 16  # longest sampled caption, in words
+    temperature: float = 1.0  # sampling temperature
+    sample_dropout: bool = True  # dropout stays on while sampling, as in training; False = inference's policy
+    end_reward: bool = True  # the end of a caption is an n-gram of the reward (against bad endings)
+    epochs: int = 30  # passes over the training images
+    eval_every: int = 100  # steps between validations (beam search on the val split)
+    patience: int = 0  # validations without improvement before stopping; 0 = never
+    metric: str = "cider"  # validation metric that picks the best model: "cider" | "bleu_4"
+    clip_norm: float = 1.0  # gradient norm clipping; 0 = off
+    val_beam: int = 3  # beam size of the validation captions
+    val_images: int = 0  # cap on validation images (0 = all)
+    max_minutes: float = 0.0  # wall-clock budget; 0 = none
+    max_steps: int = 0  # step budget; 0 = none
+    checkpoint_every: int = 100  # steps between resumable checkpoints
+    seed: int = 0  # data order and sampling

@@ -150,5 +150,5 @@ class AttentionDecoder(nn.Module):
         h, c, alpha = self._cell(
             words, state["h"], state["c"], static["regions"], static["keys"], static["mean"]
         )
-        logp = torch.log_softmax(self.out(h), dim=-1)  # (N, V)
+        logp = torch.log_softmax(self.out(self.drop(h)), dim=-1)  # (N, V); dropout only in train mode
         return logp, {"h": h, "c": c}, alpha

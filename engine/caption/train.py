@@ -24,7 +24,7 @@ from engine.caption.config import CaptionerConfig, CaptionTrainConfig
 from engine.caption.features import FeatureSet, cached_features
 from engine.caption.model import CaptionModel, bf16_available, save
 from engine.caption.vocab import Vocab, tokenize
-from engine.training import Trainer
+from engine.training import Trainer, write_train_log
 
 TRAIN_STATE = "train_setup.json"
 
@@ -77,6 +77,36 @@ def caption_loss(model, batch: dict, alpha_c: float = 1.0, label_smoothing: floa
     if alpha_c and model.cfg.attention:
         loss = loss + alpha_c * ((1.0 - attn.sum(dim=1)) ** 2).mean()  # Σ over time ≈ 1 per region
     return loss, int((target != 0).sum())
+
+
+def validation_scores(
+    model: CaptionModel,
+    vocab: Vocab,
+    feats: np.ndarray,
+    rows: np.ndarray,
+    toks: list,
+    names: list[str],
+    references: dict[str, list[str]],
+    device: str,
+    beam: int,
+) -> dict:
+    """Teacher-forced loss and beam-search BLEU-1..4 / CIDEr of ``model`` on validation images."""
+    from engine.caption.captioner import Captioner, caption_options
+    from engine.caption.metrics import caption_scores
+
+    total, n = 0.0, 0
+    hyps: dict[str, str] = {}
+    cap = Captioner(model, vocab, device, precision="fp32")
+    for i in range(0, len(rows), 32):
+        pick = np.arange(i, min(i + 32, len(rows)))
+        b = make_batch(feats, rows, toks, pick, device)
+        loss, k = caption_loss(model, b, 0.0)
+        total, n = total + float(loss) * k, n + k
+        for j, c in zip(pick, cap.caption_regions(model.regions(b["feats"]), caption_options(beam))):
+            hyps[names[j]] = c.text
+    scores = caption_scores({k: references[k] for k in hyps}, hyps)
+    scores.pop("n_images")
+    return {"val_loss": total / max(n, 1), **scores}
 
 
 def init_word_vectors(
@@ -260,22 +290,9 @@ def train_captioner(
             return caption_loss(m, batch, tcfg.alpha_c, tcfg.label_smoothing)
 
     def evaluate(m) -> dict:
-        from engine.caption.captioner import Captioner, caption_options
-        from engine.caption.metrics import caption_scores
-
-        total, n = 0.0, 0
-        hyps: dict[str, str] = {}
-        cap = Captioner(m, vocab, device, precision="fp32")
-        for i in range(0, len(vrows), 32):
-            pick = np.arange(i, min(i + 32, len(vrows)))
-            b = make_batch(fs_val.features, vrows, vtoks, pick, device)
-            loss, k = caption_loss(m, b, 0.0)
-            total, n = total + float(loss) * k, n + k
-            for j, c in zip(pick, cap.caption_regions(m.regions(b["feats"]), caption_options(tcfg.val_beam))):
-                hyps[vnames[j]] = c.text
-        scores = caption_scores({k: val_caps[k] for k in hyps}, hyps)
-        scores.pop("n_images")
-        return {"val_loss": total / max(n, 1), **scores}
+        return validation_scores(
+            m, vocab, fs_val.features, vrows, vtoks, vnames, val_caps, device, tcfg.val_beam
+        )
 
     def save_best(folder: Path, m) -> None:
         last = trainer.history[-1] if trainer.history else {}
@@ -330,18 +347,5 @@ def train_captioner(
     )
     trainer.optimizer = _lr_scaling_optimizer(model, tcfg)
     done = trainer.fit(resume=resume)
-    log_path = out / "train_log.json"
-    log_path.write_text(
-        json.dumps(
-            {
-                "reason": done.reason,
-                "steps": done.step,
-                "best": done.best_metric,
-                "minutes": round(done.elapsed_s / 60, 2),
-                "history": done.history,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    write_train_log(out, done)
     return done

@@ -69,6 +69,46 @@ def _lazy(factory, *a):
     return cb
 
 
+def extract_bar(quiet: bool):
+    """A ``progress(done, total)`` for feature extraction showing a tqdm bar (silent if ``quiet``)."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def extract_progress(done: int, total: int) -> None:
+        if quiet:
+            return
+        bar = bars.get("x")
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = bars["x"] = tqdm(total=total, desc="encode images", unit="img", dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            bars.pop("x", None)
+
+    return extract_progress
+
+
+def report(done, metric: str, out: str, t0: float, quiet: bool) -> None:
+    """Print how a training run ended: one JSON object (``quiet``) or a sentence."""
+    summary = {
+        "reason": done.reason,
+        "steps": done.step,
+        f"best_{metric}": done.best_metric,
+        "train_minutes": round(done.elapsed_s / 60, 2),
+        "total_minutes": round((time.time() - t0) / 60, 2),
+        "model": str(out),
+        "last_eval": done.history[-1] if done.history else None,
+    }
+    if quiet:
+        print(json.dumps(summary))
+    else:
+        best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
+        print(f"done ({done.reason}): best val {metric} {best} after {done.step} steps; model in {out}")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from engine.caption.config import CaptionerConfig, CaptionTrainConfig
 
@@ -88,7 +128,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     import torch
-    from tqdm import tqdm
 
     from engine.caption.config import CaptionerConfig, CaptionTrainConfig
     from engine.caption.train import train_captioner
@@ -103,21 +142,7 @@ def run(args) -> int:
         **{f.name: getattr(args, f.name) for f in fields(CaptionerConfig) if f.name not in _SKIP_MODEL}
     )
     quiet = bool(args.json)
-    bars: dict[str, tqdm] = {}
-
-    def extract_progress(done: int, total: int) -> None:
-        if quiet:
-            return
-        bar = bars.get("x")
-        if bar is None or bar.total != total or done < bar.n:
-            if bar is not None:
-                bar.close()
-            bar = bars["x"] = tqdm(total=total, desc="encode images", unit="img", dynamic_ncols=True)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            bars.pop("x", None)
-
+    extract_progress = extract_bar(quiet)
     t0 = time.time()
     done = train_captioner(
         args.images,
@@ -132,18 +157,5 @@ def run(args) -> int:
         log=(lambda s: None) if quiet else print,
         extract_progress=extract_progress,
     )
-    summary = {
-        "reason": done.reason,
-        "steps": done.step,
-        f"best_{tcfg.metric}": done.best_metric,
-        "train_minutes": round(done.elapsed_s / 60, 2),
-        "total_minutes": round((time.time() - t0) / 60, 2),
-        "model": str(args.out),
-        "last_eval": done.history[-1] if done.history else None,
-    }
-    if quiet:
-        print(json.dumps(summary))
-    else:
-        best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
-        print(f"done ({done.reason}): best {tcfg.metric} {best} after {done.step} steps; model in {args.out}")
+    report(done, tcfg.metric, args.out, t0, quiet)
     return 0

@@ -17,7 +17,6 @@ headline, ``<u2>`` restore a sentence) tells the two apart; summaries always ask
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -106,7 +105,7 @@ def train_summarizer(
     from engine.summarize.data import load_examples
     from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig, PointerGenerator, batch_tensors
     from engine.text.tokenizer import BOS_ID, EOS_ID, SPK1_ID, Tokenizer
-    from engine.training import TrainConfig, Trainer
+    from engine.training import TrainConfig, Trainer, write_train_log
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -222,20 +221,7 @@ def train_summarizer(
         steps_per_epoch=steps_per_epoch,
     )
     done = trainer.fit(resume=resume)
-    (out / "train_log.json").write_text(
-        json.dumps(
-            {
-                "reason": done.reason,
-                "steps": done.step,
-                "best_rouge_l": done.best_metric,
-                "minutes": round(done.elapsed_s / 60, 2),
-                "parameters": sum(p.numel() for p in model.parameters()),
-                "history": done.history,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    write_train_log(out, done, "best_rouge_l", parameters=sum(p.numel() for p in model.parameters()))
     return done
 
 

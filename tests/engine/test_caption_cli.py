@@ -181,11 +181,50 @@ def test_building_the_caption_commands_does_not_import_torch():
 
     code = (
         "import sys, argparse\n"
-        "from engine.caption import cli, eval_cli, train_cli\n"
-        "for m in (cli, eval_cli, train_cli): m.add_arguments(argparse.ArgumentParser())\n"
+        "from engine.caption import cli, eval_cli, scst_cli, train_cli\n"
+        "for m in (cli, eval_cli, scst_cli, train_cli): m.add_arguments(argparse.ArgumentParser())\n"
         "print('torch' in sys.modules)"
     )
     root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_self_critical_fine_tuning_from_a_trained_model(dataset, tmp_path, capsys):
+    from engine.caption import scst_cli
+
+    base, out = tmp_path / "base", tmp_path / "scst"
+    data = ["--images", str(dataset / "images"), "--captions", str(dataset / "captions.csv")]
+    assert _train([*data, "--out", str(base), "--epochs", "2", "--json", *TINY]) == 0
+    capsys.readouterr()
+
+    def scst(extra: list[str]) -> dict:
+        p = argparse.ArgumentParser()
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--device", default="cpu")
+        scst_cli.add_arguments(p)
+        assert scst_cli.run(p.parse_args([*data, "--out", str(out), "--json", "--threads", "1", *extra])) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    opts = ["--init", str(base), "--samples", "3", "--batch", "8", "--eval-every", "2", "--val-beam", "2"]
+    summary = scst([*opts, "--max-steps", "3", "--lr", "0.01"])
+    assert summary["reason"] == "step_budget" and summary["steps"] == 3
+    log = json.loads((out / "train_log.json").read_text())
+    steps = [h["step"] for h in log["history"]]
+    assert steps == [0, 2, 3]  # the starting model is scored first; the best of all is kept
+    assert summary["best_cider"] == pytest.approx(max(h["cider"] for h in log["history"]))
+    assert all("train_reward" in h for h in log["history"][1:])
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["extra"]["scst"]["init_model"] == str(base) and meta["extra"]["scst"]["samples"] == 3
+    assert meta["config"] == json.loads((base / "config.json").read_text())["config"]
+
+    summary = scst(["--resume", "--max-steps", "5"])
+    assert summary["steps"] == 5
+    assert (
+        main(["caption", str(sorted((dataset / "images").iterdir())[0]), "--model", str(out), "--json"]) == 0
+    )
+    assert isinstance(json.loads(capsys.readouterr().out)["results"][0]["caption"], str)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        scst(["--init", str(base), "--samples", "1"])

@@ -58,6 +58,24 @@ def test_trainer_learns_and_reports_events(tmp_path):
     assert saved and (tmp_path / "checkpoint" / "trainer_state.json").is_file()
 
 
+def test_a_budget_ending_on_an_evaluation_step_is_not_evaluated_twice(tmp_path):
+    torch.manual_seed(0)
+    batches, step_loss, evaluate = _problem()
+    calls = []
+
+    def counted(m):
+        calls.append(1)
+        return evaluate(m)
+
+    cfg = TrainConfig(epochs=5, lr=0.05, eval_every=4, max_steps=12, patience=0)
+    done = Trainer(torch.nn.Linear(4, 1), cfg, lambda e: batches, step_loss, counted, tmp_path).fit()
+    assert done.reason == "step_budget" and done.step == 12
+    assert len(calls) == 3 and [h["step"] for h in done.history] == [4, 8, 12]
+    cfg = TrainConfig(epochs=5, lr=0.05, eval_every=5, max_steps=12, patience=0)
+    done = Trainer(torch.nn.Linear(4, 1), cfg, lambda e: batches, step_loss, evaluate, tmp_path / "b").fit()
+    assert [h["step"] for h in done.history] == [5, 10, 12]  # a budget between evaluations still ends on one
+
+
 def test_early_stopping_on_a_metric_that_stops_improving(tmp_path):
     model = torch.nn.Linear(4, 1)
     batches, step_loss, _ = _problem()
