@@ -5,6 +5,10 @@ reads (CSV ``image,caption``, Flickr8k ``name.jpg#i<TAB>caption`` or COCO JSON).
 encoder runs once per image first (the feature cache, with its own progress bar), then the
 decoder trains; validation scores BLEU-4 and CIDEr, and the best model by the chosen one is a model
 folder under the user's models, shown in the runs table.
+
+"Start from" a trained captioner (the shipped one or a finished run) instead fine-tunes its decoder
+with self-critical CIDEr-D training (engine.caption.scst), the second stage of the shipped model:
+the architecture comes from that model, and the form's cross-entropy-only fields are disabled.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QProgre
 
 from desktop.widgets.spinboxes import dspin, spin
 from desktop.widgets.train_task import PathRow, TaskTrainTab
-from engine.caption.config import CaptionerConfig, CaptionTrainConfig
+from engine.caption.config import CaptionerConfig, CaptionTrainConfig, ScstConfig
 from engine.lab import task_jobs
 
 SELECT_BY = (("BLEU-4", "bleu_4"), ("CIDEr", "cider"), ("Validation loss", "val_loss"))
@@ -30,11 +34,20 @@ class CaptionerTrainTab(TaskTrainTab):
     )
 
     def build_form(self, form: QFormLayout) -> None:
-        m, t = CaptionerConfig(), CaptionTrainConfig()
+        m, t, sc = CaptionerConfig(), CaptionTrainConfig(), ScstConfig()
+        self._form = form
         self.images = PathRow("a folder of images", ("folder",), "Images folder")
         self.captions = PathRow(
             "captions.csv, Flickr8k.token.txt or captions.json", ("file",), "Captions file"
         )
+        self.start_from = QComboBox()
+        self.start_from.setToolTip(
+            "A new captioner trained with cross-entropy, or a trained one fine-tuned with "
+            "self-critical CIDEr-D training (how the shipped captioner's second stage was made)"
+        )
+        self.start_from.currentIndexChanged.connect(self._on_start_from)
+        self.samples = spin(2, 20, sc.samples)
+        self.scst_lr = dspin(1e-6, 1e-2, sc.lr, 6, 1e-5)
         self.region = spin(0, 2048, m.region_dim, 16)
         self.embed = spin(8, 1024, m.embed_dim, 8)
         self.hidden = spin(8, 2048, m.hidden_dim, 8)
@@ -61,6 +74,9 @@ class CaptionerTrainTab(TaskTrainTab):
         for label, widget in (
             ("Images", self.images),
             ("Captions", self.captions),
+            ("Start from", self.start_from),
+            ("Sampled captions per image", self.samples),
+            ("Self-critical learning rate", self.scst_lr),
             ("Region size (0 = 1280)", self.region),
             ("Word embedding size", self.embed),
             ("LSTM size", self.hidden),
@@ -81,6 +97,65 @@ class CaptionerTrainTab(TaskTrainTab):
             ("Minutes (0 = no limit)", self.minutes),
         ):
             form.addRow(label, widget)
+        self.scan_models()
+
+    # ---- self-critical fine-tuning ---------------------------------------------------------------
+    def scan_models(self) -> None:
+        """Offer every captioner found (shipped first, then the user's runs) as a starting point."""
+        from desktop.task_models import CAPTIONER_KIND, task_model_entries
+
+        chosen = self.start_from.currentData()
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        self.start_from.addItem("A new model (cross-entropy training)", "")
+        for e in task_model_entries(CAPTIONER_KIND, getattr(self.service, "data", None)):
+            source = "shipped" if e["source"] == "shipped" else "your run"
+            self.start_from.addItem(f"Self-critical fine-tuning of {e['name']} ({source})", e["folder"])
+        i = self.start_from.findData(chosen) if chosen else 0
+        self.start_from.setCurrentIndex(max(i, 0))
+        self.start_from.blockSignals(False)
+        self._on_start_from()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
+        super().showEvent(event)
+        if self.job_id is None:
+            self.scan_models()
+
+    def _scst(self) -> bool:
+        return bool(self.start_from.currentData())
+
+    def _on_start_from(self, *_args) -> None:
+        scst = self._scst()
+        if scst:
+            self._show_architecture(self.start_from.currentData())
+        label = self._form.labelForField(self.patience)
+        if label is not None:
+            label.setText("Patience (evals, 0 = off)" if scst else "Patience (epochs, 0 = off)")
+        for w in (self.samples, self.scst_lr):
+            w.setEnabled(scst)
+        for w in (self.region, self.embed, self.hidden, self.attn, self.attention, self.fine_tune):
+            w.setEnabled(not scst)  # the architecture is the starting model's
+        for w in (self.per_image, self.lr, self.min_count, self.vectors):
+            w.setEnabled(not scst)  # cross-entropy only
+
+    def _show_architecture(self, folder: str) -> None:
+        """Fill the (disabled) model fields with the starting model's own sizes."""
+        from engine import checkpoint as ckpt
+
+        try:
+            cfg = ckpt.read_config(folder, kind="captioner")["config"]
+        except ValueError:
+            return  # a damaged folder: the run will say so when started
+        for box, key in (
+            (self.region, "region_dim"),
+            (self.embed, "embed_dim"),
+            (self.hidden, "hidden_dim"),
+            (self.attn, "attn_dim"),
+            (self.fine_tune, "fine_tune_blocks"),
+        ):
+            if isinstance(cfg.get(key), int):
+                box.setValue(cfg[key])
+        self.attention.setChecked(bool(cfg.get("attention", True)))
 
     def build_extra(self) -> QWidget:
         box = QWidget()
@@ -96,9 +171,23 @@ class CaptionerTrainTab(TaskTrainTab):
         return box
 
     def config(self) -> dict:
+        scst_from = self.start_from.currentData() or ""
+        scst = {
+            "samples": self.samples.value(),
+            "lr": self.scst_lr.value(),
+            "images_per_batch": self.batch.value(),
+            "clip_norm": self.clip.value(),
+            "epochs": self.epochs.value(),
+            "metric": self.select_by.currentData(),
+            "patience": self.patience.value(),
+            "val_beam": self.beam.value(),
+            "max_steps": self.max_steps.value(),
+            "max_minutes": self.minutes.value(),
+        }
         return {
             "images": self.images.text(),
             "captions": self.captions.text(),
+            **({"scst_from": scst_from, "scst": scst} if scst_from else {}),
             "train": {
                 "epochs": self.epochs.value(),
                 "images_per_batch": self.batch.value(),
@@ -126,7 +215,17 @@ class CaptionerTrainTab(TaskTrainTab):
     def problem(self, config: dict) -> str | None:
         if not config["images"] or not config["captions"]:
             return "Choose an images folder and a captions file first."
+        if config.get("scst_from") and config["scst"]["metric"] == "val_loss":
+            return "Self-critical runs keep the best model by BLEU-4 or CIDEr: choose one of them."
         return None
+
+    def start_text(self, info: dict) -> str:
+        text = super().start_text(info)
+        if info.get("scst_from"):
+            from pathlib import Path
+
+            text += f"; self-critical fine-tuning of {Path(info['scst_from']).name}"
+        return text
 
     def on_event(self, info: dict) -> None:
         if info.get("kind") == "extract":

@@ -53,7 +53,7 @@ class CaptionTrainConfig:
 class ScstConfig:
     samples: int = 5  # captions sampled per image; each one's baseline is the mean reward of the others
     images_per_batch: int = 16  # images per step
-    lr: float = 2e-5  # Adam learning rate of the decoder (constant)
+    lr: float = 5e-5  # Adam learning rate of the decoder (constant)
     max_words: int = 16  # longest sampled caption, in words
     temperature: float = 1.0  # sampling temperature
     sample_dropout: bool = True  # dropout stays on while sampling, as in training; False = inference's policy

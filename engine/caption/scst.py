@@ -33,7 +33,7 @@ from engine.caption.features import cached_features
 from engine.caption.model import CaptionModel, load, save
 from engine.caption.train import _encode_set, validation_scores
 from engine.caption.vocab import tokenize
-from engine.training import TrainConfig, Trainer, write_train_log
+from engine.training import EvaluationEvent, TrainConfig, Trainer, write_train_log
 
 TRAIN_STATE = "scst_setup.json"
 
@@ -233,6 +233,8 @@ def train_scst(
         trainer.history.append(first)
         trainer.best = float(first[scfg.metric])
         save_best(out, model)
+        for cb in callbacks:  # the curves start from the starting model's score
+            cb(EvaluationEvent(0, 0, first, True, 0.0))
         log(f"starting model: val BLEU-4 {first['bleu_4']:.4f}, CIDEr {first['cider']:.4f}")
     done = trainer.fit(resume=resume)
     write_train_log(out, done)

@@ -156,6 +156,23 @@ def _caption_configs(config: dict):
     return tcfg, mcfg
 
 
+def _scst_setup(config: dict):
+    """``config["scst_from"]`` (a captioner model folder) -> (ScstConfig, the folder's
+    CaptionerConfig), or None for a run that trains a new captioner with cross-entropy."""
+    if not config.get("scst_from"):
+        return None
+    from engine import checkpoint as ckpt
+    from engine.caption.config import CaptionerConfig, ScstConfig
+
+    scfg = ScstConfig(**_known(ScstConfig, config.get("scst") or {}, "self-critical training"))
+    if scfg.metric not in ("bleu_4", "cider"):
+        raise ValueError("self-critical runs keep the best model by BLEU-4 or CIDEr, not the validation loss")
+    if scfg.samples < 2:
+        raise ValueError("self-critical training needs at least 2 sampled captions per image")
+    meta = ckpt.read_config(config["scst_from"], kind="captioner")  # names the file at fault
+    return scfg, ckpt.config_from_dict(CaptionerConfig, meta["config"])
+
+
 def check_caption_data(config: dict) -> dict:
     """Read the captions file and match it to the images folder, as training will."""
     from engine.caption import data as D
@@ -163,6 +180,7 @@ def check_caption_data(config: dict) -> dict:
     if not config.get("images") or not config.get("captions"):
         raise ValueError("choose an images folder and a captions file")
     _caption_configs(config)
+    _scst_setup(config)
     cs = D.with_images(D.read_captions(config["captions"]), config["images"])
     train, val = D.split(cs, "train"), D.split(cs, "val")
     if not train or not val:
@@ -206,9 +224,12 @@ def run_captioner_events(
     """Extract (cached) encoder features, then train the captioner into ``out_dir``.
 
     ``config``: ``images`` (folder), ``captions`` (file), ``train`` (CaptionTrainConfig fields),
-    ``model`` (CaptionerConfig fields). Resuming a run cancelled before training began (while
-    features were extracted) starts it afresh in the same folder.
+    ``model`` (CaptionerConfig fields); or, to fine-tune a trained captioner with self-critical
+    CIDEr-D training (engine.caption.scst), ``scst_from`` (its folder) and ``scst`` (ScstConfig
+    fields). Resuming a run cancelled before training began (while features were extracted) starts
+    it afresh in the same folder.
     """
+    from engine.caption import scst as S
     from engine.caption.model import CaptionModel
     from engine.caption.train import TRAIN_STATE, train_captioner
     from engine.memory import check_fits, count_params, memory_errors
@@ -216,12 +237,22 @@ def run_captioner_events(
     emit = on_event or _noop
     tcfg, mcfg = _caption_configs(config)
     facts = check_caption_data(config)
-    resume = resume and (Path(out_dir) / TRAIN_STATE).is_file()
-    vocab = facts["words"] + 4  # an upper bound: words seen min_count times, plus the 4 specials
-    shape = {**{f.name: getattr(mcfg, f.name) for f in fields(mcfg)}, "vocab_size": vocab}
-    n_params = count_params(lambda: CaptionModel(type(mcfg)(**shape), pretrained_encoder=False))
+    scst = _scst_setup(config)
+    if scst is None:
+        resume = resume and (Path(out_dir) / TRAIN_STATE).is_file()
+        vocab = facts["words"] + 4  # an upper bound: words seen min_count times, plus the 4 specials
+        shape = {**{f.name: getattr(mcfg, f.name) for f in fields(mcfg)}, "vocab_size": vocab}
+        mcfg = type(mcfg)(**shape)
+        batch, epochs, metric = tcfg.images_per_batch, tcfg.epochs, tcfg.metric
+        what = "Training the captioner"
+    else:
+        scfg, mcfg = scst
+        resume = resume and (Path(out_dir) / S.TRAIN_STATE).is_file()
+        batch, epochs, metric = scfg.images_per_batch, scfg.epochs, scfg.metric
+        what = "Self-critical training"
+    n_params = count_params(lambda: CaptionModel(mcfg, pretrained_encoder=False))
     check_fits(n_params, device, "This captioner", extra_bytes=facts["images"] * FEATURE_BYTES)
-    steps_per_epoch = math.ceil(facts["train"] / tcfg.images_per_batch)
+    steps_per_epoch = math.ceil(facts["train"] / batch)
     splits = {facts["valid"]: "validation", facts["train"]: "training"}  # equal sizes: "training"
     emit(
         {
@@ -230,25 +261,26 @@ def run_captioner_events(
             "valid_examples": facts["valid"],
             "params": n_params,
             "steps_per_epoch": steps_per_epoch,
-            "total_steps": steps_per_epoch * tcfg.epochs,
-            "metric": tcfg.metric,
+            "total_steps": steps_per_epoch * epochs,
+            "metric": metric,
+            "scst_from": config.get("scst_from") or None,
         }
     )
-    with memory_errors("Training the captioner"):
+    common = {
+        "device": device,
+        "resume": resume,
+        "callbacks": _trainer_events(emit),
+        "cancel": cancel,
+        "log": lambda text: emit({"kind": "log", "text": text}),
+        "extract_progress": _Every(emit, EXTRACT_EVERY_S, splits),
+    }
+    data = (config["images"], config["captions"], out_dir)
+    with memory_errors(what):
         try:
-            done = train_captioner(
-                config["images"],
-                config["captions"],
-                out_dir,
-                tcfg,
-                mcfg,
-                device=device,
-                resume=resume,
-                callbacks=_trainer_events(emit),
-                cancel=cancel,
-                log=lambda text: emit({"kind": "log", "text": text}),
-                extract_progress=_Every(emit, EXTRACT_EVERY_S, splits),
-            )
+            if scst is None:
+                done = train_captioner(*data, tcfg, mcfg, **common)
+            else:
+                done = S.train_scst(config["scst_from"], *data, scfg, **common)
         except InterruptedError:  # cancelled while extracting features: nothing trained yet
-            return {"reason": "cancelled", "steps": 0, "metric": tcfg.metric, "params": n_params}
-    return _summary(done, tcfg.metric, n_params, str(out_dir))
+            return {"reason": "cancelled", "steps": 0, "metric": metric, "params": n_params}
+    return _summary(done, metric, n_params, str(out_dir))

@@ -122,6 +122,45 @@ def test_captioner_shows_feature_extraction_and_trains(qtbot, panel, tmp_path):
     assert (Path(run["checkpoint"]) / "vocab.json").is_file() and "caption --model" in tab.status_text
 
 
+def test_captioner_fine_tunes_a_trained_model_self_critically(qtbot, panel, tmp_path):
+    tab = panel.captioner
+    tab.isolate = False
+    images, captions = write_caption_set(tmp_path / "data")
+    panel.tabs.setCurrentWidget(tab)
+    shipped = [tab.start_from.itemText(i) for i in range(tab.start_from.count())]
+    assert shipped[0].startswith("A new model") and any("(shipped)" in t for t in shipped[1:])
+    assert not tab.samples.isEnabled() and tab.hidden.isEnabled()
+    tab.images.setText(str(images))
+    tab.captions.setText(str(captions))
+    for box, value in ((tab.region, 16), (tab.embed, 8), (tab.hidden, 16), (tab.attn, 8), (tab.epochs, 2)):
+        box.setValue(value)
+    tab.batch.setValue(8)
+    tab.min_count.setValue(1)
+    tab.beam.setValue(1)
+    _click(qtbot, tab.start_button)  # a tiny cross-entropy captioner first
+    _wait_done(qtbot, tab)
+    base = _wait_row(qtbot, tab, "complete")
+    tab.scan_models()  # as when the tab is shown again: the finished run is now a starting point
+    i = tab.start_from.findData(str(base["checkpoint"]))
+    assert i > 0 and "your run" in tab.start_from.itemText(i)
+    tab.start_from.setCurrentIndex(i)
+    assert tab.samples.isEnabled() and not tab.hidden.isEnabled() and not tab.lr.isEnabled()
+    tab.select_by.setCurrentIndex(tab.select_by.findData("val_loss"))
+    _click(qtbot, tab.start_button)
+    assert "BLEU-4 or CIDEr" in tab.status_text and tab.job_id is None  # refused before starting
+    tab.select_by.setCurrentIndex(tab.select_by.findData("cider"))
+    tab.samples.setValue(3)
+    tab.max_steps.setValue(2)
+    _click(qtbot, tab.start_button)
+    qtbot.waitUntil(
+        lambda: "self-critical fine-tuning of" in tab.status_text or tab.job_id is None, timeout=LONG_MS
+    )
+    _wait_done(qtbot, tab)
+    run = _wait_row(qtbot, tab, "complete")
+    assert run["id"] != base["id"] and run["config"]["scst_from"] == str(base["checkpoint"])
+    assert run["metrics"]["steps"] == 2 and tab.metric_plot.points("CIDEr") >= 2
+
+
 def test_forecaster_trains_previews_and_scores_without_resume(qtbot, panel, tmp_path):
     tab = panel.forecaster
     tab.isolate = False

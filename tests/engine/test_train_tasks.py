@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+from pathlib import Path
 
 import pytest
 from train_task_fixtures import (
@@ -224,6 +225,39 @@ def test_captioner_run_cancelled_while_extracting_then_resumed_and_trained(tmp_p
     )
     model, vocab, _ = load(done["folder"])
     assert len(vocab) > 4
+
+
+def test_a_trained_captioner_is_fine_tuned_self_critically_from_the_job(tmp_path):
+    images, captions = write_caption_set(tmp_path / "data")
+    data = {"images": str(images), "captions": str(captions)}
+    store = HistoryStore.open_in_memory()
+    base = task_jobs.captioner_job({**TINY_CAPTIONER, **data}, str(tmp_path), isolate=False, store=store)
+    scst = {"samples": 3, "images_per_batch": 8, "eval_every": 1, "max_steps": 2, "val_beam": 1, "lr": 0.01}
+    config = {**TINY_CAPTIONER, **data, "scst_from": base["folder"], "scst": scst}
+    seen = []
+    done = task_jobs.captioner_job(config, str(tmp_path), isolate=False, progress=seen.append, store=store)
+    run = store.get_run(done["run_id"])
+    assert (
+        run["status"] == "complete" and run["metrics"]["steps"] == 2 and run["metrics"]["metric"] == "cider"
+    )
+    start = next(e for e in seen if e["kind"] == "start")
+    assert start["scst_from"] == base["folder"] and start["steps_per_epoch"] == 2
+    assert [p[0] for p in run["curves"]["cider"]] == [0, 1, 2]  # the starting model, then steps 1 and 2
+    meta = json.loads((Path(done["folder"]) / "config.json").read_text())
+    assert meta["extra"]["scst"]["init_model"] == base["folder"]
+    base_meta = json.loads((Path(base["folder"]) / "config.json").read_text())
+    assert meta["config"] == base_meta["config"]  # the same architecture, fine-tuned
+
+    for bad, message in (
+        ({"scst_from": str(tmp_path / "nowhere")}, "nowhere"),
+        ({"scst_from": base["folder"], "scst": {"metric": "val_loss"}}, "BLEU-4 or CIDEr"),
+        ({"scst_from": base["folder"], "scst": {"samples": 1}}, "at least 2"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            task_jobs.captioner_job(
+                {**TINY_CAPTIONER, **data, **bad}, str(tmp_path), isolate=False, store=store
+            )
+    assert len(store.list_runs()) == 2  # the refused configurations recorded nothing
 
 
 def test_caption_data_in_the_wrong_format_fails_before_a_run_is_recorded(tmp_path):
