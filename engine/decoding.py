@@ -4,6 +4,10 @@ A model exposes one step: ``step(tokens (N,), state) -> (logits (N, V), state, a
 every tensor in ``state`` (a dict, possibly nested) is batch-first, so beams are reordered by
 indexing dim 0, and ``attn`` is a dict of per-step weights (each ``(N, S)``) or ``{}``.
 Decoding returns :class:`Hypothesis` objects; the caller detokenises.
+
+:func:`decode_batch` is the tensor-batched form for many inputs at once (greedy or beam search in
+:mod:`engine.batch_search`, with per-word attention and content words that may not repeat): the
+captioner decodes through it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from engine.cancel import CancelToken
 
-__all__ = ["DecodeOptions", "CancelToken", "Hypothesis", "decode", "METHODS"]
+__all__ = ["DecodeOptions", "CancelToken", "Hypothesis", "decode", "decode_batch", "METHODS"]
 
 
 @dataclass
@@ -311,3 +315,34 @@ def decode(
             return out
         hyps = _greedy_or_sample(step, state, batch, bos, eos, options, unk, device, on_token, cancel)
         return [[h] for h in hyps]
+
+
+def decode_batch(
+    step_fn,
+    state: dict,
+    *,
+    batch: int,
+    bos: int,
+    eos: int,
+    options: DecodeOptions,
+    unk: int | None = None,
+    no_repeat=None,
+    ban: tuple[int, ...] = (),
+) -> list[list]:
+    """Decode ``batch`` inputs at once with the all-tensor search of :mod:`engine.batch_search`.
+
+    ``step_fn(tokens (N,), state) -> (logprobs (N, V), state, attn (N, S))`` over a flat,
+    batch-first ``state`` of ``batch`` rows (greedy) or ``batch * beam_size`` rows (beam search;
+    beams of input ``b`` are rows ``b*K .. b*K+K-1``). ``no_repeat`` (a ``(V,)`` bool tensor) marks
+    words that may appear once per output; ``ban`` ids are never produced. Returns, per input, its
+    hypotheses best first (:class:`engine.batch_search.Hyp`: tokens, log-prob, attention per word);
+    greedy returns one. Sampling is not batched here: use :func:`decode`.
+    """
+    from engine.batch_search import beam_search, greedy_search
+
+    if options.method == "sample":
+        raise ValueError("decode_batch does greedy or beam search; sample with decode()")
+    kwargs = dict(batch=batch, bos=bos, eos=eos, options=options, unk=unk, no_repeat=no_repeat, ban=ban)
+    if options.method == "greedy":
+        return [[h] for h in greedy_search(step_fn, state, **kwargs)]
+    return beam_search(step_fn, state, **kwargs)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.caption.beam import Hyp, beam_search, greedy_search
+from engine.batch_search import Hyp
 from engine.caption.encoder import normalize
 from engine.caption.images import DEFAULT_MAX_PIXELS, load_batches
 from engine.caption.model import CaptionModel, bf16_available, load
 from engine.caption.vocab import Vocab
 from engine.checkpoint import CheckpointError
-from engine.decoding import DecodeOptions
+from engine.decoding import DecodeOptions, decode_batch
 
 # Words that may repeat within a caption ("a man in a red shirt"); every other word may appear
 # once when repetition blocking is on ("a man wearing a black hat and hat" cannot happen).
@@ -177,33 +177,17 @@ class Captioner:
             K = 1 if opts.method == "greedy" else opts.beam_size
             step, state = self._stepper(regions.to(self.device, self.dtype), K)
 
-            if K == 1 and opts.method == "greedy":
-                hyps = [
-                    [h]
-                    for h in greedy_search(
-                        step,
-                        state,
-                        batch=B,
-                        bos=v.bos_id,
-                        eos=v.eos_id,
-                        options=opts,
-                        unk=v.unk_id,
-                        no_repeat=no_repeat,
-                        ban=ban,
-                    )
-                ]
-            else:
-                hyps = beam_search(
-                    step,
-                    state,
-                    batch=B,
-                    bos=v.bos_id,
-                    eos=v.eos_id,
-                    options=opts,
-                    unk=v.unk_id,
-                    no_repeat=no_repeat,
-                    ban=ban,
-                )
+            hyps = decode_batch(
+                step,
+                state,
+                batch=B,
+                bos=v.bos_id,
+                eos=v.eos_id,
+                options=opts,
+                unk=v.unk_id,
+                no_repeat=no_repeat,
+                ban=ban,
+            )
         return [self._to_caption(h, regions.shape[1]) for h in hyps]
 
     def _stepper(self, regions: torch.Tensor, K: int):

@@ -11,9 +11,9 @@ model of the default configuration is used (same cost per step, but its captions
 clip with six scenes (cached in ``--workdir``). Figures are medians of ``--runs`` runs after one
 warm-up. The peer, in the same run: the same decoder (same precision) searched by
 ``engine.decoding``'s beam search (model step batched over beams, bookkeeping in a per-beam Python
-loop) instead of the all-tensor beam of ``engine.caption.beam``; also one image with the decoder
-in fp32 (``--precision fp32``) to show what the bf16 search buys. For an ensemble folder the peer
-searches with its first member alone.
+loop) instead of the all-tensor beam of ``engine.batch_search`` (``engine.decoding.decode_batch``);
+also one image with the decoder in fp32 (``--precision fp32``) to show what the bf16 search buys.
+For an ensemble folder the peer searches with its first member alone.
 """
 
 from __future__ import annotations

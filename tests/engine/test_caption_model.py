@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine.caption.beam import beam_search, greedy_search
+from engine.batch_search import beam_search, greedy_search
 from engine.caption.captioner import Captioner, caption_options
 from engine.caption.decoder import AttentionDecoder, CaptionerConfig
 from engine.caption.encoder import EncoderConfig, ImageEncoder, normalize, weights_path
@@ -338,3 +338,25 @@ def test_an_ensemble_averages_its_members_word_probabilities(tmp_path):
     other = Vocab.build(["a different word list"], min_count=1)
     save(tmp_path / "c", CaptionModel(tiny_cfg(other), pretrained_encoder=True), other)
     assert ensemble_main(["--out", str(tmp_path / "bad"), str(tmp_path / "a"), str(tmp_path / "c")]) == 2
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_decode_batch_agrees_with_the_per_input_decoder(method):
+    """engine.decoding.decode_batch (all inputs at once) finds what engine.decoding.decode finds
+    input by input on a Markov model, and refuses sampling."""
+    from engine.decoding import decode, decode_batch
+
+    V, K = 7, (1 if method == "greedy" else 3)
+    step, table = _random_step(V, 3)
+    opts = _opts(method=method, beam_size=K, max_len=6)
+
+    def plain_step(tokens, state):  # decode() takes logits and an attention dict
+        return table[tokens], state, {}
+
+    batched = decode_batch(step, {"n": torch.zeros(2 * K)}, batch=2, bos=1, eos=2, options=opts, ban=(0, 1))
+    for i in range(2):
+        one = decode(plain_step, {"n": torch.zeros(1)}, batch=1, bos=1, eos=2, options=opts)[0][0]
+        assert batched[i][0].tokens == list(one.tokens)
+        assert batched[i][0].logprob == pytest.approx(one.score, abs=1e-4)
+    with pytest.raises(ValueError, match="sample"):
+        decode_batch(step, {"n": torch.zeros(2)}, batch=2, bos=1, eos=2, options=_opts(method="sample"))

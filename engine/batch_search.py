@@ -2,8 +2,8 @@
 
 Everything is tensor work: the ``B*K`` beams of ``B`` inputs advance in one ``step_fn`` call per
 word, and selection, reordering, n-gram blocking and the finished-hypothesis pool are batched
-(no Python loop over beams or inputs). The interface is deliberately small so it can move into
-``engine/decoding.py`` later:
+(no Python loop over beams or inputs). Callers reach it through
+:func:`engine.decoding.decode_batch`, beside the per-input decoders there (the captioner does):
 
 ``step_fn(tokens (N,), state) -> (logprobs (N, V), state, attn (N, S))`` where every tensor in
 ``state`` (a flat dict) is batch-first and is reordered by ``index_select`` on dim 0. Beams of
