@@ -134,7 +134,7 @@ def train_scst(
     )
     max_words = int(meta["extra"].get("train", {}).get("max_caption_words", 22))
     rows, _ = _encode_set(vocab, train_caps, fs_train, 5, max_words)
-    names = [n for n in sorted(train_caps) if fs_train.ok[fs_train.row()[n]]]
+    names = [fs_train.names[r] for r in rows]  # the image of each feature row, for its references
     vrows, vtoks = _encode_set(vocab, val_caps, fs_val, 5, max_words)
     vnames = [n for n in sorted(val_caps) if fs_val.ok[fs_val.row()[n]]]
     if scfg.val_images:
