@@ -32,6 +32,9 @@ def run_cell(run: dict) -> str:
     return str(nested or cfg.get("cell", ""))
 
 
+NOTHING_SELECTED = "select runs in the table to compare them"
+
+
 def run_metric(run: dict) -> str:
     """The curve a run is compared by: validation perplexity, else its selection metric."""
     curves, metrics = run.get("curves") or {}, run.get("metrics") or {}
@@ -75,7 +78,7 @@ class RunsTable(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.overlay = LivePlot("Selected runs", "step", "validation perplexity", log_y=True)
+        self.overlay = LivePlot("Selected runs", "step", NOTHING_SELECTED, log_y=True)
         split.addWidget(self.table)
         split.addWidget(self.overlay)
         lay.addWidget(split)
@@ -134,9 +137,11 @@ class RunsTable(QWidget):
         keys = {run_metric(run) for run in chosen}
         self.overlay.set_log_y(keys == {"val_ppl"} or not keys)
         shown = SHORT.get(next(iter(keys)), "training loss") if len(keys) == 1 else "metric (see legend)"
-        self.overlay.plot.setLabel(
-            "left", "validation perplexity" if keys == {"val_ppl"} or not keys else shown
-        )
+        if not keys:
+            shown = NOTHING_SELECTED
+        elif keys == {"val_ppl"}:
+            shown = "validation perplexity"
+        self.overlay.plot.setLabel("left", shown)
         for run in chosen:
             key = run_metric(run)
             points = (run.get("curves") or {}).get(key) or []

@@ -159,6 +159,11 @@ def test_captioner_fine_tunes_a_trained_model_self_critically(qtbot, panel, tmp_
     run = _wait_row(qtbot, tab, "complete")
     assert run["id"] != base["id"] and run["config"]["scst_from"] == str(base["checkpoint"])
     assert run["metrics"]["steps"] == 2 and tab.metric_plot.points("CIDEr") >= 2
+    left = tab.runs.overlay.plot.getAxis("left")
+    tab.runs.select([])
+    assert "select runs" in left.labelText
+    tab.runs.select([run["id"]])  # compared by the metric it keeps the best by
+    assert left.labelText == "CIDEr" and tab.runs.overlay.names()
 
 
 def test_forecaster_trains_previews_and_scores_without_resume(qtbot, panel, tmp_path):
