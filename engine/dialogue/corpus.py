@@ -173,13 +173,14 @@ def read_csv(path: str | Path) -> list[Dialogue]:
     question,answer …). Column names are matched case-insensitively; anything else is refused
     with the columns it has."""
     import csv
+    import io
 
     text = _read_text(path)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel_tab if Path(path).suffix.lower() == ".tsv" else csv.excel
-    rows = list(csv.reader(text.splitlines(), dialect))
+    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))  # quoted messages may hold newlines
     if not rows:
         raise ValueError(f"{path}: the CSV file is empty")
     header = [h.strip().lower() for h in rows[0]]
@@ -219,7 +220,7 @@ def _read_text(path) -> str:
     data = p.read_bytes()
     if b"\x00" in data[:4096]:
         raise ValueError(f"{p}: looks like a binary file, not a text corpus")
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # Excel's "CSV UTF-8" BOM
 
 
 def _read_json(path):
@@ -278,14 +279,17 @@ def split(dialogues: list[Dialogue], part: str) -> list[Dialogue]:
 def train_valid(dialogues: list[Dialogue], share: float = 0.1) -> tuple[list[Dialogue], list[Dialogue], bool]:
     """(training, validation dialogues, last_reply_only) that never overlap. The hash split decides;
     when it puts no dialogue in "valid" (a small corpus, e.g. a few of your own chats), ``share``
-    of them (at least one) is held out instead: those whose ids hash highest, so the choice is
-    stable as the corpus grows. A single dialogue is cut before its last turn: the earlier turns
-    train, the last reply (with its context) is the held-out pair, and ``last_reply_only`` is
-    True: score only each validation dialogue's last reply. ValueError when there is nothing to split."""
+    of them (at least one) is held out instead: those whose ids hash highest, so the choice stays
+    the same while the held-out count does (when the corpus grows enough to hold out one more, a
+    dialogue that was trained on may join validation). A single dialogue is cut before its last
+    turn: the earlier turns train, the last reply (with its context) is the held-out pair, and
+    ``last_reply_only`` is True: score only each validation dialogue's last reply. ValueError when
+    there is nothing to split."""
     train_d, valid_d = split(dialogues, "train"), split(dialogues, "valid")
     if valid_d and train_d:
         return train_d, valid_d, False
-    pool = [d for d in dialogues if split_of(d.id) != "test"] or list(dialogues)
+    non_test = [d for d in dialogues if split_of(d.id) != "test"]
+    pool = non_test if len(non_test) >= 2 else list(dialogues)  # two chats are enough, test or not
     if len(pool) >= 2:
         ranked = sorted(pool, key=lambda d: hashlib.md5(d.id.encode("utf-8")).hexdigest())
         n = max(1, round(share * len(pool)))

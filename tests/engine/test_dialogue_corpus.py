@@ -72,6 +72,11 @@ def test_csv_chat_exports_are_read_as_conversations_and_other_csvs_refused(tmp_p
         ("what is up", "not much"),
         ("how old are you", "ten"),
     ]
+    excel = tmp_path / "excel.csv"  # Excel's "CSV UTF-8": a BOM, CRLF, a quoted message over two lines
+    excel.write_bytes(
+        "\ufeffconversation_id,speaker,text\r\n1,a,\"first line\nsecond line\"\r\n1,b,ok\r\n".encode()
+    )
+    assert [d.turns for d in C.load_corpus(str(excel))] == [("first line second line", "ok")]  # not glued
     prices = tmp_path / "prices.csv"
     prices.write_text("date,close\n2020-01-01,3.5\n2020-01-02,3.6\n")
     with pytest.raises(ValueError, match="a CSV corpus needs a conversation column.*date, close"):
@@ -100,6 +105,10 @@ def test_small_corpora_hold_dialogues_out_without_overlap():
         assert train and valid and not last_only
         assert not {d.id for d in train} & {d.id for d in valid}
         assert {d.id for d in train} | {d.id for d in valid} <= {d.id for d in few}
+    test_id = next(f"t{i}" for i in range(1000) if C.split_of(f"t{i}") == "test")
+    pair = [C.Dialogue(test_id, ("hi", "hello")), C.Dialogue("h1", ("hey", "yo"))]
+    train, valid, _ = C.train_valid(pair)  # two chats suffice even when one hashes to "test"
+    assert len(train) == len(valid) == 1 and {train[0].id, valid[0].id} == {test_id, "h1"}
     one = [C.Dialogue("h1", ("hi", "hello", "how are you", "fine"))]
     train, valid, last_only = C.train_valid(one)
     assert train[0].turns == ("hi", "hello", "how are you") and valid == one and last_only
