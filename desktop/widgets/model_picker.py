@@ -138,9 +138,13 @@ class TaskModelPicker(ModelPicker):
         self.rescan_requested.connect(self.rescan)
 
     def rescan(self) -> None:
-        from desktop.task_models import task_model_entries
+        from desktop.task_models import entry_for, task_model_entries
 
-        self.set_models(task_model_entries(self.kind, self.data))
+        entries = task_model_entries(self.kind, self.data)
+        current = self.current
+        if current and all(e["folder"] != current for e in entries) and Path(current).is_dir():
+            entries.append(entry_for(Path(current)))  # the model in use stays listed (and shown)
+        self.set_models(entries)
 
     def set_current(self, folder: str | None, card: str | None = None) -> None:
         """Show ``folder`` as chosen; a model folder from elsewhere (set by code or an older choice)

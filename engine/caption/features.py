@@ -76,6 +76,8 @@ def extract(
     done = 0
     trunk = model.trunk.to(device).eval()
     for idx, images, errs in load_batches(paths, batch_size, size):
+        if getattr(cancel, "paused", False):  # the Train panel's Pause: wait between two batches
+            cancel.wait_while_paused()
         if cancel is not None and cancel.cancelled:
             del arr
             part.unlink(missing_ok=True)

@@ -22,7 +22,10 @@ class FitContext:
     options: dict = field(default_factory=dict)  # method name -> config override (e.g. an LSTMConfig)
 
     def check(self) -> None:
-        """Raise :class:`Cancelled` if the caller asked to stop."""
+        """Raise :class:`Cancelled` if the caller asked to stop; wait here while it is paused (a
+        token with ``paused`` / ``wait_while_paused``, as the Train panel's Pause button sets)."""
+        if self.cancel is not None and getattr(self.cancel, "paused", False):
+            self.cancel.wait_while_paused()
         if self.cancel is not None and getattr(self.cancel, "cancelled", False):
             raise Cancelled("forecast cancelled")
 

@@ -30,6 +30,7 @@ NOT_CURVES = ("step", "epoch", "elapsed_s")  # evaluation dict entries that are 
 # the last validation's metrics, a forecast's preview and scores
 EXTRA_METRICS = ("metric", "best_metric", "last", "preview", "scores", "notes")
 WORKER_NICE = 5  # how much lower the CPU priority of a training process is (POSIX nice)
+HEARTBEAT_S = 0.1  # at most this often a run in a child process says it is alive while silent
 
 
 def _noop(_info: dict) -> None:
@@ -222,6 +223,7 @@ def _train(target: str, kwargs: dict, rec: RunRecorder, cancel, isolate: bool) -
                 cancel,
                 threads=_threads(),
                 nice=int(os.environ.get("PARLANCE_TRAIN_NICE", WORKER_NICE)),
+                idle=rec.heartbeat,
             )
         module, _, name = target.partition(":")
         fn = getattr(importlib.import_module(module), name)
@@ -366,6 +368,7 @@ class RunRecorder:
         progress: Callable | None,
     ) -> None:
         self.store, self.progress = store, progress or _noop
+        self._last_beat = 0.0
         self.run_id, self.out_root, self.resumed = run_id, Path(out_root), run_id is not None
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
@@ -418,6 +421,15 @@ class RunRecorder:
             if self.store is not None:  # a crash loses at most the curve since the last validation
                 self.store.update_run(self.run_id, curves=self.curves)
         self.progress({**e, "run_id": self.run_id})
+
+    def heartbeat(self) -> None:
+        """Tell the caller the run is alive while no event comes (paused, or a long evaluation): a
+        ``{"kind": "heartbeat"}`` progress at most every HEARTBEAT_S, which the app's engine thread
+        uses to serve its other requests meanwhile; the panels ignore it."""
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_S:
+            self._last_beat = now
+            self.progress({"kind": "heartbeat", "run_id": self.run_id})
 
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]

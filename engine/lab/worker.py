@@ -59,8 +59,12 @@ def run_in_worker(
     cancel=None,
     threads: int = 0,
     nice: int = 0,
+    idle: Callable[[], None] | None = None,
 ):
     """Call ``target`` ("module:function") in a child process; returns its result.
+
+    ``idle()`` is called while no event arrives (every few tens of milliseconds): a paused or busy
+    child sends none, and the app still has to serve its other requests meanwhile.
 
     ``on_event`` gets each event dict on the calling thread; ``cancel`` (``.cancelled``) is passed
     on to the child; ``threads`` sets its torch CPU threads (0: torch's default), ``nice`` lowers its
@@ -112,6 +116,8 @@ def run_in_worker(
                 try:
                     line = lines.get(timeout=POLL_S)
                 except queue.Empty:
+                    if idle is not None:
+                        idle()
                     continue
                 if line is None:
                     break

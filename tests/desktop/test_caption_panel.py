@@ -437,3 +437,19 @@ def test_a_trained_captioner_is_offered_and_files_dropped_during_a_job_are_queue
     panel.handle_drop([str(late)])
     panel.cancel()
     assert "1 item queued will not be captioned" in panel.message_label.text() and not panel.queued
+
+
+def test_a_model_from_elsewhere_stays_shown_after_the_picker_looks_again(qtbot, tmp_path):
+    from desktop.widgets.model_picker import TaskModelPicker
+
+    outside = tmp_path / "my-captioner"  # chosen earlier, outside the folders the picker scans
+    outside.mkdir()
+    for f in ops.MODEL_FOLDER.iterdir():
+        (outside / f.name).symlink_to(f)
+    picker = TaskModelPicker("captioner", "caption model")
+    qtbot.addWidget(picker)
+    picker.rescan()
+    picker.set_current(str(outside))
+    assert picker.combo.currentData() == str(outside)
+    picker.rescan_button.click()  # Rescan: the shipped model is found again, and the one in use kept
+    assert picker.combo.currentData() == str(outside) and picker.combo.count() == 2

@@ -155,6 +155,23 @@ def test_feature_cache_writes_float16_once_and_records_bad_images(tmp_path):
         load_cached(tmp_path / "cache" / files[0].rsplit(".", 1)[0])
 
 
+def test_feature_extraction_waits_while_paused(tmp_path):
+    import threading
+    import time
+
+    from engine.cancel import CancelToken
+
+    img = tmp_path / "img"
+    img.mkdir()
+    Image.new("RGB", (50, 40), (9, 9, 9)).save(img / "0.jpg")
+    token = CancelToken()
+    token.pause()
+    threading.Timer(0.4, token.resume).start()
+    t0 = time.monotonic()
+    fs = cached_features(_tiny_model(Vocab(["a"])), tmp_path / "cache", img, ["0.jpg"], "train", cancel=token)
+    assert time.monotonic() - t0 >= 0.35 and fs.ok.tolist() == [True]
+
+
 @pytest.mark.parametrize("fine_tune", [0, 1])
 def test_checkpoint_round_trip(tmp_path, fine_tune):
     vocab = Vocab(["a", "red", "ball"])

@@ -74,7 +74,7 @@ def test_csv_chat_exports_are_read_as_conversations_and_other_csvs_refused(tmp_p
     ]
     excel = tmp_path / "excel.csv"  # Excel's "CSV UTF-8": a BOM, CRLF, a quoted message over two lines
     excel.write_bytes(
-        "\ufeffconversation_id,speaker,text\r\n1,a,\"first line\nsecond line\"\r\n1,b,ok\r\n".encode()
+        '\ufeffconversation_id,speaker,text\r\n1,a,"first line\nsecond line"\r\n1,b,ok\r\n'.encode()
     )
     assert [d.turns for d in C.load_corpus(str(excel))] == [("first line second line", "ok")]  # not glued
     prices = tmp_path / "prices.csv"

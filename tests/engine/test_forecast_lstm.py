@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.forecast.context import Cancelled
+from engine.forecast.context import Cancelled, FitContext
 from engine.forecast.lstm_model import LSTMConfig
 from engine.forecast.methods import fit_forecast
 from engine.forecast.metrics import mase
@@ -85,3 +85,23 @@ def test_unknown_config_values_are_refused():
         LSTMConfig(decoder="attention")
     with pytest.raises(ValueError, match="unknown cell"):
         fit_forecast(noisy_sine(200), 5, "lstm", options={"lstm": LSTMConfig(cell="transformer", **TINY)})
+
+
+def test_a_paused_token_holds_the_fit_between_epochs():
+    """The Train panel's Pause reaches the forecaster: check() waits while the token is paused."""
+    import threading
+    import time
+
+    from engine.cancel import CancelToken
+
+    token = CancelToken()
+    token.pause()
+    ctx = FitContext(cancel=token)
+    threading.Timer(0.3, token.resume).start()
+    t0 = time.monotonic()
+    ctx.check()  # returns only once resumed
+    assert time.monotonic() - t0 >= 0.25 and not token.paused
+    token.pause()
+    threading.Timer(0.2, token.cancel).start()
+    with pytest.raises(Cancelled):  # cancelling a paused fit wakes it to stop
+        ctx.check()

@@ -305,31 +305,36 @@ def test_a_paused_token_is_relayed_to_the_training_process(tmp_path):
     from engine.lab.worker import run_in_worker
 
     token = CancelToken()
-    token.pause()  # before the child has even started: it waits at its first step
-    resumed_at = []
+    events, idle_calls, paused_at = [], [], []
 
-    def resume() -> None:
-        resumed_at.append(time.monotonic())
-        token.resume()
+    def on_event(e) -> None:
+        events.append((time.monotonic(), e))
+        if e["kind"] == "progress" and not paused_at:  # training is under way: pause it for 2 s
+            paused_at.append(time.monotonic())
+            token.pause()
+            threading.Timer(2.0, token.resume).start()
 
-    threading.Timer(5.0, resume).start()  # the child starts (imports torch) well within this
-    events = []
+    t0 = time.monotonic()
     summary = run_in_worker(
         "engine.lab.lm:train_lm_events",
         {
             "text_path": str(_write(tmp_path / "t.txt", TEXT)),
             "out_dir": str(tmp_path / "m"),
             "model": {"emb_dim": 8, "hidden_size": 8},
-            "train": {"vocab_size": 300, "epochs": 2},
+            "train": {"vocab_size": 300, "epochs": 3},
         },
-        lambda e: events.append((time.monotonic(), e)),
+        on_event,
         cancel=token,
+        idle=lambda: idle_calls.append(time.monotonic()),
     )
-    assert summary["reason"] == "completed" and resumed_at
-    first_step = next(t for t, e in events if e["kind"] in ("progress", "eval"))
-    assert first_step >= resumed_at[0]  # no step was trained while paused
+    wall = time.monotonic() - t0
+    assert summary["reason"] == "completed" and paused_at
+    later = [t for t, e in events if e["kind"] in ("progress", "eval") and t > paused_at[0]]
+    p = paused_at[0]  # events already on their way may still arrive; then nothing until resumed
+    assert not [t for t in later if p + 0.5 < t < p + 1.8] and any(t >= p + 1.8 for t in later)
     finished = next(e for _, e in events if e["kind"] == "finished")
-    assert finished["elapsed_s"] < 4.0  # and the child's clock stood still meanwhile
+    assert finished["elapsed_s"] <= wall - 1.5  # the child's clock stood still meanwhile
+    assert sum(paused_at[0] < t < paused_at[0] + 2.0 for t in idle_calls) >= 10  # the caller kept its turn
 
 
 def test_worker_errors_keep_their_type_and_message(tmp_path):
