@@ -67,8 +67,8 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
         return {}
     from engine.forecast.lstm_model import LSTMConfig
 
-    fields = {"seeds": 1} if quick else {}
-    return {"lstm": LSTMConfig(**{**fields, **(lstm or {})})}
+    fields = {"seeds": 1} if quick else {}  # a backtest stays quick whatever seeds a Train run used
+    return {"lstm": LSTMConfig(**{**(lstm or {}), **fields})}
 
 
 def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:

@@ -277,6 +277,9 @@ class DialogueTrainTab(RunTab):
         m = result.get("metrics") or {}
         ppl = m.get("best_val_ppl")
         ppl_text = f"best validation perplexity {ppl:.2f}" if ppl else "no validation yet"
+        before = m.get("before_val_ppl")
+        if ppl and before:  # fine-tuning: the same held-out chats before and after
+            ppl_text = f"held-out perplexity {before:.2f} before, {ppl:.2f} after"
         self._say(
             f"Run #{result.get('run_id')} {m.get('reason')} after {m.get('steps')} steps: {ppl_text}. "
             f"Model folder: {result.get('folder')}"

@@ -279,12 +279,11 @@ def split(dialogues: list[Dialogue], part: str) -> list[Dialogue]:
 def train_valid(dialogues: list[Dialogue], share: float = 0.1) -> tuple[list[Dialogue], list[Dialogue], bool]:
     """(training, validation dialogues, last_reply_only) that never overlap. The hash split decides;
     when it puts no dialogue in "valid" (a small corpus, e.g. a few of your own chats), ``share``
-    of them (at least one) is held out instead: those whose ids hash highest, so the choice stays
-    the same while the held-out count does (when the corpus grows enough to hold out one more, a
-    dialogue that was trained on may join validation). A single dialogue is cut before its last
-    turn: the earlier turns train, the last reply (with its context) is the held-out pair, and
-    ``last_reply_only`` is True: score only each validation dialogue's last reply. ValueError when
-    there is nothing to split."""
+    of them (at least one) is held out instead: those whose ids hash highest. The choice can change
+    as dialogues are added; a run keeps its own (engine.dialogue.run.held_out_split). A single
+    dialogue is cut before its last turn: the earlier turns train, the last reply (with its
+    context) is the held-out pair, and ``last_reply_only`` is True: score only each validation
+    dialogue's last reply. ValueError when there is nothing to split."""
     train_d, valid_d = split(dialogues, "train"), split(dialogues, "valid")
     if valid_d and train_d:
         return train_d, valid_d, False

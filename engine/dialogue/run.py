@@ -16,6 +16,7 @@ The folder it writes is a normal model folder: put it under the app's models fol
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import shutil
@@ -24,6 +25,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from engine.dialogue import corpus as C
+
+HELD_OUT_FILE = "held_out.json"  # a run's held-out dialogue ids, so that a resumed run validates on them
 
 
 @dataclass
@@ -89,6 +92,35 @@ def history_dialogues(store, liked_only: bool = False) -> list[C.Dialogue]:
     return out
 
 
+def held_out_split(
+    dialogues: list[C.Dialogue], out_dir=None, resume: bool = False, last_turn_only: bool = False
+) -> tuple[list[C.Dialogue], list[C.Dialogue], bool]:
+    """:func:`engine.dialogue.corpus.train_valid`'s split, written to ``out_dir/held_out.json`` and,
+    when a run resumes, read back from there: chats added meanwhile train, and the chats held out
+    at the start stay held out (otherwise a new chat could push one into training while the restored
+    best perplexity was measured on it). ``last_turn_only`` (only replies rated up) needs two
+    dialogues: one rated reply cannot be both trained on and held out."""
+    path = Path(out_dir) / HELD_OUT_FILE if out_dir is not None else None
+    split = None
+    if resume and path is not None and path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        held = set(saved.get("valid") or [])
+        valid = [d for d in dialogues if d.id in held]
+        train = [d for d in dialogues if d.id not in held]
+        if not saved.get("last_reply_only") and valid and train:
+            split = (train, valid, False)
+    if split is None:
+        split = C.train_valid(dialogues)
+    if last_turn_only and split[2]:
+        raise ValueError(
+            "only one reply is rated up: rate up at least two (one to train on, one to hold out)"
+        )
+    if path is not None:
+        record = {"valid": [d.id for d in split[1]], "last_reply_only": split[2]}
+        path.write_text(json.dumps(record), encoding="utf-8")
+    return split
+
+
 def _pairs(dialogues: list[C.Dialogue], turns: int, last_only: bool):
     if not last_only:
         return C.examples(dialogues, turns)
@@ -135,7 +167,7 @@ def run_dialogue(
     out.mkdir(parents=True, exist_ok=True)
     if dialogues is None:
         dialogues = load_dialogues(cfg)
-    train_d, valid_d, last_only = C.train_valid(dialogues)  # never overlapping, even for a few chats
+    train_d, valid_d, last_only = held_out_split(dialogues, out, resume, cfg.last_turn_only)  # never overlap
     base = Path(cfg.init_from) if cfg.init_from else None
     tok_path = out / "tokenizer.model"
     if base is not None:

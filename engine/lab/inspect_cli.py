@@ -225,7 +225,8 @@ def _embeddings(args, device: str) -> dict:
         raise ValueError("give --word (neighbours) and/or --words a,b,c (a 2-D projection)")
     from engine.lab.jobs import embedding_matrix
 
-    matrix, tok = embedding_matrix(args.model)
+    matrix, tok, written = embedding_matrix(args.model)
+    args.word, args.words = written(args.word or ""), [written(w) for w in args.words]
     out: dict = {}
     if args.word:
         out["model"] = E.model_neighbours(matrix, tok, args.word, args.k)

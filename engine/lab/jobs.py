@@ -152,14 +152,18 @@ def sentence_input(folder: str, text: str, device: str = "cpu"):
 
 
 def embedding_matrix(folder: str):
-    """(word embedding matrix (V, E) as numpy, tokenizer) of a chat model or lab language model."""
+    """(word embedding matrix (V, E) as numpy, tokenizer, how a word is written for it) of a chat
+    model or lab language model. A chat model knows lower-case text only ("Dog" would become the
+    pieces of "og"): its words go through its own ``prep``."""
     if model_kind(folder) == "dialogue":  # the chat model: its (tied) word embedding
+        from engine.dialogue.data import prep
+
         bot = load_chat_model(folder, "cpu")
-        return bot.model.embed.weight.detach().numpy(), bot.tok
+        return bot.model.embed.weight.detach().numpy(), bot.tok, prep
     from engine.lab.lm import load_lm
 
     model, tok = load_lm(folder, "cpu")
-    return model.embed.weight.detach().numpy(), tok
+    return model.embed.weight.detach().numpy(), tok, str.strip
 
 
 def gates_job(
@@ -292,7 +296,8 @@ def embeddings_job(
     """Neighbours of ``word`` in the LM embedding (and gensim vectors on ``text_path``); PCA of ``words``."""
     from engine.lab import embeddings as E
 
-    matrix, tok = embedding_matrix(folder)
+    matrix, tok, written = embedding_matrix(folder)
+    word, words = written(word), [written(w) for w in words or []]
     out: dict = {"word": word}
     if word:
         out["model"] = E.model_neighbours(matrix, tok, word, k)
@@ -325,7 +330,7 @@ def dialogue_job(
     ``corpus`` "history" / "history-liked" trains on the user's own conversations (all of them /
     only replies rated up). ``isolate`` trains in a child process (engine.lab.worker).
     """
-    from engine.dialogue.run import history_dialogues, make_config
+    from engine.dialogue.run import held_out_split, history_dialogues, make_config
 
     if run_id is not None and store is not None:
         config = store.get_run(run_id)["config"]
@@ -333,8 +338,10 @@ def dialogue_job(
     corpus = config.get("corpus", "chitchat")
     dialogues = None
     if corpus in ("history", "history-liked"):
-        dialogues = [[d.id, list(d.turns)] for d in history_dialogues(store, corpus == "history-liked")]
+        chats = history_dialogues(store, corpus == "history-liked")
         config["last_turn_only"] = corpus == "history-liked"
+        held_out_split(chats, last_turn_only=config["last_turn_only"])  # too few chats: said before recording
+        dialogues = [[d.id, list(d.turns)] for d in chats]
     make_config(config)  # unknown settings fail here, before a run is recorded
     rec = RunRecorder(store, "dialogue", config, corpus, device, out_root, run_id, progress)
     out = rec.folder(f"dialogue-{config.get('model', {}).get('cell', 'gru')}")
@@ -434,6 +441,9 @@ class RunRecorder:
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]
         metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
+        if metrics["before_val_ppl"] is None and self.store is not None and self.run_id is not None:
+            earlier = self.store.get_run(self.run_id).get("metrics") or {}  # a resumed run measured it then
+            metrics["before_val_ppl"] = earlier.get("before_val_ppl")
         metrics.update({k: summary[k] for k in EXTRA_METRICS if summary.get(k) is not None})
         if self.store is not None:
             self.store.update_run(

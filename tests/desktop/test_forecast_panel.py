@@ -232,3 +232,12 @@ def test_lstm_settings_handed_over_from_a_train_run(qtbot, start_app):
     assert panel.side.lstm_origin.isVisibleTo(panel) and "Train run #7" in panel.side.lstm_origin.text()
     panel.side.defaults_button.click()
     assert panel.settings()["lstm"] is None and not panel.side.defaults_button.isVisibleTo(panel)
+
+
+def test_backtests_fit_one_seed_even_with_a_train_runs_lstm_settings():
+    from desktop.forecast_ops import _options
+
+    assert _options("lstm", {"seeds": 3, "hidden": 8}, quick=True)["lstm"].seeds == 1  # backtest
+    chosen = _options("auto", {"seeds": 3, "hidden": 8})["lstm"]  # the forecast itself: as chosen
+    assert chosen.seeds == 3 and chosen.hidden == 8
+    assert _options("ets", {"seeds": 3}) == {}

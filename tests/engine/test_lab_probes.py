@@ -136,6 +136,9 @@ def test_gates_and_embeddings_of_the_chat_model(tiny_dialogue_model, tmp_path):
     emb = jobs.embeddings_job(str(tiny_dialogue_model), "hello", ["hello", "there", "fine"], str(text), k=3)
     assert len(emb["model"]) == 3 and all(w != "hello" for w, _ in emb["model"])
     assert len(emb["gensim"]) == 3 and len(emb["projection"]["xy"]) == 3
+    shouted = jobs.embeddings_job(str(tiny_dialogue_model), "HELLO", ["Hello", "There", "FINE"], "", k=3)
+    assert shouted["word"] == "hello" and shouted["model"] == emb["model"]  # the model reads lower case
+    assert shouted["projection"] == emb["projection"]
     missing = jobs.embeddings_job(str(tiny_dialogue_model), "hello", [], str(tmp_path / "nope.txt"), k=3)
     assert missing["model"] and "gensim" not in missing and "not found" in missing["gensim_error"]
 

@@ -225,6 +225,37 @@ def test_a_few_chats_are_split_so_before_and_after_are_measured_on_held_out_ones
     assert start["valid_examples"] == pairs  # every held-out reply, and nothing from training
 
 
+def test_a_run_keeps_its_held_out_chats_when_it_resumes(tmp_path):
+    from engine.dialogue import corpus as C
+    from engine.dialogue.run import held_out_split
+
+    chats = [C.Dialogue(f"h{i}", ("hi", f"hello {i}")) for i in range(3)]
+    _, valid, _ = held_out_split(chats, tmp_path, resume=False)
+    grown = chats + [C.Dialogue(f"n{i}", ("hey", f"yo {i}")) for i in range(40)]  # chats added since
+    assert {d.id for d in C.train_valid(grown)[1]} != {d.id for d in valid}  # a fresh split moves
+    train2, valid2, _ = held_out_split(grown, tmp_path, resume=True)
+    assert [d.id for d in valid2] == [d.id for d in valid] and len(train2) == len(grown) - len(valid)
+    one_liked = [C.Dialogue("h1-4", ("hi", "hello", "how are you", "fine"))]
+    with pytest.raises(ValueError, match="only one reply is rated up"):
+        held_out_split(one_liked, last_turn_only=True)
+
+
+def test_one_rated_reply_is_refused_before_a_run_is_recorded(tmp_path):
+    store = _history_store()  # one conversation, one reply rated up
+    with pytest.raises(ValueError, match="rate up at least two"):
+        jobs.dialogue_job({"corpus": "history-liked"}, str(tmp_path), isolate=False, store=store)
+    assert store.list_runs() == []
+
+
+def test_a_resumed_run_keeps_its_before_perplexity():
+    store = HistoryStore.open_in_memory()
+    rec = jobs.RunRecorder(store, "dialogue", {}, "history", "cpu", "", None, None)
+    rec.finish({"reason": "cancelled", "steps": 3, "before_val_ppl": 42.0, "best_val_ppl": 40.0})
+    again = jobs.RunRecorder(store, "dialogue", {}, "history", "cpu", "", rec.run_id, None)
+    again.finish({"reason": "completed", "steps": 9, "before_val_ppl": None, "best_val_ppl": 30.0})
+    assert store.get_run(rec.run_id)["metrics"]["before_val_ppl"] == 42.0
+
+
 def test_history_becomes_dialogues_and_liked_replies_only():
     store = _history_store()
     (whole,) = history_dialogues(store)
