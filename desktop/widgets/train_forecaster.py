@@ -116,7 +116,8 @@ class ForecasterTrainTab(TaskTrainTab):
     def _use_chosen(self) -> None:
         run = self.chosen_run
         if run is not None:
-            self.use_settings.emit(dict(run["config"].get("lstm") or {}), f"Train run #{run['id']}")
+            origin = f"Train run #{run['id']}" if run.get("id") is not None else "the Train panel's last run"
+            self.use_settings.emit(dict(run["config"].get("lstm") or {}), origin)
 
     def config(self) -> dict:
         return {
@@ -200,8 +201,8 @@ class ForecasterTrainTab(TaskTrainTab):
     def on_result(self, result: dict) -> str:
         m = result.get("metrics") or {}
         self._show(m)
-        if m.get("reason") != "cancelled" and result.get("run_id") is not None:
-            self.chosen_run = {"id": result["run_id"], "config": self.last_config, "status": "complete"}
+        if m.get("reason") != "cancelled" and self.last_config:  # history off: no run id, same settings
+            self.chosen_run = {"id": result.get("run_id"), "config": self.last_config, "status": "complete"}
             self.use_button.setEnabled(True)
         notes = " ".join(m.get("notes") or [])
         return f"{self.scores.text()} {notes}".strip()
