@@ -198,6 +198,10 @@ def test_forecaster_trains_previews_and_scores_without_resume(qtbot, panel, tmp_
     _click(qtbot, tab.use_button)
     ((options, origin),) = handed.calls
     assert origin == f"Train run #{run['id']}" and options == run["config"]["lstm"] and options["seeds"] == 2
+    # with history off a finished run has no id, and its settings still go over
+    tab.on_result({"metrics": {"reason": "completed"}, "run_id": None})
+    _click(qtbot, tab.use_button)
+    assert handed.calls[-1] == (tab.last_config["lstm"], "the Train panel's last run")
 
 
 def test_bad_files_get_clear_messages_and_record_nothing(qtbot, panel, tmp_path):
