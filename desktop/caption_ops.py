@@ -288,20 +288,10 @@ def _image_batches(files: list[Path], indices: list[int], batch_size: int, size:
             yield result
 
 
-def _duration(path: Path) -> float | None:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return container.duration / 1e6 if container.duration else None
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
-        return None
-
-
 def _caption_video(captioner, path: Path, index, beam, options, done, total, report, cancel) -> dict:
-    from engine.caption.video import SamplingOptions, VideoError, caption_video
+    from engine.caption.video import SamplingOptions, VideoError, caption_video, scene_ends, video_duration
 
-    duration = _duration(path)
+    duration = video_duration(path)
 
     def moved(time_s: float) -> None:
         report(
@@ -332,8 +322,8 @@ def _caption_video(captioner, path: Path, index, beam, options, done, total, rep
             | {"frame": jpeg_bytes(frame), "thumb": shrink(frame, height=SCENE_THUMB_HEIGHT)}
         )
     length = max(duration or 0.0, float(vc.duration_s))
-    for scene, nxt in zip(scenes, [*scenes[1:], None]):  # a scene lasts until the next one starts
-        scene["until_s"] = nxt["start_s"] if nxt is not None else length
+    for scene, until in zip(scenes, scene_ends([sc["start_s"] for sc in scenes], length)):
+        scene["until_s"] = until
     first = vc.scenes[0].thumb if vc.scenes and vc.scenes[0].thumb is not None else None
     return _item(
         index,

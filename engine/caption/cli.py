@@ -54,6 +54,8 @@ def run(args) -> int:
         VideoError,
         caption_video,
         is_video_path,
+        scene_ends,
+        video_duration,
     )
     from engine.device import choose_device
     from engine.paths import default_model
@@ -89,19 +91,22 @@ def run(args) -> int:
         except VideoError as exc:
             results.append({"path": str(v), "error": str(exc)})
             continue
+        length = max(video_duration(v) or 0.0, vc.duration_s)
         results.append(
             {
                 "path": str(v),
                 **_caption_dict(vc.caption, args),
                 "frames_sampled": vc.n_sampled,
+                "duration_s": round(length, 2),
                 "scenes": [
                     {
                         "start_s": round(s.start_s, 2),
-                        "end_s": round(s.end_s, 2),
+                        "end_s": round(s.end_s, 2),  # its last sampled frame
+                        "until_s": round(until, 2),  # where the next scene starts (or the video ends)
                         "frames": s.n_frames,
                         **_caption_dict(s.caption, args),
                     }
-                    for s in vc.scenes
+                    for s, until in zip(vc.scenes, scene_ends([s.start_s for s in vc.scenes], length))
                 ],
             }
         )
@@ -119,5 +124,5 @@ def run(args) -> int:
             for alt in r.get("alternatives", []):
                 print(f"    alt ({alt['logprob']:.2f}): {alt['caption']}")
             for s in r.get("scenes", []):
-                print(f"    [{s['start_s']:7.2f}s - {s['end_s']:7.2f}s] {s['caption']}")
+                print(f"    [{s['start_s']:7.2f}s - {s['until_s']:7.2f}s] {s['caption']}")
     return 1 if failed else 0

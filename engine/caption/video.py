@@ -93,6 +93,23 @@ def is_cut(
     return change >= opts.min_pixel_change and _distance(hist, prev_hist) > opts.scene_threshold
 
 
+def video_duration(path: str | Path) -> float | None:
+    """The container's duration in seconds (None when it does not say or cannot be read)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return container.duration / 1e6 if container.duration else None
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+
+
+def scene_ends(starts: list[float], length: float) -> list[float]:
+    """When each scene of a timeline ends: where the next one starts, the last at ``length``
+    (a scene is shown from its first sampled frame until the next cut, not until its last sample)."""
+    return [*starts[1:], max(length, starts[-1])] if starts else []
+
+
 def open_video(path: str | Path):
     """-> (container, video stream); VideoError for a missing, unreadable or unsupported file."""
     import av

@@ -11,7 +11,15 @@ from caption_fixtures import write_clip
 from engine.caption.captioner import Captioner, caption_options
 from engine.caption.decoder import CaptionerConfig
 from engine.caption.model import CaptionModel
-from engine.caption.video import SamplingOptions, VideoError, caption_video, frames_at, iter_samples
+from engine.caption.video import (
+    SamplingOptions,
+    VideoError,
+    caption_video,
+    frames_at,
+    iter_samples,
+    scene_ends,
+    video_duration,
+)
 from engine.caption.vocab import Vocab
 
 
@@ -81,6 +89,11 @@ def test_caption_video_gives_clip_caption_and_scene_timeline(tmp_path, tiny_capt
     assert sum(s.n_frames for s in vc.scenes) == vc.n_sampled
     assert all(s.caption is not None and s.caption.attention.shape[1:] == (7, 7) for s in vc.scenes)
     assert isinstance(vc.caption.text, str)
+    length = video_duration(p)
+    assert length == pytest.approx(3.0, abs=0.1)  # the written clip: 3 s
+    ends = scene_ends([s.start_s for s in vc.scenes], length)
+    assert ends == [vc.scenes[1].start_s, length]  # until the next cut, the last until the end
+    assert scene_ends([], 3.0) == [] and video_duration(tmp_path / "none.mp4") is None
 
 
 def test_text_file_named_mp4(tmp_path, tiny_captioner):
