@@ -14,6 +14,7 @@ class CancelToken:
         self._event = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.paused_s = 0.0  # seconds spent waiting in wait_while_paused, in all
 
     def cancel(self) -> None:
         self._event.set()
@@ -43,4 +44,6 @@ class CancelToken:
             return 0.0
         t0 = time.monotonic()
         self._running.wait()
-        return time.monotonic() - t0
+        waited = time.monotonic() - t0
+        self.paused_s += waited
+        return waited

@@ -36,6 +36,7 @@ class CaptionerTrainTab(TaskTrainTab):
     def build_form(self, form: QFormLayout) -> None:
         m, t, sc = CaptionerConfig(), CaptionTrainConfig(), ScstConfig()
         self._form = form
+        self._own_sizes: list | None = None  # the new-model sizes while a starting model's are shown
         self.images = PathRow("a folder of images", ("folder",), "Images folder")
         self.captions = PathRow(
             "captions.csv, Flickr8k.token.txt or captions.json", ("file",), "Captions file"
@@ -124,10 +125,25 @@ class CaptionerTrainTab(TaskTrainTab):
     def _scst(self) -> bool:
         return bool(self.start_from.currentData())
 
+    def _sizes(self) -> list:
+        return [w.value() for w in (self.region, self.embed, self.hidden, self.attn, self.fine_tune)] + [
+            self.attention.isChecked()
+        ]
+
+    def _set_sizes(self, values: list) -> None:
+        for w, v in zip((self.region, self.embed, self.hidden, self.attn, self.fine_tune), values):
+            w.setValue(v)
+        self.attention.setChecked(values[-1])
+
     def _on_start_from(self, *_args) -> None:
         scst = self._scst()
         if scst:
+            if self._own_sizes is None:  # the user's sizes for a new model, given back later
+                self._own_sizes = self._sizes()
             self._show_architecture(self.start_from.currentData())
+        elif self._own_sizes is not None:
+            self._set_sizes(self._own_sizes)
+            self._own_sizes = None
         label = self._form.labelForField(self.patience)
         if label is not None:
             label.setText("Patience (evals, 0 = off)" if scst else "Patience (epochs, 0 = off)")

@@ -87,17 +87,25 @@ def check_forecast_data(config: dict) -> dict:
 class _Relay:
     """fit_forecast's progress dicts -> run events (steps count epochs over every member)."""
 
-    def __init__(self, emit: Callable[[dict], None], cfg) -> None:
-        self.emit, self.cfg = emit, cfg
+    def __init__(self, emit: Callable[[dict], None], cfg, cancel=None) -> None:
+        self.emit, self.cfg, self.cancel = emit, cfg, cancel
         self.step, self.t0 = 0, time.monotonic()
+        self.paused0 = self._paused()
         self.best: float | None = None
+
+    def _paused(self) -> float:
+        return float(getattr(self.cancel, "paused_s", 0.0) or 0.0)
+
+    def elapsed(self) -> float:
+        """Seconds of fitting so far: time spent paused (the Train panel's Pause) not counted."""
+        return time.monotonic() - self.t0 - (self._paused() - self.paused0)
 
     def __call__(self, e: dict) -> None:
         stage = e.get("stage")
         if stage not in ("lstm", "lstm_refit"):
             return
         self.step += 1
-        elapsed = time.monotonic() - self.t0
+        elapsed = self.elapsed()
         common = {"step": self.step, "epoch": e.get("epoch"), "member": e.get("member"), "elapsed_s": elapsed}
         if stage == "lstm_refit":
             self.emit({"kind": "refit", "loss": e["loss"], "epochs": e.get("epochs"), **common})
@@ -158,8 +166,7 @@ def run_forecaster_events(
             "metric": "val_loss",
         }
     )
-    relay = _Relay(emit, cfg)
-    t0 = time.monotonic()
+    relay = _Relay(emit, cfg, cancel)
     season = config.get("season") or None
     try:
         fc = fit_forecast(
@@ -195,5 +202,5 @@ def run_forecaster_events(
         "preview": preview,
         "scores": scores,
         "notes": list(fc.warnings),
-        "train_minutes": round((time.monotonic() - t0) / 60, 3),
+        "train_minutes": round(relay.elapsed() / 60, 3),
     }

@@ -145,6 +145,12 @@ def test_captioner_fine_tunes_a_trained_model_self_critically(qtbot, panel, tmp_
     assert i > 0 and "your run" in tab.start_from.itemText(i)
     tab.start_from.setCurrentIndex(i)
     assert tab.samples.isEnabled() and not tab.hidden.isEnabled() and not tab.lr.isEnabled()
+    shipped_i = next(j for j in range(1, tab.start_from.count()) if "(shipped)" in tab.start_from.itemText(j))
+    tab.start_from.setCurrentIndex(shipped_i)
+    assert tab.hidden.value() == 512 and tab.fine_tune.value() == 1  # the shipped model's own sizes
+    tab.start_from.setCurrentIndex(0)  # back to a new model: the sizes typed for it come back
+    assert tab.hidden.value() == 16 and tab.fine_tune.value() == 0 and tab.hidden.isEnabled()
+    tab.start_from.setCurrentIndex(i)
     tab.select_by.setCurrentIndex(tab.select_by.findData("val_loss"))
     _click(qtbot, tab.start_button)
     assert "BLEU-4 or CIDEr" in tab.status_text and tab.job_id is None  # refused before starting

@@ -101,6 +101,14 @@ def test_a_paused_token_holds_the_fit_between_epochs():
     t0 = time.monotonic()
     ctx.check()  # returns only once resumed
     assert time.monotonic() - t0 >= 0.25 and not token.paused
+    assert token.paused_s >= 0.25  # the forecaster's run clock leaves this out
+
+    from engine.lab.forecast_run import _Relay
+
+    relay = _Relay(lambda e: None, None, token)  # pauses before the relay started do not count
+    assert relay.elapsed() == pytest.approx(0.0, abs=0.5)
+    token.paused_s += 100.0  # as if paused for 100 s since: the clock leaves them out
+    assert relay.elapsed() == pytest.approx(-100.0, abs=0.5)
     token.pause()
     threading.Timer(0.2, token.cancel).start()
     with pytest.raises(Cancelled):  # cancelling a paused fit wakes it to stop

@@ -234,7 +234,16 @@ def test_a_run_keeps_its_held_out_chats_when_it_resumes(tmp_path):
     grown = chats + [C.Dialogue(f"n{i}", ("hey", f"yo {i}")) for i in range(40)]  # chats added since
     assert {d.id for d in C.train_valid(grown)[1]} != {d.id for d in valid}  # a fresh split moves
     train2, valid2, _ = held_out_split(grown, tmp_path, resume=True)
-    assert [d.id for d in valid2] == [d.id for d in valid] and len(train2) == len(grown) - len(valid)
+    assert [d.id for d in valid2] == [d.id for d in valid]
+    held = {d.id for d in valid}
+    assert {d.id for d in train2} == {d.id for d in grown if d.id not in held and C.split_of(d.id) != "test"}
+    corpus = [C.Dialogue(f"c{i}", ("a", "b")) for i in range(200)]  # big enough for the hash split
+    big = tmp_path / "big"
+    big.mkdir()
+    train, valid, _ = held_out_split(corpus, big, resume=False)
+    train2, valid2, _ = held_out_split(corpus, big, resume=True)
+    assert [d.id for d in train2] == [d.id for d in train] and [d.id for d in valid2] == [d.id for d in valid]
+    assert not [d for d in train2 if C.split_of(d.id) == "test"]  # a resumed run never trains on test
     one_liked = [C.Dialogue("h1-4", ("hi", "hello", "how are you", "fine"))]
     with pytest.raises(ValueError, match="only one reply is rated up"):
         held_out_split(one_liked, last_turn_only=True)
