@@ -47,3 +47,11 @@ class CancelToken:
         waited = time.monotonic() - t0
         self.paused_s += waited
         return waited
+
+
+def wait_if_paused(cancel) -> float:
+    """Block while ``cancel`` is paused; the seconds waited. Any object works: one without pause
+    support (only ``.cancelled``, or None) never waits."""
+    if getattr(cancel, "paused", False):
+        return cancel.wait_while_paused()
+    return 0.0

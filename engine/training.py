@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.cancel import CancelToken
+from engine.cancel import CancelToken, wait_if_paused
 
 
 @dataclass
@@ -340,10 +340,9 @@ class Trainer:
                         continue
                     if i < skip:  # resuming mid-epoch: these batches were already trained on
                         continue
-                    if getattr(self.cancel, "paused", False):  # paused from the app: the clock stops too
-                        waited = self.cancel.wait_while_paused()
-                        self._t0 += waited
-                        t_mark += waited
+                    waited = wait_if_paused(self.cancel)  # paused from the app: the clock stops too
+                    self._t0 += waited
+                    t_mark += waited
                     if self._agree(self.cancel.cancelled):
                         reason = "cancelled"
                         break

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cancel import wait_if_paused
 from engine.caption.images import load_batches
 
 CACHE_VERSION = 1
@@ -76,8 +77,7 @@ def extract(
     done = 0
     trunk = model.trunk.to(device).eval()
     for idx, images, errs in load_batches(paths, batch_size, size):
-        if getattr(cancel, "paused", False):  # the Train panel's Pause: wait between two batches
-            cancel.wait_while_paused()
+        wait_if_paused(cancel)  # the Train panel's Pause: wait between two batches
         if cancel is not None and cancel.cancelled:
             del arr
             part.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from engine.cancel import wait_if_paused
+
 
 class Cancelled(Exception):
     """Raised inside a fit when the caller's cancel token says so."""
@@ -24,8 +26,7 @@ class FitContext:
     def check(self) -> None:
         """Raise :class:`Cancelled` if the caller asked to stop; wait here while it is paused (a
         token with ``paused`` / ``wait_while_paused``, as the Train panel's Pause button sets)."""
-        if self.cancel is not None and getattr(self.cancel, "paused", False):
-            self.cancel.wait_while_paused()
+        wait_if_paused(self.cancel)
         if self.cancel is not None and getattr(self.cancel, "cancelled", False):
             raise Cancelled("forecast cancelled")
 
