@@ -36,7 +36,7 @@ class CaptionerTrainTab(TaskTrainTab):
     def build_form(self, form: QFormLayout) -> None:
         m, t, sc = CaptionerConfig(), CaptionTrainConfig(), ScstConfig()
         self._form = form
-        self._own_sizes: list | None = None  # the new-model sizes while a starting model's are shown
+        self._own_sizes: dict | None = None  # the new-model sizes while a starting model's are shown
         self.images = PathRow("a folder of images", ("folder",), "Images folder")
         self.captions = PathRow(
             "captions.csv, Flickr8k.token.txt or captions.json", ("file",), "Captions file"
@@ -125,15 +125,27 @@ class CaptionerTrainTab(TaskTrainTab):
     def _scst(self) -> bool:
         return bool(self.start_from.currentData())
 
-    def _sizes(self) -> list:
-        return [w.value() for w in (self.region, self.embed, self.hidden, self.attn, self.fine_tune)] + [
-            self.attention.isChecked()
-        ]
+    def _size_boxes(self) -> dict:
+        """CaptionerConfig field -> its spin box (the architecture a starting model fixes)."""
+        return {
+            "region_dim": self.region,
+            "embed_dim": self.embed,
+            "hidden_dim": self.hidden,
+            "attn_dim": self.attn,
+            "fine_tune_blocks": self.fine_tune,
+        }
 
-    def _set_sizes(self, values: list) -> None:
-        for w, v in zip((self.region, self.embed, self.hidden, self.attn, self.fine_tune), values):
-            w.setValue(v)
-        self.attention.setChecked(values[-1])
+    def _sizes(self) -> dict:
+        """The model part of the config, as the form shows it."""
+        return {k: box.value() for k, box in self._size_boxes().items()} | {
+            "attention": self.attention.isChecked()
+        }
+
+    def _set_sizes(self, values: dict) -> None:
+        for key, box in self._size_boxes().items():
+            if isinstance(values.get(key), int):
+                box.setValue(values[key])
+        self.attention.setChecked(bool(values.get("attention", True)))
 
     def _on_start_from(self, *_args) -> None:
         scst = self._scst()
@@ -149,7 +161,7 @@ class CaptionerTrainTab(TaskTrainTab):
             label.setText("Patience (evals, 0 = off)" if scst else "Patience (epochs, 0 = off)")
         for w in (self.samples, self.scst_lr):
             w.setEnabled(scst)
-        for w in (self.region, self.embed, self.hidden, self.attn, self.attention, self.fine_tune):
+        for w in (*self._size_boxes().values(), self.attention):
             w.setEnabled(not scst)  # the architecture is the starting model's
         for w in (self.per_image, self.lr, self.min_count, self.vectors):
             w.setEnabled(not scst)  # cross-entropy only
@@ -162,16 +174,7 @@ class CaptionerTrainTab(TaskTrainTab):
             cfg = ckpt.read_config(folder, kind="captioner")["config"]
         except ValueError:
             return  # a damaged folder: the run will say so when started
-        for box, key in (
-            (self.region, "region_dim"),
-            (self.embed, "embed_dim"),
-            (self.hidden, "hidden_dim"),
-            (self.attn, "attn_dim"),
-            (self.fine_tune, "fine_tune_blocks"),
-        ):
-            if isinstance(cfg.get(key), int):
-                box.setValue(cfg[key])
-        self.attention.setChecked(bool(cfg.get("attention", True)))
+        self._set_sizes(cfg)
 
     def build_extra(self) -> QWidget:
         box = QWidget()
@@ -218,14 +221,7 @@ class CaptionerTrainTab(TaskTrainTab):
                 "max_steps": self.max_steps.value(),
                 "max_minutes": self.minutes.value(),
             },
-            "model": {
-                "region_dim": self.region.value(),
-                "embed_dim": self.embed.value(),
-                "hidden_dim": self.hidden.value(),
-                "attn_dim": self.attn.value(),
-                "attention": self.attention.isChecked(),
-                "fine_tune_blocks": self.fine_tune.value(),
-            },
+            "model": self._sizes(),
         }
 
     def problem(self, config: dict) -> str | None:
