@@ -133,10 +133,10 @@ def train_scst(
         for c, split in ((train_caps, "train"), (val_caps, "val"))
     )
     max_words = int(meta["extra"].get("train", {}).get("max_caption_words", 22))
-    rows, _ = _encode_set(vocab, train_caps, fs_train, 5, max_words)
-    names = [fs_train.names[r] for r in rows]  # the image of each feature row, for its references
-    vrows, vtoks = _encode_set(vocab, val_caps, fs_val, 5, max_words)
-    vnames = [n for n in sorted(val_caps) if fs_val.ok[fs_val.row()[n]]]
+    rows = np.flatnonzero(fs_train.ok)  # images that loaded; training needs only their references
+    names = [fs_train.names[r] for r in rows]
+    vrows, vtoks = _encode_set(vocab, val_caps, fs_val, 5, max_words)  # captions too: validation loss
+    vnames = [fs_val.names[r] for r in vrows]
     if scfg.val_images:
         vrows, vtoks, vnames = vrows[: scfg.val_images], vtoks[: scfg.val_images], vnames[: scfg.val_images]
     refs = {n: [tokenize(c) for c in train_caps[n]] for n in names}
