@@ -101,8 +101,7 @@ def held_out_split(
     best perplexity was measured on it). ``last_turn_only`` (only replies rated up) needs two
     dialogues: one rated reply cannot be both trained on and held out."""
     path = Path(out_dir) / HELD_OUT_FILE if out_dir is not None else None
-    split = None
-    fresh = C.train_valid(dialogues)
+    split = fresh = C.train_valid(dialogues)
     if resume and path is not None and path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         held = set(saved.get("valid") or [])
@@ -111,8 +110,6 @@ def held_out_split(
         train = [d for d in usable if d.id not in held]
         if not saved.get("last_reply_only") and not fresh[2] and valid and train:
             split = (train, valid, False)
-    if split is None:
-        split = fresh
     if last_turn_only and split[2]:
         raise ValueError(
             "only one reply is rated up: rate up at least two (one to train on, one to hold out)"

@@ -376,6 +376,7 @@ class RunRecorder:
     ) -> None:
         self.store, self.progress = store, progress or _noop
         self._last_beat = 0.0
+        self.earlier: dict = {}
         self.run_id, self.out_root, self.resumed = run_id, Path(out_root), run_id is not None
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
@@ -383,6 +384,7 @@ class RunRecorder:
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
             self.curves.update(row["curves"] or {})
+            self.earlier = row.get("metrics") or {}  # what the run measured before it was stopped
             self.checkpoint = row["checkpoint"]
             store.update_run(run_id, status="running")
         elif store is not None:
@@ -441,9 +443,8 @@ class RunRecorder:
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]
         metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
-        if metrics["before_val_ppl"] is None and self.store is not None and self.run_id is not None:
-            earlier = self.store.get_run(self.run_id).get("metrics") or {}  # a resumed run measured it then
-            metrics["before_val_ppl"] = earlier.get("before_val_ppl")
+        if metrics["before_val_ppl"] is None:  # a resumed run measured it in its first session
+            metrics["before_val_ppl"] = self.earlier.get("before_val_ppl")
         metrics.update({k: summary[k] for k in EXTRA_METRICS if summary.get(k) is not None})
         if self.store is not None:
             self.store.update_run(
