@@ -32,14 +32,19 @@ from engine.caption.config import ScstConfig
 from engine.caption.features import cached_features
 from engine.caption.model import CaptionModel, load, save
 from engine.caption.train import _encode_set, validation_scores
-from engine.caption.vocab import tokenize
+from engine.caption.vocab import Vocab, tokenize
 from engine.training import EvaluationEvent, TrainConfig, Trainer, write_train_log
 
 TRAIN_STATE = "scst_setup.json"
 
 
 def sample_captions(
-    decoder, regions: torch.Tensor, k: int, max_words: int, temperature: float = 1.0, banned=(0, 1, 3)
+    decoder,
+    regions: torch.Tensor,
+    k: int,
+    max_words: int,
+    temperature: float = 1.0,
+    banned=(Vocab.pad_id, Vocab.bos_id, Vocab.unk_id),
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sample ``k`` captions per image from ``decoder`` (gradients kept).
 
@@ -49,8 +54,8 @@ def sample_captions(
     """
     static, state = decoder.start(regions, repeat=k)
     N = regions.shape[0] * k
-    eos = 2
-    tokens = torch.full((N,), 1, dtype=torch.long, device=regions.device)  # <start>
+    eos = Vocab.eos_id
+    tokens = torch.full((N,), Vocab.bos_id, dtype=torch.long, device=regions.device)
     alive = torch.ones(N, dtype=torch.bool, device=regions.device)
     ban = torch.zeros(decoder.cfg.vocab_size, device=regions.device)
     ban[list(banned)] = float("-inf")
@@ -70,7 +75,7 @@ def sample_captions(
         logps.append(torch.where(alive, picked, torch.zeros_like(picked)))  # finished rows: 0, not -inf
         masks.append(alive.clone())
         alive = alive & (nxt != eos)
-        tokens = nxt.clamp(min=1)  # finished rows feed <start>; their outputs are masked
+        tokens = nxt.clamp(min=Vocab.bos_id)  # finished rows (pad) feed <start>; their outputs are masked
         if not bool(alive.any()):
             break
     return torch.stack(ids, 1), torch.stack(logps, 1), torch.stack(masks, 1).float()
