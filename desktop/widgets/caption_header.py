@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
+from desktop.widgets.panel_parts import title_row
 
 
 def _muted(text: str = "") -> QLabel:
@@ -33,14 +34,9 @@ class CaptionHeader(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.row = row = QHBoxLayout(self)  # the panel adds its model picker after the origin label
         row.setContentsMargins(24, 10, 14, 10)
-        title = QLabel("Caption")
-        title.setObjectName("ChatTitle")
-        row.addWidget(title)
-        self.origin_label = _muted()
-        row.addWidget(self.origin_label, 1)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open images or videos (Ctrl+O); or drop files and folders here")
-        theme.set_icon(self.open_button, "import", "text", 16)
+        self.origin_label, self.open_button = title_row(
+            row, "Caption", "Open images or videos (Ctrl+O); or drop files and folders here", "import"
+        )
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.setToolTip("Caption every image and video in a folder")
         theme.set_icon(self.folder_button, "folder", "text", 16)

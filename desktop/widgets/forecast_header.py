@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import forecast_ops as ops
-from desktop import theme
 from desktop.paths import RESOURCES
 from desktop.widgets.forecast_metrics import ForecastMetrics
+from desktop.widgets.panel_parts import title_row
 
 METHOD_TIPS = {
     "lstm": "LSTM ensemble (trains in seconds to a minute)",
@@ -41,15 +41,9 @@ class ForecastHeader(QFrame):
         head = QVBoxLayout(self)
         head.setContentsMargins(24, 10, 14, 8)
         row = QHBoxLayout()
-        title = QLabel("Forecast")
-        title.setObjectName("ChatTitle")
-        row.addWidget(title)
-        self.origin_label = QLabel()
-        self.origin_label.setObjectName("MutedLabel")
-        row.addWidget(self.origin_label, 1)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a CSV, TSV or text file with a series (or drop one here)")
-        theme.set_icon(self.open_button, "folder", "text", 16)
+        self.origin_label, self.open_button = title_row(
+            row, "Forecast", "Open a CSV, TSV or text file with a series (or drop one here)"
+        )
         row.addWidget(self.open_button)
         self.sample_box = QComboBox()
         self.sample_box.addItem("Samples…", None)

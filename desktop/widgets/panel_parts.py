@@ -1,13 +1,30 @@
-"""Pieces every work panel (Summarize, Caption, Forecast) builds the same way: the message banner
-under the header, the side-by-side splitter, and the service job signals wired to the panel's own
-bound methods (never to lambdas: queued to the GUI thread, and gone with the panel)."""
+"""Pieces every work panel (Summarize, Caption, Forecast) builds the same way: the title row of
+its header, the message banner under the header, the side-by-side splitter, and the service job
+signals wired to the panel's own bound methods (never to lambdas: queued to the GUI thread, and
+gone with the panel)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
 
+from desktop import theme
 from desktop.widgets.notice import MessageBanner
+
+
+def title_row(row: QHBoxLayout, title: str, open_tip: str, open_icon: str = "folder") -> tuple:
+    """Add the panel's title, the muted label saying where the shown content came from (stretching)
+    and an "Open…" button to ``row``; returns (origin label, open button)."""
+    label = QLabel(title)
+    label.setObjectName("ChatTitle")
+    row.addWidget(label)
+    origin = QLabel()
+    origin.setObjectName("MutedLabel")
+    row.addWidget(origin, 1)
+    open_button = QPushButton("Open…")
+    open_button.setToolTip(open_tip)
+    theme.set_icon(open_button, open_icon, "text", 16)
+    return origin, open_button
 
 
 def add_banner(panel, col: QVBoxLayout) -> MessageBanner:

@@ -4,9 +4,9 @@ the Summarize / Cancel button) and the dismissable message banner under it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from desktop import theme
+from desktop.widgets.panel_parts import title_row
 from desktop.widgets.summarize_controls import SummarizeControls
 
 
@@ -18,15 +18,9 @@ class SummarizeHeader(QFrame):
         header = QWidget()
         self.row = row = QHBoxLayout(header)  # the panel adds its model picker after the origin label
         row.setContentsMargins(24, 10, 14, 4)
-        title = QLabel("Summarize")
-        title.setObjectName("ChatTitle")
-        row.addWidget(title)
-        self.origin_label = QLabel()
-        self.origin_label.setObjectName("MutedLabel")
-        row.addWidget(self.origin_label, 1)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a text, Markdown or HTML file (Ctrl+O)")
-        theme.set_icon(self.open_button, "folder", "text", 16)
+        self.origin_label, self.open_button = title_row(
+            row, "Summarize", "Open a text, Markdown or HTML file (Ctrl+O)"
+        )
         row.addWidget(self.open_button)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Start again with an empty text")
