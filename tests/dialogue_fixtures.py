@@ -51,13 +51,15 @@ def build_tiny_model(
     cfg = HREDConfig(vocab_size=tok.vocab_size, **kw)
     torch.manual_seed(seed)
     model = HRED(cfg)
-    turns = cfg.context_turns if cfg.hierarchical else 1
-    ex = encode_examples(tok, tiny_pairs(turns), turns, cfg.max_utt_tokens, cfg.max_reply_tokens)
+    turns = cfg.turns_read
+    ex = encode_examples(
+        tok, tiny_pairs(turns), turns, cfg.max_utt_tokens, cfg.max_reply_tokens, cfg.speaker_markers
+    )
     batch = collate(ex)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     loss = torch.tensor(0.0)
     for _ in range(steps):
-        logits = model(batch["ctx"], batch["ctx_lens"], batch["dec_in"], batch["dec_lens"])
+        logits = model(batch["ctx"], batch["ctx_lens"], batch["dec_in"], batch["dec_lens"], batch["dec_out"])
         loss, _ = sequence_loss(logits, batch["dec_out"])
         opt.zero_grad()
         loss.backward()

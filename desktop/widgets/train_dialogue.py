@@ -94,6 +94,16 @@ class DialogueTrainTab(RunTab):
         self.attention = QComboBox()
         self.attention.addItems(ATTENTION_CHOICES)
         self.turns = _spin(1, 12, d.context_turns)
+        self.history = _spin(0, 128, 32)
+        self.history.setToolTip(
+            "Earlier turns the context encoder reads (the whole recent dialogue); training then runs "
+            "once per dialogue. 0: only the context turns, each marked with its speaker."
+        )
+        self.copy = QCheckBox("Copy words from the last context turns")
+        self.copy.setChecked(True)
+        self.copy.setToolTip("A pointer mechanism: the reply can take pieces straight from what was said.")
+        self.history.valueChanged.connect(self._sync_copy)
+        self.attention.currentTextChanged.connect(self._sync_copy)
         self.epochs = _spin(1, 1000, 10)
         self.max_steps = _spin(0, 10_000_000, 0, 100)
         self.batch = _spin(1, 1024, 64, 8)
@@ -119,6 +129,8 @@ class DialogueTrainTab(RunTab):
             ("Decoder layers", self.layers),
             ("Attention", self.attention),
             ("Context turns", self.turns),
+            ("Dialogue history (turns, 0 = off)", self.history),
+            ("", self.copy),
             ("Epochs", self.epochs),
             ("Max steps (0 = no limit)", self.max_steps),
             ("Batch size", self.batch),
@@ -162,6 +174,8 @@ class DialogueTrainTab(RunTab):
             "dec_hidden": self.dec.value(),
             "dec_layers": self.layers.value(),
             "context_turns": self.turns.value(),
+            "history_turns": self.history.value(),
+            "copy": self.copy.isEnabled() and self.copy.isChecked(),
             "word_attention": attention != "none",
             "turn_attention": attention != "none",
             "attention": "general" if attention == "none" else attention,
@@ -180,6 +194,10 @@ class DialogueTrainTab(RunTab):
             "init_from": self.start_from.currentData() or "",
             "model": model,
         }
+
+    def _sync_copy(self, *_args) -> None:
+        """Copying needs the dialogue history and word attention."""
+        self.copy.setEnabled(self.history.value() > 0 and self.attention.currentText() != "none")
 
     def start(self) -> None:
         cfg = self.config()

@@ -74,7 +74,7 @@ class ChatBot:
         self.card = card
         self.default_options = default_options
         cfg = model.cfg
-        self.context_turns = cfg.context_turns if cfg.hierarchical else 1
+        self.context_turns = cfg.turns_read
         self.max_context_chars = 4000
 
     @classmethod
@@ -112,7 +112,9 @@ class ChatBot:
 
         cfg = self.model.cfg
         turns = [t for t in turns if t and t.strip()]
-        ctx = encode_context(self.tok, turns, self.context_turns, cfg.max_utt_tokens)
+        ctx = encode_context(
+            self.tok, turns, self.context_turns, cfg.max_utt_tokens, markers=cfg.speaker_markers
+        )
         N, L = len(ctx), max(len(u) for u in ctx)
         x = torch.zeros((1, N, L), dtype=torch.long)
         lens = torch.zeros((1, N), dtype=torch.long)
@@ -172,9 +174,13 @@ class ChatBot:
                 cancel=cancel,
             )[0][0]
         n_out = len(hyp.tokens)
-        # word attention is over the padded (N*L) grid: keep the real pieces only, in order
-        keep = [n * L + j for n in range(lens.shape[1]) for j in range(int(lens[0, n]))]
+        # word attention is over the padded (N*L) grid: keep the real pieces only, in order, of
+        # the turns it covers (a history model reads more turns than it attends to word by word)
+        N = lens.shape[1]
+        first = max(0, N - self.model.cfg.context_turns) if self.model.cfg.history_turns else 0
+        keep = [n * L + j for n in range(first, N) for j in range(int(lens[0, n]))]
         word = [[row[i] for i in keep] for row in hyp.attn.get("word", [])[:n_out]]
+        shown = [i for i, n in enumerate(turn_of) if n >= first]
         turn = [row[: len(labels)] for row in hyp.attn.get("turn", [])[:n_out]]
         text = tidy(self.tok.decode(hyp.tokens))
         stopped = bool(cancel is not None and cancel.cancelled)
@@ -184,8 +190,8 @@ class ChatBot:
             latency_ms=(time.perf_counter() - t0) * 1000,
             n_tokens=n_out,
             out_tokens=[_display(self.tok.id_to_piece(i)) for i in hyp.tokens],
-            context_tokens=[_display(p) for p in pieces],
-            context_turn=turn_of,
+            context_tokens=[_display(pieces[i]) for i in shown],
+            context_turn=[turn_of[i] for i in shown],
             turn_labels=labels,
             word_attention=word,
             turn_attention=turn,

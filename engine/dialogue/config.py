@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KIND = "dialogue"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: history_turns and copy
 
 
 @dataclass
@@ -28,3 +28,27 @@ class HREDConfig:
     tie_embeddings: bool = True  # output layer shares the embedding matrix
     token_weight_power: float = 0.0  # train-time loss weight ∝ freq^-p (FACE-style); 0 = plain CE
     label_smoothing: float = 0.0  # cross-entropy label smoothing in training
+    # > 0: the context encoder reads up to this many earlier turns (the whole recent dialogue),
+    # the speaker of each turn is a learned embedding added to its turn vector (no marker piece),
+    # word attention covers the last ``context_turns`` turns, and training runs one pass per
+    # dialogue (each turn encoded once). 0: the window of ``context_turns`` marked turns.
+    history_turns: int = 0
+    copy: bool = False  # pointer mechanism: copy pieces from the attended words (needs history_turns)
+
+    def __post_init__(self) -> None:
+        if self.copy and not (self.history_turns and self.word_attention):
+            raise ValueError("copy needs history_turns > 0 and word_attention")
+        if self.history_turns and not self.hierarchical:
+            raise ValueError("history_turns needs the hierarchical model")
+
+    @property
+    def turns_read(self) -> int:
+        """How many earlier turns one reply's input holds."""
+        if self.history_turns:
+            return self.history_turns
+        return self.context_turns if self.hierarchical else 1
+
+    @property
+    def speaker_markers(self) -> bool:
+        """Whether each context turn starts with a ``<u1>``/``<u2>`` marker piece."""
+        return not self.history_turns

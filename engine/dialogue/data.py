@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from engine.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, SPK1_ID, SPK2_ID
+from engine.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, SPK1_ID, SPK2_ID, UNK_ID
 
 # A single turn is cut to this many characters (its end) before tokenising: a 100,000-character
 # message costs no more than a normal one.
@@ -30,9 +30,18 @@ class Example:
 
 
 def encode_context(
-    tok, turns: list[str], context_turns: int, max_utt_tokens: int, cache: dict | None = None
+    tok,
+    turns: list[str],
+    context_turns: int,
+    max_utt_tokens: int,
+    cache: dict | None = None,
+    markers: bool = True,
 ) -> list[list[int]]:
-    """Encode the last ``context_turns`` turns; the last turn is the user's (speaker ``<u1>``)."""
+    """Encode the last ``context_turns`` turns; the last turn is the user's (speaker ``<u1>``).
+
+    Without ``markers`` each turn is its last ``max_utt_tokens`` pieces (an empty turn keeps one
+    UNK so it still counts as a turn); the model then tells the speakers apart by position.
+    """
     turns = turns[-context_turns:]
     out = []
     for i, turn in enumerate(turns):
@@ -43,18 +52,21 @@ def encode_context(
             ids = tok.encode(text)
             if cache is not None:
                 cache[text] = ids
+        if not markers:
+            out.append(ids[-max_utt_tokens:] if ids else [UNK_ID])
+            continue
         ids = ids[-(max_utt_tokens - 1) :] if ids else []
         out.append([SPK1_ID if from_user else SPK2_ID] + ids)
     return out
 
 
 def encode_examples(
-    tok, pairs, context_turns: int, max_utt_tokens: int, max_reply_tokens: int
+    tok, pairs, context_turns: int, max_utt_tokens: int, max_reply_tokens: int, markers: bool = True
 ) -> list[Example]:
     cache: dict = {}
     out = []
     for context, target in pairs:
-        ctx = encode_context(tok, context, context_turns, max_utt_tokens, cache)
+        ctx = encode_context(tok, context, context_turns, max_utt_tokens, cache, markers)
         t = prep(target[:MAX_TURN_CHARS])
         tgt = cache.get(t)
         if tgt is None:
@@ -114,13 +126,119 @@ def length_batches(examples: list[Example], batch_size: int, seed: int) -> list[
     return batches
 
 
-def token_weights(examples: list[Example], vocab_size: int, power: float):
-    """FACE-style frequency weights w_v ∝ (count_v + 1)^-power, mean 1 over the training tokens."""
+def token_weights(examples: list[Example] | list[list[int]], vocab_size: int, power: float):
+    """FACE-style frequency weights w_v ∝ (count_v + 1)^-power, mean 1 over the training tokens.
+
+    ``examples``: Examples, or the target piece lists themselves."""
     import torch
 
     counts = torch.ones(vocab_size)
     for e in examples:
-        counts.index_add_(0, torch.tensor(e.target + [EOS_ID]), torch.ones(len(e.target) + 1))
+        target = e.target if isinstance(e, Example) else e
+        counts.index_add_(0, torch.tensor(target + [EOS_ID]), torch.ones(len(target) + 1))
     w = counts.pow(-power)
     w = w / ((w * counts).sum() / counts.sum())
     return w
+
+
+# ---- one pass per dialogue (models with ``history_turns``) ------------------------------------
+@dataclass
+class DialogueChunk:
+    """Consecutive turns of one dialogue: each as context (its last pieces) and as a reply (its
+    first pieces). Every turn after the first is a target, exactly as in the per-pair examples."""
+
+    ctx: list[list[int]]
+    tgt: list[list[int]]  # [] = not a target (a turn that tokenises to nothing)
+
+    @property
+    def n_targets(self) -> int:
+        return sum(1 for t in self.tgt[1:] if t)
+
+
+def encode_dialogues(
+    tok, dialogues: list[list[str]], history_turns: int, max_utt_tokens: int, max_reply_tokens: int
+) -> list[DialogueChunk]:
+    """Dialogues longer than ``history_turns + 1`` turns become chunks that overlap by one turn,
+    so every turn after a dialogue's first is a target once, with at most ``history_turns``
+    turns before it (the window a reply sees at inference)."""
+    cache: dict = {}
+    span = history_turns + 1
+    out = []
+    for turns in dialogues:
+        ctx, tgt = [], []
+        for turn in turns:
+            ctx += encode_context(tok, [turn], 1, max_utt_tokens, cache, markers=False)
+            t = prep(turn[:MAX_TURN_CHARS])
+            ids = cache.get(t)
+            if ids is None:
+                ids = cache[t] = tok.encode(t)
+            tgt.append(ids[:max_reply_tokens])
+        start = 0
+        while len(ctx) - start >= 2:
+            chunk = DialogueChunk(ctx[start : start + span], tgt[start : start + span])
+            if chunk.n_targets:
+                out.append(chunk)
+            if start + span >= len(ctx):
+                break
+            start += span - 1
+    return out
+
+
+def collate_dialogues(chunks: list[DialogueChunk], device="cpu") -> dict:
+    """turns (D,M,L), turn_lens (D,M); one row per target: rows (R,2) = (dialogue, turn),
+    dec_in/dec_out (R,T), dec_lens (R,)."""
+    import torch
+
+    D = len(chunks)
+    M = max(len(c.ctx) for c in chunks)
+    L = max(len(u) for c in chunks for u in c.ctx)
+    targets = [(d, t, c.tgt[t]) for d, c in enumerate(chunks) for t in range(1, len(c.tgt)) if c.tgt[t]]
+    R, T = len(targets), max(len(x[2]) for x in targets) + 1
+    turns = torch.full((D, M, L), PAD_ID, dtype=torch.long)
+    turn_lens = torch.zeros((D, M), dtype=torch.long)
+    for d, c in enumerate(chunks):
+        for m, u in enumerate(c.ctx):
+            turns[d, m, : len(u)] = torch.tensor(u)
+            turn_lens[d, m] = len(u)
+    rows = torch.tensor([(d, t) for d, t, _ in targets], dtype=torch.long).view(R, 2)
+    dec_in = torch.full((R, T), PAD_ID, dtype=torch.long)
+    dec_out = torch.full((R, T), PAD_ID, dtype=torch.long)
+    dec_lens = torch.zeros(R, dtype=torch.long)
+    for r, (_, _, ids) in enumerate(targets):
+        n = len(ids)
+        dec_in[r, 0] = BOS_ID
+        dec_in[r, 1 : n + 1] = torch.tensor(ids)
+        dec_out[r, :n] = torch.tensor(ids)
+        dec_out[r, n] = EOS_ID
+        dec_lens[r] = n + 1
+    return {
+        "turns": turns.to(device),
+        "turn_lens": turn_lens.to(device),
+        "rows": rows.to(device),
+        "dec_in": dec_in.to(device),
+        "dec_out": dec_out.to(device),
+        "dec_lens": dec_lens,
+    }
+
+
+def dialogue_batches(chunks: list[DialogueChunk], max_targets: int, seed: int) -> list[list[DialogueChunk]]:
+    """Shuffle, sort pools by length, then fill each batch up to about ``max_targets`` replies."""
+    rng = random.Random(seed)
+    idx = list(range(len(chunks)))
+    rng.shuffle(idx)
+    pool = 400
+    batches: list[list[DialogueChunk]] = []
+    for start in range(0, len(idx), pool):
+        part = sorted(idx[start : start + pool], key=lambda i: len(chunks[i].ctx))
+        cur: list[DialogueChunk] = []
+        n = 0
+        for i in part:
+            cur.append(chunks[i])
+            n += chunks[i].n_targets
+            if n >= max_targets:
+                batches.append(cur)
+                cur, n = [], 0
+        if cur:
+            batches.append(cur)
+    rng.shuffle(batches)
+    return batches

@@ -27,7 +27,9 @@ def perplexity(bot, pairs: list[tuple[list[str], str]], batch_size: int = 64) ->
     cfg = bot.model.cfg
     examples, words = [], 0
     for context, target in pairs:
-        ctx = encode_context(bot.tok, context, bot.context_turns, cfg.max_utt_tokens)
+        ctx = encode_context(
+            bot.tok, context, bot.context_turns, cfg.max_utt_tokens, markers=cfg.speaker_markers
+        )
         t = prep(target)
         ids = bot.tok.encode(t)
         if ids:
@@ -37,7 +39,7 @@ def perplexity(bot, pairs: list[tuple[list[str], str]], batch_size: int = 64) ->
     with torch.no_grad():
         for b in length_batches(examples, batch_size, 0):
             x = collate(b, bot.device)
-            logits = bot.model(x["ctx"], x["ctx_lens"], x["dec_in"], x["dec_lens"])
+            logits = bot.model(x["ctx"], x["ctx_lens"], x["dec_in"], x["dec_lens"], x["dec_out"])
             loss, k = sequence_loss(logits, x["dec_out"])
             total += float(loss) * k
             n += k
@@ -63,7 +65,12 @@ def generate(bot, contexts: list[list[str]], options: DecodeOptions, batch_size:
         for s in range(0, len(contexts), batch_size):
             chunk = contexts[s : s + batch_size]
             ex = [
-                Example(encode_context(bot.tok, c, bot.context_turns, cfg.max_utt_tokens), [EOS_ID])
+                Example(
+                    encode_context(
+                        bot.tok, c, bot.context_turns, cfg.max_utt_tokens, markers=cfg.speaker_markers
+                    ),
+                    [EOS_ID],
+                )
                 for c in chunk
             ]
             x = collate(ex, bot.device)

@@ -126,6 +126,17 @@ def _pairs(dialogues: list[C.Dialogue], turns: int, last_only: bool):
     return ((list(d.turns[max(0, len(d.turns) - 1 - turns) : -1]), d.turns[-1]) for d in dialogues)
 
 
+def _first_targets(chunks: list, limit: int) -> list:
+    """The first chunks holding about ``limit`` targets (``--max-train-examples`` for history models)."""
+    out, n = [], 0
+    for c in chunks:
+        if n >= limit:
+            break
+        out.append(c)
+        n += c.n_targets
+    return out
+
+
 def event_dict(event) -> dict:
     """A trainer event as a plain dict with a ``kind`` (progress | eval | finished | failed)."""
     from engine.training import EvaluationEvent, FailedEvent, FinishedEvent, ProgressEvent
@@ -155,7 +166,17 @@ def run_dialogue(
     import torch
 
     from engine import checkpoint
-    from engine.dialogue.data import collate, encode_examples, length_batches, prep, token_weights
+    from engine.dialogue.data import (
+        Example,
+        collate,
+        collate_dialogues,
+        dialogue_batches,
+        encode_dialogues,
+        encode_examples,
+        length_batches,
+        prep,
+        token_weights,
+    )
     from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig, sequence_loss
     from engine.text.tokenizer import Tokenizer
     from engine.training import TrainConfig, Trainer
@@ -187,13 +208,29 @@ def run_dialogue(
             tok = Tokenizer.load(tok_path)
         model_cfg = HREDConfig(vocab_size=tok.vocab_size, **cfg.model)
     mc = model_cfg
-    turns = mc.context_turns if mc.hierarchical else 1
-    train_x = encode_examples(
-        tok, _pairs(train_d, turns, cfg.last_turn_only), turns, mc.max_utt_tokens, mc.max_reply_tokens
-    )
+    turns, marks = mc.turns_read, mc.speaker_markers
+    # one pass per dialogue (each turn encoded once) for history models, unless only last turns train
+    by_dialogue = bool(mc.history_turns) and not cfg.last_turn_only
+    chunks = []
+    if by_dialogue:
+        chunks = encode_dialogues(
+            tok, [list(d.turns) for d in train_d], turns, mc.max_utt_tokens, mc.max_reply_tokens
+        )
+        if cfg.max_train_examples:
+            chunks = _first_targets(chunks, cfg.max_train_examples)
+        train_x = [Example([], t) for c in chunks for t in c.tgt[1:] if t]  # the targets only
+    else:
+        train_x = encode_examples(
+            tok,
+            _pairs(train_d, turns, cfg.last_turn_only),
+            turns,
+            mc.max_utt_tokens,
+            mc.max_reply_tokens,
+            marks,
+        )
     valid_pairs = _pairs(valid_d, turns, cfg.last_turn_only or last_only)
-    valid_x = encode_examples(tok, valid_pairs, turns, mc.max_utt_tokens, mc.max_reply_tokens)
-    if cfg.max_train_examples:
+    valid_x = encode_examples(tok, valid_pairs, turns, mc.max_utt_tokens, mc.max_reply_tokens, marks)
+    if cfg.max_train_examples and not by_dialogue:
         train_x = train_x[: cfg.max_train_examples]
     if not train_x or not valid_x:
         raise ValueError("the corpus gave no training pairs (every dialogue needs at least two turns)")
@@ -217,11 +254,19 @@ def run_dialogue(
     )
 
     def batches(epoch: int):
+        if by_dialogue:
+            for b in dialogue_batches(chunks, cfg.batch_size, cfg.seed + epoch):
+                yield collate_dialogues(b, device)
+            return
         for b in length_batches(train_x, cfg.batch_size, cfg.seed + epoch):
             yield collate(b, device)
 
     def step_loss(m, batch):
-        logits = m(batch["ctx"], batch["ctx_lens"], batch["dec_in"], batch["dec_lens"])
+        if "turns" in batch:
+            keys = ("turns", "turn_lens", "rows", "dec_in", "dec_lens")
+            logits = m.forward_dialogues(*(batch[k] for k in keys), targets=batch["dec_out"])
+        else:
+            logits = m(batch["ctx"], batch["ctx_lens"], batch["dec_in"], batch["dec_lens"], batch["dec_out"])
         return sequence_loss(logits, batch["dec_out"], weights, mc.label_smoothing)
 
     valid_batches = [collate(b, device) for b in length_batches(valid_x, 128, 0)]
@@ -229,7 +274,7 @@ def run_dialogue(
     def evaluate(m) -> dict:
         total, n = 0.0, 0
         for b in valid_batches:
-            logits = m(b["ctx"], b["ctx_lens"], b["dec_in"], b["dec_lens"])
+            logits = m(b["ctx"], b["ctx_lens"], b["dec_in"], b["dec_lens"], b["dec_out"])
             loss, k = sequence_loss(logits, b["dec_out"])
             total += float(loss) * k
             n += k
@@ -261,7 +306,10 @@ def run_dialogue(
         with torch.no_grad():
             before = evaluate(model)["val_ppl"]
         model.train()
-    steps_per_epoch = (len(train_x) + cfg.batch_size - 1) // cfg.batch_size
+    if by_dialogue:
+        steps_per_epoch = len(dialogue_batches(chunks, cfg.batch_size, cfg.seed))
+    else:
+        steps_per_epoch = (len(train_x) + cfg.batch_size - 1) // cfg.batch_size
     if on_info is not None:
         on_info(
             {

@@ -2,7 +2,8 @@
 
     python tests/bench/bench_dialogue.py [--model DIR] [--runs 30] [--threads N]
 
-Batch 1, greedy, a 20-token reply (min_len = max_len = 20) after 5 turns of context. The peer in
+Batch 1, greedy, a 20-token reply (min_len = max_len = 20) after 5 turns of context, and after
+40 turns (the model reads as many as it was built for). The peer in
 the same run is torch's raw nn.GRU decoder step loop of the same size (no attention, no
 encoder), which bounds what the decoder alone costs.
 """
@@ -58,6 +59,13 @@ def main() -> int:
         lat.append((time.perf_counter() - t0) * 1000)
         first.append((stamps[0] - t0) * 1000)
         assert r.n_tokens == 20
+    # a long conversation: 40 earlier turns (a history model reads up to its history_turns of them)
+    long_ctx = CONTEXT * 8
+    lat_long = []
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        assert bot.reply(long_ctx, opts).n_tokens == 20
+        lat_long.append((time.perf_counter() - t0) * 1000)
 
     # peer: a bare nn.GRU decoder loop of the same size and vocabulary, 20 steps
     cfg = bot.model.cfg
@@ -79,6 +87,8 @@ def main() -> int:
         "load_ms_median": round(statistics.median(loads), 1),
         "reply_20_tokens_ms_median": round(statistics.median(lat), 1),
         "first_token_ms_median": round(statistics.median(first), 1),
+        "reply_20_tokens_after_40_turns_ms_median": round(statistics.median(lat_long), 1),
+        "turns_read": bot.context_turns,
         "peer_bare_gru_decoder_20_steps_ms_median": round(statistics.median(peer), 1),
         "runs": args.runs,
     }

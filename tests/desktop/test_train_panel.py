@@ -128,3 +128,15 @@ def test_tiny_dialogue_run_updates_cancels_resumes_and_is_recorded(qtbot, panel,
     assert tab.runs.overlay.names() and tab.runs.table.item(0, 4).text() == "complete"
     tab.show_ppl.setChecked(True)  # the same curves as perplexity
     assert tab.loss_plot.log_y and tab.loss_plot.points("training") == len(steps)
+
+
+def test_dialogue_form_offers_history_and_copy_only_where_they_apply(panel):
+    tab = panel.dialogue
+    model = tab.config()["model"]
+    assert model["history_turns"] == 32 and model["copy"] is True  # the shipped model's recipe
+    tab.attention.setCurrentText("none")  # copying reads the word attention
+    assert not tab.copy.isEnabled() and tab.config()["model"]["copy"] is False
+    tab.attention.setCurrentText("general")
+    assert tab.copy.isEnabled()
+    tab.history.setValue(0)  # and the dialogue history
+    assert not tab.copy.isEnabled() and tab.config()["model"] == {**model, "history_turns": 0, "copy": False}

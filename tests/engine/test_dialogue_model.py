@@ -89,7 +89,7 @@ def test_tiny_model_overfits_and_answers(tiny_dialogue_model):
     assert all(abs(sum(row) - 1) < 1e-4 for row in r2.turn_attention)
     assert len(r2.turn_labels) == 3 and r2.turn_labels[-1].startswith("you:")
     meta = json.loads((tiny_dialogue_model / "config.json").read_text())
-    assert meta["kind"] == "dialogue" and meta["schema_version"] == 1
+    assert meta["kind"] == "dialogue" and meta["schema_version"] == 2
 
 
 def test_overfit_reaches_near_zero_loss(tiny_dialogue_model):
