@@ -162,13 +162,21 @@ class Trainer:
             cb(event)
 
     def _lr_at(self, step: int) -> float:
+        """Warmup, then the schedule's decay. Progress is the larger of the step fraction and,
+        with a wall-clock budget, the time fraction: a ``--minutes`` run anneals fully whatever
+        the machine's speed (the number of epochs it reaches is not known in advance)."""
         c = self.cfg
         if c.warmup_steps and step < c.warmup_steps:
             return c.lr * (step + 1) / c.warmup_steps
-        total = self._total_steps()
-        if c.schedule == "constant" or not total:
+        if c.schedule == "constant":
             return c.lr
-        frac = min(1.0, (step - c.warmup_steps) / max(1, total - c.warmup_steps))
+        total = self._total_steps()
+        frac = (step - c.warmup_steps) / max(1, total - c.warmup_steps) if total else 0.0
+        if c.max_minutes:
+            frac = max(frac, self.elapsed() / (c.max_minutes * 60))
+        if not total and not c.max_minutes:
+            return c.lr
+        frac = min(1.0, frac)
         if c.schedule == "cosine":
             return c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         if c.schedule == "linear":

@@ -165,23 +165,6 @@ def _bf16_wanted(mode: str, device: str) -> bool:
     return mode == "on" if mode != "auto" else bf16_available(device)
 
 
-class _BudgetTrainer(Trainer):
-    """The generic trainer, with its learning-rate decay also following the wall-clock budget:
-    progress is the larger of the step and the time fractions, so a ``--minutes`` run anneals fully
-    whatever the machine's speed (the number of epochs it reaches is not known in advance)."""
-
-    def _lr_at(self, step: int) -> float:
-        c = self.cfg
-        if not c.max_minutes or c.schedule not in ("cosine", "linear") or step < c.warmup_steps:
-            return super()._lr_at(step)
-        total = self._total_steps()
-        by_steps = (step - c.warmup_steps) / max(1, total - c.warmup_steps) if total else 0.0
-        frac = min(1.0, max(by_steps, self.elapsed() / (c.max_minutes * 60)))
-        if c.schedule == "cosine":
-            return c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        return c.lr * (1.0 - 0.9 * frac)
-
-
 def train_captioner(
     image_dir: str | Path,
     captions: str | Path,
@@ -332,7 +315,7 @@ def train_captioner(
         seed=tcfg.seed,
         amp=use_bf16 and device.startswith("cuda"),
     )
-    trainer = _BudgetTrainer(
+    trainer = Trainer(
         model,
         cfg,
         batches,

@@ -159,22 +159,6 @@ def test_caption_cli_errors(tmp_path, capsys):
     assert "model folder not found" in capsys.readouterr().err
 
 
-def test_learning_rate_decay_follows_the_time_budget():
-    import torch
-
-    from engine.caption.train import _BudgetTrainer
-    from engine.training import TrainConfig
-
-    cfg = TrainConfig(epochs=1000, lr=1.0, schedule="cosine", warmup_steps=0, max_minutes=1.0)
-    tr = _BudgetTrainer(torch.nn.Linear(2, 2), cfg, lambda e: [], lambda m, b: None, steps_per_epoch=10)
-    for seconds, expected in ((0.0, 1.0), (30.0, 0.55), (60.0, 0.1), (600.0, 0.1)):
-        tr.elapsed = lambda s=seconds: s
-        assert tr._lr_at(5) == pytest.approx(expected, abs=1e-3)
-    tr.cfg = TrainConfig(epochs=1, lr=1.0, schedule="cosine", max_minutes=1000.0)  # steps decide here
-    tr.elapsed = lambda: 0.0
-    assert tr._lr_at(10) == pytest.approx(0.1, abs=1e-3)
-
-
 def test_building_the_caption_commands_does_not_import_torch():
     import subprocess
     import sys

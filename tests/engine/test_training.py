@@ -300,3 +300,14 @@ def test_ddp_two_cpu_processes_on_gloo(tmp_path, mode):
     else:  # 4 steps per epoch; rank 0's second evaluation (end of epoch 2) is worse: stop there
         assert all(r["step"] == 8 and r["reason"] == "early_stopped" for r in results)
     assert results[0]["w"] == results[1]["w"]  # DDP keeps the replicas identical
+
+
+def test_learning_rate_decay_follows_the_time_budget():
+    cfg = TrainConfig(epochs=1000, lr=1.0, schedule="cosine", warmup_steps=0, max_minutes=1.0)
+    tr = Trainer(torch.nn.Linear(2, 2), cfg, lambda e: [], lambda m, b: None, steps_per_epoch=10)
+    for seconds, expected in ((0.0, 1.0), (30.0, 0.55), (60.0, 0.1), (600.0, 0.1)):
+        tr.elapsed = lambda s=seconds: s
+        assert tr._lr_at(5) == pytest.approx(expected, abs=1e-3)
+    tr.cfg = TrainConfig(epochs=1, lr=1.0, schedule="cosine", max_minutes=1000.0)  # steps decide here
+    tr.elapsed = lambda: 0.0
+    assert tr._lr_at(10) == pytest.approx(0.1, abs=1e-3)
