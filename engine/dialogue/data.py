@@ -27,6 +27,7 @@ def prep(text: str) -> str:
 class Example:
     ctx: list[list[int]]  # context turns (oldest first), each [speaker, pieces…]
     target: list[int]  # reply pieces (no BOS/EOS); empty at inference
+    ends: bool = True  # False: the reply was cut at max_reply_tokens, so no EOS is taught after it
 
 
 def encode_context(
@@ -72,7 +73,7 @@ def encode_examples(
         if tgt is None:
             tgt = cache[t] = tok.encode(t)
         if tgt:
-            out.append(Example(ctx, tgt[:max_reply_tokens]))
+            out.append(Example(ctx, tgt[:max_reply_tokens], len(tgt) <= max_reply_tokens))
     return out
 
 
@@ -97,7 +98,7 @@ def collate(examples: list[Example], device="cpu") -> dict:
         dec_in[b, 0] = BOS_ID
         dec_in[b, 1 : t + 1] = torch.tensor(e.target)
         dec_out[b, :t] = torch.tensor(e.target)
-        dec_out[b, t] = EOS_ID
+        dec_out[b, t] = EOS_ID if e.ends else PAD_ID  # a cut reply does not end there
         dec_lens[b] = t + 1
     return {
         "ctx": ctx.to(device),
@@ -149,6 +150,7 @@ class DialogueChunk:
 
     ctx: list[list[int]]
     tgt: list[list[int]]  # [] = not a target (a turn that tokenises to nothing)
+    cut: list[bool] | None = None  # True: that reply was cut at max_reply_tokens (no EOS after it)
 
     @property
     def n_targets(self) -> int:
@@ -165,7 +167,7 @@ def encode_dialogues(
     span = history_turns + 1
     out = []
     for turns in dialogues:
-        ctx, tgt = [], []
+        ctx, tgt, cut = [], [], []
         for turn in turns:
             ctx += encode_context(tok, [turn], 1, max_utt_tokens, cache, markers=False)
             t = prep(turn[:MAX_TURN_CHARS])
@@ -173,9 +175,12 @@ def encode_dialogues(
             if ids is None:
                 ids = cache[t] = tok.encode(t)
             tgt.append(ids[:max_reply_tokens])
+            cut.append(len(ids) > max_reply_tokens)
         start = 0
         while len(ctx) - start >= 2:
-            chunk = DialogueChunk(ctx[start : start + span], tgt[start : start + span])
+            chunk = DialogueChunk(
+                ctx[start : start + span], tgt[start : start + span], cut[start : start + span]
+            )
             if chunk.n_targets:
                 out.append(chunk)
             if start + span >= len(ctx):
@@ -192,7 +197,12 @@ def collate_dialogues(chunks: list[DialogueChunk], device="cpu") -> dict:
     D = len(chunks)
     M = max(len(c.ctx) for c in chunks)
     L = max(len(u) for c in chunks for u in c.ctx)
-    targets = [(d, t, c.tgt[t]) for d, c in enumerate(chunks) for t in range(1, len(c.tgt)) if c.tgt[t]]
+    targets = [
+        (d, t, c.tgt[t], bool(c.cut and c.cut[t]))
+        for d, c in enumerate(chunks)
+        for t in range(1, len(c.tgt))
+        if c.tgt[t]
+    ]
     R, T = len(targets), max(len(x[2]) for x in targets) + 1
     turns = torch.full((D, M, L), PAD_ID, dtype=torch.long)
     turn_lens = torch.zeros((D, M), dtype=torch.long)
@@ -200,16 +210,16 @@ def collate_dialogues(chunks: list[DialogueChunk], device="cpu") -> dict:
         for m, u in enumerate(c.ctx):
             turns[d, m, : len(u)] = torch.tensor(u)
             turn_lens[d, m] = len(u)
-    rows = torch.tensor([(d, t) for d, t, _ in targets], dtype=torch.long).view(R, 2)
+    rows = torch.tensor([(d, t) for d, t, _, _ in targets], dtype=torch.long).view(R, 2)
     dec_in = torch.full((R, T), PAD_ID, dtype=torch.long)
     dec_out = torch.full((R, T), PAD_ID, dtype=torch.long)
     dec_lens = torch.zeros(R, dtype=torch.long)
-    for r, (_, _, ids) in enumerate(targets):
+    for r, (_, _, ids, was_cut) in enumerate(targets):
         n = len(ids)
         dec_in[r, 0] = BOS_ID
         dec_in[r, 1 : n + 1] = torch.tensor(ids)
         dec_out[r, :n] = torch.tensor(ids)
-        dec_out[r, n] = EOS_ID
+        dec_out[r, n] = PAD_ID if was_cut else EOS_ID
         dec_lens[r] = n + 1
     return {
         "turns": turns.to(device),

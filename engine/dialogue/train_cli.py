@@ -21,6 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default=None, help="force the corpus reader (see --corpus)")
     p.add_argument("--out", required=True, help="output model folder (checkpoints go in OUT/checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="DIR",
+        help="fine-tune: start from this dialogue model (its config and tokenizer; model flags ignored)",
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
@@ -89,6 +95,7 @@ def run(args) -> int:
         seed=args.seed,
         threads=args.threads,
         model=model,
+        init_from=args.init_from,
     )
 
     def on_info(start: dict) -> None:

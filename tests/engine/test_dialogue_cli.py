@@ -80,6 +80,19 @@ def test_train_resume_eval_and_chat(tmp_path, capsys):
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["steps"] == 30
 
+    # fine-tuning starts from the trained weights, config and tokenizer (model flags are ignored)
+    tuned = tmp_path / "tuned"
+    args = ["train", "dialogue", "--corpus", str(corpus), "--out", str(tuned), "--max-steps", "2", "--json"]
+    assert main([*args, "--init-from", str(out), *TINY, "--dec-hidden", "8"]) == 0
+    ft = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (
+        json.loads((tuned / "config.json").read_text())["config"]
+        == json.loads((out / "config.json").read_text())["config"]
+    )
+    assert (tuned / "tokenizer.model").read_bytes() == (out / "tokenizer.model").read_bytes()
+    # it starts where the trained model left off (a fresh model starts near the vocabulary size, 300)
+    assert ft["before_val_ppl"] <= again["best_val_ppl"] * 1.05 < 250
+
     assert (
         main(["eval", "dialogue", "--model", str(out), "--data", str(corpus), "--split", "all", "--json"])
         == 0

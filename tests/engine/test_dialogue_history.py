@@ -127,6 +127,33 @@ def test_long_dialogues_are_chunked_so_each_reply_is_a_target_once(tmp_path):
     assert sum(len(b) for b in batches) == 40 and all(sum(c.n_targets for c in b) >= 1 for b in batches)
 
 
+def test_a_reply_cut_at_the_length_limit_is_not_taught_to_end_there(tmp_path):
+    from dialogue_fixtures import TINY_DIALOGUES
+
+    from engine.dialogue.data import encode_examples, prep
+    from engine.text.tokenizer import EOS_ID, PAD_ID, Tokenizer
+
+    texts = [prep(t) for d in TINY_DIALOGUES for t in d] * 5
+    tok = Tokenizer.train(texts, tmp_path, vocab_size=300, seed=0)
+    short, long = "hi", "one two three four five six seven eight nine ten"
+    assert len(tok.encode(short)) <= 4 < len(tok.encode(long))
+    xs = encode_examples(tok, [(["hello"], short), (["hello"], long)], 1, 4, max_reply_tokens=4)
+    assert [x.ends for x in xs] == [True, False]
+    b = collate(xs)
+    n_short = len(xs[0].target)
+    assert b["dec_out"][0, n_short] == EOS_ID  # a whole reply ends with EOS
+    assert b["dec_out"][1, :4].tolist() == xs[1].target and b["dec_out"][1, 4] == PAD_ID  # a cut one does not
+    # the one-pass-per-dialogue batches agree target for target
+    chunks = encode_dialogues(
+        tok, [["hello", short, long]], history_turns=4, max_utt_tokens=4, max_reply_tokens=4
+    )
+    d = collate_dialogues(chunks)
+    assert d["dec_out"].tolist() == b["dec_out"].tolist()
+    # and the loss skips the missing EOS: only the real pieces count
+    logits = torch.zeros(2, b["dec_out"].shape[1], 300)
+    assert sequence_loss(logits, b["dec_out"])[1] == n_short + 1 + 4
+
+
 def test_a_history_copy_model_trains_end_to_end_and_answers(tmp_path):
     from dialogue_fixtures import TINY_DIALOGUES
 
