@@ -36,6 +36,7 @@ import collections
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,19 @@ def cpu_threads(cores: int | None) -> int:
     reply took 15 s with 2 threads and 0.36 s with 1, while the window froze.
     """
     return max(1, min(4, (cores or 1) - 1))
+
+
+_TORCH_IMPORT = threading.Lock()
+
+
+def _import_torch_once() -> None:
+    """Import torch (and the lazy parts a first fit pulls in) on one thread at a time: the engine
+    thread's first job and the model loader used to import it concurrently, which crashed or hung
+    the process now and then (seen as a segfault in the forecast panel's first LSTM fit)."""
+    if "torch" in sys.modules and getattr(sys.modules["torch"], "nn", None) is not None:
+        return
+    with _TORCH_IMPORT:
+        import torch  # noqa: F401
 
 
 def _default_probe(requested: str | None, force_cpu: bool):
@@ -233,6 +247,7 @@ class EngineService(ChatSlots, QObject):
                 self.job_failed.emit(job_id, f"{kind}: cancelled before it started")
                 return
             self.job_started.emit(job_id, kind)
+            _import_torch_once()
             accepted = accepted_kwargs(fn)
             wants = [a for a in JOB_ARGS if accepted is None or a in accepted]
             if "progress" in wants:
@@ -301,6 +316,7 @@ class EngineService(ChatSlots, QObject):
 
         def target() -> None:
             try:
+                _import_torch_once()
                 result, err = work(), None
             except BaseException as exc:  # delivered to the engine thread, reported there
                 result, err = None, exc
