@@ -30,8 +30,14 @@ def _wait_done(qtbot, tab) -> None:
     qtbot.waitUntil(lambda: tab.job_id is None, timeout=LONG_MS)
 
 
-def _wait_row(qtbot, tab, status: str) -> dict:
-    qtbot.waitUntil(lambda: bool(tab.runs.runs) and tab.runs.runs[0]["status"] == status, timeout=LONG_MS)
+def _wait_row(qtbot, tab, status: str, after: dict | None = None) -> dict:
+    """The newest run once it has ``status`` (and, given ``after``, once it is a newer run than that)."""
+
+    def ready() -> bool:
+        runs = tab.runs.runs
+        return bool(runs) and runs[0]["status"] == status and (after is None or runs[0]["id"] != after["id"])
+
+    qtbot.waitUntil(ready, timeout=LONG_MS)
     return tab.runs.runs[0]
 
 
@@ -162,7 +168,7 @@ def test_captioner_fine_tunes_a_trained_model_self_critically(qtbot, panel, tmp_
         lambda: "self-critical fine-tuning of" in tab.status_text or tab.job_id is None, timeout=LONG_MS
     )
     _wait_done(qtbot, tab)
-    run = _wait_row(qtbot, tab, "complete")
+    run = _wait_row(qtbot, tab, "complete", after=base)  # the new run, not the base one still on top
     assert run["id"] != base["id"] and run["config"]["scst_from"] == str(base["checkpoint"])
     assert run["metrics"]["steps"] == 2 and tab.metric_plot.points("CIDEr") >= 2
     left = tab.runs.overlay.plot.getAxis("left")
