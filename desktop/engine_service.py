@@ -36,7 +36,6 @@ import collections
 import itertools
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -72,9 +71,7 @@ def _import_torch_once() -> None:
     """Import torch (and the lazy parts a first fit pulls in) on one thread at a time: the engine
     thread's first job and the model loader used to import it concurrently, which crashed or hung
     the process now and then (seen as a segfault in the forecast panel's first LSTM fit)."""
-    if "torch" in sys.modules and getattr(sys.modules["torch"], "nn", None) is not None:
-        return
-    with _TORCH_IMPORT:
+    with _TORCH_IMPORT:  # once loaded, the import is a dictionary lookup
         import torch  # noqa: F401
 
 

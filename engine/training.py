@@ -168,14 +168,12 @@ class Trainer:
         c = self.cfg
         if c.warmup_steps and step < c.warmup_steps:
             return c.lr * (step + 1) / c.warmup_steps
-        if c.schedule == "constant":
-            return c.lr
         total = self._total_steps()
+        if c.schedule == "constant" or not (total or c.max_minutes):
+            return c.lr
         frac = (step - c.warmup_steps) / max(1, total - c.warmup_steps) if total else 0.0
         if c.max_minutes:
             frac = max(frac, self.elapsed() / (c.max_minutes * 60))
-        if not total and not c.max_minutes:
-            return c.lr
         frac = min(1.0, frac)
         if c.schedule == "cosine":
             return c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))

@@ -84,29 +84,36 @@ def collate(examples: list[Example], device="cpu") -> dict:
     B = len(examples)
     N = max(len(e.ctx) for e in examples)
     L = max(len(u) for e in examples for u in e.ctx)
-    T = max(len(e.target) for e in examples) + 1
     ctx = torch.full((B, N, L), PAD_ID, dtype=torch.long)
     ctx_lens = torch.zeros((B, N), dtype=torch.long)
-    dec_in = torch.full((B, T), PAD_ID, dtype=torch.long)
-    dec_out = torch.full((B, T), PAD_ID, dtype=torch.long)
-    dec_lens = torch.zeros(B, dtype=torch.long)
     for b, e in enumerate(examples):
         for n, u in enumerate(e.ctx):
             ctx[b, n, : len(u)] = torch.tensor(u)
             ctx_lens[b, n] = len(u)
-        t = len(e.target)
-        dec_in[b, 0] = BOS_ID
-        dec_in[b, 1 : t + 1] = torch.tensor(e.target)
-        dec_out[b, :t] = torch.tensor(e.target)
-        dec_out[b, t] = EOS_ID if e.ends else PAD_ID  # a cut reply does not end there
-        dec_lens[b] = t + 1
     return {
         "ctx": ctx.to(device),
         "ctx_lens": ctx_lens.to(device),
-        "dec_in": dec_in.to(device),
-        "dec_out": dec_out.to(device),
-        "dec_lens": dec_lens,
+        **_decoder_tensors([(e.target, e.ends) for e in examples], device),
     }
+
+
+def _decoder_tensors(targets: list[tuple[list[int], bool]], device) -> dict:
+    """(reply pieces, ends) per row -> dec_in = BOS + pieces, dec_out = pieces + EOS (PAD when the
+    reply was cut: it does not end there), both (R,T), and dec_lens (R,) on the CPU."""
+    import torch
+
+    R, T = len(targets), max(len(ids) for ids, _ in targets) + 1
+    dec_in = torch.full((R, T), PAD_ID, dtype=torch.long)
+    dec_out = torch.full((R, T), PAD_ID, dtype=torch.long)
+    dec_lens = torch.zeros(R, dtype=torch.long)
+    for r, (ids, ends) in enumerate(targets):
+        n = len(ids)
+        dec_in[r, 0] = BOS_ID
+        dec_in[r, 1 : n + 1] = torch.tensor(ids)
+        dec_out[r, :n] = torch.tensor(ids)
+        dec_out[r, n] = EOS_ID if ends else PAD_ID
+        dec_lens[r] = n + 1
+    return {"dec_in": dec_in.to(device), "dec_out": dec_out.to(device), "dec_lens": dec_lens}
 
 
 def length_batches(examples: list[Example], batch_size: int, seed: int) -> list[list[Example]]:
@@ -150,7 +157,7 @@ class DialogueChunk:
 
     ctx: list[list[int]]
     tgt: list[list[int]]  # [] = not a target (a turn that tokenises to nothing)
-    cut: list[bool] | None = None  # True: that reply was cut at max_reply_tokens (no EOS after it)
+    ends: list[bool] | None = None  # per turn, as Example.ends (None: every reply is whole)
 
     @property
     def n_targets(self) -> int:
@@ -167,7 +174,7 @@ def encode_dialogues(
     span = history_turns + 1
     out = []
     for turns in dialogues:
-        ctx, tgt, cut = [], [], []
+        ctx, tgt, ends = [], [], []
         for turn in turns:
             ctx += encode_context(tok, [turn], 1, max_utt_tokens, cache, markers=False)
             t = prep(turn[:MAX_TURN_CHARS])
@@ -175,11 +182,11 @@ def encode_dialogues(
             if ids is None:
                 ids = cache[t] = tok.encode(t)
             tgt.append(ids[:max_reply_tokens])
-            cut.append(len(ids) > max_reply_tokens)
+            ends.append(len(ids) <= max_reply_tokens)
         start = 0
         while len(ctx) - start >= 2:
             chunk = DialogueChunk(
-                ctx[start : start + span], tgt[start : start + span], cut[start : start + span]
+                ctx[start : start + span], tgt[start : start + span], ends[start : start + span]
             )
             if chunk.n_targets:
                 out.append(chunk)
@@ -197,37 +204,20 @@ def collate_dialogues(chunks: list[DialogueChunk], device="cpu") -> dict:
     D = len(chunks)
     M = max(len(c.ctx) for c in chunks)
     L = max(len(u) for c in chunks for u in c.ctx)
-    targets = [
-        (d, t, c.tgt[t], bool(c.cut and c.cut[t]))
-        for d, c in enumerate(chunks)
-        for t in range(1, len(c.tgt))
-        if c.tgt[t]
-    ]
-    R, T = len(targets), max(len(x[2]) for x in targets) + 1
+    targets = [(d, t) for d, c in enumerate(chunks) for t in range(1, len(c.tgt)) if c.tgt[t]]
     turns = torch.full((D, M, L), PAD_ID, dtype=torch.long)
     turn_lens = torch.zeros((D, M), dtype=torch.long)
     for d, c in enumerate(chunks):
         for m, u in enumerate(c.ctx):
             turns[d, m, : len(u)] = torch.tensor(u)
             turn_lens[d, m] = len(u)
-    rows = torch.tensor([(d, t) for d, t, _, _ in targets], dtype=torch.long).view(R, 2)
-    dec_in = torch.full((R, T), PAD_ID, dtype=torch.long)
-    dec_out = torch.full((R, T), PAD_ID, dtype=torch.long)
-    dec_lens = torch.zeros(R, dtype=torch.long)
-    for r, (_, _, ids, was_cut) in enumerate(targets):
-        n = len(ids)
-        dec_in[r, 0] = BOS_ID
-        dec_in[r, 1 : n + 1] = torch.tensor(ids)
-        dec_out[r, :n] = torch.tensor(ids)
-        dec_out[r, n] = PAD_ID if was_cut else EOS_ID
-        dec_lens[r] = n + 1
+    rows = torch.tensor(targets, dtype=torch.long).view(len(targets), 2)
+    replies = [(chunks[d].tgt[t], chunks[d].ends is None or chunks[d].ends[t]) for d, t in targets]
     return {
         "turns": turns.to(device),
         "turn_lens": turn_lens.to(device),
         "rows": rows.to(device),
-        "dec_in": dec_in.to(device),
-        "dec_out": dec_out.to(device),
-        "dec_lens": dec_lens,
+        **_decoder_tensors(replies, device),
     }
 
 
