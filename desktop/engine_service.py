@@ -64,17 +64,6 @@ def cpu_threads(cores: int | None) -> int:
     return max(1, min(4, (cores or 1) - 1))
 
 
-_TORCH_IMPORT = threading.Lock()
-
-
-def _import_torch_once() -> None:
-    """Import torch (and the lazy parts a first fit pulls in) on one thread at a time: the engine
-    thread's first job and the model loader used to import it concurrently, which crashed or hung
-    the process now and then (seen as a segfault in the forecast panel's first LSTM fit)."""
-    with _TORCH_IMPORT:  # once loaded, the import is a dictionary lookup
-        import torch  # noqa: F401
-
-
 def _default_probe(requested: str | None, force_cpu: bool):
     import torch
 
@@ -244,7 +233,6 @@ class EngineService(ChatSlots, QObject):
                 self.job_failed.emit(job_id, f"{kind}: cancelled before it started")
                 return
             self.job_started.emit(job_id, kind)
-            _import_torch_once()
             accepted = accepted_kwargs(fn)
             wants = [a for a in JOB_ARGS if accepted is None or a in accepted]
             if "progress" in wants:
@@ -313,7 +301,6 @@ class EngineService(ChatSlots, QObject):
 
         def target() -> None:
             try:
-                _import_torch_once()
                 result, err = work(), None
             except BaseException as exc:  # delivered to the engine thread, reported there
                 result, err = None, exc
