@@ -44,7 +44,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
-from desktop import chat_ops, qt_fixes
+from desktop import chat_ops, gc_guard, qt_fixes
 from desktop.chat_slots import ChatSlots
 from desktop.jobs import JOB_ARGS, ModelCache, accepted_kwargs, human_message
 from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
@@ -178,6 +178,7 @@ class EngineService(ChatSlots, QObject):
     # =============================================================== lifecycle (GUI thread)
     def start(self) -> None:
         """Move to a new engine thread and begin: open the store, then find and load models."""
+        gc_guard.install(QCoreApplication.instance())  # cycles are collected on this (GUI) thread only
         self._thread = QThread()
         self._thread.setObjectName("parlance-engine")
         self.moveToThread(self._thread)
@@ -202,6 +203,7 @@ class EngineService(ChatSlots, QObject):
         for helper in list(self._helpers):
             helper.join(timeout=timeout_ms / 1000)
         self._thread = None
+        gc_guard.uninstall()
 
     # ============================================================ generic jobs (any thread)
     def submit(self, kind: str, fn: Callable, kwargs: dict | None = None) -> int:
