@@ -34,6 +34,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+from PySide6.QtCore import QObject, QTimer
+
 GUARDED = ("torch",)  # top-level packages imported with collection held off
 INTERVAL_MS = 50  # how often the GUI thread checks the collector's counters
 YOUNG_EVERY = 10  # and every this many checks it collects the youngest generation anyway
@@ -102,12 +104,10 @@ class ImportGuard(importlib.abc.MetaPathFinder):
         return None
 
 
-def guard_imports(names=GUARDED) -> bool:
-    """Put the import guard first on ``sys.meta_path`` (once); True if it was added now."""
-    if any(isinstance(f, ImportGuard) for f in sys.meta_path):
-        return False
-    sys.meta_path.insert(0, ImportGuard(names))
-    return True
+def guard_imports() -> None:
+    """Put the import guard for :data:`GUARDED` first on ``sys.meta_path`` (once)."""
+    if not any(isinstance(f, ImportGuard) for f in sys.meta_path):
+        sys.meta_path.insert(0, ImportGuard(GUARDED))
 
 
 def due_generation(counts, thresholds) -> int | None:
@@ -119,50 +119,46 @@ def due_generation(counts, thresholds) -> int | None:
     return 0
 
 
-def _make_collector(app):
-    from PySide6.QtCore import QObject, QTimer
+class _Collector(QObject):
+    """Collects on the thread of its parent (the application) from a timer; see the module docstring."""
 
-    class _Collector(QObject):
-        def __init__(self) -> None:
-            super().__init__(app)
-            self.collections = 0
-            self.ticks = 0
-            self.next_full = 0.0  # monotonic time before which a due full collection waits
-            self.timer = QTimer(self)
-            self.timer.setInterval(INTERVAL_MS)
-            self.timer.timeout.connect(self.tick)
-            self.timer.start()
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.collections = 0
+        self.ticks = 0
+        self.next_full = 0.0  # monotonic time before which a due full collection waits
+        self.timer = QTimer(self)
+        self.timer.setInterval(INTERVAL_MS)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
 
-        def tick(self) -> None:
-            if _importing:
-                return
-            self.ticks += 1
-            counts = gc.get_count()
-            gen = due_generation(counts, gc.get_threshold())
-            if gen is None and counts[0] > 0 and self.ticks % YOUNG_EVERY == 0:
-                gen = 0  # the counters are net of frees: a burst that was freed again left no trace
-            if gen == 2 and time.monotonic() < self.next_full:
-                gen = 1
-            if gen is not None:
-                started = time.monotonic()
-                gc.collect(gen)
-                self.collections += 1
-                if gen == 2:
-                    self.next_full = started + (time.monotonic() - started) / FULL_SHARE
-
-    return _Collector()
+    def tick(self) -> None:
+        if _importing:
+            return
+        self.ticks += 1
+        counts = gc.get_count()
+        gen = due_generation(counts, gc.get_threshold())
+        if gen is None and counts[0] > 0 and self.ticks % YOUNG_EVERY == 0:
+            gen = 0  # the counters are net of frees: a burst that was freed again left no trace
+        if gen == 2 and time.monotonic() < self.next_full:
+            gen = 1
+        if gen is not None:
+            started = time.monotonic()
+            gc.collect(gen)
+            self.collections += 1
+            if gen == 2:
+                self.next_full = started + (time.monotonic() - started) / FULL_SHARE
 
 
 def install(app) -> None:
     """Collect on ``app``'s (the GUI) thread only, until the matching ``uninstall``. Call on the GUI
     thread with the QApplication running or about to run."""
     global _collector, _installs
-    guard_imports()
     if app is None:  # no event loop to run the timer: leave automatic collection alone
         return
     _installs += 1
     if _collector is None:
-        _collector = _make_collector(app)
+        _collector = _Collector(app)
         gc.disable()
 
 
