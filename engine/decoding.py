@@ -33,6 +33,10 @@ class DecodeOptions:
     top_k: int = 0  # keep the k most likely tokens; 0 = off (sample)
     top_p: float = 0.9  # nucleus: smallest set with cumulative probability >= p; 1.0 = off (sample)
     repetition_penalty: float = 1.2  # CTRL-style penalty on already generated tokens; 1.0 = off
+    # log-probability taken from a token that would continue a word pair - or the opening - of one
+    # of the generator's own earlier outputs (``avoid`` of decode; a chat bot's previous replies), so
+    # it does not say the same thing twice; soft, so a word split into pieces can still be finished
+    self_repeat_penalty: float = 0.0
     seed: int | None = None  # sampling seed for reproducible output; None = random
 
     def to_dict(self) -> dict:
@@ -50,6 +54,8 @@ class DecodeOptions:
             raise ValueError(f"unknown decoding method {self.method!r}; known: {', '.join(METHODS)}")
         if self.max_len < 1 or self.beam_size < 1 or self.temperature <= 0:
             raise ValueError("max_len and beam_size must be >= 1 and temperature > 0")
+        if self.self_repeat_penalty < 0:
+            raise ValueError("self_repeat_penalty must be >= 0 (0 = off)")
 
 
 @dataclass
@@ -74,8 +80,27 @@ def _banned_ngram_tokens(seq: list[int], n: int) -> set[int]:
     return banned
 
 
-def _process(logits, seqs: list[list[int]], opts: DecodeOptions, eos: int, unk: int | None):
-    """Apply repetition penalty, UNK ban, min length and n-gram blocking; returns new logits."""
+START = -1  # the key of ``avoid_map`` for "nothing generated yet"
+
+
+def avoid_map(avoid: list[list[int]] | None) -> dict[int, set[int]]:
+    """Earlier outputs -> {previous token (START at the beginning) -> tokens that followed it}."""
+    out: dict[int, set[int]] = {}
+    for seq in avoid or []:
+        for prev, nxt in zip([START, *seq[:-1]], seq):
+            out.setdefault(prev, set()).add(nxt)
+    return out
+
+
+def _process(
+    logits,
+    seqs: list[list[int]],
+    opts: DecodeOptions,
+    eos: int,
+    unk: int | None,
+    avoid: dict[int, set[int]] | None = None,
+):
+    """Apply repetition penalties, UNK ban, min length and n-gram blocking; returns new logits."""
     import torch
 
     logits = logits.float().clone()
@@ -89,6 +114,10 @@ def _process(logits, seqs: list[list[int]], opts: DecodeOptions, eos: int, unk: 
             logits[i, idx] = torch.where(
                 vals > 0, vals / opts.repetition_penalty, vals * opts.repetition_penalty
             )
+        if avoid and opts.self_repeat_penalty:
+            follow = avoid.get(seq[-1] if seq else START)
+            if follow:
+                logits[i, sorted(follow)] -= opts.self_repeat_penalty
         if len(seq) < opts.min_len:
             logits[i, eos] = neg
         banned = _banned_ngram_tokens(seq, opts.block_ngram)
@@ -129,6 +158,7 @@ def _greedy_or_sample(
     device,
     on_token,
     cancel: CancelToken | None,
+    avoid: dict[int, set[int]] | None = None,
 ) -> list[Hypothesis]:
     import torch
 
@@ -145,7 +175,7 @@ def _greedy_or_sample(
         if cancel is not None and cancel.cancelled:
             break
         logits, state, attn = step(tokens, state)
-        logits = _process(logits, seqs, opts, eos, unk)
+        logits = _process(logits, seqs, opts, eos, unk, avoid)
         logp = torch.log_softmax(logits, dim=-1)
         if sampling:
             probs = torch.softmax(logits / opts.temperature, dim=-1)
@@ -194,6 +224,7 @@ def _beam(
     device,
     cancel: CancelToken | None,
     n_best: int,
+    avoid: dict[int, set[int]] | None = None,
 ) -> list[list[Hypothesis]]:
     """Batched beam search: all B*K beams advance in one ``step`` call per token."""
     import torch
@@ -215,7 +246,7 @@ def _beam(
         if cancel is not None and cancel.cancelled:
             break
         logits, state, attn = step(tokens, state)
-        logits = _process(logits, seqs, opts, eos, unk)
+        logits = _process(logits, seqs, opts, eos, unk, avoid)
         logp = torch.log_softmax(logits, dim=-1)  # (B*K, V)
         V = logp.size(-1)
         total = (beam_scores.view(-1, 1) + logp).view(batch, K * V)
@@ -297,23 +328,26 @@ def decode(
     on_token: Callable[[int], None] | None = None,
     cancel: CancelToken | None = None,
     n_best: int = 1,
+    avoid: list[list[int]] | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode ``batch`` inputs. Returns, per input, up to ``n_best`` hypotheses (best first).
 
     ``on_token`` streams ids as they are chosen (greedy and sampling, batch 1); for beam search
-    the best hypothesis is streamed once the search ends.
+    the best hypothesis is streamed once the search ends. ``avoid``: earlier outputs (token ids)
+    that ``options.self_repeat_penalty`` steers away from, for every input of the batch.
     """
     import torch
 
     options.validate()
+    amap = avoid_map(avoid) if options.self_repeat_penalty else None
     with torch.no_grad():
         if options.method == "beam":
-            out = _beam(step, state, batch, bos, eos, options, unk, device, cancel, n_best)
+            out = _beam(step, state, batch, bos, eos, options, unk, device, cancel, n_best, amap)
             if on_token is not None and batch == 1 and out[0]:
                 for t in out[0][0].tokens:
                     on_token(t)
             return out
-        hyps = _greedy_or_sample(step, state, batch, bos, eos, options, unk, device, on_token, cancel)
+        hyps = _greedy_or_sample(step, state, batch, bos, eos, options, unk, device, on_token, cancel, amap)
         return [[h] for h in hyps]
 
 

@@ -86,6 +86,15 @@ FIELDS = {
         ("greedy", "beam", "sample"),
         "Discourage pieces already used; 1.0 = off",
     ),
+    "self_repeat_penalty": (
+        "Avoid own repeats",
+        float,
+        0.0,
+        5.0,
+        0.5,
+        ("greedy", "beam", "sample"),
+        "Steer away from what the bot already said in this chat; 0 = off",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig
 
 TOKENIZER_FILE = "tokenizer.model"
 DEFAULT_OPTIONS_KEY = "default_decoding"
+RECALL_REPLIES = 5  # the bot's own last replies that self_repeat_penalty steers away from
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,10 @@ class ChatBot:
         on_token: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
     ) -> Reply:
-        """Answer the conversation ``turns`` (alternating; the last one is the user's message)."""
+        """Answer the conversation ``turns`` (alternating; the last one is the user's message).
+
+        The bot's own earlier replies (``turns[-2]``, ``turns[-4]``, … up to RECALL_REPLIES) are what
+        ``options.self_repeat_penalty`` keeps it from repeating."""
         import torch
 
         if not turns or not str(turns[-1]).strip():
@@ -159,6 +163,7 @@ class ChatBot:
         from engine.dialogue.model import BOS_ID
         from engine.text.tokenizer import EOS_ID, UNK_ID
 
+        own = [self.tok.encode(prep(t)) for t in turns[-2::-2][:RECALL_REPLIES] if t and t.strip()]
         with torch.no_grad():
             state = self.model.start_state(x, lens)
             hyp = decode(
@@ -172,6 +177,7 @@ class ChatBot:
                 device=self.device,
                 on_token=stream,
                 cancel=cancel,
+                avoid=own,
             )[0][0]
         n_out = len(hyp.tokens)
         # word attention is over the padded (N*L) grid: keep the real pieces only, in order, of

@@ -19,6 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--max-len", type=int, default=None)
     p.add_argument("--repetition-penalty", type=float, default=None)
+    p.add_argument(
+        "--self-repeat-penalty",
+        type=float,
+        default=None,
+        help="steer away from the bot's own earlier replies (log-probability; 0 = off)",
+    )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--db", default=None, help="record the conversation in this history database")
 
@@ -35,6 +41,7 @@ def _options(bot, args):
         "top_p",
         "max_len",
         "repetition_penalty",
+        "self_repeat_penalty",
         "seed",
     ):
         if getattr(args, key) is not None:

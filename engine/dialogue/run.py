@@ -288,6 +288,7 @@ def run_dialogue(
                 "max_len": 30,
                 "repetition_penalty": 1.2,
                 "block_ngram": 3,
+                "self_repeat_penalty": 2.0,
             },
             "train": {
                 "corpus": cfg.corpus,

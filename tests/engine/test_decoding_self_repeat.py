@@ -1,0 +1,82 @@
+"""self_repeat_penalty: decoding steers away from its own earlier outputs, softly, and a chat bot
+applies it to its own replies only."""
+
+import pytest
+import torch
+
+from engine.decoding import DecodeOptions, avoid_map, decode
+from engine.dialogue.bot import ChatBot
+
+BOS, EOS, V = 1, 2, 6
+# next-token logits by the last token: after BOS "3" is likelier than "4", after 3 comes 4, after 4 EOS
+TABLE = {
+    BOS: [0.0, 0.0, -5.0, 5.0, 3.0, 0.0],
+    3: [0.0, 0.0, 1.0, -5.0, 5.0, 0.0],
+    4: [0.0, 0.0, 6.0, 0.0, -5.0, 0.0],
+}
+
+
+def step(tokens, state):
+    rows = [TABLE.get(int(t), [0.0, 0.0, 6.0, 0.0, 0.0, 0.0]) for t in tokens]
+    return torch.tensor(rows), state, {}
+
+
+def _run(penalty, avoid, method="greedy"):
+    opts = DecodeOptions(method=method, beam_size=2, repetition_penalty=1.0, block_ngram=0, ban_unk=False)
+    opts.self_repeat_penalty = penalty
+    state = {"h": torch.zeros(1, 1)}
+    return decode(step, state, batch=1, bos=BOS, eos=EOS, options=opts, avoid=avoid)[0][0].tokens
+
+
+def test_avoid_map_keys_openings_and_word_pairs():
+    assert avoid_map([[3, 4], [3, 5, 4]]) == {-1: {3}, 3: {4, 5}, 5: {4}}
+    assert avoid_map(None) == {}
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_penalty_steers_away_from_an_earlier_output(method):
+    assert _run(0.0, [[3, 4]], method) == [3, 4]  # off: the likeliest path
+    assert _run(3.0, None, method) == [3, 4]  # nothing to avoid
+    assert _run(3.0, [[3, 4]], method) == [4]  # the opening "3" now loses to "4"
+
+
+def test_penalty_is_soft():
+    # a penalty of 1 lowers "3" from 5 to 4 (still above "4" at 3) and "4" after "3" from 5 to 4
+    # (still above EOS at 1): a confident continuation survives, as a word split in pieces must
+    assert _run(1.0, [[3, 4]]) == [3, 4]
+
+
+def test_negative_penalty_is_refused():
+    with pytest.raises(ValueError, match="self_repeat_penalty"):
+        DecodeOptions.from_dict({"self_repeat_penalty": -1})
+
+
+def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, monkeypatch):
+    import engine.dialogue.bot as bot_module
+    from engine.dialogue.data import prep
+
+    bot = ChatBot.load(tiny_dialogue_model)
+    plain = DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0)
+    strong = DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0, self_repeat_penalty=20.0)
+    # no earlier reply of its own: the penalty changes nothing, even where the user's words recur
+    first = bot.reply(["what is your name"], strong).text
+    assert first == bot.reply(["what is your name"], plain).text
+    assert first.lower().rstrip(".") == "my name is parlance"
+    seen = []
+    real = bot_module.decode
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("avoid"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bot_module, "decode", spy)
+    turns = [
+        "hello there",
+        "Hi, how are you?",
+        "do you like music",
+        "Yes I love jazz.",
+        "who is your favourite",
+    ]
+    bot.reply(turns, strong)
+    # the bot's replies, most recent first, encoded as the model wrote them; never the user's turns
+    assert seen[-1] == [bot.tok.encode(prep(turns[3])), bot.tok.encode(prep(turns[1]))]
