@@ -2,16 +2,46 @@
 
 Shared by the per-series forecaster (lstm.py, hybrid.py) and the global one (global_model.py).
 Data come as lists of tensors ``[x (W, L, C), future (W, H, F), rel (W, L), target (W, H)]``.
+
+Members train at the same time on threads when the machine has spare cores (``LSTMConfig.workers``):
+each network is initialised from its seed under a lock and nothing in training draws from torch's
+global generator, so the result is the same as training them one after another. Progress events
+of the members are relayed to the caller's thread, which keeps the caller's callbacks (the
+desktop's event pump) on the thread they expect.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from engine.forecast.context import FitContext
 from engine.forecast.lstm_model import LOSSES, ForecastNet, LSTMConfig
+
+_INIT_LOCK = threading.Lock()  # torch's global seed + a network's initialisation, one member at a time
+RELAY_WAIT_S = 0.05  # how often the caller's thread looks for members' progress events
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def member_workers(cfg: LSTMConfig) -> int:
+    """Members trained at once: ``cfg.workers`` (0 = one per core), at most ``cfg.seeds``; 1 when
+    dropout is on (dropout draws from torch's global generator, which threads would interleave)."""
+    if cfg.seeds <= 1 or (cfg.dropout > 0 and cfg.layers > 1):
+        return 1
+    return max(1, min(cfg.workers or cpu_cores(), cfg.seeds))
 
 
 def train_member(
@@ -30,10 +60,11 @@ def train_member(
     """
     import torch
 
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_in, n_time, input_len, horizon = dims
-    net = ForecastNet(cfg, n_in, n_time, input_len, horizon)
+    with _INIT_LOCK:
+        torch.manual_seed(seed)
+        net = ForecastNet(cfg, n_in, n_time, input_len, horizon)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = LOSSES[cfg.loss]
     n = data[0].shape[0]
@@ -80,6 +111,54 @@ def train_member(
     return net, best_epoch, curve
 
 
+class Then:
+    """What a member's stage returns when it has a next stage: ``run_members`` queues ``fn(context)``
+    (so a member's refit can start on whichever thread is free)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+
+def run_members(fn, count: int, workers: int, ctx: FitContext) -> list:
+    """``[fn(k, context) for k in range(count)]``, on ``workers`` threads when more than one; a stage
+    that returns :class:`Then` continues with its ``fn(context)``. The members' progress events come
+    back through a queue and are reported on this thread."""
+    if workers <= 1:
+        out = []
+        for k in range(count):
+            r = fn(k, ctx)
+            while isinstance(r, Then):
+                r = r.fn(ctx)
+            out.append(r)
+        return out
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    relay = dataclasses.replace(ctx, progress=events.put if ctx.progress is not None else None)
+
+    def forward(wait: float) -> None:
+        try:
+            event = events.get(timeout=wait) if wait else events.get_nowait()
+            while True:
+                ctx.report(**event)
+                event = events.get_nowait()
+        except queue.Empty:
+            pass
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="forecast-member") as pool:
+        live = {pool.submit(fn, k, relay): k for k in range(count)}
+        out: dict[int, object] = {}
+        while live:
+            forward(RELAY_WAIT_S)
+            for f in [f for f in live if f.done()]:
+                k = live.pop(f)
+                r = f.result()  # a member's error ends the fit (the others finish first)
+                if isinstance(r, Then):
+                    live[pool.submit(r.fn, relay)] = k
+                else:
+                    out[k] = r
+        forward(0)
+        return [out[k] for k in range(count)]
+
+
 def calibration_factors(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     """Factors on the quantile distances from the median so the 80% / 95% bands cover their level on
     validation windows. pred (W, H, 5), target (W, H). Clamped to [0.5, 3] against tiny samples."""
@@ -114,19 +193,24 @@ def fit_ensemble(
     """
     import torch
 
-    q_now, q_val, epochs, curves, nets = [], [], [], [], []
-    for k in range(cfg.seeds):
+    def member(k: int, mctx: FitContext):
         seed = ctx.seed * 1000 + k
-        net, best_epoch, curve = train_member(data, val, cfg, dims, seed, ctx, k)
+        net, best_epoch, curve = train_member(data, val, cfg, dims, seed, mctx, k)
         with torch.no_grad():
-            q_val.append(net.quantiles(net(*val[:3])).numpy())  # (V, H, 5)
-        if cfg.refit and all_data is not None:
-            net, _, _ = train_member(all_data, val, cfg, dims, seed, ctx, k, epochs=best_epoch)
-        with torch.no_grad():
-            q_now.append(net.quantiles(net(*now)).numpy())  # (W, H, 5)
-        epochs.append(best_epoch)
-        curves.append(curve)
-        nets.append(net)
+            q_val = net.quantiles(net(*val[:3])).numpy()  # (V, H, 5)
+
+        def finish(fctx: FitContext):
+            final = net
+            if cfg.refit and all_data is not None:
+                final, _, _ = train_member(all_data, val, cfg, dims, seed, fctx, k, epochs=best_epoch)
+            with torch.no_grad():
+                q_now = final.quantiles(final(*now)).numpy()  # (W, H, 5)
+            return q_now, q_val, best_epoch, curve, final
+
+        return Then(finish)
+
+    results = run_members(member, cfg.seeds, member_workers(cfg), ctx)
+    q_now, q_val, epochs, curves, nets = (list(x) for x in zip(*results))
     q = np.mean(q_now, axis=0)  # (W, H, 5) quantile average over members
     c80 = c95 = 1.0
     if cfg.calibrate:

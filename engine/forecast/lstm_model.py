@@ -56,6 +56,7 @@ class LSTMConfig:
     width_floor: float = 1.0  # intervals at least this share of a random walk's (on the transformed scale)
     max_history: int = 3000  # only this many recent points are used for training
     threads: int = 1  # torch CPU threads while fitting (restored afterwards)
+    workers: int = 0  # ensemble members trained at once on threads; 0 = one per CPU core, 1 = in turn
 
     def __post_init__(self):
         if self.decoder not in DECODERS:

@@ -266,35 +266,39 @@ def table(rows: dict, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
-def speed(repeats: int, name: str = "msft_close") -> dict:
+def speed(repeats: int, name: str = "msft_close", workers: tuple[int, ...] = (0,)) -> dict:
     """LSTM fit + forecast on one panel series (default: 1,036 business days of MSFT, H=14), then a
-    3-fold backtest of all methods (naive … lstm, hybrid via auto, auto) on it."""
+    3-fold backtest of all methods (naive … lstm, hybrid via auto, auto) on it; once per value of
+    ``workers`` (LSTMConfig.workers: 1 = members in turn, the peer; 0 = one thread per core),
+    alternating, so that every setting sees the same machine. Forecasts are identical across them."""
     from engine.forecast.backtest import backtest
+    from engine.forecast.lstm_model import LSTMConfig
     from engine.forecast.methods import fit_forecast
 
     loader, horizon, freq, _ = PANEL[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         series = loader()
-    lstm_s, bt_s = [], []
+    lstm_s: dict[int, list] = {w: [] for w in workers}
+    bt_s: dict[int, list] = {w: [] for w in workers}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fit_forecast(series, horizon, "lstm")
-        lstm_s.append(time.perf_counter() - t0)
+        for w in workers:
+            t0 = time.perf_counter()
+            fit_forecast(series, horizon, "lstm", options={"lstm": LSTMConfig(workers=w)})
+            lstm_s[w].append(time.perf_counter() - t0)
     for _ in range(max(1, repeats // 2)):
-        t0 = time.perf_counter()
-        backtest(series, horizon, folds=3)
-        bt_s.append(time.perf_counter() - t0)
+        for w in workers:
+            t0 = time.perf_counter()
+            backtest(series, horizon, folds=3, options={"lstm": LSTMConfig(workers=w)})
+            bt_s[w].append(time.perf_counter() - t0)
+
+    def summary(runs: list) -> dict:
+        return {"median": round(statistics.median(runs), 2), "runs": [round(x, 2) for x in runs]}
+
     return {
         "series": f"{name} ({len(series):,} points, {freq}), H={horizon}",
-        "lstm_fit_forecast_s": {
-            "median": round(statistics.median(lstm_s), 2),
-            "runs": [round(x, 2) for x in lstm_s],
-        },
-        "backtest_all_methods_3_folds_s": {
-            "median": round(statistics.median(bt_s), 2),
-            "runs": [round(x, 2) for x in bt_s],
-        },
+        **{f"lstm_fit_forecast_s (workers={w})": summary(lstm_s[w]) for w in workers},
+        **{f"backtest_all_methods_3_folds_s (workers={w})": summary(bt_s[w]) for w in workers},
         "machine": f"{platform.machine()} {os.cpu_count()} CPU(s), torch threads 1",
     }
 
@@ -332,6 +336,9 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="*", default=list(REPORT))
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3, help="speed: timed runs")
+    p.add_argument(
+        "--workers", type=int, nargs="*", default=[1, 0], help="speed: LSTMConfig.workers settings to time"
+    )
     p.add_argument("--lstm", default="{}", help="LSTMConfig overrides as JSON, e.g. '{\"seeds\": 5}'")
     p.add_argument("--auto", default="{}", help="AutoConfig overrides as JSON")
     p.add_argument("--out", default=None, help="write the raw results as JSON here")
@@ -343,7 +350,7 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out) if args.out else None
     if args.what == "speed":
-        res = speed(args.repeats, (args.only or ["msft_close"])[0])
+        res = speed(args.repeats, (args.only or ["msft_close"])[0], tuple(args.workers))
         print(json.dumps(res, indent=2))
         if out:
             out.write_text(json.dumps(res, indent=1))

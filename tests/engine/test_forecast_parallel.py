@@ -1,0 +1,79 @@
+"""Ensemble members trained on threads: same forecast as one after another, progress on the
+caller's thread, cancel still stops the fit."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from engine.forecast.context import Cancelled, FitContext
+from engine.forecast.ensemble import Then, member_workers, run_members
+from engine.forecast.lstm_model import LSTMConfig
+from engine.forecast.methods import fit_forecast
+
+SMALL = dict(hidden=16, seeds=3, epochs=8, patience=4, windows_per_epoch=128, batch_size=32)
+KEYS = ("mean", "lo80", "hi80", "lo95", "hi95")
+
+
+def series(n=260, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 10 + np.sin(2 * np.pi * t / 12) + 0.02 * t + rng.normal(0, 0.2, n)
+
+
+@pytest.mark.parametrize("method", ["lstm", "hybrid"])
+def test_threaded_members_give_the_same_forecast(method):
+    y = series()
+    out = {}
+    for workers in (1, 3):
+        cfg = LSTMConfig(**SMALL, workers=workers)
+        out[workers] = fit_forecast(y, 12, method, season=12, options={"lstm": cfg, "hybrid": cfg})
+    for k in KEYS:
+        np.testing.assert_array_equal(getattr(out[1], k), getattr(out[3], k))
+    assert out[1].info["best_epochs"] == out[3].info["best_epochs"]
+
+
+def test_progress_comes_on_the_callers_thread_and_cancel_stops_it():
+    caller = threading.get_ident()
+    threads, events = set(), []
+
+    class Token:
+        cancelled = False
+
+    token = Token()
+
+    def progress(ev):
+        threads.add(threading.get_ident())
+        events.append(ev)
+        if len(events) == 5:
+            token.cancelled = True
+
+    cfg = LSTMConfig(**{**SMALL, "epochs": 200, "patience": 200}, workers=3)
+    with pytest.raises(Cancelled):
+        fit_forecast(series(), 12, "lstm", season=12, progress=progress, cancel=token, options={"lstm": cfg})
+    assert threads == {caller}
+    assert 5 <= len(events) < 60  # stopped within a few epochs of each member, not after 200
+    assert {e["member"] for e in events} <= {0, 1, 2}
+
+
+def test_run_members_continues_stages_in_order():
+    def member(k, ctx):
+        ctx.report(stage="one", member=k)
+        return Then(lambda c: (c.report(stage="two", member=k), k * 10)[1])
+
+    for workers in (1, 2):
+        seen = []
+        out = run_members(member, 4, workers, FitContext(progress=seen.append))
+        assert out == [0, 10, 20, 30]
+        for k in range(4):  # each member's second stage is reported after its first
+            one = seen.index({"stage": "one", "member": k})
+            assert seen.index({"stage": "two", "member": k}) > one
+
+
+def test_member_workers():
+    assert member_workers(LSTMConfig(seeds=1, workers=4)) == 1
+    assert member_workers(LSTMConfig(seeds=3, workers=8)) == 3
+    assert member_workers(LSTMConfig(seeds=3, workers=1)) == 1
+    assert member_workers(LSTMConfig(seeds=3, workers=2)) == 2
+    assert member_workers(LSTMConfig(seeds=3, layers=2, dropout=0.1, workers=4)) == 1  # dropout: in turn
+    assert 1 <= member_workers(LSTMConfig(seeds=3)) <= 3
