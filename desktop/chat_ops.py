@@ -84,6 +84,12 @@ def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
     return list(reversed(kept)), truncated
 
 
+def bot_replies(thread: list[dict]) -> list[str]:
+    """The bot's replies in a stored thread that say something, newest first (by role, so a reply
+    stopped before its first word or a message left unanswered cannot shift them)."""
+    return [m["text"] for m in reversed(thread) if m.get("role") == "bot" and (m["text"] or "").strip()]
+
+
 def attention_record(reply) -> dict | None:
     """The JSON-ready attention of a Reply (what the 'Why this reply' view draws), or None."""
     if not getattr(reply, "out_tokens", None):

@@ -142,7 +142,9 @@ class ChatSlots:
         store = self._store
         try:
             options = type(bot.default_options).from_dict({**bot.default_options.to_dict(), **decoding})
-            turns, _ = chat_ops.model_turns(store.thread(cid, uid), bot.max_context_chars)
+            thread = store.thread(cid, uid)
+            turns, _ = chat_ops.model_turns(thread, bot.max_context_chars)
+            mine = chat_ops.bot_replies(thread)
             bid = store.add_message(
                 cid, "bot", "", uid, model=bot.name, settings=options.to_dict(), status="streaming"
             )
@@ -166,7 +168,7 @@ class ChatSlots:
 
         t0 = time.perf_counter()
         try:
-            reply = bot.reply(turns, options, on_token=on_token, cancel=token)
+            reply = bot.reply(turns, options, on_token=on_token, cancel=token, own_replies=mine)
         except Exception:
             latency = (time.perf_counter() - t0) * 1000
             self._quietly(store.update_message, bid, text="".join(parts), status="error", latency_ms=latency)

@@ -14,10 +14,21 @@ class CancelToken:
         self._event = threading.Event()
         self._running = threading.Event()
         self._running.set()
-        self.paused_s = 0.0  # seconds spent waiting in wait_while_paused, in all
+        self._lock = threading.Lock()
+        self._paused_at: float | None = None
+        # seconds between pause() and resume()/cancel(), in all: counted once per pause, however
+        # many workers (e.g. a forecaster's ensemble members on threads) waited through it
+        self.paused_s = 0.0
+
+    def _end_pause(self) -> None:
+        with self._lock:
+            if self._paused_at is not None:
+                self.paused_s += time.monotonic() - self._paused_at
+                self._paused_at = None
 
     def cancel(self) -> None:
         self._event.set()
+        self._end_pause()
         self._running.set()  # a paused worker wakes up to see it
 
     def reset(self) -> None:
@@ -28,10 +39,13 @@ class CancelToken:
         return self._event.is_set()
 
     def pause(self) -> None:
-        if not self.cancelled:
-            self._running.clear()
+        with self._lock:
+            if not self.cancelled and self._running.is_set():
+                self._paused_at = time.monotonic()
+                self._running.clear()
 
     def resume(self) -> None:
+        self._end_pause()
         self._running.set()
 
     @property
@@ -44,9 +58,7 @@ class CancelToken:
             return 0.0
         t0 = time.monotonic()
         self._running.wait()
-        waited = time.monotonic() - t0
-        self.paused_s += waited
-        return waited
+        return time.monotonic() - t0
 
 
 def wait_if_paused(cancel) -> float:

@@ -33,10 +33,11 @@ class DecodeOptions:
     top_k: int = 0  # keep the k most likely tokens; 0 = off (sample)
     top_p: float = 0.9  # nucleus: smallest set with cumulative probability >= p; 1.0 = off (sample)
     repetition_penalty: float = 1.2  # CTRL-style penalty on already generated tokens; 1.0 = off
-    # log-probability taken from a token that would continue a word pair - or the opening - of one
-    # of the generator's own earlier outputs (``avoid`` of decode; a chat bot's previous replies), so
-    # it does not say the same thing twice; soft, so a word split into pieces can still be finished
-    self_repeat_penalty: float = 0.0
+    # taken off the logit (before temperature) of a token that would continue a pair of tokens - or
+    # the opening - of one of the generator's own earlier outputs (``avoid`` of decode: a chat bot's
+    # previous replies), so it does not say the same thing twice; soft, so a confident continuation
+    # (the rest of a word split into pieces) still wins. Without ``avoid`` it does nothing; 0 = off
+    self_repeat_penalty: float = 2.0
     seed: int | None = None  # sampling seed for reproducible output; None = random
 
     def to_dict(self) -> dict:

@@ -44,6 +44,7 @@ class ForecastPanel(QWidget):
         self.result: dict | None = None  # the shown forecast
         self.backtest: dict | None = None  # the shown backtest
         self.progress_events = 0  # LSTM epochs seen for the running job
+        self.refit_done: dict[int, float] = {}  # member -> share of its refit done (members may interleave)
         self.lstm_options: dict | None = None  # LSTMConfig overrides (None: the engine's defaults)
         self.backtest_methods: list[str] | None = None  # methods compared (None: all baselines)
         self._build()
@@ -162,6 +163,7 @@ class ForecastPanel(QWidget):
         kwargs["methods"] = self.backtest_methods
         self.message.hide()
         self.progress_events = 0
+        self.refit_done = {}
         self._show_progress(f"Backtesting methods at horizon {s['horizon']}…", None)
         self.backtest_id = self.service.submit("forecast", ops.backtest_file, kwargs)
         self._set_busy(True)
@@ -242,6 +244,7 @@ class ForecastPanel(QWidget):
     def _start(self, kind: str, fn, kwargs: dict, what: str) -> None:
         self.message.hide()
         self.progress_events = 0
+        self.refit_done = {}
         self.job_kind = kind
         self._show_progress(what, None)
         self.job_id = self.service.submit("forecast", fn, kwargs)
@@ -254,6 +257,7 @@ class ForecastPanel(QWidget):
         if stage == "lstm":
             self.progress_events += 1
             member, epoch = int(info.get("member", 0)), int(info.get("epoch", 0))
+            self.refit_done.pop(member + 1, None)  # a new fit (the backtest's next origin) begins
             val = info.get("val_loss")
             loss = f", validation loss {val:.4f}" if isinstance(val, float) else ""
             self._show_progress(f"Training the LSTM: member {member + 1}, epoch {epoch}{loss}", None)
@@ -261,8 +265,11 @@ class ForecastPanel(QWidget):
             self.progress_events += 1
             member, epoch = int(info.get("member", 0)) + 1, int(info.get("epoch", 0))
             epochs = max(int(info.get("epochs", 1)), 1)
+            # members refit side by side on threads: the bar shows their mean progress
+            self.refit_done[member] = epoch / epochs
+            share = sum(self.refit_done.values()) / len(self.refit_done)
             text = f"Refitting the LSTM on all points: member {member}, epoch {epoch}"
-            self._show_progress(text, epoch / epochs)
+            self._show_progress(text, share)
         elif stage == "backtest":
             done, total = int(info.get("done", 0)), max(int(info.get("total", 1)), 1)
             self._show_progress(

@@ -139,11 +139,14 @@ class ChatBot:
         options: DecodeOptions | None = None,
         on_token: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
+        own_replies: list[str] | None = None,
     ) -> Reply:
         """Answer the conversation ``turns`` (alternating; the last one is the user's message).
 
-        The bot's own earlier replies (``turns[-2]``, ``turns[-4]``, … up to RECALL_REPLIES) are what
-        ``options.self_repeat_penalty`` keeps it from repeating."""
+        ``own_replies``: the bot's earlier replies in this chat, newest first — what
+        ``options.self_repeat_penalty`` keeps it from repeating (the first RECALL_REPLIES of them).
+        None: taken from the alternation, ``turns[-2]``, ``turns[-4]``, …; a caller that knows who
+        said what (the desktop's stored thread) passes them."""
         import torch
 
         if not turns or not str(turns[-1]).strip():
@@ -163,7 +166,8 @@ class ChatBot:
         from engine.dialogue.model import BOS_ID
         from engine.text.tokenizer import EOS_ID, UNK_ID
 
-        own = [self.tok.encode(prep(t)) for t in turns[-2::-2][:RECALL_REPLIES] if t and t.strip()]
+        mine = turns[-2::-2] if own_replies is None else own_replies
+        own = [self.tok.encode(prep(t)) for t in [t for t in mine if t and t.strip()][:RECALL_REPLIES]]
         with torch.no_grad():
             state = self.model.start_state(x, lens)
             hyp = decode(

@@ -17,6 +17,7 @@ import dataclasses
 import os
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -37,11 +38,34 @@ def cpu_cores() -> int:
 
 
 def member_workers(cfg: LSTMConfig) -> int:
-    """Members trained at once: ``cfg.workers`` (0 = one per core), at most ``cfg.seeds``; 1 when
-    dropout is on (dropout draws from torch's global generator, which threads would interleave)."""
+    """Members trained at once: ``cfg.workers`` (0 = as many as the cores allow at ``cfg.threads``
+    torch threads each), at most ``cfg.seeds``; 1 when dropout is on (dropout draws from torch's
+    global generator, which threads would interleave)."""
     if cfg.seeds <= 1 or (cfg.dropout > 0 and cfg.layers > 1):
         return 1
-    return max(1, min(cfg.workers or cpu_cores(), cfg.seeds))
+    return max(1, min(cfg.workers or cpu_cores() // max(1, cfg.threads), cfg.seeds))
+
+
+class _Stop:
+    """The members' cancel token: the caller's, and a flag that ends them all early when one
+    member fails or the caller's thread is interrupted."""
+
+    def __init__(self, token) -> None:
+        self.token, self.flag = token, threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.flag.is_set() or bool(getattr(self.token, "cancelled", False))
+
+    @property
+    def paused(self) -> bool:
+        return not self.flag.is_set() and bool(getattr(self.token, "paused", False))
+
+    def wait_while_paused(self) -> float:
+        t0 = time.monotonic()
+        while self.paused and not self.cancelled:
+            self.flag.wait(RELAY_WAIT_S)
+        return time.monotonic() - t0
 
 
 def train_member(
@@ -53,19 +77,25 @@ def train_member(
     ctx: FitContext,
     member: int,
     epochs: int | None = None,
+    start=None,
+    lr: float | None = None,
 ):
     """Train one network; returns (model at its best validation epoch, best epoch, curve).
 
     ``data``/``val``: [x, future, rel, target] tensors. ``epochs`` fixed: no early stopping.
+    ``start``: a trained network to continue (it is changed in place); ``lr``: instead of ``cfg.lr``.
     """
     import torch
 
     rng = np.random.default_rng(seed)
     n_in, n_time, input_len, horizon = dims
-    with _INIT_LOCK:
-        torch.manual_seed(seed)
-        net = ForecastNet(cfg, n_in, n_time, input_len, horizon)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if start is not None:
+        net = start
+    else:
+        with _INIT_LOCK:
+            torch.manual_seed(seed)
+            net = ForecastNet(cfg, n_in, n_time, input_len, horizon)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr if lr is None else lr, weight_decay=cfg.weight_decay)
     loss_fn = LOSSES[cfg.loss]
     n = data[0].shape[0]
     best, best_epoch, best_state, wait, curve = np.inf, 0, None, 0, []
@@ -132,7 +162,8 @@ def run_members(fn, count: int, workers: int, ctx: FitContext) -> list:
             out.append(r)
         return out
     events: queue.SimpleQueue = queue.SimpleQueue()
-    relay = dataclasses.replace(ctx, progress=events.put if ctx.progress is not None else None)
+    stop = _Stop(ctx.cancel)
+    relay = dataclasses.replace(ctx, progress=events.put if ctx.progress is not None else None, cancel=stop)
 
     def forward(wait: float) -> None:
         try:
@@ -143,20 +174,26 @@ def run_members(fn, count: int, workers: int, ctx: FitContext) -> list:
         except queue.Empty:
             pass
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="forecast-member") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="forecast-member")
+    try:
         live = {pool.submit(fn, k, relay): k for k in range(count)}
         out: dict[int, object] = {}
         while live:
             forward(RELAY_WAIT_S)
             for f in [f for f in live if f.done()]:
                 k = live.pop(f)
-                r = f.result()  # a member's error ends the fit (the others finish first)
+                r = f.result()  # a member's error (or Cancelled) ends the fit: see below
                 if isinstance(r, Then):
                     live[pool.submit(r.fn, relay)] = k
                 else:
                     out[k] = r
         forward(0)
-        return [out[k] for k in range(count)]
+    except BaseException:
+        stop.flag.set()  # running members stop at their next step; queued ones never start
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [out[k] for k in range(count)]
 
 
 def calibration_factors(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
@@ -201,7 +238,13 @@ def fit_ensemble(
 
         def finish(fctx: FitContext):
             final = net
-            if cfg.refit and all_data is not None:
+            if cfg.refit and all_data is not None and cfg.refit_warm > 0:
+                more = int(np.ceil(cfg.refit_warm * best_epoch))
+                if more:
+                    final, _, _ = train_member(
+                        all_data, val, cfg, dims, seed, fctx, k, epochs=more, start=net, lr=cfg.lr / 3
+                    )
+            elif cfg.refit and all_data is not None:
                 final, _, _ = train_member(all_data, val, cfg, dims, seed, fctx, k, epochs=best_epoch)
             with torch.no_grad():
                 q_now = final.quantiles(final(*now)).numpy()  # (W, H, 5)

@@ -55,7 +55,8 @@ def lstm_config(values: dict | None):
     unknown = sorted(set(values or {}) - names)
     if unknown:
         raise ValueError(f"unknown forecaster setting(s) {unknown}; known: {', '.join(sorted(names))}")
-    return LSTMConfig(**(values or {}))
+    # members in turn unless asked: the Train panel draws one loss curve that follows them one by one
+    return LSTMConfig(**{"workers": 1, **(values or {})})
 
 
 def read_training_series(config: dict):

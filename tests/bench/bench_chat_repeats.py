@@ -1,12 +1,12 @@
 """How often the chat bot repeats itself within a conversation (self-play on held-out dialogues).
 
     python tests/bench/bench_chat_repeats.py [--model DIR] [--split valid|test] [--dialogues 150]
-        [--turns 6] [--penalties 0 1 2 3] [--json]
+        [--turns 6] [--penalties 0 1 2 3] [--threads 1] [--json]
 
 For each of the first ``--dialogues`` held-out chitchat conversations (``--split``: choose the
-penalty on "valid", report on "test"), the first
-speaker's turns are replayed as the user and the bot answers each of them, its own replies (not
-the corpus's) forming the context of the next answers - as in the app. Over the bot's replies
+penalty on "valid", report on "test"), the first speaker's turns (up to ``--turns``) are
+replayed as the user and the bot answers each of them, its own replies (not the corpus's)
+forming the context of the next answers - as in the app. Over the bot's replies
 after the first in each conversation it reports the share that repeat an earlier reply of the same
 conversation exactly (after lower-casing and dropping punctuation) and nearly (word-set Jaccard
 >= 0.6 with one of them), distinct-2 over all replies, mean reply length in words and the

@@ -53,11 +53,11 @@ class ScriptedBot:
         self.raise_after = raise_after  # raise RuntimeError after this many tokens (error path tests)
         self.calls: list[dict] = []
 
-    def reply(self, turns, options=None, on_token=None, cancel=None) -> FakeReply:
+    def reply(self, turns, options=None, on_token=None, cancel=None, own_replies=None) -> FakeReply:
         if not turns or not str(turns[-1]).strip():
             raise ValueError("empty message: type something to send")
         t0 = time.perf_counter()
-        self.calls.append({"turns": list(turns), "options": options})
+        self.calls.append({"turns": list(turns), "options": options, "own_replies": own_replies})
         words = self.script.format(n=len(self.calls)).split(" ")
         out: list[str] = []
         for i, word in enumerate(words):

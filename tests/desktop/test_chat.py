@@ -20,6 +20,16 @@ def _user_rows(run):
     return [rows[m] for m in run.chat.messages.order if rows[m].role == "user"]
 
 
+def test_the_bot_is_told_which_replies_were_its_own(qtbot, start_app, send_message):
+    run = start_app()
+    send_message(run, "Hello bot")
+    send_message(run, "Tell me more")
+    calls = run.loader.bots[0].calls
+    assert calls[0]["own_replies"] == []
+    assert calls[1]["own_replies"] == [_bot_rows(run)[0].full_text()]  # its first reply, not the user's
+    assert calls[1]["turns"][-1] == "Tell me more"
+
+
 def test_send_streams_reply_token_by_token_and_commits_both(qtbot, start_app, send_message):
     run = start_app()
     tokens: list[str] = []

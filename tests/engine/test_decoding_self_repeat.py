@@ -56,7 +56,7 @@ def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, monkeypat
     from engine.dialogue.data import prep
 
     bot = ChatBot.load(tiny_dialogue_model)
-    plain = DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0)
+    plain = DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0, self_repeat_penalty=0.0)
     strong = DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0, self_repeat_penalty=20.0)
     # no earlier reply of its own: the penalty changes nothing, even where the user's words recur
     first = bot.reply(["what is your name"], strong).text
@@ -78,5 +78,18 @@ def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, monkeypat
         "who is your favourite",
     ]
     bot.reply(turns, strong)
-    # the bot's replies, most recent first, encoded as the model wrote them; never the user's turns
+    # the bot's replies, most recent first, in the model's lower-case form; never the user's turns
     assert seen[-1] == [bot.tok.encode(prep(turns[3])), bot.tok.encode(prep(turns[1]))]
+    # a caller that knows the roles says which replies were the bot's (the desktop's stored thread)
+    bot.reply(["hello there", "do you like music", "who is your favourite"], strong, own_replies=["Hi!", " "])
+    assert seen[-1] == [bot.tok.encode("hi!")]
+
+
+def test_default_is_on_for_every_options_dict_and_off_at_zero():
+    # a settings dict saved before the option existed (or built from DecodeOptions()) gets it on
+    assert (
+        DecodeOptions().self_repeat_penalty
+        == DecodeOptions.from_dict({"method": "beam"}).self_repeat_penalty
+        > 0
+    )
+    assert _run(0.0, [[3, 4]]) == [3, 4]

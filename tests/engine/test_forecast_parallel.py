@@ -77,3 +77,56 @@ def test_member_workers():
     assert member_workers(LSTMConfig(seeds=3, workers=2)) == 2
     assert member_workers(LSTMConfig(seeds=3, layers=2, dropout=0.1, workers=4)) == 1  # dropout: in turn
     assert 1 <= member_workers(LSTMConfig(seeds=3)) <= 3
+
+
+def test_a_failing_member_stops_the_others_and_queued_ones_never_start():
+    import time
+
+    started = []
+
+    def member(k, ctx):
+        started.append(k)
+        if k == 0:
+            raise ValueError("member 0 broke")
+        for _ in range(400):  # 20 s unless stopped
+            ctx.check()
+            time.sleep(0.05)
+        return k
+
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="member 0 broke"):
+        run_members(member, 6, 2, FitContext())
+    assert time.monotonic() - t0 < 5
+    assert len(started) <= 3  # the two first, and at most one that took the free thread
+
+
+def test_a_pause_is_counted_once_however_many_members_wait():
+    import time
+
+    from engine.cancel import CancelToken
+
+    token = CancelToken()
+
+    def member(k, ctx):
+        for _ in range(6):
+            ctx.check()
+            time.sleep(0.05)
+        return k
+
+    token.pause()
+    threading.Timer(0.4, token.resume).start()
+    t0 = time.monotonic()
+    assert run_members(member, 3, 3, FitContext(cancel=token)) == [0, 1, 2]
+    assert time.monotonic() - t0 >= 0.4
+    assert 0.35 <= token.paused_s < 0.7  # one pause of 0.4 s, not three
+
+
+def test_warm_refit_continues_for_a_share_of_the_epochs():
+    events = []
+    cfg = LSTMConfig(**{**SMALL, "epochs": 12, "patience": 12}, refit_warm=0.25, workers=1)
+    fc = fit_forecast(series(), 12, "lstm", season=12, progress=events.append, options={"lstm": cfg})
+    assert np.all(fc.lo95 <= fc.lo80) and np.all(fc.lo80 <= fc.mean) and np.all(fc.hi80 <= fc.hi95)
+    assert max(fc.info["best_epochs"]) >= 4
+    for member, best in enumerate(fc.info["best_epochs"]):
+        refit = [e for e in events if e["stage"] == "lstm_refit" and e["member"] == member]
+        assert len(refit) == int(np.ceil(0.25 * best))  # not the full best-epoch count of a fresh refit
