@@ -7,9 +7,11 @@ Pipeline, every statistic fitted on the history alone:
    to its last value, ``(z - z_last) / s``, so the network predicts changes and a zero output is
    the naive forecast; optional channels carry the standardised level (``level_input``) and a base
    model's one-step errors (hybrid.py), then the time features;
-3. a small ensemble (``seeds``) is trained with early stopping on the latest windows, whose
-   targets never overlap the training targets, then (``refit``) retrained on every window for the
-   epoch count early stopping chose — the latest windows matter most for the forecast;
+3. a small ensemble (``seeds``, trained side by side on threads) is trained with early stopping on
+   the latest windows, whose targets never overlap the training targets, then (``refit``) each
+   member continues on every window, validation windows included, for a quarter of the epochs early
+   stopping chose (``refit_warm``; 0 = retrained from scratch for that epoch count instead) — the
+   latest windows matter most for the forecast;
 4. member quantiles are averaged, calibrated on the validation windows, widened where they are
    narrower than a random walk's on the transformed scale (``width_floor``; networks fitted to a
    few hundred points are overconfident), and mapped back through the inverse transforms.

@@ -51,9 +51,9 @@ class LSTMConfig:
     clip: float = 1.0  # gradient norm clip
     val_fraction: float = 0.1  # share of the latest windows held out for early stopping
     refit: bool = True  # retrain on every window for the chosen epoch count after early stopping
-    # 0: that retraining starts from scratch; > 0: the early-stopped network instead continues on
-    # every window for this share of its epochs, at a third of the learning rate
-    refit_warm: float = 0.0
+    # > 0: after early stopping the network continues on every window for this share of its epochs,
+    # at a third of the learning rate; 0: it is retrained from scratch for the chosen epoch count
+    refit_warm: float = 0.25
     seeds: int = 3  # ensemble members (different seeds), combined by averaging quantiles
     calibrate: bool = True  # widen/narrow intervals to hit their level on the validation windows
     width_floor: float = 1.0  # intervals at least this share of a random walk's (on the transformed scale)

@@ -70,7 +70,7 @@ def _fit_one(meth, y, o, horizon, season, ctx) -> dict:
     return out | {"seconds": time.perf_counter() - t0}
 
 
-def cache(sets: dict, set_name: str, only, folds: int, inner: int, methods) -> None:
+def cache(sets: dict, set_name: str, only, folds: int, inner: int, methods, lstm: dict | None = None) -> None:
     from engine.forecast.backtest import MIN_ORIGIN
     from engine.forecast.context import FitContext
     from engine.forecast.lstm_model import LSTMConfig
@@ -90,7 +90,7 @@ def cache(sets: dict, set_name: str, only, folds: int, inner: int, methods) -> N
         season, _ = resolve_season(s, None, horizon)
         floor = max(2 * horizon, MIN_ORIGIN)
         origins = [n - k * horizon for k in range(folds + inner, 0, -1) if n - k * horizon >= floor]
-        ctx = FitContext(s.dates, s.freq, None, None, 0, {"lstm": LSTMConfig(), "auto": {}})
+        ctx = FitContext(s.dates, s.freq, None, None, 0, {"lstm": LSTMConfig(**(lstm or {})), "auto": {}})
         t0 = time.perf_counter()
         preds = {m: {} for m in methods}
         with warnings.catch_warnings():
@@ -210,14 +210,17 @@ def main(argv=None) -> int:
     p.add_argument("--inner", type=int, default=3, help="most inner origins a policy may use")
     p.add_argument("--methods", nargs="*", default=list(CACHED))
     p.add_argument("--out", default=None, help="eval: also write the table here")
+    p.add_argument("--lstm", default="{}", help="cache: LSTMConfig overrides as JSON (lstm and hybrid)")
+    p.add_argument("--tag", default="", help="a separate cache folder <set>-<tag> (e.g. for --lstm variants)")
     args = p.parse_args(argv)
     sets = PANEL if args.set == "panel" else DEV
+    folder = f"{args.set}-{args.tag}" if args.tag else args.set
     if args.what == "cache":
         t0 = time.perf_counter()
-        cache(sets, args.set, args.only, args.folds, args.inner, args.methods)
+        cache(sets, folder, args.only, args.folds, args.inner, args.methods, json.loads(args.lstm))
         print(f"total {time.perf_counter() - t0:.0f}s")
         return 0
-    text = report(args.set)
+    text = report(folder)
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
