@@ -21,15 +21,23 @@ class CancelToken:
         self.paused_s = 0.0
 
     def _end_pause(self) -> None:
+        """Count the pause that is ending and wake the workers (under the lock, so a pause() in
+        between cannot be lost)."""
         with self._lock:
             if self._paused_at is not None:
                 self.paused_s += time.monotonic() - self._paused_at
                 self._paused_at = None
+            self._running.set()
+
+    def paused_total(self) -> float:
+        """``paused_s`` plus the pause going on now, if any."""
+        with self._lock:
+            now = 0.0 if self._paused_at is None else time.monotonic() - self._paused_at
+            return self.paused_s + now
 
     def cancel(self) -> None:
         self._event.set()
-        self._end_pause()
-        self._running.set()  # a paused worker wakes up to see it
+        self._end_pause()  # a paused worker wakes up to see it
 
     def reset(self) -> None:
         self._event.clear()
@@ -46,7 +54,6 @@ class CancelToken:
 
     def resume(self) -> None:
         self._end_pause()
-        self._running.set()
 
     @property
     def paused(self) -> bool:

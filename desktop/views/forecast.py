@@ -265,9 +265,11 @@ class ForecastPanel(QWidget):
             self.progress_events += 1
             member, epoch = int(info.get("member", 0)) + 1, int(info.get("epoch", 0))
             epochs = max(int(info.get("epochs", 1)), 1)
-            # members refit side by side on threads: the bar shows their mean progress
+            # members refit side by side on threads: the bar shows their mean progress (members that
+            # have not started count as 0, so the bar only moves forward)
             self.refit_done[member] = epoch / epochs
-            share = sum(self.refit_done.values()) / len(self.refit_done)
+            members = max(int(info.get("members", 1) or 1), len(self.refit_done))
+            share = sum(self.refit_done.values()) / members
             text = f"Refitting the LSTM on all points: member {member}, epoch {epoch}"
             self._show_progress(text, share)
         elif stage == "backtest":

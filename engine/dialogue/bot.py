@@ -167,7 +167,8 @@ class ChatBot:
         from engine.text.tokenizer import EOS_ID, UNK_ID
 
         mine = turns[-2::-2] if own_replies is None else own_replies
-        own = [self.tok.encode(prep(t)) for t in [t for t in mine if t and t.strip()][:RECALL_REPLIES]]
+        kept = [r for r in mine if r and r.strip()][:RECALL_REPLIES]
+        own = [self.tok.encode(prep(r)) for r in kept]
         with torch.no_grad():
             state = self.model.start_state(x, lens)
             hyp = decode(

@@ -120,7 +120,14 @@ def train_member(
         train_loss = total / max(order.size, 1)
         if epochs is not None:  # refit on every window for a fixed epoch count: no validation
             curve.append({"epoch": epoch, "loss": train_loss})
-            ctx.report(stage="lstm_refit", member=member, epoch=epoch, epochs=epochs, loss=train_loss)
+            ctx.report(
+                stage="lstm_refit",
+                member=member,
+                members=cfg.seeds,
+                epoch=epoch,
+                epochs=epochs,
+                loss=train_loss,
+            )
             best_epoch = epoch
             continue
         net.eval()

@@ -50,7 +50,7 @@ class LSTMConfig:
     weight_decay: float = 1e-4  # Adam L2 penalty
     clip: float = 1.0  # gradient norm clip
     val_fraction: float = 0.1  # share of the latest windows held out for early stopping
-    refit: bool = True  # retrain on every window for the chosen epoch count after early stopping
+    refit: bool = True  # after early stopping, train on every window (validation windows too): see refit_warm
     # > 0: after early stopping the network continues on every window for this share of its epochs,
     # at a third of the learning rate; 0: it is retrained from scratch for the chosen epoch count
     refit_warm: float = 0.25
@@ -59,7 +59,7 @@ class LSTMConfig:
     width_floor: float = 1.0  # intervals at least this share of a random walk's (on the transformed scale)
     max_history: int = 3000  # only this many recent points are used for training
     threads: int = 1  # torch CPU threads while fitting (restored afterwards)
-    workers: int = 0  # ensemble members trained at once on threads; 0 = one per CPU core, 1 = in turn
+    workers: int = 0  # ensemble members trained at once on threads; 0 = CPU cores // threads, 1 = in turn
 
     def __post_init__(self):
         if self.decoder not in DECODERS:

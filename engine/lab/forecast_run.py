@@ -95,11 +95,12 @@ class _Relay:
         self.best: float | None = None
 
     def _paused(self) -> float:
-        return float(getattr(self.cancel, "paused_s", 0.0) or 0.0)
+        total = getattr(self.cancel, "paused_total", None)  # a CancelToken: the pause going on included
+        return float(total() if callable(total) else getattr(self.cancel, "paused_s", 0.0) or 0.0)
 
     def elapsed(self) -> float:
         """Seconds of fitting so far: time spent paused (the Train panel's Pause) not counted."""
-        return time.monotonic() - self.t0 - (self._paused() - self.paused0)
+        return max(0.0, time.monotonic() - self.t0 - (self._paused() - self.paused0))
 
     def __call__(self, e: dict) -> None:
         stage = e.get("stage")

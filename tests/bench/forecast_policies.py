@@ -214,6 +214,8 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default="", help="a separate cache folder <set>-<tag> (e.g. for --lstm variants)")
     args = p.parse_args(argv)
     sets = PANEL if args.set == "panel" else DEV
+    if json.loads(args.lstm) and not args.tag:
+        raise SystemExit("--lstm needs --tag: a cache folder holds forecasts of one configuration")
     folder = f"{args.set}-{args.tag}" if args.tag else args.set
     if args.what == "cache":
         t0 = time.perf_counter()

@@ -107,8 +107,11 @@ def test_a_paused_token_holds_the_fit_between_epochs():
 
     relay = _Relay(lambda e: None, None, token)  # pauses before the relay started do not count
     assert relay.elapsed() == pytest.approx(0.0, abs=0.5)
-    token.paused_s += 100.0  # as if paused for 100 s since: the clock leaves them out
-    assert relay.elapsed() == pytest.approx(-100.0, abs=0.5)
+    time.sleep(0.3)
+    token.paused_s += 0.2  # as if paused for 0.2 s of the 0.3 s since: the clock leaves them out
+    assert relay.elapsed() == pytest.approx(0.1, abs=0.08)
+    token.paused_s += 100.0  # more pause than time: the clock stays at 0, never negative
+    assert relay.elapsed() == 0.0
     token.pause()
     threading.Timer(0.2, token.cancel).start()
     with pytest.raises(Cancelled):  # cancelling a paused fit wakes it to stop

@@ -22,11 +22,12 @@ def series(n=260, seed=0):
 
 
 @pytest.mark.parametrize("method", ["lstm", "hybrid"])
-def test_threaded_members_give_the_same_forecast(method):
+@pytest.mark.parametrize("warm", [0.25, 0.0])  # warm refit (the default) and retraining from scratch
+def test_threaded_members_give_the_same_forecast(method, warm):
     y = series()
     out = {}
     for workers in (1, 3):
-        cfg = LSTMConfig(**SMALL, workers=workers)
+        cfg = LSTMConfig(**SMALL, workers=workers, refit_warm=warm)
         out[workers] = fit_forecast(y, 12, method, season=12, options={"lstm": cfg, "hybrid": cfg})
     for k in KEYS:
         np.testing.assert_array_equal(getattr(out[1], k), getattr(out[3], k))
@@ -130,3 +131,23 @@ def test_warm_refit_continues_for_a_share_of_the_epochs():
     for member, best in enumerate(fc.info["best_epochs"]):
         refit = [e for e in events if e["stage"] == "lstm_refit" and e["member"] == member]
         assert len(refit) == int(np.ceil(0.25 * best))  # not the full best-epoch count of a fresh refit
+
+
+def test_a_pause_in_progress_counts_and_the_run_clock_never_goes_negative():
+    import time
+
+    from engine.cancel import CancelToken
+    from engine.lab.forecast_run import _Relay
+
+    token = CancelToken()
+    token.pause()
+    time.sleep(0.2)
+    assert token.paused_s == 0.0 and token.paused_total() >= 0.2  # not counted until it ends
+    token.pause()  # pausing again changes nothing
+    relay = _Relay(lambda e: None, None, token)
+    time.sleep(0.1)
+    assert relay.elapsed() == pytest.approx(0.0, abs=0.05)  # paused all along: no fitting time
+    token.resume()
+    token.resume()  # resuming twice counts the pause once
+    assert 0.3 <= token.paused_s < 0.6
+    assert relay.elapsed() >= 0.0
