@@ -115,7 +115,7 @@ def _process(
             logits[i, idx] = torch.where(
                 vals > 0, vals / opts.repetition_penalty, vals * opts.repetition_penalty
             )
-        if avoid and opts.self_repeat_penalty:
+        if avoid:  # decode() passes none when self_repeat_penalty is 0
             follow = avoid.get(seq[-1] if seq else START)
             if follow:
                 logits[i, sorted(follow)] -= opts.self_repeat_penalty

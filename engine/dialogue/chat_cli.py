@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--self-repeat-penalty",
         type=float,
         default=None,
-        help="steer away from the bot's own earlier replies (log-probability; 0 = off)",
+        help="taken off the logit of pieces that would repeat the bot's own earlier replies (0 = off)",
     )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--db", default=None, help="record the conversation in this history database")

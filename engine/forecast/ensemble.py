@@ -245,14 +245,13 @@ def fit_ensemble(
 
         def finish(fctx: FitContext):
             final = net
-            if cfg.refit and all_data is not None and cfg.refit_warm > 0:
-                more = int(np.ceil(cfg.refit_warm * best_epoch))
-                if more:
+            if cfg.refit and all_data is not None:
+                if cfg.refit_warm <= 0:  # from scratch, for the epoch count early stopping chose
+                    final, _, _ = train_member(all_data, val, cfg, dims, seed, fctx, k, epochs=best_epoch)
+                elif more := int(np.ceil(cfg.refit_warm * best_epoch)):  # 0: the untrained net stays
                     final, _, _ = train_member(
                         all_data, val, cfg, dims, seed, fctx, k, epochs=more, start=net, lr=cfg.lr / 3
                     )
-            elif cfg.refit and all_data is not None:
-                final, _, _ = train_member(all_data, val, cfg, dims, seed, fctx, k, epochs=best_epoch)
             with torch.no_grad():
                 q_now = final.quantiles(final(*now)).numpy()  # (W, H, 5)
             return q_now, q_val, best_epoch, curve, final
