@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from engine.dialogue.corpus import merge_turns
+
 DISPLAY_KEYS = (
     "id",
     "conversation_id",
@@ -63,23 +65,23 @@ def thread_payload(store, cid: int, leaf_id: int | None = None, focus: int | Non
 def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
     """The conversation as the model's ``turns`` (oldest first), cut to ``max_chars`` in all.
 
-    The newest text is kept: a long turn keeps its end, and older turns are dropped once the
-    budget is spent. Returns (turns, truncated).
+    Turns alternate, as in the corpora the model learnt from: messages that say nothing (a reply
+    stopped before its first word) are left out, and consecutive messages of one role (a message
+    left unanswered, then another) are one turn. The newest text is kept: a long turn keeps its
+    end, and older turns are dropped once the budget is spent. Returns (turns, truncated).
     """
+    merged = merge_turns((m.get("role", k), m["text"] or "") for k, m in enumerate(thread))
     budget = max(int(max_chars), 1)
     kept: list[str] = []
     truncated = False
-    for m in reversed(thread):
-        text = m["text"] or ""
-        if not text.strip():
-            continue
+    for text in reversed(merged):
         if len(text) > budget:
             text = text[-budget:]
             truncated = True
         kept.append(text)
         budget -= len(text)
         if budget <= 0:
-            truncated = truncated or len(kept) < len(thread)
+            truncated = truncated or len(kept) < len(merged)
             break
     return list(reversed(kept)), truncated
 

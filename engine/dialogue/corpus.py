@@ -32,8 +32,9 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _merge(messages: list[tuple[str, str]]) -> tuple[str, ...]:
-    """(speaker, text) pairs -> turns, merging consecutive messages of one speaker."""
+def merge_turns(messages) -> tuple[str, ...]:
+    """(speaker, text) pairs -> turns, merging consecutive messages of one speaker (empty ones are
+    dropped first, so a speaker's messages on either side of one merge too)."""
     turns: list[str] = []
     last = object()
     for speaker, text in messages:
@@ -66,7 +67,7 @@ def read_chitchat(path: str | Path | None = None) -> list[Dialogue]:
             msgs = [(m["sender"], m["text"]) for group in conv["messages"] for m in group]
         except (KeyError, TypeError):
             raise ValueError(f"{path}: conversation {cid!r} is not in chitchat format") from None
-        turns = _merge(msgs)
+        turns = merge_turns(msgs)
         if len(turns) >= 2:
             out.append(Dialogue(str(cid), turns))
     return out
@@ -98,7 +99,7 @@ def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
             raise ValueError(f"{f}: no 'conversations' list (not chatterbot-corpus YAML)")
         for i, conv in enumerate(convs):
             if isinstance(conv, list):
-                turns = _merge([(j % 2, str(t)) for j, t in enumerate(conv)])
+                turns = merge_turns([(j % 2, str(t)) for j, t in enumerate(conv)])
                 if len(turns) >= 2:
                     out.append(Dialogue(f"{f.stem}:{i}", turns))
     return out
@@ -196,7 +197,7 @@ def read_csv(path: str | Path) -> list[Dialogue]:
             if len(r) > max(cid, txt):
                 who = r[spk] if spk is not None and spk < len(r) else str(len(convs.get(r[cid], [])) % 2)
                 convs.setdefault(r[cid].strip(), []).append((who, r[txt]))
-        out = [Dialogue(f"{Path(path).name}:{k}", _merge(v)) for k, v in convs.items()]
+        out = [Dialogue(f"{Path(path).name}:{k}", merge_turns(v)) for k, v in convs.items()]
         return [d for d in out if len(d.turns) >= 2]
     for a, b in PAIR_COLUMNS:
         if a in header and b in header:

@@ -79,13 +79,17 @@ def history_dialogues(store, liked_only: bool = False) -> list[C.Dialogue]:
     out = []
     for conv in store.list_conversations():
         thread = [m for m in store.thread(conv["id"]) if m["text"].strip() and m["status"] != "error"]
+        # by role: two messages of the user in a row (one left unanswered) are one turn, as in the corpora
         if liked_only:
             for k, m in enumerate(thread):
                 if m["role"] == "bot" and m.get("feedback") == 1 and k > 0:
-                    turns = tuple(t["text"] for t in thread[: k + 1])
-                    out.append(C.Dialogue(f"h{conv['id']}-{m['id']}", turns))
-        elif len(thread) >= 2:
-            out.append(C.Dialogue(f"h{conv['id']}", tuple(m["text"] for m in thread)))
+                    turns = C.merge_turns((t["role"], t["text"]) for t in thread[: k + 1])
+                    if len(turns) >= 2:
+                        out.append(C.Dialogue(f"h{conv['id']}-{m['id']}", turns))
+        else:
+            turns = C.merge_turns((m["role"], m["text"]) for m in thread)
+            if len(turns) >= 2:
+                out.append(C.Dialogue(f"h{conv['id']}", turns))
     if not out:
         what = "replies rated up" if liked_only else "conversations with at least two turns"
         raise ValueError(f"your chat history has no {what} yet; chat a little (or pick a corpus) first")

@@ -277,6 +277,22 @@ def test_history_becomes_dialogues_and_liked_replies_only():
         history_dialogues(None)
 
 
+def test_history_merges_messages_of_one_role_in_a_row_so_turns_alternate():
+    store = HistoryStore.open_in_memory()
+    cid = store.create_conversation()
+    parent = None
+    steps = [("user", "hi"), ("bot", "   "), ("user", "anyone there?")]
+    steps += [("bot", "yes, hello"), ("user", "good")]
+    for role, text in steps:  # a reply stopped before its first word, then the user wrote again
+        parent = store.add_message(cid, role, text, parent)
+        if text == "yes, hello":
+            store.update_message(parent, feedback=1)
+    (whole,) = history_dialogues(store)
+    assert whole.turns == ("hi anyone there?", "yes, hello", "good")
+    (liked,) = history_dialogues(store, liked_only=True)
+    assert liked.turns == ("hi anyone there?", "yes, hello")
+
+
 def test_dialogue_job_records_cancels_and_resumes_a_run(tmp_path):
     store = HistoryStore.open_in_memory()
     config = {
