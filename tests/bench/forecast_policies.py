@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_forecast import DEV, PANEL  # noqa: E402
+from bench_forecast import SETS  # noqa: E402
 
 CACHED = ("naive", "snaive", "drift", "ets", "arima", "theta", "lstm", "hybrid")
 SINGLE = ("lstm", "hybrid", "ets", "arima", "theta", "naive", "snaive", "drift")
@@ -204,7 +204,7 @@ def report(set_name: str) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["cache", "eval"])
-    p.add_argument("--set", default="dev", choices=["panel", "dev"])
+    p.add_argument("--set", default="dev", choices=list(SETS))
     p.add_argument("--only", nargs="*", default=None, help="series names to cache")
     p.add_argument("--folds", type=int, default=3, help="outer folds")
     p.add_argument("--inner", type=int, default=3, help="most inner origins a policy may use")
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     p.add_argument("--lstm", default="{}", help="cache: LSTMConfig overrides as JSON (lstm and hybrid)")
     p.add_argument("--tag", default="", help="a separate cache folder <set>-<tag> (e.g. for --lstm variants)")
     args = p.parse_args(argv)
-    sets = PANEL if args.set == "panel" else DEV
+    sets = SETS[args.set]
     if json.loads(args.lstm) and not args.tag:
         raise SystemExit("--lstm needs --tag: a cache folder holds forecasts of one configuration")
     folder = f"{args.set}-{args.tag}" if args.tag else args.set
