@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 FORECAST_KIND = "forecast"
-METHODS = ("lstm", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
-BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta")  # always compared
+METHODS = ("lstm", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
+BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear")  # always compared
 STORED_POINTS = 2000  # history points saved with a forecast (enough to draw it again)
 PROGRESS_EVERY_S = 0.1  # forward at most this many progress events per second to the window
 MAX_HORIZON = 10_000

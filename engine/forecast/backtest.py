@@ -20,7 +20,7 @@ from engine.forecast.metrics import score
 from engine.forecast.result import Backtest, FoldResult, Prediction
 from engine.forecast.series import as_series
 
-DEFAULT_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "lstm", "auto")
+DEFAULT_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear", "lstm", "auto")
 MIN_ORIGIN = 8  # no origin with fewer history points than this (or than 2H)
 
 

@@ -5,8 +5,20 @@ from __future__ import annotations
 import json
 import sys
 
-HELP = "forecast a series from a CSV/TSV/text file with intervals (lstm, ets, arima, theta, naive, …, auto)"
-METHOD_NAMES = ("auto", "lstm", "gru", "hybrid", "ets", "arima", "theta", "naive", "snaive", "drift")
+HELP = "forecast a series from a CSV/TSV/text file with intervals (lstm, linear, ets, arima, …, auto)"
+METHOD_NAMES = (
+    "auto",
+    "lstm",
+    "gru",
+    "hybrid",
+    "linear",
+    "ets",
+    "arima",
+    "theta",
+    "naive",
+    "snaive",
+    "drift",
+)
 
 
 def add_arguments(p) -> None:

@@ -23,6 +23,7 @@ METHODS: dict[str, str] = {
     "ets": "engine.forecast.statistical:ets",
     "arima": "engine.forecast.statistical:arima",
     "theta": "engine.forecast.statistical:theta",
+    "linear": "engine.forecast.linear:linear",
     "lstm": "engine.forecast.lstm:lstm",
     "gru": "engine.forecast.lstm:gru",
     "hybrid": "engine.forecast.hybrid:hybrid",

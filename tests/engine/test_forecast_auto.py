@@ -123,14 +123,15 @@ def test_every_backtest_origin_sees_dates_that_end_with_its_history(monkeypatch)
 
 
 def test_default_auto_averages_the_candidates_within_2x_and_says_so():
-    """The default (chosen on the development set): ets, arima, lstm and hybrid backtested at 2 inner
-    origins, every one within 2x of the best averaged with equal weights; the reason is accurate."""
+    """The default (chosen on the development set): ets, arima, lstm, hybrid and linear backtested at
+    2 inner origins, every one within 2x of the best averaged with equal weights; the reason is
+    accurate."""
     from engine.forecast.auto import AutoConfig
     from engine.forecast.lstm_model import LSTMConfig
 
     cfg = AutoConfig()
     assert (cfg.candidates, cfg.policy, cfg.trim, cfg.folds) == (
-        ("ets", "arima", "lstm", "hybrid"),
+        ("ets", "arima", "lstm", "hybrid", "linear"),
         "within",
         1.0,
         2,
@@ -142,7 +143,7 @@ def test_default_auto_averages_the_candidates_within_2x_and_says_so():
     reason = fc.info["reason"]
     assert reason.startswith("backtest MASE over 2 origin(s): ") and "theta" not in reason
     scores = dict(part.rsplit(" ", 1) for part in reason.split(": ", 1)[1].split(";")[0].split(", "))
-    assert set(scores) == {"ets", "arima", "lstm", "hybrid"}
+    assert set(scores) == {"ets", "arima", "lstm", "hybrid", "linear"}
     best = min(float(v) for v in scores.values())
     within = sorted(m for m, v in scores.items() if float(v) <= 2 * best)
     assert sorted(fc.info["chosen"]) == within and fc.info["policy"] == "within"
