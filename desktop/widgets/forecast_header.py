@@ -97,9 +97,7 @@ class ForecastSide(QWidget):
         scol = QVBoxLayout(self)
         scol.setContentsMargins(12, 12, 24, 16)
         scol.addWidget(_section("Backtest"))
-        self.metrics = ForecastMetrics()
-        self.metrics.setMinimumHeight(120)
-        self.metrics.setMaximumHeight(9 * 26 + 30)
+        self.metrics = ForecastMetrics()  # sizes itself to its rows
         scol.addWidget(self.metrics)
         self.show_backtest = QCheckBox("Show backtest forecasts on the plot")
         self.show_backtest.setChecked(True)

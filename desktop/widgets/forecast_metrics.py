@@ -20,6 +20,10 @@ COLUMNS = (
 )
 
 
+ROW_HEIGHT = 26
+MIN_ROWS, MAX_ROWS = 4, 11  # the table grows with its rows up to MAX_ROWS, then scrolls
+
+
 class ForecastMetrics(QTableWidget):
     method_chosen = Signal(object)  # method name (str)
 
@@ -37,7 +41,7 @@ class ForecastMetrics(QTableWidget):
         head.setMinimumSectionSize(44)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         head.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.verticalHeader().setDefaultSectionSize(26)
+        self.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.setFrameShape(QTableWidget.Shape.NoFrame)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -46,11 +50,22 @@ class ForecastMetrics(QTableWidget):
         self.setAlternatingRowColors(True)
         self.best: str | None = None
         self.itemSelectionChanged.connect(self._on_selection)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Tall enough for every row (between MIN_ROWS and MAX_ROWS of them), so that a backtest of
+        every method shows without scrolling."""
+        rows = min(max(self.rowCount(), MIN_ROWS), MAX_ROWS)
+        head = self.horizontalHeader().sizeHint().height()
+        height = head + rows * ROW_HEIGHT + 2 * self.frameWidth() + 2
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(head + MAX_ROWS * ROW_HEIGHT + 2 * self.frameWidth() + 2)
 
     def set_rows(self, rows: list[dict], best: str | None) -> None:
         self.best = best
         self.blockSignals(True)
         self.setRowCount(len(rows))
+        self._fit_height()
         ok = QBrush(QColor(theme.current_colors()["ok"]))
         bold = QFont(self.font())
         bold.setBold(True)
