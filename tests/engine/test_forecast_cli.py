@@ -97,3 +97,10 @@ def test_cli_method_choices_match_the_registry():
     from engine.forecast.methods import ALL_METHODS
 
     assert set(METHOD_NAMES) == set(ALL_METHODS)
+
+
+def test_eval_cli_default_methods_match_the_backtest_default():
+    from engine.forecast.backtest import DEFAULT_METHODS
+    from engine.forecast.eval_cli import DEFAULT
+
+    assert DEFAULT.split(",") == list(DEFAULT_METHODS)
