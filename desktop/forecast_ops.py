@@ -62,8 +62,10 @@ def _finite(values) -> list:
 
 
 def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
-    """Engine options: ``lstm`` overrides LSTMConfig fields; ``quick`` (backtests) fits one seed."""
-    if method not in ("lstm", "auto") or not (lstm or quick):
+    """Engine options: ``lstm`` overrides LSTMConfig fields (the networks' settings, and the
+    preprocessing ``linear`` shares with them); ``quick`` (backtests) fits one seed. A backtest
+    always gets them, whichever method is selected, so its rows do not depend on that choice."""
+    if not (quick or method in ("lstm", "auto", "linear")) or not (lstm or quick):
         return {}
     from engine.forecast.lstm_model import LSTMConfig
 

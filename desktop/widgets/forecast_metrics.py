@@ -4,7 +4,7 @@ that method's backtest forecasts over the history."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
@@ -57,9 +57,16 @@ class ForecastMetrics(QTableWidget):
         every method shows without scrolling."""
         rows = min(max(self.rowCount(), MIN_ROWS), MAX_ROWS)
         head = self.horizontalHeader().sizeHint().height()
-        height = head + rows * ROW_HEIGHT + 2 * self.frameWidth() + 2
-        self.setMinimumHeight(height)
-        self.setMaximumHeight(head + MAX_ROWS * ROW_HEIGHT + 2 * self.frameWidth() + 2)
+        vert = self.verticalHeader()  # a larger font (Settings) makes rows taller than ROW_HEIGHT
+        row = max(ROW_HEIGHT, vert.minimumSectionSize(), self.rowHeight(0) if self.rowCount() else 0)
+        frame = 2 * self.frameWidth() + 2
+        self.setMinimumHeight(head + rows * row + frame)
+        self.setMaximumHeight(head + MAX_ROWS * row + frame)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_height()
 
     def set_rows(self, rows: list[dict], best: str | None) -> None:
         self.best = best

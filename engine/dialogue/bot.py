@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine import checkpoint
 from engine.decoding import CancelToken, DecodeOptions, decode
+from engine.dialogue.corpus import merge_turns
 from engine.dialogue.data import encode_context, prep
 from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig
 
@@ -38,6 +39,13 @@ class Reply:
 
 def _display(piece: str) -> str:
     return piece.replace("\u2581", " ")
+
+
+def alternating(turns: list[str]) -> list[str]:
+    """``turns`` by position (the last one the user's, then alternating) with the empty ones left out
+    and what one speaker said on either side of them merged into one turn, as in the corpora."""
+    n = len(turns)
+    return list(merge_turns(((n - 1 - i) % 2, t or "") for i, t in enumerate(turns)))
 
 
 def tidy(text: str) -> str:
@@ -112,7 +120,7 @@ class ChatBot:
         import torch
 
         cfg = self.model.cfg
-        turns = [t for t in turns if t and t.strip()]
+        turns = alternating(turns)
         ctx = encode_context(
             self.tok, turns, self.context_turns, cfg.max_utt_tokens, markers=cfg.speaker_markers
         )
@@ -143,10 +151,11 @@ class ChatBot:
     ) -> Reply:
         """Answer the conversation ``turns`` (alternating; the last one is the user's message).
 
-        ``own_replies``: the bot's earlier replies in this chat, newest first — what
-        ``options.self_repeat_penalty`` keeps it from repeating (the first RECALL_REPLIES of them).
-        None: taken from the alternation, ``turns[-2]``, ``turns[-4]``, …; a caller that knows who
-        said what (the desktop's stored thread) passes them."""
+        An empty turn (a reply that said nothing) is left out and the turns around it, one speaker's,
+        become one (:func:`alternating`). ``own_replies``: the bot's earlier replies in this chat,
+        newest first — what ``options.self_repeat_penalty`` keeps it from repeating (the first
+        RECALL_REPLIES of them). None: taken from the alternation; a caller that knows who said what
+        (the desktop's stored thread) passes them."""
         import torch
 
         if not turns or not str(turns[-1]).strip():
@@ -166,7 +175,7 @@ class ChatBot:
         from engine.dialogue.model import BOS_ID
         from engine.text.tokenizer import EOS_ID, UNK_ID
 
-        mine = turns[-2::-2] if own_replies is None else own_replies
+        mine = alternating(turns)[-2::-2] if own_replies is None else own_replies
         kept = [r for r in mine if r and r.strip()][:RECALL_REPLIES]
         own = [self.tok.encode(prep(r)) for r in kept]
         with torch.no_grad():

@@ -131,15 +131,23 @@ def read_text(path: str | Path) -> list[Dialogue]:
     return out
 
 
+def _export_turns(messages) -> tuple[str, ...]:
+    """A Parlance JSON export holds every version of every message: the thread the app shows (the
+    newest version at each level), failed replies left out, consecutive messages of one role merged."""
+    from engine.history_export import walk_thread
+
+    msgs = [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    try:
+        shown = [m for m, _, _ in walk_thread(msgs, None)]
+    except (KeyError, TypeError):  # not a tree (hand-made file): take the messages in order
+        shown = msgs
+    return merge_turns((m.get("role"), str(m.get("text") or "")) for m in shown if m.get("status") != "error")
+
+
 def read_json(path: str | Path) -> list[Dialogue]:
     data = _read_json(path)
     if isinstance(data, dict) and "messages" in data:  # a Parlance conversation export
-        data = [
-            {
-                "id": data.get("id", Path(path).stem),
-                "turns": [m["text"] for m in data["messages"] if m.get("text")],
-            }
-        ]
+        data = [{"id": data.get("id", Path(path).stem), "turns": list(_export_turns(data["messages"]))}]
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of {{'id', 'turns'}} objects")
     out = []

@@ -3,12 +3,14 @@
 The series goes through the recurrent forecaster's pipeline (lstm.py :func:`prepare`: optional log,
 seasonal indices removed, scaled by the mean absolute step, each window relative to its last
 value). One ridge regression maps a window's relative values and the flattened time features of
-the H future steps to the H deviations from the last value (no intercept, so that
-the penalty shrinks towards the naive forecast) — the network's linear part alone, in
-the spirit of the linear baselines of Zeng et al. 2023 ("Are Transformers Effective for Time Series
-Forecasting?"). It fits in milliseconds. The penalty is the one with the lowest absolute error on
-the latest ``val_fraction`` of the windows (fitted on the windows before them; the naive forecast
-wins when no penalty beats it there); the chosen penalty is then refitted on every window.
+the H future steps to the H deviations from the last value (a constant, penalised like the other
+weights, carries a drift; full shrinkage gives the naive forecast) — the network's linear part
+alone, in the spirit of the linear baselines of Zeng et al. 2023 ("Are Transformers Effective for
+Time Series Forecasting?"). It fits in milliseconds (about a second at horizons of several hundred
+steps, where the time features of every future step make the regression wide). The penalty is the
+one with the lowest absolute error on the latest ``val_fraction`` of the windows (fitted on the
+windows before them; the naive forecast wins when no penalty beats it there); the chosen penalty is
+then refitted on every window.
 Intervals come from the validation errors per step, widened to at least a random walk's as for
 the networks.
 """
@@ -50,28 +52,42 @@ def _design(prep, origins: np.ndarray, horizon: int, future: bool) -> tuple[np.n
 
 
 class _Ridge:
-    """Ridge regression on standardised inputs (statistics of the training windows), without an
-    intercept: standardised inputs have mean zero on the training windows, so with every weight
-    shrunk to zero the forecast is the naive one, the base the networks start from too."""
+    """Ridge regression on standardised inputs plus a constant column, every weight penalised alike
+    (the constant too): with all of them shrunk to zero the forecast is the naive one — the base the
+    networks start from — and the constant lets a drift through when the data support it."""
 
-    def __init__(self, x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> None:
-        self.mu, self.sd = mu, sd
-        self.xs = (x - mu) / sd
+    def __init__(self, x: np.ndarray) -> None:
+        self.mu = x.mean(axis=0)
+        self.sd = x.std(axis=0)
+        self.sd[self.sd < 1e-12] = 1.0  # constant inputs (a feature that never changes) stay harmless
 
-    def fit(self, y: np.ndarray, alpha: float, x: np.ndarray | None = None) -> np.ndarray:
-        xs = self.xs if x is None else (x - self.mu) / self.sd
-        return np.linalg.solve(xs.T @ xs + alpha * xs.shape[0] * np.eye(xs.shape[1]), xs.T @ y)  # (p, H)
+    def _inputs(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([(x - self.mu) / self.sd, np.ones((x.shape[0], 1))], axis=1)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+        xs = self._inputs(x)
+        return np.linalg.solve(xs.T @ xs + alpha * xs.shape[0] * np.eye(xs.shape[1]), xs.T @ y)  # (p+1, H)
 
     def predict(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mu) / self.sd) @ w
+        return self._inputs(x) @ w
+
+
+def _config(value, kind):
+    """A config dataclass from ``ctx.options``: the instance itself, a dict of its fields, or None."""
+    if value is None:
+        return kind()
+    if isinstance(value, dict):
+        try:
+            return kind(**value)
+        except TypeError as exc:  # an unknown field: a settings problem the caller can show
+            raise ValueError(f"bad {kind.__name__} settings: {exc}") from None
+    return value
 
 
 def linear(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Prediction:
     """The registry entry: ridge regression over windows with the LSTM's preprocessing."""
-    cfg = ctx.options.get("linear") or LinearConfig()
-    if isinstance(cfg, dict):
-        cfg = LinearConfig(**cfg)
-    net_cfg = ctx.options.get("lstm") or LSTMConfig()  # the same transform / season / calendar choices
+    cfg = _config(ctx.options.get("linear"), LinearConfig)
+    net_cfg = _config(ctx.options.get("lstm"), LSTMConfig)  # the same transform / season / calendar choices
     y = np.asarray(y, dtype=float)[-net_cfg.max_history :]
     dates = ctx.dates[-y.size :] if ctx.dates is not None else None
     input_len = choose_input_len(y.size, horizon, season, net_cfg.input_len)
@@ -87,22 +103,20 @@ def linear(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Predict
     x_tr, _ = _design(prep, train, horizon, cfg.future_features)
     x_val, _ = _design(prep, val, horizon, cfg.future_features)
     y_tr, y_val = prep.targets(train, horizon), prep.targets(val, horizon)
-    sd = x_tr.std(axis=0)
-    sd[sd < 1e-12] = 1.0  # constant inputs (a feature that never changes) stay harmless
-    ridge = _Ridge(x_tr, x_tr.mean(axis=0), sd)
+    ridge = _Ridge(x_tr)
     best, alpha, resid = float(np.mean(np.abs(y_val))), None, y_val  # the naive forecast
     for a in cfg.alphas:
-        err = y_val - ridge.predict(ridge.fit(y_tr, a), x_val)
+        err = y_val - ridge.predict(ridge.fit(x_tr, y_tr, a), x_val)
         if float(np.mean(np.abs(err))) < best:
             best, alpha, resid = float(np.mean(np.abs(err))), a, err
     x_now, base_now = _design(prep, np.array([y.size]), horizon, cfg.future_features)
     if alpha is None:
         point = np.zeros(horizon)
-    else:
+    else:  # the chosen penalty, refitted on every window (standardised by their own statistics)
         every = np.concatenate([train, val])
         x_all, _ = _design(prep, every, horizon, cfg.future_features)
-        w = ridge.fit(prep.targets(every, horizon), alpha, x_all)
-        point = ridge.predict(w, x_now)[0]
+        final = _Ridge(x_all)
+        point = final.predict(final.fit(x_all, prep.targets(every, horizon), alpha), x_now)[0]
     spread = np.quantile(resid, QUANTILES, axis=0).T  # (H, 5) validation errors per step
     q = point[:, None] + spread - spread[:, 2:3]
     step_sd = float(np.std(np.diff(prep.z))) / prep.scale

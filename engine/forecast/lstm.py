@@ -140,8 +140,12 @@ def prepare(
 
 
 def split_origins(n: int, input_len: int, horizon: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation origins; training targets end before the first validation target."""
+    """Training and validation origins; training targets end before the first validation target.
+    No origin at all (fewer than ``input_len + horizon`` points): empty arrays, which the callers
+    report as a series too short."""
     origins = window_origins(n, input_len, horizon)
+    if origins.size == 0:
+        return origins, origins
     n_val = max(1, int(round(val_fraction * origins.size)))
     val = origins[-n_val:]
     train = origins[origins + horizon <= val[0]]

@@ -26,3 +26,20 @@ def test_every_method_fits_without_scrolling_and_more_rows_scroll(qtbot):
     qtbot.wait(10)
     assert table.verticalScrollBar().maximum() > 0
     assert table.minimumHeight() == table.maximumHeight()
+
+
+def test_a_larger_font_makes_the_table_taller(qtbot):
+    from PySide6.QtGui import QFont
+
+    table = ForecastMetrics()
+    qtbot.addWidget(table)
+    table.set_rows(_rows(len(METHODS)), "m0")
+    before = table.minimumHeight()
+    table.setFont(QFont(table.font().family(), 22))
+    table.verticalHeader().setMinimumSectionSize(40)  # what a big font does to the rows
+    table.set_rows(_rows(len(METHODS)), "m0")
+    table.resize(420, table.minimumHeight())
+    table.show()
+    qtbot.waitExposed(table)
+    assert table.minimumHeight() > before
+    assert table.verticalScrollBar().maximum() == 0

@@ -241,3 +241,12 @@ def test_backtests_fit_one_seed_even_with_a_train_runs_lstm_settings():
     chosen = _options("auto", {"seeds": 3, "hidden": 8})["lstm"]  # the forecast itself: as chosen
     assert chosen.seeds == 3 and chosen.hidden == 8
     assert _options("ets", {"seeds": 3}) == {}
+
+
+def test_linear_shares_the_lstm_preprocessing_settings_and_backtests_always_get_them():
+    from desktop.forecast_ops import _options
+
+    assert _options("linear", {"input_len": 24})["lstm"].input_len == 24  # the forecast itself
+    # a backtest's rows (linear among them) do not depend on which method is selected
+    for selected in ("ets", "lstm", "linear"):
+        assert _options(selected, {"input_len": 24}, quick=True)["lstm"].input_len == 24

@@ -93,3 +93,33 @@ def test_default_is_on_for_every_options_dict_and_off_at_zero():
         > 0
     )
     assert _run(0.0, [[3, 4]]) == [3, 4]
+
+
+def test_an_empty_reply_merges_the_users_turns_around_it(tiny_dialogue_model, monkeypatch):
+    """The CLI keeps a reply that said nothing as an empty turn: the model must still see alternating
+    turns (the user's two messages as one), and the user's words are never taken for the bot's."""
+    import engine.dialogue.bot as bot_module
+    from engine.dialogue.bot import alternating
+    from engine.dialogue.data import prep
+
+    assert alternating(["hi", "hello!", "where do you live", " ", "hello?"]) == [
+        "hi",
+        "hello!",
+        "where do you live hello?",
+    ]
+    bot = ChatBot.load(tiny_dialogue_model)
+    seen = []
+    real = bot_module.decode
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("avoid"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bot_module, "decode", spy)
+    strong = DecodeOptions(method="greedy", self_repeat_penalty=20.0)
+    reply = bot.reply(["hi", "hello!", "where do you live", "", "hello?"], strong)
+    assert seen[-1] == [bot.tok.encode(prep("hello!"))]
+    assert reply.turn_labels[-1].startswith("you: where do you live")
+    assert reply.turn_labels[-2] == "bot: hello!"
+    merged = bot.reply(["hi", "hello!", "where do you live hello?"], strong)
+    assert merged.text == reply.text and merged.context_tokens == reply.context_tokens

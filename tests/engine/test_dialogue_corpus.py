@@ -114,3 +114,24 @@ def test_small_corpora_hold_dialogues_out_without_overlap():
     assert train[0].turns == ("hi", "hello", "how are you") and valid == one and last_only
     with pytest.raises(ValueError, match="at least two dialogues"):
         C.train_valid([C.Dialogue("h1", ("hi", "hello"))])
+
+
+def test_a_parlance_export_is_read_as_the_shown_thread_with_turns_by_role(tmp_path):
+
+    from engine.dialogue import corpus as C
+    from engine.history import HistoryStore
+
+    store = HistoryStore.open_in_memory()
+    cid = store.create_conversation()
+    u1 = store.add_message(cid, "user", "hi there", None)
+    old = store.add_message(cid, "bot", "an older version", u1)
+    store.add_message(cid, "user", "on the old branch", old)
+    b1 = store.add_message(cid, "bot", "hello!", u1)  # regenerated: the version shown
+    u2 = store.add_message(cid, "user", "where do you live?", b1)
+    failed = store.add_message(cid, "bot", "partial", u2)
+    store.update_message(failed, status="error")
+    store.add_message(cid, "user", "hello?", failed)
+    path = tmp_path / "chat.json"
+    path.write_text(store.export_conversation(cid, "json"), encoding="utf-8")
+    (d,) = C.read_json(path)
+    assert d.turns == ("hi there", "hello!", "where do you live? hello?")

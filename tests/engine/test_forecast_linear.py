@@ -41,18 +41,33 @@ def test_dated_monthly_series_with_calendar_features_and_a_constant_feature():
 
 
 def test_when_nothing_beats_naive_on_validation_it_forecasts_naive():
-    # the training windows alternate, the latest (validation) ones are flat: any linear rule learnt on
-    # the former loses to the naive forecast on the latter
+    # the training windows alternate, the latest (validation) ones walk at random: the reversal learnt
+    # on the former (a small penalty keeps it) loses to the naive forecast on the latter
     rng = np.random.default_rng(1)
-    y = np.r_[np.tile([0.0, 1.0], 120), np.full(80, 0.5)] + rng.normal(0, 1e-3, 320)
-    fc = fit_forecast(y, 5, "linear", season=1)
+    y = np.r_[np.tile([-1.0, 1.0], 120) + rng.normal(0, 0.01, 240), np.cumsum(rng.normal(0, 1, 100))]
+    fc = fit_forecast(y, 5, "linear", season=1, options={"linear": {"alphas": (1e-3,)}})
     assert fc.info["model"].endswith("naive won")
     np.testing.assert_allclose(fc.mean, y[-1])
+
+
+def test_a_steady_trend_is_carried_like_the_drift_method_does():
+    t = np.arange(200.0)
+    y = 100 + t + np.random.default_rng(0).normal(0, 1, 200)
+    hist, actual = y[:-12], y[-12:]
+    err = {
+        m: mase(actual, fit_forecast(hist, 12, m, season=1).mean, hist, 1)
+        for m in ("linear", "drift", "naive")
+    }
+    assert err["linear"] < 1.5 * err["drift"] and err["linear"] < 0.5 * err["naive"], err
 
 
 def test_too_short_and_bad_settings_are_clear_errors():
     with pytest.raises(ValueError, match="too short for the linear model"):
         fit_forecast(np.arange(30.0) + 1, 12, "linear", season=1)
+    with pytest.raises(ValueError, match="too short for the linear model"):  # not even one window
+        fit_forecast(np.arange(4.0) + 1, 3, "linear", season=1)
+    with pytest.raises(ValueError, match="bad LinearConfig settings"):
+        fit_forecast(np.arange(300.0), 5, "linear", season=1, options={"linear": {"alpha": 1}})
     with pytest.raises(ValueError, match="val_fraction"):
         LinearConfig(val_fraction=1.5)
     with pytest.raises(ValueError, match="alphas"):
