@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from bench_forecast import SETS  # noqa: E402
 
-CACHED = ("naive", "snaive", "drift", "ets", "arima", "theta", "lstm", "hybrid")
-SINGLE = ("lstm", "hybrid", "ets", "arima", "theta", "naive", "snaive", "drift")
+CACHED = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear", "lstm", "hybrid")
+SINGLE = ("lstm", "hybrid", "linear", "ets", "arima", "theta", "naive", "snaive", "drift")
 CACHE = ROOT / "runs" / "forecast_cache"
 # label -> AutoConfig overrides; every policy is tried with each candidate pool and 2 or 3 inner origins
 POLICY_GRID = {
@@ -51,6 +51,7 @@ POLICY_GRID = {
 POOLS = {
     "5": ("ets", "arima", "theta", "lstm", "hybrid"),
     "no theta": ("ets", "arima", "lstm", "hybrid"),
+    "no theta + linear (default since 2 Dec)": ("ets", "arima", "lstm", "hybrid", "linear"),
     "8": ("ets", "arima", "theta", "lstm", "hybrid", "naive", "snaive", "drift"),
 }
 
@@ -169,9 +170,13 @@ def report(set_name: str) -> str:
         raise SystemExit(f"no cache under {CACHE / set_name}; run the cache command first")
     lines = [f"{len(recs)} series ({set_name}): " + ", ".join(r["name"] for r in recs), ""]
     lines += ["| method | mean MASE | median MASE | 80% cov. | 95% cov. |", "|---|---|---|---|---|"]
-    single = {m: _agg(evaluate(recs, None, m)) for m in SINGLE}
+    have = {m for m in CACHED if all(m in rec["preds"] for rec in recs)}  # older caches lack linear
+    single = {m: _agg(evaluate(recs, None, m)) for m in SINGLE if m in have}
     lines += [_row(m, a) for m, a in single.items()]
-    cols = [(pool, folds) for pool in POOLS for folds in (2, 3)]
+    pools = [pool for pool in POOLS if set(POOLS[pool]) <= have]
+    if len(pools) < len(POOLS):
+        lines += ["", f"(not in this cache: {', '.join(sorted(set(CACHED) - have))}; pools using it skipped)"]
+    cols = [(pool, folds) for pool in pools for folds in (2, 3)]
     head = " | ".join(f"pool {pool}, {folds} origins" for pool, folds in cols)
     lines += ["", f"| auto policy (mean MASE) | {head} |", "|---|" + "---|" * len(cols)]
     results = {}
