@@ -150,22 +150,6 @@ def test_model_turns_keep_the_newest_text_within_budget():
     assert turns == ["x" * 100] and cut
 
 
-def test_model_turns_alternate_by_role_as_in_the_corpora():
-    thread = [
-        {"role": "user", "text": "hi"},
-        {"role": "bot", "text": "hello!"},
-        {"role": "user", "text": "where do you live?"},
-        {"role": "bot", "text": ""},  # stopped before its first word
-        {"role": "user", "text": "hello?"},
-    ]
-    turns, cut = chat_ops.model_turns(thread, 1000)
-    # the unanswered question and the next message are one user turn, so the last turn is the user's
-    # and the one before it the bot's, as the speaker markers assume
-    assert turns == ["hi", "hello!", "where do you live? hello?"] and not cut
-    turns, cut = chat_ops.model_turns(thread, 12)
-    assert turns == ["live? hello?"] and cut
-
-
 def test_signal_emit_does_not_leak_references_to_true(qtbot, service):
     import gc
     import sys

@@ -51,8 +51,22 @@ def test_negative_penalty_is_refused():
         DecodeOptions.from_dict({"self_repeat_penalty": -1})
 
 
-def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, monkeypatch):
+@pytest.fixture
+def avoid_spy(monkeypatch):
+    """The ``avoid`` list of every decode() call the bot makes, in order."""
     import engine.dialogue.bot as bot_module
+
+    seen, real = [], bot_module.decode
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("avoid"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bot_module, "decode", spy)
+    return seen
+
+
+def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, avoid_spy):
     from engine.dialogue.data import prep
 
     bot = ChatBot.load(tiny_dialogue_model)
@@ -62,14 +76,7 @@ def test_bot_avoids_its_own_replies_not_the_users(tiny_dialogue_model, monkeypat
     first = bot.reply(["what is your name"], strong).text
     assert first == bot.reply(["what is your name"], plain).text
     assert first.lower().rstrip(".") == "my name is parlance"
-    seen = []
-    real = bot_module.decode
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("avoid"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bot_module, "decode", spy)
+    seen = avoid_spy
     turns = [
         "hello there",
         "Hi, how are you?",
@@ -95,10 +102,9 @@ def test_default_is_on_for_every_options_dict_and_off_at_zero():
     assert _run(0.0, [[3, 4]]) == [3, 4]
 
 
-def test_an_empty_reply_merges_the_users_turns_around_it(tiny_dialogue_model, monkeypatch):
+def test_an_empty_reply_merges_the_users_turns_around_it(tiny_dialogue_model, avoid_spy):
     """The CLI keeps a reply that said nothing as an empty turn: the model must still see alternating
     turns (the user's two messages as one), and the user's words are never taken for the bot's."""
-    import engine.dialogue.bot as bot_module
     from engine.dialogue.bot import alternating
     from engine.dialogue.data import prep
 
@@ -108,14 +114,7 @@ def test_an_empty_reply_merges_the_users_turns_around_it(tiny_dialogue_model, mo
         "where do you live hello?",
     ]
     bot = ChatBot.load(tiny_dialogue_model)
-    seen = []
-    real = bot_module.decode
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("avoid"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bot_module, "decode", spy)
+    seen = avoid_spy
     strong = DecodeOptions(method="greedy", self_repeat_penalty=20.0)
     reply = bot.reply(["hi", "hello!", "where do you live", "", "hello?"], strong)
     assert seen[-1] == [bot.tok.encode(prep("hello!"))]
