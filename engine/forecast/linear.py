@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.forecast.context import FitContext
 from engine.forecast.ensemble import floor_widths
-from engine.forecast.lstm import MIN_WINDOWS, choose_input_len, prepare, split_origins
+from engine.forecast.lstm import MIN_WINDOWS, choose_input_len, points_needed, prepare, split_origins
 from engine.forecast.lstm_model import QUANTILES, LSTMConfig
 from engine.forecast.result import Prediction
 
@@ -94,10 +94,10 @@ def linear(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Predict
     prep = prepare(y, horizon, season, dates, ctx.freq, net_cfg, input_len=input_len)
     train, val = split_origins(y.size, prep.input_len, horizon, cfg.val_fraction)
     if train.size < MIN_WINDOWS:
-        need = prep.input_len + 2 * horizon + MIN_WINDOWS
+        need = points_needed(y.size, horizon, season, net_cfg.input_len, cfg.val_fraction)
         raise ValueError(
             f"series too short for the linear model at horizon {horizon}: "
-            f"{y.size} points, about {need} needed"
+            f"{y.size} points, at least {need} needed"
         )
     ctx.check()
     x_tr, _ = _design(prep, train, horizon, cfg.future_features)

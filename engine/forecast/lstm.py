@@ -139,6 +139,16 @@ def prepare(
     )
 
 
+def points_needed(n: int, horizon: int, season: int, requested: int | None, val_fraction: float) -> int:
+    """The fewest points from which a series of ``n`` (too few) would give MIN_WINDOWS training
+    windows with the window length chosen for it (for the "too short" message)."""
+    for m in range(max(n + 1, horizon + 2), n + 100 * (horizon + MAX_AUTO_INPUT) + 1000):
+        length = choose_input_len(m, horizon, season, requested)
+        if split_origins(m, length, horizon, val_fraction)[0].size >= MIN_WINDOWS:
+            return m
+    return n + 1
+
+
 def split_origins(n: int, input_len: int, horizon: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation origins; training targets end before the first validation target.
     No origin at all (fewer than ``input_len + horizon`` points): empty arrays, which the callers
@@ -184,9 +194,9 @@ def fit_predict(
     prep = prepare(y, horizon, season, dates, ctx.freq, cfg, deseasonalise, base_fn)
     train, val = split_origins(y.size, prep.input_len, horizon, cfg.val_fraction)
     if train.size < MIN_WINDOWS:
-        need = prep.input_len + 2 * horizon + MIN_WINDOWS
+        need = points_needed(y.size, horizon, season, cfg.input_len, cfg.val_fraction)
         raise ValueError(
-            f"series too short for the LSTM at horizon {horizon}: {y.size} points, about {need} needed"
+            f"series too short for the LSTM at horizon {horizon}: {y.size} points, at least {need} needed"
         )
     old_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads))

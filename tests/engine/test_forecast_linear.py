@@ -72,3 +72,20 @@ def test_too_short_and_bad_settings_are_clear_errors():
         LinearConfig(val_fraction=1.5)
     with pytest.raises(ValueError, match="alphas"):
         LinearConfig(alphas=(0.0,))
+
+
+@pytest.mark.parametrize("method", ["linear", "lstm"])
+def test_the_too_short_message_names_the_points_actually_needed(method):
+    import re
+
+    from engine.forecast.lstm_model import LSTMConfig
+
+    opts = {"lstm": LSTMConfig(seeds=1, epochs=1, hidden=4)}
+    y = 50 + np.sin(np.arange(400) / 3.0) + np.arange(400) * 0.01
+    with pytest.raises(ValueError, match="at least") as err:
+        fit_forecast(y[:40], 12, method, season=1, options=opts)
+    need = int(re.search(r"at least (\d+) needed", str(err.value)).group(1))
+    assert need > 40
+    assert fit_forecast(y[:need], 12, method, season=1, options=opts).horizon == 12
+    with pytest.raises(ValueError, match="too short"):
+        fit_forecast(y[: need - 1], 12, method, season=1, options=opts)
