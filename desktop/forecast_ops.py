@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 FORECAST_KIND = "forecast"
-METHODS = ("lstm", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
+METHODS = ("lstm", "hybrid", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
 BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear")  # always compared
 STORED_POINTS = 2000  # history points saved with a forecast (enough to draw it again)
 PROGRESS_EVERY_S = 0.1  # forward at most this many progress events per second to the window
@@ -65,7 +65,7 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
     """Engine options: ``lstm`` overrides LSTMConfig fields (the networks' settings, and the
     preprocessing ``linear`` shares with them); ``quick`` (backtests) fits one seed. A backtest
     always gets them, whichever method is selected, so its rows do not depend on that choice."""
-    if not (quick or method in ("lstm", "auto", "linear")) or not (lstm or quick):
+    if not (quick or method in ("lstm", "hybrid", "auto", "linear")) or not (lstm or quick):
         return {}
     from engine.forecast.lstm_model import LSTMConfig
 

@@ -23,6 +23,7 @@ from desktop.widgets.panel_parts import title_row
 
 METHOD_TIPS = {
     "lstm": "LSTM ensemble (trains in seconds to a minute)",
+    "hybrid": "The LSTM correcting an ETS forecast (ES-RNN style; best single method on our panel)",
     "linear": "Ridge regression over the same windows as the LSTM (instant)",
     "ets": "Exponential smoothing (statsmodels ETS)",
     "arima": "ARIMA, order chosen automatically",

@@ -250,3 +250,14 @@ def test_linear_shares_the_lstm_preprocessing_settings_and_backtests_always_get_
     # a backtest's rows (linear among them) do not depend on which method is selected
     for selected in ("ets", "lstm", "linear"):
         assert _options(selected, {"input_len": 24}, quick=True)["lstm"].input_len == 24
+
+
+def test_hybrid_and_linear_are_offered_and_forecast_from_the_panel(qtbot, panel):
+    panel.lstm_options = TINY_LSTM
+    load(qtbot, panel, SAMPLE)
+    offered = [panel.method_box.itemText(i) for i in range(panel.method_box.count())]
+    assert "hybrid" in offered and "linear" in offered
+    for method in ("linear", "hybrid"):
+        forecast(qtbot, panel, method, 6, LONG_WAIT_MS)
+        assert panel.result is not None and panel.result["method"] == method
+        assert len(panel.result["mean"]) == 6 and not panel.message.isVisible()
