@@ -65,7 +65,7 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
     """Engine options: ``lstm`` overrides LSTMConfig fields (the networks' settings, and the
     preprocessing ``linear`` shares with them); ``quick`` (backtests) fits one seed. A backtest
     always gets them, whichever method is selected, so its rows do not depend on that choice."""
-    if not (quick or method in ("lstm", "hybrid", "auto", "linear")) or not (lstm or quick):
+    if not quick and (method not in ("lstm", "hybrid", "auto", "linear") or not lstm):
         return {}
     from engine.forecast.lstm_model import LSTMConfig
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.forecast.context import FitContext
 from engine.forecast.ensemble import floor_widths
-from engine.forecast.lstm import MIN_WINDOWS, choose_input_len, points_needed, prepare, split_origins
+from engine.forecast.lstm import windowed
 from engine.forecast.lstm_model import QUANTILES, LSTMConfig
 from engine.forecast.result import Prediction
 
@@ -88,17 +88,7 @@ def linear(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Predict
     """The registry entry: ridge regression over windows with the LSTM's preprocessing."""
     cfg = _config(ctx.options.get("linear"), LinearConfig)
     net_cfg = _config(ctx.options.get("lstm"), LSTMConfig)  # the same transform / season / calendar choices
-    y = np.asarray(y, dtype=float)[-net_cfg.max_history :]
-    dates = ctx.dates[-y.size :] if ctx.dates is not None else None
-    input_len = choose_input_len(y.size, horizon, season, net_cfg.input_len)
-    prep = prepare(y, horizon, season, dates, ctx.freq, net_cfg, input_len=input_len)
-    train, val = split_origins(y.size, prep.input_len, horizon, cfg.val_fraction)
-    if train.size < MIN_WINDOWS:
-        need = points_needed(y.size, horizon, season, net_cfg.input_len, cfg.val_fraction)
-        raise ValueError(
-            f"series too short for the linear model at horizon {horizon}: "
-            f"{y.size} points, at least {need} needed"
-        )
+    y, prep, train, val = windowed(y, horizon, season, ctx, net_cfg, "linear model", cfg.val_fraction)
     ctx.check()
     x_tr, _ = _design(prep, train, horizon, cfg.future_features)
     x_val, _ = _design(prep, val, horizon, cfg.future_features)

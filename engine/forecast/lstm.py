@@ -162,6 +162,34 @@ def split_origins(n: int, input_len: int, horizon: int, val_fraction: float) -> 
     return train, val
 
 
+def windowed(
+    y: np.ndarray,
+    horizon: int,
+    season: int,
+    ctx: FitContext,
+    cfg: LSTMConfig,
+    what: str,
+    val_fraction: float | None = None,
+    **prepare_kw,
+) -> tuple[np.ndarray, Prepared, np.ndarray, np.ndarray]:
+    """The last ``cfg.max_history`` points of ``y``, :func:`prepare`-d, with their training and
+    validation origins (``val_fraction``: instead of ``cfg.val_fraction``). Too few points for
+    MIN_WINDOWS training windows: a ValueError naming the points needed, raised before preparing
+    (which may fit a base model). ``what`` names the model in that message."""
+    fraction = cfg.val_fraction if val_fraction is None else val_fraction
+    y = np.asarray(y, dtype=float)[-cfg.max_history :]
+    input_len = choose_input_len(y.size, horizon, season, cfg.input_len)
+    train, val = split_origins(y.size, input_len, horizon, fraction)
+    if train.size < MIN_WINDOWS:
+        need = points_needed(y.size, horizon, season, cfg.input_len, fraction)
+        raise ValueError(
+            f"series too short for the {what} at horizon {horizon}: {y.size} points, at least {need} needed"
+        )
+    dates = ctx.dates[-y.size :] if ctx.dates is not None else None
+    prep = prepare(y, horizon, season, dates, ctx.freq, cfg, input_len=input_len, **prepare_kw)
+    return y, prep, train, val
+
+
 def _tensors(prep: Prepared, origins: np.ndarray, horizon: int, with_targets: bool = True):
     import torch
 
@@ -189,15 +217,9 @@ def fit_predict(
     import torch
 
     t0 = time.perf_counter()
-    y = np.asarray(y, dtype=float)[-cfg.max_history :]
-    dates = ctx.dates[-y.size :] if ctx.dates is not None else None
-    prep = prepare(y, horizon, season, dates, ctx.freq, cfg, deseasonalise, base_fn)
-    train, val = split_origins(y.size, prep.input_len, horizon, cfg.val_fraction)
-    if train.size < MIN_WINDOWS:
-        need = points_needed(y.size, horizon, season, cfg.input_len, cfg.val_fraction)
-        raise ValueError(
-            f"series too short for the LSTM at horizon {horizon}: {y.size} points, at least {need} needed"
-        )
+    y, prep, train, val = windowed(
+        y, horizon, season, ctx, cfg, "LSTM", deseasonalise=deseasonalise, base_fn=base_fn
+    )
     old_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads))
     try:
