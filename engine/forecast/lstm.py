@@ -218,7 +218,7 @@ def fit_predict(
 
     t0 = time.perf_counter()
     y, prep, train, val = windowed(
-        y, horizon, season, ctx, cfg, "LSTM", deseasonalise=deseasonalise, base_fn=base_fn
+        y, horizon, season, ctx, cfg, name, deseasonalise=deseasonalise, base_fn=base_fn
     )
     old_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads))
