@@ -66,11 +66,15 @@ def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
     """The conversation as the model's ``turns`` (oldest first), cut to ``max_chars`` in all.
 
     Turns alternate, as in the corpora the model learnt from: messages that say nothing (a reply
-    stopped before its first word) are left out, and consecutive messages of one role (a message
-    left unanswered, then another) are one turn. The newest text is kept: a long turn keeps its
-    end, and older turns are dropped once the budget is spent. Returns (turns, truncated).
+    stopped before its first word) and replies that failed (their partial text is kept for the
+    person, not for the model, as in training on the history) are left out, and consecutive
+    messages of one role (a message left unanswered, then another) are one turn. The newest text
+    is kept: a long turn keeps its end, and older turns are dropped once the budget is spent.
+    Returns (turns, truncated).
     """
-    merged = merge_turns((m.get("role", k), m["text"] or "") for k, m in enumerate(thread))
+    merged = merge_turns(
+        (m.get("role", k), m["text"] or "") for k, m in enumerate(thread) if m.get("status") != "error"
+    )
     budget = max(int(max_chars), 1)
     kept: list[str] = []
     truncated = False
@@ -88,8 +92,13 @@ def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
 
 def bot_replies(thread: list[dict]) -> list[str]:
     """The bot's replies in a stored thread that say something, newest first (by role, so a reply
-    stopped before its first word or a message left unanswered cannot shift them)."""
-    return [m["text"] for m in reversed(thread) if m.get("role") == "bot" and (m["text"] or "").strip()]
+    stopped before its first word or a message left unanswered cannot shift them); failed replies
+    are not among them."""
+    return [
+        m["text"]
+        for m in reversed(thread)
+        if m.get("role") == "bot" and (m["text"] or "").strip() and m.get("status") != "error"
+    ]
 
 
 def attention_record(reply) -> dict | None:

@@ -25,3 +25,19 @@ def test_model_turns_merge_one_roles_messages_in_a_row():
     assert turns == ["hi", "Hello!", "what do you like? are you there? hello?"] and not cut
     turns, cut = model_turns(THREAD, 12)
     assert turns == ["here? hello?"] and cut
+
+
+def test_failed_replies_are_not_context():
+    """A reply that failed mid-stream keeps its partial text in the thread for the person, but the
+    model reads neither it nor counts it as its own reply (as training on the history does)."""
+    thread = [
+        {"role": "user", "text": "hi", "status": "complete"},
+        {"role": "bot", "text": "Hello there, I", "status": "error"},
+        {"role": "user", "text": "still there?", "status": "complete"},
+    ]
+    turns, cut = model_turns(thread, 1000)
+    assert turns == ["hi still there?"] and not cut
+    assert bot_replies(thread) == []
+    stopped = [*thread[:1], {**thread[1], "status": "stopped"}, thread[2]]
+    assert model_turns(stopped, 1000)[0] == ["hi", "Hello there, I", "still there?"]
+    assert bot_replies(stopped) == ["Hello there, I"]
