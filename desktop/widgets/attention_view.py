@@ -20,6 +20,17 @@ TURN_COL_PX = 30  # narrowest column of a turn (utterance level)
 LABEL_MAX_PX = 210  # tallest rotated column label
 
 
+def piece_label(piece: str) -> str:
+    """A tokenizer piece as a heat-map label. Pieces come as the model's records keep them: a word's
+    first piece with a leading space, the rest without. A piece that continues a word is marked
+    with a leading "-" ("w", "-eekend"), so that it does not read as a clipped word; punctuation
+    and markers such as ``<u1>`` are shown as they are."""
+    text = piece.strip()
+    if not text:
+        return "·"
+    return text if piece[:1].isspace() or not text[:1].isalnum() else "-" + text
+
+
 def _make_classes():
     import pyqtgraph as pg
 
@@ -226,9 +237,11 @@ class AttentionView(QWidget):
         self._ensure_maps()
         text = record.get("text") or ""
         self.quote.setText(f"“{text[:300]}{'…' if len(text) > 300 else ''}”")
-        rows = record["out_tokens"]
+        out = list(record["out_tokens"])
+        out[:1] = [" " + t.lstrip() for t in out[:1]]  # a reply's first piece starts a word
+        rows = [piece_label(t) for t in out]
         self.turn_map.set_data(record.get("turn_attention") or [], rows, record.get("turn_labels") or [])
-        words = [t.strip() or "·" for t in record.get("context_tokens") or []]
+        words = [piece_label(t) for t in record.get("context_tokens") or []]
         self.word_map.set_data(record.get("word_attention") or [], rows, words)
         for w in (self.turn_title, self.word_title, self.turn_map, self.word_map):
             w.show()

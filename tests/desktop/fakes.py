@@ -72,7 +72,7 @@ class ScriptedBot:
             if on_token is not None:
                 on_token(piece)
         stopped = len(out) < len(words)
-        context = [w for t in turns for w in t.split()[:12]]
+        context = [" " + w for t in turns for w in t.split()[:12]]  # word-start pieces, as the bot records
         turn_of = [n for n, t in enumerate(turns) for _ in t.split()[:12]]
         n_turns = len(turns)
         word_att = [
@@ -85,7 +85,7 @@ class ScriptedBot:
             stopped=stopped,
             latency_ms=(time.perf_counter() - t0) * 1000,
             n_tokens=len(out),
-            out_tokens=[p.strip() for p in out],
+            out_tokens=[" " + p.strip() for p in out],
             context_tokens=context,
             context_turn=turn_of,
             turn_labels=[

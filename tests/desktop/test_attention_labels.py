@@ -1,0 +1,31 @@
+"""Heat-map labels of "Why this reply": tokenizer pieces, with a piece that continues a word marked
+so that it does not read as a word with its first letters cut off."""
+
+from desktop.widgets.attention_view import AttentionView, piece_label
+
+
+def test_piece_labels_mark_word_continuations():
+    assert piece_label(" weekend") == "weekend"
+    assert piece_label(" w") == "w" and piece_label("eekend") == "-eekend"
+    assert piece_label("?") == "?" and piece_label(",") == ","
+    assert piece_label("<u1>") == "<u1>"
+    assert piece_label(" ") == "·" and piece_label("") == "·"
+    assert piece_label("'s") == "'s"
+
+
+def test_view_labels_rows_and_columns_by_piece(qtbot):
+    view = AttentionView()
+    qtbot.addWidget(view)
+    record = {
+        "text": "yeah, weekend",
+        "out_tokens": ["yeah", ",", " week", "end"],  # the first piece starts a word, space or not
+        "context_tokens": ["<u1>", " do", " you", " w", "eekend", "?"],
+        "context_turn": [0] * 6,
+        "turn_labels": ["you: do you weekend?"],
+        "word_attention": [[1 / 6] * 6 for _ in range(4)],
+        "turn_attention": [[1.0] for _ in range(4)],
+    }
+    view.set_record(record)
+    assert view.word_map.rows == ["yeah", ",", "week", "-end"]
+    assert view.word_map.cols == ["<u1>", "do", "you", "w", "-eekend", "?"]
+    assert view.turn_map.rows == view.word_map.rows
