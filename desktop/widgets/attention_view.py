@@ -20,15 +20,25 @@ TURN_COL_PX = 30  # narrowest column of a turn (utterance level)
 LABEL_MAX_PX = 210  # tallest rotated column label
 
 
-def piece_label(piece: str) -> str:
-    """A tokenizer piece as a heat-map label. Pieces come as the model's records keep them: a word's
-    first piece with a leading space, the rest without. A piece that continues a word is marked
-    with a leading "-" ("w", "-eekend"), so that it does not read as a clipped word; punctuation
-    and markers such as ``<u1>`` are shown as they are."""
-    text = piece.strip()
-    if not text:
-        return "·"
-    return text if piece[:1].isspace() or not text[:1].isalnum() else "-" + text
+def piece_labels(pieces: list[str], first_starts_word: bool = True) -> list[str]:
+    """Tokenizer pieces as heat-map labels. Pieces come as the model's records keep them: a word's
+    first piece with a leading space, the rest without; the tokenizer also emits a bare space
+    piece before digits and rare characters, after which a piece starts a word too. A piece that
+    continues a word is marked with a leading "-" ("w", "-eekend"; "25" is "2", "-5") so that it
+    does not read as a word with its first letters cut off; punctuation, bytes and markers such as
+    ``<u1>`` are shown as they are, a bare space as "·"."""
+    out = []
+    starts = first_starts_word
+    for piece in pieces:
+        text = piece.strip()
+        if not text:
+            out.append("·")
+            starts = True
+            continue
+        starts = starts or piece[:1].isspace()
+        out.append(text if starts or not text[:1].isalnum() else "-" + text)
+        starts = False
+    return out
 
 
 def _make_classes():
@@ -237,11 +247,9 @@ class AttentionView(QWidget):
         self._ensure_maps()
         text = record.get("text") or ""
         self.quote.setText(f"“{text[:300]}{'…' if len(text) > 300 else ''}”")
-        out = list(record["out_tokens"])
-        out[:1] = [" " + t.lstrip() for t in out[:1]]  # a reply's first piece starts a word
-        rows = [piece_label(t) for t in out]
+        rows = piece_labels(record["out_tokens"])  # a reply's first piece starts a word
         self.turn_map.set_data(record.get("turn_attention") or [], rows, record.get("turn_labels") or [])
-        words = [piece_label(t) for t in record.get("context_tokens") or []]
+        words = piece_labels(record.get("context_tokens") or [], first_starts_word=False)
         self.word_map.set_data(record.get("word_attention") or [], rows, words)
         for w in (self.turn_title, self.word_title, self.turn_map, self.word_map):
             w.show()

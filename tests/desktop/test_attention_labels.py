@@ -1,16 +1,20 @@
 """Heat-map labels of "Why this reply": tokenizer pieces, with a piece that continues a word marked
 so that it does not read as a word with its first letters cut off."""
 
-from desktop.widgets.attention_view import AttentionView, piece_label
+from desktop.widgets.attention_view import AttentionView, piece_labels
 
 
 def test_piece_labels_mark_word_continuations():
-    assert piece_label(" weekend") == "weekend"
-    assert piece_label(" w") == "w" and piece_label("eekend") == "-eekend"
-    assert piece_label("?") == "?" and piece_label(",") == ","
-    assert piece_label("<u1>") == "<u1>"
-    assert piece_label(" ") == "·" and piece_label("") == "·"
-    assert piece_label("'s") == "'s"
+    assert piece_labels([" weekend", "?"]) == ["weekend", "?"]
+    assert piece_labels([" the", " w", "eekend"]) == ["the", "w", "-eekend"]
+    assert piece_labels(["<u1>", " do", "'s", ","]) == ["<u1>", "do", "'s", ","]
+    # digits and rare characters come after a bare space piece: the piece after it starts a word
+    assert piece_labels([" i", " am", " ", "2", "5", " years"]) == ["i", "am", "·", "2", "-5", "years"]
+    assert piece_labels([" ", "<0xC3>", "<0xBC>", "ber"]) == ["·", "<0xC3>", "<0xBC>", "-ber"]
+    # a reply's first piece starts a word; a context cut to its last pieces may begin mid-word
+    assert piece_labels(["yeah", " ok"]) == ["yeah", "ok"]
+    assert piece_labels(["ekend", " ok"], first_starts_word=False) == ["-ekend", "ok"]
+    assert piece_labels([]) == []
 
 
 def test_view_labels_rows_and_columns_by_piece(qtbot):
