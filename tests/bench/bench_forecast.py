@@ -1,6 +1,6 @@
 """Forecast benchmark: the panel table (mean MASE / coverage per method) and the speed figures.
 
-    python tests/bench/bench_forecast.py panel [--set panel|dev|check|holdout] [--only NAME ...] [--out FILE.json]
+    python tests/bench/bench_forecast.py panel [--set panel|dev|check|holdout] [--only NAME ...] [--out F]
     python tests/bench/bench_forecast.py speed
     python tests/bench/bench_forecast.py samples   # rewrite resources/samples/*.csv
 
