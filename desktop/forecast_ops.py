@@ -293,7 +293,8 @@ def backtest_file(
                 "failed": int(row.get("failed", 0)),
             }
         )
-    rows.sort(key=lambda r: (r["mase"] is None, r["mase"] if r["mase"] is not None else 0.0))
+    # the ranking of Backtest.best(): methods that failed at some origins after those that ran at all
+    rows.sort(key=lambda r: (r["mase"] is None, r["failed"], r["mase"] if r["mase"] is not None else 0.0))
     paths = {}
     for name, results in bt.folds.items():
         xs, ys = [], []

@@ -144,8 +144,11 @@ class Backtest:
         return out
 
     def best(self, key: str = "mase") -> str | None:
+        """The method with the lowest mean ``key`` among those that forecast at the most origins: a
+        method that failed at some origins is scored on fewer, often easier, folds and cannot win
+        over one that ran at all of them."""
         rows = {m: r for m, r in self.summary().items() if np.isfinite(r.get(key, float("nan")))}
-        return min(rows, key=lambda m: rows[m][key]) if rows else None
+        return min(rows, key=lambda m: (rows[m]["failed"], rows[m][key])) if rows else None
 
     def to_dict(self) -> dict:
         return _clean(

@@ -43,3 +43,20 @@ def test_a_larger_font_makes_the_table_taller(qtbot):
     qtbot.waitExposed(table)
     assert table.minimumHeight() > before
     assert table.verticalScrollBar().maximum() == 0
+
+
+def test_rows_that_failed_some_folds_come_after_complete_ones(tmp_path):
+    """The table's order and its winner follow Backtest.best(): linear forecasts at the last fold
+    only (too few points before the earlier origins) and, scored on that one, must not lead."""
+    import numpy as np
+
+    from desktop.forecast_ops import backtest_file
+
+    t = np.arange(36)
+    y = -10 + 0.9 * t + np.random.default_rng(3).normal(0, 0.3, 36)
+    path = tmp_path / "trend.csv"
+    path.write_text("value\n" + "\n".join(f"{v:.4f}" for v in y) + "\n")
+    out = backtest_file(str(path), None, 3, "linear", season=1, methods=("naive", "drift"))
+    rows = {r["method"]: r for r in out["rows"]}
+    assert rows["linear"]["failed"] >= 1 and rows["linear"]["mase"] < rows["drift"]["mase"]
+    assert out["rows"][-1]["method"] == "linear" and out["best"] == out["rows"][0]["method"] != "linear"

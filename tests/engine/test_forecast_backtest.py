@@ -51,3 +51,15 @@ def test_too_short_and_bad_arguments():
         backtest(series(), 6, methods=["x"])
     bt = backtest(series(36), 8, methods=["naive"], folds=5)
     assert len(bt.origins) == 2 and any("only 2 fold(s)" in w for w in bt.warnings)
+
+
+def test_a_method_that_failed_some_folds_cannot_be_best():
+    """linear needs more points than the earliest origin has: it forecasts at the last fold only,
+    where a trend is easy, and its mean over that one fold must not beat methods scored on all."""
+    t = np.arange(36)
+    y = -10 + 0.9 * t + np.random.default_rng(3).normal(0, 0.3, 36)
+    bt = backtest(y, 3, methods=["naive", "drift", "linear"], folds=3, season=1)
+    s = bt.summary()
+    assert s["linear"]["failed"] >= 1 and s["linear"]["folds"] >= 1
+    assert s["linear"]["mase"] < min(s["naive"]["mase"], s["drift"]["mase"])  # would win on its mean
+    assert bt.best() == min(("naive", "drift"), key=lambda m: s[m]["mase"])
