@@ -75,7 +75,7 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
 
 def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
     """Read ``path`` and return the history to draw and the file's numeric columns."""
-    from engine.forecast.io import read_table, series_from_frame
+    from engine.forecast.io import decimal_comma, read_table, series_from_frame
 
     file = Path(path)
     if progress:
@@ -90,7 +90,7 @@ def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
         raise ValueError(f"{file.name}: not a readable text table ({exc.reason})") from None
     if cancel is not None and cancel.cancelled:
         return {"cancelled": True}
-    series = series_from_frame(df, column)
+    series = series_from_frame(df, column, decimal_comma=decimal_comma(file))
     columns = [str(c) for c in df.columns if _mostly_numeric(df[c]) and str(c) != series.name]
     columns = [series.name, *columns] if series.name in df.columns else columns
     x, dated = _positions(series.dates, len(series))

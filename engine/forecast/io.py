@@ -111,8 +111,31 @@ def _numeric(col: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarra
     return values, failed
 
 
-def _parse_dates(col: pd.Series, name: str) -> pd.DatetimeIndex | None:
-    """Dates from a column, or None when it does not look like dates."""
+def _to_datetime(values: pd.Series, dayfirst: bool, fmt: str | None = None) -> tuple[pd.Series, bool]:
+    """(parsed dates with NaT for the unreadable, whether they had to be read in UTC: pandas refuses
+    a column whose UTC offset changes, as local times do at daylight saving)."""
+    kw = {"format": fmt} if fmt else {}
+    try:
+        return pd.to_datetime(values, errors="coerce", dayfirst=dayfirst, **kw), False
+    except (ValueError, TypeError):
+        return pd.to_datetime(values, errors="coerce", dayfirst=dayfirst, utc=True, **kw), True
+
+
+def _regularity(dates) -> float:
+    """How evenly dates fill their span: distinct dates / (span / median step + 1), at most 1. Dates
+    read month first from a day-first file (1–12 January each year for a monthly series) score low."""
+    v = np.unique(pd.DatetimeIndex(dates).dropna().asi8)
+    if v.size < 3:
+        return 0.0
+    step = float(np.median(np.diff(v)))
+    return min(1.0, v.size / ((v[-1] - v[0]) / step + 1)) if step > 0 else 0.0
+
+
+def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> pd.DatetimeIndex | None:
+    """Dates from a column, or None when it does not look like dates. Text dates are read month
+    first (pandas' default) and day first; day first is kept when it reads more of them or spaces
+    them more evenly (31/12/2020, or 01/02/2020, 01/03/2020 … for a monthly series), and said in
+    ``notes``; so is reading dates with several UTC offsets in UTC."""
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         return pd.DatetimeIndex(col)
     probe = col.dropna().head(200).astype(str).str.strip()
@@ -130,14 +153,26 @@ def _parse_dates(col: pd.Series, name: str) -> pd.DatetimeIndex | None:
         return None
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
-        if pd.to_datetime(probe, errors="coerce").notna().mean() < NUMERIC_SHARE:
+        ranked = []
+        for dayfirst in (False, True):
+            got = _to_datetime(probe, dayfirst)[0]
+            share = float(got.notna().mean())
+            ranked.append((share >= NUMERIC_SHARE, round(_regularity(got), 2), share, not dayfirst))
+        best = max(ranked)
+        if not best[0]:
             return None
-        parsed = pd.to_datetime(col, errors="coerce")
+        dayfirst = not best[3]
+        parsed, utc = _to_datetime(col, dayfirst)
         if parsed.isna().mean() > 1 - NUMERIC_SHARE:  # first-row format did not fit the rest
-            parsed = pd.to_datetime(col.astype(str).str.strip(), errors="coerce", format="mixed")
+            parsed, utc = _to_datetime(col.astype(str).str.strip(), dayfirst, "mixed")
     idx = pd.DatetimeIndex(parsed)
     if idx.tz is not None:
         idx = idx.tz_convert(None)
+    if notes is not None and dayfirst:
+        first = idx[~idx.isna()][0]
+        notes.append(f"dates in '{name}' read day first ({probe.iloc[0]!r} is {first:%d %B %Y})")
+    if notes is not None and utc:
+        notes.append(f"dates in '{name}' have more than one UTC offset (daylight saving?); shown in UTC")
     return idx
 
 
@@ -169,14 +204,14 @@ def series_from_frame(
     date_name = None
     if date_column is not None:
         date_name = _pick_column(df, date_column, None)
-        dates = _parse_dates(df[date_name], date_name)
+        dates = _parse_dates(df[date_name], date_name, notes)
         if dates is None:
             raise ValueError(f"column '{date_name}' does not hold dates")
     else:
         for name in df.columns:
             if name == _pick_column(df, column, None):
                 continue
-            parsed = _parse_dates(df[name], name)
+            parsed = _parse_dates(df[name], name, notes)
             if parsed is not None:
                 dates, date_name = parsed, name
                 break
@@ -198,7 +233,7 @@ def series_from_frame(
         if len(candidates) > 1:
             others = ", ".join(c[0] for c in candidates[1:])
             notes.append(
-                f"forecasting column '{value_name}'; other numeric columns: {others} (choose with --column)"
+                f"forecasting column '{value_name}'; other numeric columns: {others} (any can be chosen)"
             )
     if text.any():
         first = int(np.flatnonzero(text)[0])
@@ -223,9 +258,12 @@ def series_from_frame(
     return series
 
 
+def decimal_comma(path) -> bool:
+    """Whether numbers in ``path`` may use a decimal comma: its fields are separated by semicolons."""
+    return _sniff(Path(path))[0] == ";"
+
+
 def read_series(path, column=None, date_column=None, max_points: int = DEFAULT_MAX_POINTS) -> Series:
     """Read ``path`` (CSV, TSV, semicolon, whitespace or one number per line) into a clean Series."""
-    p = Path(path)
-    df = read_table(p)
-    sep, _ = _sniff(p)
-    return series_from_frame(df, column, date_column, max_points, decimal_comma=(sep == ";"))
+    df = read_table(path)
+    return series_from_frame(df, column, date_column, max_points, decimal_comma=decimal_comma(path))

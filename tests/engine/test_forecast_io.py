@@ -131,3 +131,36 @@ def test_detect_season_undated():
     y = np.sin(2 * np.pi * t / 12) + 0.01 * t
     assert detect_season(y) == 12
     assert detect_season(np.random.default_rng(0).normal(size=200)) == 1
+
+
+def test_day_first_dates_are_read_day_first_and_said(tmp_path):
+    # monthly, day first: every entry also parses month first (as 1-12 January), unevenly spaced
+    months = [(y, m) for y in (2020, 2021) for m in range(1, 13)]
+    rows = "\n".join(f"01/{m:02d}/{y},{i}" for i, (y, m) in enumerate(months))
+    s = read_series(write(tmp_path, "date,v\n" + rows))
+    assert len(s) == 24 and s.freq == "MS" and str(s.dates[1].date()) == "2020-02-01"
+    assert any("read day first" in w for w in s.warnings)
+    # daily, day first: days over 12 only parse day first
+    rows = "\n".join(f"{d:02d}/01/2020,{d}" for d in range(1, 32))
+    s = read_series(write(tmp_path, "date,v\n" + rows, "d.csv"))
+    assert len(s) == 31 and s.freq == "D" and str(s.dates[-1].date()) == "2020-01-31"
+    # month first and ISO dates are untouched, with no note
+    rows = "\n".join(f"{m:02d}/15/2020,{m}" for m in range(1, 13))
+    s = read_series(write(tmp_path, "date,v\n" + rows, "m.csv"))
+    assert len(s) == 12 and s.dates[0].month == 1 and s.dates[-1].month == 12  # (snapped to month ends)
+    assert not any("day first" in w for w in s.warnings)
+    rows = "\n".join(f"2020-01-{d:02d},{d}" for d in range(1, 13))
+    s = read_series(write(tmp_path, "date,v\n" + rows, "iso.csv"))
+    assert s.freq == "D" and str(s.dates[1].date()) == "2020-01-02" and s.warnings == []
+
+
+def test_dates_with_changing_utc_offsets_are_read_in_utc(tmp_path):
+    # local times across the spring daylight-saving change: +01:00, then +02:00
+    rows = [f"2021-03-27T{h:02d}:00:00+01:00,{h}" for h in range(24)]
+    rows += [f"2021-03-28T{h:02d}:00:00+02:00,{h}" for h in range(3, 24)]
+    rows.insert(24, "2021-03-28T00:00:00+01:00,24")
+    rows.insert(25, "2021-03-28T01:00:00+01:00,25")
+    s = read_series(write(tmp_path, "time,v\n" + "\n".join(rows)))
+    assert s.freq == "h" and len(s) == 47 and str(s.dates[-1]) == "2021-03-28 21:00:00"
+    assert any("more than one UTC offset" in w for w in s.warnings)
+    assert not any("missing" in w for w in s.warnings)  # in UTC the hours are regular
