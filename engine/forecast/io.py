@@ -94,18 +94,43 @@ def read_table(path) -> pd.DataFrame:
     return df
 
 
-def _numeric(col: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(values with NaN for non-numbers, mask of entries that were text rather than blank/NA)."""
+_UNITS = re.compile(r"^[$€£¥]\s*|\s*(%|[$€£¥])$")  # a percent or currency sign around a number
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234 or 1,234,567.5
+_THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234,5 (with decimal commas)
+
+
+def _numeric(
+    col: pd.Series, decimal_comma: bool, notes: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values with NaN for non-numbers, mask of entries that were text rather than blank/NA).
+
+    Numbers written with a percent or currency sign or with thousands separators ("12%", "$1,234",
+    "1.234,5" in a semicolon file) are read as plain numbers, and ``notes`` says so."""
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, copy=True)
     failed = np.isnan(values) & col.notna().to_numpy()
     if failed.any():  # only the entries that did not parse get the slow string treatment
-        text = col[failed].astype(str).str.strip().str.strip('"')
+        raw = col[failed].astype(str).str.strip().str.strip('"')
+        text = raw.str.replace(_UNITS, "", regex=True)
         if decimal_comma:
+            dotted = text.str.fullmatch(_THOUSANDS_DOT)
+            text = text.where(~dotted, text.str.replace(".", "", regex=False))
             text = text.str.replace(",", ".", regex=False)
-        values[failed] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        na = text.str.lower().isin(_NA_TOKENS).to_numpy()
+        else:
+            text = text.where(~text.str.fullmatch(_THOUSANDS), text.str.replace(",", "", regex=False))
+        parsed = pd.to_numeric(text, errors="coerce")
+        values[failed] = parsed.to_numpy(dtype=float)
+        # written with a sign or separators (a plain decimal comma needs no note), and now read
+        plain = raw.str.fullmatch(r"[-+]?\d+,\d+") if decimal_comma else False
+        formatted = (text != raw) & ~plain & parsed.notna()
+        if notes is not None and formatted.any():
+            example, value = raw[formatted].iloc[0], parsed[formatted].iloc[0]
+            notes.append(
+                f"{int(formatted.sum())} value(s) written with a percent or currency sign or thousands "
+                f"separators read as plain numbers (e.g. {example!r} as {value:g})"
+            )
+        na = raw.str.lower().isin(_NA_TOKENS).to_numpy()
         failed[np.flatnonzero(failed)[na]] = False
         failed &= np.isnan(values)
     return values, failed
@@ -217,7 +242,7 @@ def series_from_frame(
                 break
     value_name = _pick_column(df, column, date_name)
     if value_name:
-        values, text = _numeric(df[value_name], decimal_comma)
+        values, text = _numeric(df[value_name], decimal_comma, notes)
     else:
         candidates = []
         for name in df.columns:
@@ -230,6 +255,7 @@ def series_from_frame(
             shown = ", ".join(f"'{c}'" for c in df.columns if c != date_name)
             raise ValueError(f"no numeric column to forecast (columns: {shown}); the values must be numbers")
         value_name, values, text = candidates[0]
+        _numeric(df[value_name], decimal_comma, notes)  # again, for its notes on the chosen column
         if len(candidates) > 1:
             others = ", ".join(c[0] for c in candidates[1:])
             notes.append(

@@ -164,3 +164,18 @@ def test_dates_with_changing_utc_offsets_are_read_in_utc(tmp_path):
     assert s.freq == "h" and len(s) == 47 and str(s.dates[-1]) == "2021-03-28 21:00:00"
     assert any("more than one UTC offset" in w for w in s.warnings)
     assert not any("missing" in w for w in s.warnings)  # in UTC the hours are regular
+
+
+def test_percent_currency_and_thousands_separators_are_read_as_numbers(tmp_path):
+    rows = "\n".join(f"2020-{m:02d}-01,{10 + m / 2}%" for m in range(1, 13))
+    s = read_series(write(tmp_path, "date,rate\n" + rows))
+    assert s.values[0] == 10.5 and s.values[-1] == 16.0
+    assert any("percent or currency sign" in w and "'10.5%' as 10.5" in w for w in s.warnings)
+    rows = "\n".join(f'2020-{m:02d}-01,"${m},{m:03d}.5"' for m in range(1, 13))
+    s = read_series(write(tmp_path, "date,sales\n" + rows, "t.csv"))
+    assert s.values[0] == 1001.5 and s.values[-1] == 12012.5
+    # semicolon files: a dot groups thousands, a comma is the decimal point (no note for plain ones)
+    s = read_series(write(tmp_path, "d;v\n2020-01-01;1.234,5\n2020-01-02;2,25\n2020-01-03;3\n", "s.csv"))
+    assert list(s.values) == [1234.5, 2.25, 3.0] and len(s.warnings) == 1
+    s = read_series(write(tmp_path, "d;v\n2020-01-01;1,5\n2020-01-02;2,25\n2020-01-03;3\n", "p.csv"))
+    assert s.warnings == []
