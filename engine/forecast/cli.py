@@ -40,9 +40,11 @@ def add_arguments(p) -> None:
 
 
 def _options(args) -> dict:
+    if not args.seeds:
+        return {}  # no torch import for a method that does not need it
     from engine.forecast.lstm_model import LSTMConfig
 
-    return {"lstm": LSTMConfig(seeds=args.seeds)} if args.seeds else {}
+    return {"lstm": LSTMConfig(seeds=args.seeds)}
 
 
 def _progress(quiet: bool):
@@ -66,7 +68,8 @@ def run(args) -> int:
     from engine.forecast.methods import fit_forecast
     from engine.forecast.series import DEFAULT_MAX_POINTS
 
-    series = read_series(args.csv, args.column, args.date_column, args.max_points or DEFAULT_MAX_POINTS)
+    keep = DEFAULT_MAX_POINTS if args.max_points is None else args.max_points
+    series = read_series(args.csv, args.column, args.date_column, keep)
     fc = fit_forecast(
         series,
         args.horizon,

@@ -27,11 +27,16 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from engine.forecast.backtest import backtest
     from engine.forecast.io import read_series
-    from engine.forecast.lstm_model import LSTMConfig
 
-    series = read_series(args.csv, args.column, args.date_column)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    options = {"lstm": LSTMConfig(seeds=args.seeds)} if args.seeds else {}
+    if not methods:
+        raise ValueError(f"--methods names no method ({args.methods!r}); e.g. --methods naive,ets,lstm")
+    series = read_series(args.csv, args.column, args.date_column)
+    options = {}
+    if args.seeds:  # no torch import for methods that do not need it
+        from engine.forecast.lstm_model import LSTMConfig
+
+        options = {"lstm": LSTMConfig(seeds=args.seeds)}
 
     def progress(event: dict) -> None:
         if event.get("stage") == "backtest" and not args.json:

@@ -291,5 +291,7 @@ def decimal_comma(path) -> bool:
 
 def read_series(path, column=None, date_column=None, max_points: int = DEFAULT_MAX_POINTS) -> Series:
     """Read ``path`` (CSV, TSV, semicolon, whitespace or one number per line) into a clean Series."""
+    if int(max_points) != max_points or max_points < 1:
+        raise ValueError(f"the number of points to keep must be a positive integer, not {max_points}")
     df = read_table(path)
     return series_from_frame(df, column, date_column, max_points, decimal_comma=decimal_comma(path))

@@ -104,3 +104,16 @@ def test_eval_cli_default_methods_match_the_backtest_default():
     from engine.forecast.eval_cli import DEFAULT
 
     assert DEFAULT.split(",") == list(DEFAULT_METHODS)
+
+
+def test_bad_max_points_and_empty_methods_are_refused(tmp_path, capsys):
+    from engine.cli import main
+
+    path = tmp_path / "s.csv"
+    path.write_text("v\n" + "\n".join(str(10 + (i % 7)) for i in range(40)) + "\n")
+    for bad in ("-5", "0"):
+        args = ["forecast", "--csv", str(path), "--horizon", "3", "--method", "naive", "--max-points", bad]
+        assert main(args) != 0
+        assert "positive integer" in capsys.readouterr().err
+    assert main(["eval", "forecast", "--csv", str(path), "--horizon", "3", "--methods", ","]) != 0
+    assert "names no method" in capsys.readouterr().err

@@ -31,3 +31,19 @@ def test_cli_help_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"
+
+
+def test_a_statistical_forecast_from_the_cli_does_not_import_torch(tmp_path):
+    """Only the networks need torch (a second and a few hundred MB): naive, ETS … from the CLI,
+    and their backtest, run without it."""
+    path = tmp_path / "s.csv"
+    path.write_text("v\n" + "\n".join(str(10 + (i % 7)) for i in range(60)) + "\n")
+    code = (
+        "import sys; from engine.cli import main; "
+        f"main(['forecast', '--csv', {str(path)!r}, '--horizon', '3', '--method', 'naive', '--json']); "
+        f"main(['eval', 'forecast', '--csv', {str(path)!r}, '--horizon', '3', '--methods', 'naive,drift']); "
+        "print('torch' in sys.modules, file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == "False"
