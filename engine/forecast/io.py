@@ -160,7 +160,8 @@ def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> p
     """Dates from a column, or None when it does not look like dates. Text dates are read month
     first (pandas' default) and day first; day first is kept when it reads more of them or spaces
     them more evenly (31/12/2020, or 01/02/2020, 01/03/2020 … for a monthly series), and said in
-    ``notes``; so is reading dates with several UTC offsets in UTC."""
+    ``notes``; so is reading dates with several UTC offsets in UTC. Dates with one offset keep the
+    times as written."""
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         return pd.DatetimeIndex(col)
     probe = col.dropna().head(200).astype(str).str.strip()
@@ -191,8 +192,8 @@ def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> p
         if parsed.isna().mean() > 1 - NUMERIC_SHARE:  # first-row format did not fit the rest
             parsed, utc = _to_datetime(col.astype(str).str.strip(), dayfirst, "mixed")
     idx = pd.DatetimeIndex(parsed)
-    if idx.tz is not None:
-        idx = idx.tz_convert(None)
+    if idx.tz is not None:  # one offset: the times as written; several: in UTC, where they are regular
+        idx = idx.tz_convert(None) if utc else idx.tz_localize(None)
     if notes is not None and dayfirst:
         first = idx[~idx.isna()][0]
         notes.append(f"dates in '{name}' read day first ({probe.iloc[0]!r} is {first:%d %B %Y})")

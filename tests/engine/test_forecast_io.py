@@ -179,3 +179,9 @@ def test_percent_currency_and_thousands_separators_are_read_as_numbers(tmp_path)
     assert list(s.values) == [1234.5, 2.25, 3.0] and len(s.warnings) == 1
     s = read_series(write(tmp_path, "d;v\n2020-01-01;1,5\n2020-01-02;2,25\n2020-01-03;3\n", "p.csv"))
     assert s.warnings == []
+
+
+def test_dates_with_one_utc_offset_keep_the_times_as_written(tmp_path):
+    rows = "\n".join(f"2021-03-01T{h:02d}:00:00+01:00,{h}" for h in range(24))
+    s = read_series(write(tmp_path, "time,v\n" + rows))
+    assert s.freq == "h" and str(s.dates[0]) == "2021-03-01 00:00:00" and s.warnings == []
