@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, clean_dated
+from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, clean_dated, spike_note
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are refused before reading
 NUMERIC_SHARE = 0.9  # a column is numeric when at least this share of its entries parse as numbers
@@ -282,6 +282,9 @@ def series_from_frame(
             values = values[-max_points:]
         series = Series(_trim_and_fill(values, notes), None, None, value_name, [])
     series.warnings = notes + series.warnings
+    spike = spike_note(series.values, series.dates)
+    if spike:
+        series.warnings.append(spike)
     return series
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_MAX_POINTS = 20_000  # longer inputs keep their most recent points (with a warning)
+SPIKE_FACTOR = 1000.0  # a point this many typical steps away from both neighbours is flagged
 MIN_POINTS = 3  # fewer points cannot be forecast at all
 
 DAY = 86_400.0
@@ -99,6 +100,45 @@ def as_series(obj, name: str | None = None, max_points: int = DEFAULT_MAX_POINTS
         values = values[-max_points:]
     values = _trim_and_fill(values, notes)
     return Series(values, None, None, name or "value", notes)
+
+
+def spikes(values: np.ndarray, factor: float = SPIKE_FACTOR) -> np.ndarray:
+    """Indices of isolated spikes: points more than ``factor`` times the median absolute step away
+    from both neighbours, in the same direction (a typing error such as three extra zeros, or a
+    sensor fault). A level shift moves away from one neighbour only; a series that mostly does not
+    move (rain on dry days, intermittent sales) has no typical step and is not checked."""
+    y = np.asarray(values, dtype=float)
+    if y.size < 5:
+        return np.zeros(0, dtype=int)
+    d = np.diff(y)
+    step = float(np.median(np.abs(d[np.isfinite(d)]))) if np.isfinite(d).any() else 0.0
+    if not step > 0:
+        return np.zeros(0, dtype=int)
+    up, down = d[:-1], -d[1:]  # into point i+1 and out of it
+    big = factor * step
+    hit = ((up > big) & (down > big)) | ((up < -big) & (down < -big))
+    return np.flatnonzero(hit) + 1
+
+
+def spike_note(values: np.ndarray, dates: pd.DatetimeIndex | None = None) -> str | None:
+    """A warning naming the isolated spikes of ``values`` (see :func:`spikes`), or None."""
+    idx = spikes(values)
+    if idx.size == 0:
+        return None
+
+    def at(i: int) -> str:
+        if dates is None:
+            return f"point {i + 1}"
+        d = dates[i]
+        return str(d.date()) if d == d.normalize() else str(d)
+
+    where = ", ".join(f"{values[i]:g} at {at(i)}" for i in idx[:3])
+    more = f" and {idx.size - 3} more" if idx.size > 3 else ""
+    return (
+        f"{idx.size} value(s) far outside the rest ({where}{more}): over {SPIKE_FACTOR:g} times the "
+        "typical step away from both neighbours; if they are errors, fix them in the file, as "
+        "they distort every forecast and score"
+    )
 
 
 def _trim_and_fill(values: np.ndarray, notes: list[str]) -> np.ndarray:

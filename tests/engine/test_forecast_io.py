@@ -185,3 +185,23 @@ def test_dates_with_one_utc_offset_keep_the_times_as_written(tmp_path):
     rows = "\n".join(f"2021-03-01T{h:02d}:00:00+01:00,{h}" for h in range(24))
     s = read_series(write(tmp_path, "time,v\n" + rows))
     assert s.freq == "h" and str(s.dates[0]) == "2021-03-01 00:00:00" and s.warnings == []
+
+
+def test_an_isolated_spike_is_named_and_level_shifts_or_rain_are_not(tmp_path):
+    from engine.forecast.series import spikes
+
+    rng = np.random.default_rng(0)
+    y = 100 + np.cumsum(rng.normal(0, 1, 36))
+    typo = y.copy()
+    typo[20] *= 1000  # three extra zeros
+    rows = "\n".join(f"{2020 + m // 12}-{m % 12 + 1:02d}-01,{v:.2f}" for m, v in enumerate(typo))
+    s = read_series(write(tmp_path, "date,v\n" + rows))
+    notes = [w for w in s.warnings if "far outside the rest" in w]
+    assert len(notes) == 1 and "at 2021-09-01" in notes[0]
+    assert s.values[20] == pytest.approx(typo[20])  # said, not changed
+    shifted = np.concatenate([y[:18], y[18:] + 5000])  # a level shift moves away from one side only
+    assert spikes(shifted).size == 0
+    rain = np.where(rng.random(400) < 0.8, 0.0, rng.gamma(0.5, 20, 400))  # mostly dry days
+    rain[100] = 300.0
+    assert spikes(rain).size == 0
+    assert spikes(y).size == 0 and spikes(y[:4]).size == 0
