@@ -88,6 +88,20 @@ def fts_query(text: str) -> str | None:
     return " ".join(terms)
 
 
+def _looks_like_text(head: bytes) -> bool:
+    """Whether a file's first bytes read as text (UTF-8, no NUL, mostly printable)."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return False
+        text = head[: exc.start].decode("utf-8")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * max(len(text), 1)
+
+
 class HistoryStore:
     """Conversations, results, runs and search in one SQLite file (see the module docstring)."""
 
@@ -144,8 +158,14 @@ class HistoryStore:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return True
         with open(self.path, "rb") as f:
-            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise _Damaged("not an SQLite file")
+            head = f.read(4096)
+        if not head.startswith(SQLITE_MAGIC):
+            if _looks_like_text(head):  # a document given by mistake, not a damaged database
+                raise ValueError(
+                    f"{self.path} is a text file, not a Parlance history database; it was left as it "
+                    "is: choose another file"
+                )
+            raise _Damaged("not an SQLite file")
         conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         try:
             self._check(conn, quick=True)

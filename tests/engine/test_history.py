@@ -764,3 +764,13 @@ def test_in_memory_store():
     assert s.recovered_from is None and s.schema_version == SCHEMA_VERSION
     assert [h["snippet"] for h in s.search("memory")] == ["[memory] only"]
     s.close()
+
+
+def test_a_text_file_given_as_the_database_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "notes.md"
+    text = "# My notes\n\nNothing to do with Parlance. Ünïcode too.\n" * 20
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="text file, not a Parlance history"):
+        HistoryStore(path)
+    assert path.read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
