@@ -247,8 +247,9 @@ class ChatSlots:
 
     def _attention(self, mid: int) -> None:
         msg = self._store.get_message(mid)
-        record = msg.get("attention")
-        self.attention_loaded.emit(mid, {**record, "text": msg["text"]} if record else None)
+        record = msg.get("attention")  # a dict, or None (an import checks it; older rows may not be)
+        ok = isinstance(record, dict) and record
+        self.attention_loaded.emit(mid, {**record, "text": msg["text"]} if ok else None)
 
     def _export(self, cid: int, fmt: str, path: str) -> None:
         text = self._store.export_conversation(cid, fmt)
@@ -260,7 +261,7 @@ class ChatSlots:
 
     def _import(self, path: str) -> None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(path).read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise ValueError(f"{path} is not a text file; choose a Parlance JSON export") from None
         cid = self._store.import_conversation(text)

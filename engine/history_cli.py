@@ -74,7 +74,11 @@ def _export(store, args) -> None:
 
 
 def _import(store, args) -> None:
-    cid = store.import_conversation(args.file.read_text(encoding="utf-8"))
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{args.file} is not UTF-8 text; a Parlance export is a UTF-8 JSON file") from None
+    cid = store.import_conversation(text)
     _emit(args, {"conversation_id": cid}, [f"imported as conversation {cid}"])
 
 

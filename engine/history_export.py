@@ -128,6 +128,7 @@ def _message_field_errors(msg: dict, seen: set[int]) -> None:
     check_choice("status", msg.get("status"), STATUSES)
     check_optional_str("model", msg.get("model"))
     check_dict("settings", msg.get("settings"))
+    check_dict("attention", msg.get("attention"))
     check_number("latency_ms", msg.get("latency_ms"))
     check_choice("feedback", msg.get("feedback"), FEEDBACK)
     if not isinstance(msg.get("created_at"), str):
@@ -146,6 +147,8 @@ def load_snapshot(data: str | bytes | dict, schema_version: int) -> dict:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a Parlance conversation export: invalid JSON ({exc})") from exc
+        except RecursionError:
+            raise ValueError("not a Parlance conversation export: the JSON is nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(
             f'not a Parlance conversation export: expected a JSON object with "format": "{FORMAT}"'

@@ -98,9 +98,12 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc).lower()
 
 
+MAX_LIMIT = 2**62  # SQLite integers are 64-bit; "all of them" needs no more
+
+
 def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be a positive integer, not {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be a positive integer up to {MAX_LIMIT}, not {limit!r}")
 
 
 class _Damaged(Exception):

@@ -553,6 +553,7 @@ def _edit(text, fn):
         (lambda d: d["messages"][2].update(id=d["messages"][1]["id"]), "appears twice"),
         (lambda d: d["messages"][2].update(feedback=5), "feedback"),
         (lambda d: d["conversation"].update(settings="x"), "conversation.settings"),
+        (lambda d: d["messages"][1].update(attention="junk"), r"message #1: attention must be a dict"),
     ],
 )
 def test_import_rejects_bad_files_clearly_and_writes_nothing(store, mutate, match):
@@ -563,7 +564,7 @@ def test_import_rejects_bad_files_clearly_and_writes_nothing(store, mutate, matc
     assert len(store.list_conversations()) == 1
 
 
-@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", "null", '"text"'])
+@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", "null", '"text"', "[" * 100_000 + "]" * 100_000])
 def test_import_rejects_non_exports(store, text):
     with pytest.raises(ValueError, match="not a Parlance conversation export"):
         store.import_conversation(text)
@@ -774,3 +775,9 @@ def test_a_text_file_given_as_the_database_is_refused_and_left_alone(tmp_path):
         HistoryStore(path)
     assert path.read_text(encoding="utf-8") == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
+
+
+def test_search_limit_beyond_sqlite_integers_is_refused(store):
+    with pytest.raises(ValueError, match="positive integer"):
+        store.search("ferry", limit=10**20)
+    assert store.search("ferry", limit=2**62) == []

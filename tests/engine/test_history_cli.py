@@ -95,3 +95,17 @@ def test_db_is_required(capsys):
     with pytest.raises(SystemExit):
         cli.main(["history", "list"])
     assert "--db" in capsys.readouterr().err
+
+
+def test_import_reads_a_byte_order_mark_and_refuses_other_encodings(db, capsys, tmp_path):
+    path, cid = db
+    with HistoryStore(path) as s:
+        text = s.export_conversation(cid, "json")
+    bom = tmp_path / "bom.json"
+    bom.write_text(text, encoding="utf-8-sig")  # as some Windows editors save it
+    assert cli.main(["history", "--db", str(path), "--json", "import", str(bom)]) == 0
+    assert "conversation_id" in json.loads(capsys.readouterr().out)
+    utf16 = tmp_path / "utf16.json"
+    utf16.write_text(text, encoding="utf-16")
+    assert cli.main(["history", "--db", str(path), "import", str(utf16)]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
