@@ -403,7 +403,10 @@ class Trainer:
                 skip = 0
                 if reason == "completed":
                     self.epoch += 1
-                    if not self.cfg.eval_every and self._agree(self._run_eval()):
+                    # a run that stopped on an epoch's last batch was evaluated there; resumed, it
+                    # passes the rest of that epoch without a step and must not count it again
+                    done_here = bool(self.history) and self.history[-1].get("step") == self.step
+                    if not self.cfg.eval_every and not done_here and self._agree(self._run_eval()):
                         reason = "early_stopped"
                     self.save_state()
             if reason in ("time_budget", "step_budget", "cancelled") or (

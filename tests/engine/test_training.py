@@ -183,6 +183,23 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert state["step"] == 24
 
 
+def test_resuming_a_budget_stop_at_an_epochs_end_trains_on_and_evaluates_each_step_once(tmp_path):
+    """A step budget that ends on an epoch's last batch leaves the epoch counter there; the resumed
+    run passes that epoch's (trained) batches and must go on training, not evaluate the same step
+    again and count it against the patience."""
+    batches, step_loss, evaluate = _problem()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    for budget in (8, 16, 24):
+        cfg = TrainConfig(epochs=5, lr=0.001, max_steps=budget, patience=1)
+        done = Trainer(model, cfg, lambda e: batches, step_loss, evaluate, tmp_path, steps_per_epoch=8).fit(
+            resume=budget > 8
+        )
+        assert done.reason == "step_budget" and done.step == budget
+    steps = [h["step"] for h in done.history]
+    assert steps == [8, 16, 24]  # one evaluation per step count, none repeated
+
+
 def test_failure_is_reported_and_raised():
     model = torch.nn.Linear(4, 1)
     events = []
