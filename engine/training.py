@@ -255,6 +255,18 @@ class Trainer:
             return "no resumable checkpoint had been saved yet"
         return f"the last good checkpoint (step {self.saved_step}) is kept"
 
+    def _load_model_state(self, tensors: dict) -> None:
+        try:
+            self.model.load_state_dict(tensors)
+        except RuntimeError as exc:  # size mismatch / missing keys: other model settings
+            first = str(exc).strip().splitlines()
+            detail = next((ln.strip() for ln in first[1:] if ln.strip()), first[0] if first else "")
+            raise ValueError(
+                f"the checkpoint in {self.out_dir / STATE_DIR} was trained with other model settings "
+                f"({detail[:160]}); resume with the settings it was started with, or start a new run "
+                "in another folder"
+            ) from None
+
     def load_state(self) -> bool:
         """Resume from ``out_dir/checkpoint`` if present. Returns True when resumed."""
         if self.out_dir is None or not (self.out_dir / STATE_DIR / "trainer_state.json").is_file():
@@ -264,7 +276,7 @@ class Trainer:
 
         d = self.out_dir / STATE_DIR
         state = json.loads((d / "trainer_state.json").read_text())
-        self.model.load_state_dict(load_file(str(d / "model.safetensors"), device=self.device))
+        self._load_model_state(load_file(str(d / "model.safetensors"), device=self.device))
         tensors = load_file(str(d / "optimizer.safetensors"), device=self.device)
         opt_state: dict = {}
         for key, v in tensors.items():
@@ -430,6 +442,16 @@ class Trainer:
                     exc.filename,
                 ) from exc
             raise
+
+
+def check_resumable(out_dir: str | os.PathLike) -> None:
+    """Raise FileNotFoundError unless ``out_dir`` holds a run's checkpoint to resume (a CLI's
+    ``--resume`` on the wrong folder would otherwise start over without a word)."""
+    state = Path(out_dir) / STATE_DIR / "trainer_state.json"
+    if not state.is_file():
+        raise FileNotFoundError(
+            f"nothing to resume: {state} is missing; run without --resume to start a new run there"
+        )
 
 
 def write_train_log(folder: str | os.PathLike, done: FinishedEvent, best_key: str = "best", **extra) -> Path:

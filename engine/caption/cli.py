@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from engine.cli_args import count, positive
+
 HELP = "caption images, folders of images and videos (clip caption + a caption per scene)"
 
 
@@ -16,11 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alternatives", type=int, default=0, help="also print this many other beams")
     p.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     p.add_argument("--no-block-repeats", action="store_true", help="allow content words to repeat")
-    p.add_argument("--batch-size", type=int, default=16, help="images encoded together")
+    p.add_argument("--batch-size", type=positive, default=16, help="images encoded together")
     p.add_argument("--every", type=float, default=2.0, help="video: seconds between uniform samples")
     p.add_argument("--scene-threshold", type=float, default=0.4, help="video: histogram distance of a cut")
     p.add_argument("--attention", action="store_true", help="JSON: include per-word 7x7 attention maps")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument(
         "--precision",
         default="auto",

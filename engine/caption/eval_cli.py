@@ -6,6 +6,8 @@ import argparse
 import json
 import time
 
+from engine.cli_args import count, positive
+
 HELP = "evaluate a captioner: corpus BLEU-1..4 and CIDEr (pycocoevalcap) against all references"
 
 
@@ -25,9 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     p.add_argument("--no-block-repeats", action="store_true", help="allow content words to repeat")
     p.add_argument("--limit", type=int, default=0, help="score at most this many images (0 = all)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive, default=16)
     p.add_argument("--save", default=None, help="write the generated captions to this JSON file")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument(
         "--precision",
         default="auto",

@@ -6,6 +6,7 @@ import time
 from dataclasses import fields
 
 from engine.caption.train_cli import _add_fields, _lazy, extract_bar, report
+from engine.cli_args import count
 
 HELP = "fine-tune a trained captioner on CIDEr-D with self-critical sequence training (decoder only)"
 
@@ -19,7 +20,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     _add_fields(p, ScstConfig, title="self-critical training")
 
 

@@ -7,6 +7,8 @@ import json
 import time
 from dataclasses import fields
 
+from engine.cli_args import count
+
 HELP = "train an image captioner (EfficientNet-Lite0 regions + attention LSTM) on captioned images"
 
 # flags spelled differently from their config field
@@ -121,7 +123,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     _add_fields(p, CaptionTrainConfig, title="training")
     _add_fields(p, CaptionerConfig, _SKIP_MODEL, title="model")
 

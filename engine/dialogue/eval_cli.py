@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.cli_args import positive
+
 HELP = "evaluate a dialogue model: per-token/per-word perplexity, distinct-1/2, top reply share"
 
 
@@ -20,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=["test", "valid", "train", "all"],
         help="which hash split of the data to use (all: the whole file is held out)",
     )
-    p.add_argument("--sources", type=int, default=300, help="contexts whose greedy replies are scored")
+    p.add_argument("--sources", type=positive, default=300, help="contexts whose greedy replies are scored")
     p.add_argument("--seed", type=int, default=0)
 
 

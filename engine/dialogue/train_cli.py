@@ -8,6 +8,8 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from engine.cli_args import count, positive
+
 HELP = "train a dialogue model (HRED) on chitchat, chatterbot or your own chat files"
 
 
@@ -30,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--patience", type=int, default=3)
@@ -45,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-train-examples", type=int, default=0, help="cap training pairs (0 = all)")
     p.add_argument("--valid-examples", type=int, default=3000, help="validation pairs per evaluation")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     from engine.dialogue.config import HREDConfig
 
     for f in fields(HREDConfig):
@@ -72,8 +74,10 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.run import DialogueRunConfig, run_dialogue
-    from engine.training import tqdm_callback
+    from engine.training import check_resumable, tqdm_callback
 
+    if args.resume:
+        check_resumable(args.out)
     t_start = time.time()
     info = choose_device(args.device)
     model = {f.name: getattr(args, f.name) for f in fields(HREDConfig) if f.name != "vocab_size"}

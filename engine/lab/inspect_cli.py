@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.cli_args import positive
+
 HELP = "look inside recurrent networks: gradient flow, gates, cell comparison, embeddings"
 WHAT = ("gradients", "gates", "compare", "embeddings", "generate")
 
@@ -36,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, default=32, help="hidden size")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
     p.add_argument("--steps", type=int, default=0, help="training steps before probing (compare: per run)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument(
         "--clip",

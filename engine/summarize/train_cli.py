@@ -7,6 +7,8 @@ import json
 import time
 from dataclasses import fields
 
+from engine.cli_args import count, positive
+
 HELP = "train the abstractive summarizer (pointer-generator with coverage) on article/headline pairs"
 
 # PointerConfig fields settable from the command line (the rest are fixed by the tokenizer)
@@ -39,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--clip", type=float, default=2.0)
     p.add_argument("--patience", type=int, default=6, help="evaluations without improvement before stopping")
@@ -57,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--denoise-drop", type=float, default=0.25, help="share of words dropped when denoising")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     for name, kind in MODEL_FLAGS.items():
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=f"model {name}")
 
@@ -65,8 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from engine.device import choose_device
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
-    from engine.training import tqdm_callback
+    from engine.training import check_resumable, tqdm_callback
 
+    if args.resume:
+        check_resumable(args.out)
     names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors"}
     cfg = SummarizerTrainConfig(**{n: getattr(args, n) for n in names if hasattr(args, n)})
     cfg.word_vectors = args.word_vectors

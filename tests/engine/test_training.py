@@ -328,3 +328,28 @@ def test_learning_rate_decay_follows_the_time_budget():
     tr.cfg = TrainConfig(epochs=1, lr=1.0, schedule="cosine", max_minutes=1000.0)  # steps decide here
     tr.elapsed = lambda: 0.0
     assert tr._lr_at(10) == pytest.approx(0.1, abs=1e-3)
+
+
+def test_resume_needs_a_checkpoint_and_the_same_model_settings(tmp_path):
+    from engine.training import check_resumable
+
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        check_resumable(tmp_path / "empty")
+    batches, step_loss, evaluate = _problem()
+    cfg = TrainConfig(epochs=1, lr=0.01)
+    Trainer(torch.nn.Linear(4, 1), cfg, lambda e: batches, step_loss, evaluate, tmp_path).fit()
+    check_resumable(tmp_path)
+    bigger = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 1))
+    with pytest.raises(ValueError, match="trained with other model settings"):
+        Trainer(bigger, cfg, lambda e: batches, step_loss, evaluate, tmp_path).fit(resume=True)
+
+
+def test_cli_number_types_refuse_bad_values():
+    import argparse
+
+    from engine.cli_args import count, positive
+
+    assert count("0") == 0 and positive("3") == 3
+    for fn, bad in ((count, "-1"), (positive, "0"), (positive, "x"), (count, "1.5")):
+        with pytest.raises(argparse.ArgumentTypeError):
+            fn(bad)

@@ -1,0 +1,30 @@
+"""argparse types shared by the command-line tools: a bad number is an ordinary usage error, not a
+traceback from deep inside torch (``--threads -1``) or a run that reports every item cancelled
+(``--batch-size 0``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def count(text: str) -> int:
+    """An integer >= 0 (0 usually means "the default", e.g. torch's thread count)."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    """An integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
