@@ -114,7 +114,19 @@ def train_summarizer(
     if pairs is None:
         if not cfg.data:
             raise ValueError("no training data: give --data DIR (BBC News Summary folder or .jsonl)")
-        pairs = make_pairs(load_examples(cfg.data, cfg.fmt), cfg.target)
+        examples = load_examples(cfg.data, cfg.fmt)
+        pairs = make_pairs(examples, cfg.target)
+        if examples and not pairs:
+            other = "summary" if cfg.target == "title" else "title"
+            hint = (
+                "the texts have no title line (a first line followed by a blank line)"
+                if cfg.target == "title"
+                else "the examples have no reference summaries"
+            )
+            raise ValueError(
+                f"{len(examples)} example(s) read, but none has a {cfg.target} to learn: {hint}; "
+                f"try --target {other}"
+            )
     train, val = split_pairs(pairs)
     if cfg.limit:
         train = train[: cfg.limit]

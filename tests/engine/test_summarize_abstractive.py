@@ -264,3 +264,17 @@ def test_the_shipped_model_writes_a_headline_for_a_sample_article():
     source_words = {w.lower().strip(".,'\"") for w in text.split()}
     assert any(w.lower().strip(".,'\"") in source_words for w in words)  # it writes about the article
     assert sum(s.scores) == pytest.approx(1.0) and s.scores[0] == max(s.scores)  # it reads the lead
+
+
+def test_training_data_without_the_chosen_target_says_which_target_to_try(tmp_path):
+    from engine.summarize.train import SummarizerTrainConfig, train_summarizer
+
+    data = tmp_path / "s.jsonl"
+    rows = [
+        {"text": f"The ferry {i} sailed on time. Passengers were glad.", "summary": f"Ferry {i} sailed."}
+        for i in range(12)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    cfg = SummarizerTrainConfig(data=str(data), fmt="jsonl", target="title", word_vectors=False)
+    with pytest.raises(ValueError, match="12 example.*none has a title.*try --target summary"):
+        train_summarizer(cfg, tmp_path / "m", log=lambda s: None)
