@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from engine.cli_args import count, positive
@@ -69,13 +70,18 @@ def run(args) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if len(missing) == len(args.paths):
         raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+    if args.length_penalty is not None and not math.isfinite(args.length_penalty):
+        raise ValueError(f"--length-penalty must be a finite number, not {args.length_penalty}")
+    files = list_images(args.paths, IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
+    if not files:
+        kinds = " ".join(sorted({*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS}))
+        raise FileNotFoundError(f"no images or videos in {', '.join(map(str, args.paths))} (read: {kinds})")
     info = choose_device(args.device)
     cap = Captioner.from_folder(args.model or default_model("captioner"), info.name, args.precision)
     opts = caption_options(args.beam, length_penalty=args.length_penalty)
     block = not args.no_block_repeats
     if args.alternatives:
         opts.beam_size = max(opts.beam_size, args.alternatives + 1)
-    files = list_images(args.paths, IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
     videos = [f for f in files if is_video_path(f)]
     images = [f for f in files if not is_video_path(f)]
     results: list[dict] = []

@@ -157,6 +157,13 @@ def test_caption_cli_errors(tmp_path, capsys):
     (tmp_path / "a.jpg").write_bytes(b"")
     assert main(["caption", str(tmp_path / "a.jpg"), "--model", str(tmp_path / "nomodel")]) == 2
     assert "model folder not found" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures here")
+    assert main(["caption", str(empty), "--model", str(tmp_path / "nomodel")]) == 2
+    assert "no images or videos in" in capsys.readouterr().err  # said before any model is loaded
+    assert main(["caption", str(tmp_path / "a.jpg"), "--length-penalty", "nan"]) == 2
+    assert "finite number" in capsys.readouterr().err
 
 
 def test_building_the_caption_commands_does_not_import_torch():
