@@ -224,6 +224,8 @@ def read_csv(path: str | Path) -> list[Dialogue]:
 
 def _read_text(path) -> str:
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder; with --format give a corpus file in it")
     if not p.is_file():
         raise FileNotFoundError(f"corpus file not found: {p}")
     data = p.read_bytes()

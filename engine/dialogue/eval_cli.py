@@ -35,11 +35,18 @@ def run(args) -> int:
     dialogues = C.load_corpus(
         args.data, args.format if args.format != "chitchat" or args.data != "chitchat" else None
     )
+    n_all = len(dialogues)
     if args.split != "all":
         dialogues = C.split(dialogues, args.split)
     pairs = list(C.examples(dialogues, bot.context_turns))
     if not pairs:
-        raise ValueError(f"{args.data}: no (context, reply) pairs in the {args.split} split")
+        hint = (
+            f" ({n_all} dialogue(s) in the corpus; a small corpus may have none in the "
+            f"{args.split} split: try --split all)"
+            if args.split != "all"
+            else " (each dialogue needs at least two turns)"
+        )
+        raise ValueError(f"{args.data}: no (context, reply) pairs in the {args.split} split{hint}")
     from engine.dialogue.evaluate import evaluate
 
     result = evaluate(bot, pairs, n_sources=args.sources, seed=args.seed, extra_options=bot.default_options)

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from dialogue_fixtures import TINY_DIALOGUES
 
 from engine.cli import main
@@ -129,3 +130,29 @@ def test_bad_corpus_and_empty_message(tmp_path, capsys, tiny_dialogue_model):
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["chat", "--model", str(tiny_dialogue_model), "  "]) == 2
     assert "empty message" in capsys.readouterr().err
+    folder = tmp_path / "corpus_dir"
+    folder.mkdir()
+    assert (
+        main(
+            [
+                "eval",
+                "dialogue",
+                "--model",
+                str(tiny_dialogue_model),
+                "--data",
+                str(folder),
+                "--format",
+                "text",
+            ]
+        )
+        == 2
+    )
+    assert "is a folder" in capsys.readouterr().err
+    one = tmp_path / "one.txt"
+    one.write_text("hello there\nhi! how are you?\n")
+    args = ["eval", "dialogue", "--model", str(tiny_dialogue_model), "--data", str(one), "--format", "text"]
+    assert main(args) == 2
+    assert "try --split all" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--sources", "0"])
+    assert "expected 1 or more" in capsys.readouterr().err
