@@ -28,3 +28,12 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def folder(text: str) -> str:
+    """A folder to write into: it may not exist yet, but it may not be a file."""
+    from pathlib import Path
+
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; give a folder (it is created if missing)")
+    return text

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from engine import checkpoint as ckpt
+from engine.cli_args import folder
 
 MEMBERS_KEY = "ensemble"
 MEMBERS_DIR = "members"
@@ -66,7 +67,7 @@ def _member_extra(meta: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m engine.caption.ensemble", description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, help="the ensemble's model folder")
+    p.add_argument("--out", type=folder, required=True, help="the ensemble's model folder")
     p.add_argument("folders", nargs="+", help="captioner folders (the first is the main member)")
     p.add_argument("--fp32", action="store_true", help="keep fp32 weights (default: fp16)")
     args = p.parse_args(argv)

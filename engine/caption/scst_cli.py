@@ -6,7 +6,7 @@ import time
 from dataclasses import fields
 
 from engine.caption.train_cli import _add_fields, _lazy, extract_bar, report
-from engine.cli_args import count
+from engine.cli_args import count, folder
 
 HELP = "fine-tune a trained captioner on CIDEr-D with self-critical sequence training (decoder only)"
 
@@ -17,7 +17,9 @@ def add_arguments(p) -> None:
     p.add_argument("--init", help="the trained captioner folder to start from (not needed with --resume)")
     p.add_argument("--images", required=True, help="folder holding the images named in the caption file")
     p.add_argument("--captions", required=True, help="captions in a format `train captioner` reads")
-    p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
+    p.add_argument(
+        "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")

@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import fields
 
-from engine.cli_args import count
+from engine.cli_args import count, folder
 
 HELP = "train an image captioner (EfficientNet-Lite0 regions + attention LSTM) on captioned images"
 
@@ -120,7 +120,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         required=True,
         help="captions: CSV 'image,caption', Flickr8k tokens 'name.jpg#i<TAB>caption' or COCO JSON",
     )
-    p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
+    p.add_argument(
+        "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")

@@ -8,7 +8,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from engine.cli_args import count, positive
+from engine.cli_args import count, folder, positive
 
 HELP = "train a dialogue model (HRED) on chitchat, chatterbot or your own chat files"
 
@@ -21,7 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "DailyDialog __eou__ lines, plain text, JSON list of {id, turns})",
     )
     p.add_argument("--format", default=None, help="force the corpus reader (see --corpus)")
-    p.add_argument("--out", required=True, help="output model folder (checkpoints go in OUT/checkpoint)")
+    p.add_argument(
+        "--out", type=folder, required=True, help="output model folder (checkpoints go in OUT/checkpoint)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument(
         "--init-from",

@@ -6,6 +6,8 @@ import argparse
 import json
 from dataclasses import fields
 
+from engine.cli_args import folder
+
 HELP = "train a small subword language model (LSTM by default) on any UTF-8 text file"
 
 
@@ -13,7 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from engine.lab.lm_config import LMConfig, LMTrainConfig
 
     p.add_argument("--text", required=True, help="a UTF-8 text file (split into sentences)")
-    p.add_argument("--out", required=True, help="model folder (checkpoints go in OUT/checkpoint)")
+    p.add_argument(
+        "--out", type=folder, required=True, help="model folder (checkpoints go in OUT/checkpoint)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     for cls in (LMConfig, LMTrainConfig):
         for f in fields(cls):

@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import fields
 
-from engine.cli_args import count, positive
+from engine.cli_args import count, folder, positive
 
 HELP = "train the abstractive summarizer (pointer-generator with coverage) on article/headline pairs"
 
@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="BBC News Summary folder, or a .jsonl file/folder")
     p.add_argument("--format", dest="fmt", default="bbc", help="bbc | jsonl (default bbc)")
     p.add_argument("--target", default="title", help="title: headline generation (default) | summary")
-    p.add_argument("--out", required=True, help="output model folder (resumable state in OUT/checkpoint)")
+    p.add_argument(
+        "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")

@@ -353,3 +353,14 @@ def test_cli_number_types_refuse_bad_values():
     for fn, bad in ((count, "-1"), (positive, "0"), (positive, "x"), (count, "1.5")):
         with pytest.raises(argparse.ArgumentTypeError):
             fn(bad)
+
+
+def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path):
+    import argparse
+
+    from engine.cli_args import folder
+
+    assert folder(str(tmp_path / "new")) == str(tmp_path / "new") and folder(str(tmp_path)) == str(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(argparse.ArgumentTypeError, match="is a file"):
+        folder(str(tmp_path / "afile"))
