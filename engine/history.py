@@ -105,8 +105,12 @@ def _looks_like_text(head: bytes) -> bool:
 class HistoryStore:
     """Conversations, results, runs and search in one SQLite file (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 5.0):
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 5.0, named_by_user: bool = False):
+        """``named_by_user``: the path came from the person (a CLI's ``--db``), not the app's own data
+        folder; a text file there is then a document given by mistake, refused and left alone,
+        where the app's own file holding text is damaged and moved aside."""
         self.path = Path(path)
+        self._named_by_user = named_by_user
         self.recovered_from: Path | None = None
         self._busy_timeout_s = busy_timeout_s
         self._memory = str(path) == ":memory:"
@@ -160,7 +164,7 @@ class HistoryStore:
         with open(self.path, "rb") as f:
             head = f.read(4096)
         if not head.startswith(SQLITE_MAGIC):
-            if _looks_like_text(head):  # a document given by mistake, not a damaged database
+            if self._named_by_user and _looks_like_text(head):  # a document given by mistake
                 raise ValueError(
                     f"{self.path} is a text file, not a Parlance history database; it was left as it "
                     "is: choose another file"

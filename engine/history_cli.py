@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown history action {args.action!r}; known: {', '.join(ACTIONS)}")
     if args.action != "import" and not args.db.exists():
         raise FileNotFoundError(f"no history database at {args.db}")
-    with HistoryStore(args.db) as store:
+    with HistoryStore(args.db, named_by_user=True) as store:
         if store.recovered_from is not None:
             print(
                 f"warning: {args.db} was damaged; it was moved to {store.recovered_from} and a new, "

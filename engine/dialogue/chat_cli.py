@@ -59,7 +59,7 @@ def run(args) -> int:
     if args.db:
         from engine.history import HistoryStore
 
-        store = HistoryStore(args.db)
+        store = HistoryStore(args.db, named_by_user=True)
         if store.recovered_from:
             print(
                 f"note: the history database was damaged; kept it as {store.recovered_from}", file=sys.stderr

@@ -772,9 +772,11 @@ def test_a_text_file_given_as_the_database_is_refused_and_left_alone(tmp_path):
     text = "# My notes\n\nNothing to do with Parlance. Ünïcode too.\n" * 20
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="text file, not a Parlance history"):
-        HistoryStore(path)
+        HistoryStore(path, named_by_user=True)  # a CLI's --db
     assert path.read_text(encoding="utf-8") == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
+    with HistoryStore(path) as s:  # the app's own file holding text: damaged, moved aside
+        assert s.recovered_from is not None and s.recovered_from.read_text(encoding="utf-8") == text
 
 
 def test_search_limit_beyond_sqlite_integers_is_refused(store):
