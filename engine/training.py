@@ -454,6 +454,19 @@ def check_resumable(out_dir: str | os.PathLike) -> None:
         )
 
 
+def check_fresh(out_dir: str | os.PathLike, overwrite: bool = False) -> None:
+    """Raise FileExistsError when ``out_dir`` already holds a model or a run (a CLI without
+    ``--resume`` would otherwise replace it without a word — the shipped model's folder included),
+    unless ``overwrite``."""
+    out = Path(out_dir)
+    held = [p for p in (out / "config.json", out / STATE_DIR / "trainer_state.json") if p.is_file()]
+    if held and not overwrite:
+        raise FileExistsError(
+            f"{out} already holds a model or a training run ({held[0].name}); pass --resume to continue "
+            "it, choose another folder, or --overwrite to replace it"
+        )
+
+
 def write_train_log(folder: str | os.PathLike, done: FinishedEvent, best_key: str = "best", **extra) -> Path:
     """Write ``<folder>/train_log.json``: how a run ended, its steps, best metric (under
     ``best_key``), minutes, any ``extra`` fields and the evaluation history."""

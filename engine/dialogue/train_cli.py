@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=folder, required=True, help="output model folder (checkpoints go in OUT/checkpoint)"
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
     p.add_argument(
         "--init-from",
         default="",
@@ -76,10 +77,12 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.run import DialogueRunConfig, run_dialogue
-    from engine.training import check_resumable, tqdm_callback
+    from engine.training import check_fresh, check_resumable, tqdm_callback
 
     if args.resume:
         check_resumable(args.out)
+    else:
+        check_fresh(args.out, args.overwrite)
     t_start = time.time()
     info = choose_device(args.device)
     model = {f.name: getattr(args, f.name) for f in fields(HREDConfig) if f.name != "vocab_size"}

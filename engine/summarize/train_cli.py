@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
@@ -69,10 +70,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from engine.device import choose_device
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
-    from engine.training import check_resumable, tqdm_callback
+    from engine.training import check_fresh, check_resumable, tqdm_callback
 
     if args.resume:
         check_resumable(args.out)
+    else:
+        check_fresh(args.out, args.overwrite)
     names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors"}
     cfg = SummarizerTrainConfig(**{n: getattr(args, n) for n in names if hasattr(args, n)})
     cfg.word_vectors = args.word_vectors

@@ -80,6 +80,11 @@ def test_train_resume_eval_and_chat(tmp_path, capsys):
     )
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["steps"] == 30
+    # without --resume a folder holding a model is not replaced unless asked
+    fresh = ["train", "dialogue", "--corpus", str(corpus), "--out", str(out), "--max-steps", "2", *TINY]
+    assert main(fresh) == 2
+    assert "already holds a model" in capsys.readouterr().err
+    assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 30
 
     # fine-tuning starts from the trained weights, config and tokenizer (model flags are ignored)
     tuned = tmp_path / "tuned"

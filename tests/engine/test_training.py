@@ -364,3 +364,16 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(argparse.ArgumentTypeError, match="is a file"):
         folder(str(tmp_path / "afile"))
+
+
+def test_a_folder_holding_a_run_is_not_replaced_without_overwrite(tmp_path):
+    from engine.training import check_fresh
+
+    check_fresh(tmp_path / "new")
+    batches, step_loss, evaluate = _problem()
+    Trainer(
+        torch.nn.Linear(4, 1), TrainConfig(epochs=1), lambda e: batches, step_loss, evaluate, tmp_path
+    ).fit()
+    with pytest.raises(FileExistsError, match="already holds a model or a training run"):
+        check_fresh(tmp_path)
+    check_fresh(tmp_path, overwrite=True)
