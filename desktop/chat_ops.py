@@ -62,6 +62,11 @@ def thread_payload(store, cid: int, leaf_id: int | None = None, focus: int | Non
     }
 
 
+def _readable(thread: list[dict]) -> list[tuple[int, dict]]:
+    """(position, message) of the messages the model may read: not failed replies."""
+    return [(k, m) for k, m in enumerate(thread) if m.get("status") != "error"]
+
+
 def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
     """The conversation as the model's ``turns`` (oldest first), cut to ``max_chars`` in all.
 
@@ -72,9 +77,7 @@ def model_turns(thread: list[dict], max_chars: int) -> tuple[list[str], bool]:
     is kept: a long turn keeps its end, and older turns are dropped once the budget is spent.
     Returns (turns, truncated).
     """
-    merged = merge_turns(
-        (m.get("role", k), m["text"] or "") for k, m in enumerate(thread) if m.get("status") != "error"
-    )
+    merged = merge_turns((m.get("role", k), m["text"] or "") for k, m in _readable(thread))
     budget = max(int(max_chars), 1)
     kept: list[str] = []
     truncated = False
@@ -94,11 +97,8 @@ def bot_replies(thread: list[dict]) -> list[str]:
     """The bot's replies in a stored thread that say something, newest first (by role, so a reply
     stopped before its first word or a message left unanswered cannot shift them); failed replies
     are not among them."""
-    return [
-        m["text"]
-        for m in reversed(thread)
-        if m.get("role") == "bot" and (m["text"] or "").strip() and m.get("status") != "error"
-    ]
+    mine = [m["text"] for _, m in _readable(thread) if m.get("role") == "bot" and (m["text"] or "").strip()]
+    return mine[::-1]
 
 
 def attention_record(reply) -> dict | None:

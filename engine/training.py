@@ -85,6 +85,7 @@ class FailedEvent:
 
 
 STATE_DIR = "checkpoint"
+STATE_FILE = "trainer_state.json"  # in STATE_DIR: what a resume needs first
 
 
 def seed_everything(seed: int) -> None:
@@ -255,6 +256,10 @@ class Trainer:
             return "no resumable checkpoint had been saved yet"
         return f"the last good checkpoint (step {self.saved_step}) is kept"
 
+    def _evaluated_now(self) -> bool:
+        """Whether the latest evaluation was at the current step."""
+        return bool(self.history) and self.history[-1].get("step") == self.step
+
     def _load_model_state(self, tensors: dict) -> None:
         try:
             self.model.load_state_dict(tensors)
@@ -269,13 +274,13 @@ class Trainer:
 
     def load_state(self) -> bool:
         """Resume from ``out_dir/checkpoint`` if present. Returns True when resumed."""
-        if self.out_dir is None or not (self.out_dir / STATE_DIR / "trainer_state.json").is_file():
+        if self.out_dir is None or not (self.out_dir / STATE_DIR / STATE_FILE).is_file():
             return False
         import torch
         from safetensors.torch import load_file
 
         d = self.out_dir / STATE_DIR
-        state = json.loads((d / "trainer_state.json").read_text())
+        state = json.loads((d / STATE_FILE).read_text())
         self._load_model_state(load_file(str(d / "model.safetensors"), device=self.device))
         tensors = load_file(str(d / "optimizer.safetensors"), device=self.device)
         opt_state: dict = {}
@@ -417,15 +422,17 @@ class Trainer:
                     self.epoch += 1
                     # a run that stopped on an epoch's last batch was evaluated there; resumed, it
                     # passes the rest of that epoch without a step and must not count it again
-                    done_here = bool(self.history) and self.history[-1].get("step") == self.step
-                    if not self.cfg.eval_every and not done_here and self._agree(self._run_eval()):
+                    if (
+                        not self.cfg.eval_every
+                        and not self._evaluated_now()
+                        and self._agree(self._run_eval())
+                    ):
                         reason = "early_stopped"
                     self.save_state()
             if reason in ("time_budget", "step_budget", "cancelled") or (
                 reason == "completed" and self.cfg.eval_every
             ):
-                evaluated_here = bool(self.history) and self.history[-1].get("step") == self.step
-                if reason != "cancelled" and not evaluated_here:
+                if reason != "cancelled" and not self._evaluated_now():
                     self._run_eval()
                 self.save_state()
             event = FinishedEvent(reason, self.step, self.best, self.elapsed(), list(self.history))
@@ -444,22 +451,20 @@ class Trainer:
             raise
 
 
-def check_resumable(out_dir: str | os.PathLike) -> None:
-    """Raise FileNotFoundError unless ``out_dir`` holds a run's checkpoint to resume (a CLI's
-    ``--resume`` on the wrong folder would otherwise start over without a word)."""
-    state = Path(out_dir) / STATE_DIR / "trainer_state.json"
-    if not state.is_file():
-        raise FileNotFoundError(
-            f"nothing to resume: {state} is missing; run without --resume to start a new run there"
-        )
-
-
-def check_fresh(out_dir: str | os.PathLike, overwrite: bool = False) -> None:
-    """Raise FileExistsError when ``out_dir`` already holds a model or a run (a CLI without
-    ``--resume`` would otherwise replace it without a word — the shipped model's folder included),
-    unless ``overwrite``."""
+def check_out_dir(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
+    """What a training CLI checks of ``--out`` before it starts. ``resume``: the folder must hold a
+    run's checkpoint (FileNotFoundError; on the wrong folder it would start over without a word).
+    Otherwise it must not hold a model or a run (FileExistsError) unless ``overwrite`` — it would
+    be replaced without a word, the shipped model's folder included."""
     out = Path(out_dir)
-    held = [p for p in (out / "config.json", out / STATE_DIR / "trainer_state.json") if p.is_file()]
+    state = out / STATE_DIR / STATE_FILE
+    if resume:
+        if not state.is_file():
+            raise FileNotFoundError(
+                f"nothing to resume: {state} is missing; run without --resume to start a new run there"
+            )
+        return
+    held = [p for p in (out / "config.json", state) if p.is_file()]
     if held and not overwrite:
         raise FileExistsError(
             f"{out} already holds a model or a training run ({held[0].name}); pass --resume to continue "

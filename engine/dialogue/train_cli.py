@@ -77,12 +77,9 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.run import DialogueRunConfig, run_dialogue
-    from engine.training import check_fresh, check_resumable, tqdm_callback
+    from engine.training import check_out_dir, tqdm_callback
 
-    if args.resume:
-        check_resumable(args.out)
-    else:
-        check_fresh(args.out, args.overwrite)
+    check_out_dir(args.out, args.resume, args.overwrite)
     t_start = time.time()
     info = choose_device(args.device)
     model = {f.name: getattr(args, f.name) for f in fields(HREDConfig) if f.name != "vocab_size"}

@@ -249,14 +249,15 @@ def series_from_frame(
         for name in df.columns:
             if name == date_name:
                 continue
-            vals, txt = _numeric(df[name], decimal_comma)
+            said: list[str] = []
+            vals, txt = _numeric(df[name], decimal_comma, said)
             if txt.mean() <= 1 - NUMERIC_SHARE and np.isfinite(vals).any():
-                candidates.append((name, vals, txt))
+                candidates.append((name, vals, txt, said))
         if not candidates:
             shown = ", ".join(f"'{c}'" for c in df.columns if c != date_name)
             raise ValueError(f"no numeric column to forecast (columns: {shown}); the values must be numbers")
-        value_name, values, text = candidates[0]
-        _numeric(df[value_name], decimal_comma, notes)  # again, for its notes on the chosen column
+        value_name, values, text, said = candidates[0]
+        notes.extend(said)
         if len(candidates) > 1:
             others = ", ".join(c[0] for c in candidates[1:])
             notes.append(

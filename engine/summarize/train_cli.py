@@ -70,12 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from engine.device import choose_device
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
-    from engine.training import check_fresh, check_resumable, tqdm_callback
+    from engine.training import check_out_dir, tqdm_callback
 
-    if args.resume:
-        check_resumable(args.out)
-    else:
-        check_fresh(args.out, args.overwrite)
+    check_out_dir(args.out, args.resume, args.overwrite)
     names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors"}
     cfg = SummarizerTrainConfig(**{n: getattr(args, n) for n in names if hasattr(args, n)})
     cfg.word_vectors = args.word_vectors

@@ -331,14 +331,14 @@ def test_learning_rate_decay_follows_the_time_budget():
 
 
 def test_resume_needs_a_checkpoint_and_the_same_model_settings(tmp_path):
-    from engine.training import check_resumable
+    from engine.training import check_out_dir
 
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
-        check_resumable(tmp_path / "empty")
+        check_out_dir(tmp_path / "empty", resume=True)
     batches, step_loss, evaluate = _problem()
     cfg = TrainConfig(epochs=1, lr=0.01)
     Trainer(torch.nn.Linear(4, 1), cfg, lambda e: batches, step_loss, evaluate, tmp_path).fit()
-    check_resumable(tmp_path)
+    check_out_dir(tmp_path, resume=True)
     bigger = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 1))
     with pytest.raises(ValueError, match="trained with other model settings"):
         Trainer(bigger, cfg, lambda e: batches, step_loss, evaluate, tmp_path).fit(resume=True)
@@ -367,13 +367,13 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path):
 
 
 def test_a_folder_holding_a_run_is_not_replaced_without_overwrite(tmp_path):
-    from engine.training import check_fresh
+    from engine.training import check_out_dir
 
-    check_fresh(tmp_path / "new")
+    check_out_dir(tmp_path / "new", resume=False)
     batches, step_loss, evaluate = _problem()
     Trainer(
         torch.nn.Linear(4, 1), TrainConfig(epochs=1), lambda e: batches, step_loss, evaluate, tmp_path
     ).fit()
     with pytest.raises(FileExistsError, match="already holds a model or a training run"):
-        check_fresh(tmp_path)
-    check_fresh(tmp_path, overwrite=True)
+        check_out_dir(tmp_path, resume=False)
+    check_out_dir(tmp_path, resume=False, overwrite=True)
