@@ -229,7 +229,7 @@ class Trainer:
         parts = {
             d / "model.safetensors.part": d / "model.safetensors",
             d / "optimizer.safetensors.part": d / "optimizer.safetensors",
-            d / "trainer_state.json.part": d / "trainer_state.json",
+            d / (STATE_FILE + ".part"): d / STATE_FILE,
         }
         tmp_model, tmp_opt, tmp_state = parts
         try:
