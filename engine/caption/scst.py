@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -102,6 +103,7 @@ def train_scst(
     device: str = "cpu",
     cache_dir: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     callbacks: list[Callable] = (),
     cancel=None,
     log: Callable[[str], None] = print,
@@ -120,8 +122,10 @@ def train_scst(
         if not setup_path.is_file():
             raise FileNotFoundError(f"nothing to resume: {setup_path} is missing")
         init_model = json.loads(setup_path.read_text(encoding="utf-8"))["init_model"]
-    elif (out / "checkpoint").exists():
-        raise ValueError(f"{out} already holds a training run; pass --resume or choose another --out")
+    elif (out / "checkpoint").exists() and not overwrite:
+        raise ValueError(
+            f"{out} already holds a training run; pass --resume, choose another --out or --overwrite"
+        )
     model, vocab, meta = load(init_model, device)
     torch.manual_seed(scfg.seed)
     cs = D.with_images(D.read_captions(captions), image_dir)
@@ -217,6 +221,8 @@ def train_scst(
         seed=scfg.seed,
         amp=False,
     )
+    if overwrite and not resume:  # the old run's state goes only now, once the new run can start
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)
     trainer = Trainer(
         model,
         cfg,

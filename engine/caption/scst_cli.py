@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import fields
 
-from engine.caption.train_cli import _add_fields, _lazy, extract_bar, report
+from engine.caption.train_cli import _add_fields, _lazy, check_out, extract_bar, report
 from engine.cli_args import count, folder
 
 HELP = "fine-tune a trained captioner on CIDEr-D with self-critical sequence training (decoder only)"
@@ -21,6 +21,7 @@ def add_arguments(p) -> None:
         "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     _add_fields(p, ScstConfig, title="self-critical training")
@@ -36,6 +37,7 @@ def run(args) -> int:
 
     if not args.init and not args.resume:
         raise SystemExit("train captioner-scst: --init MODEL_FOLDER is required (or --resume)")
+    check_out(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     info = choose_device(args.device)
@@ -51,6 +53,7 @@ def run(args) -> int:
         device=info.name,
         cache_dir=args.cache,
         resume=args.resume,
+        overwrite=args.overwrite,
         callbacks=[] if quiet else [_lazy(tqdm_callback, "self-critical")],
         log=(lambda s: None) if quiet else print,
         extract_progress=extract_bar(quiet),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -175,6 +176,7 @@ def train_captioner(
     device: str = "cpu",
     cache_dir: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     callbacks: list[Callable] = (),
     cancel=None,
     log: Callable[[str], None] = print,
@@ -194,8 +196,10 @@ def train_captioner(
         setup = json.loads(setup_path.read_text(encoding="utf-8"))
         mcfg = CaptionerConfig(**setup["model"])
         vocab = Vocab.from_json(setup["vocab"])
-    elif (out / "checkpoint").exists():
-        raise ValueError(f"{out} already holds a training run; pass --resume or choose another --out")
+    elif (out / "checkpoint").exists() and not overwrite:
+        raise ValueError(
+            f"{out} already holds a training run; pass --resume, choose another --out or --overwrite"
+        )
     cs = D.with_images(D.read_captions(captions), image_dir)
     train_caps, val_caps = D.split(cs, "train"), D.split(cs, "val")
     if not train_caps or not val_caps:
@@ -315,6 +319,8 @@ def train_captioner(
         seed=tcfg.seed,
         amp=use_bf16 and device.startswith("cuda"),
     )
+    if overwrite and not resume:  # the old run's state goes only now, once the new run can start
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)
     trainer = Trainer(
         model,
         cfg,

@@ -93,6 +93,15 @@ def extract_bar(quiet: bool):
     return extract_progress
 
 
+def check_out(args) -> None:
+    """``--out`` must not hold a model or a run unless ``--resume`` (checked by the trainer) or
+    ``--overwrite`` (the trainer clears the old run's checkpoint once the new run can start)."""
+    from engine.training import check_out_dir
+
+    if not args.resume:
+        check_out_dir(args.out, False, args.overwrite)
+
+
 def report(done, metric: str, out: str, t0: float, quiet: bool) -> None:
     """Print how a training run ended: one JSON object (``quiet``) or a sentence."""
     summary = {
@@ -124,6 +133,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     _add_fields(p, CaptionTrainConfig, title="training")
@@ -138,6 +148,7 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.training import tqdm_callback
 
+    check_out(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     info = choose_device(args.device)
@@ -157,6 +168,7 @@ def run(args) -> int:
         device=info.name,
         cache_dir=args.cache,
         resume=args.resume,
+        overwrite=args.overwrite,
         callbacks=[] if quiet else [_lazy(tqdm_callback, "train captioner")],
         log=(lambda s: None) if quiet else print,
         extract_progress=extract_progress,

@@ -19,6 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=folder, required=True, help="model folder (checkpoints go in OUT/checkpoint)"
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
     for cls in (LMConfig, LMTrainConfig):
         for f in fields(cls):
             if cls is LMConfig and f.name == "vocab_size":
@@ -31,11 +32,12 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.lab.lm import read_sentences, train_lm
     from engine.lab.lm_config import LMConfig, LMTrainConfig
-    from engine.training import tqdm_callback
+    from engine.training import check_out_dir, tqdm_callback
 
     def pick(cls, skip=()):
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip})
 
+    check_out_dir(args.out, args.resume, args.overwrite)
     model_cfg = pick(LMConfig, ("vocab_size",))
     train_cfg = pick(LMTrainConfig)
     sentences = read_sentences(args.text)

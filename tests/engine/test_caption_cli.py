@@ -93,11 +93,13 @@ def test_train_resume_caption_eval(dataset, tmp_path, capsys):
         assert (out / f).exists(), f
     assert len(list((out / "features").glob("*.npy"))) == 2  # train + val caches
 
-    with pytest.raises(ValueError, match="already holds a training run"):
+    with pytest.raises(FileExistsError, match="already holds a model or a training run"):
         _train([*common, "--epochs", "3", *TINY])
     assert _train([*common, "--epochs", "3", "--resume", "--json", *TINY]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["steps"] == 6
+    assert _train([*common, "--epochs", "1", "--overwrite", "--json", *TINY]) == 0  # a new run
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["steps"] == 2
 
     good = sorted((dataset / "images").iterdir())[0]
     bad = tmp_path / "broken.jpg"
@@ -217,5 +219,6 @@ def test_self_critical_fine_tuning_from_a_trained_model(dataset, tmp_path, capsy
         main(["caption", str(sorted((dataset / "images").iterdir())[0]), "--model", str(out), "--json"]) == 0
     )
     assert isinstance(json.loads(capsys.readouterr().out)["results"][0]["caption"], str)
-    with pytest.raises(ValueError, match="at least 2 samples"):
-        scst(["--init", str(base), "--samples", "1"])
+    with pytest.raises(ValueError, match="at least 2 samples"):  # and the run in OUT is kept
+        scst(["--init", str(base), "--samples", "1", "--overwrite"])
+    assert (out / "checkpoint").is_dir()

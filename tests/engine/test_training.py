@@ -377,3 +377,26 @@ def test_a_folder_holding_a_run_is_not_replaced_without_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="already holds a model or a training run"):
         check_out_dir(tmp_path, resume=False)
     check_out_dir(tmp_path, resume=False, overwrite=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "captioner", "--images", "IMG", "--captions", "CAP"],
+        ["train", "captioner-scst", "--init", "IMG", "--images", "IMG", "--captions", "CAP"],
+        ["train", "lm", "--text", "CAP"],
+    ],
+)
+def test_every_training_cli_refuses_to_replace_a_model_without_overwrite(tmp_path, capsys, argv):
+    """Every training command, not only chat and summarizer: ``--out`` at a model folder (the
+    shipped one included) is refused before any data is read; ``--overwrite`` gets past the check
+    (and then fails on the missing data, not on the folder)."""
+    from engine.cli import main
+
+    (tmp_path / "config.json").write_text("{}")
+    argv = [a.replace("IMG", str(tmp_path / "none")).replace("CAP", str(tmp_path / "none.txt")) for a in argv]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert "already holds a model" in capsys.readouterr().err
+    assert (tmp_path / "config.json").read_text() == "{}"
+    assert main([*argv, "--out", str(tmp_path), "--overwrite"]) == 2
+    assert "already holds" not in capsys.readouterr().err
