@@ -488,13 +488,26 @@ def write_train_log(folder: str | os.PathLike, done: FinishedEvent, best_key: st
     return path
 
 
+REASON_WORDS = {
+    "completed": "all epochs done",
+    "early_stopped": "stopped early: validation stopped improving",
+    "cancelled": "cancelled",
+    "time_budget": "time budget reached",
+    "step_budget": "step budget reached",
+}
+
+
 def tqdm_callback(desc: str = "train"):
-    """A callback printing a tqdm bar for the CLI (progress, evaluations, the end)."""
+    """A callback printing a tqdm bar for the CLI (progress, evaluations, the end). The bar appears
+    with the first event, so an error while the data is read is not preceded by an empty bar."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit="step", dynamic_ncols=True)
+    bar = None
 
     def cb(event) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc=desc, unit="step", dynamic_ncols=True)
         if isinstance(event, ProgressEvent):
             if event.total_steps and bar.total != event.total_steps:
                 bar.total = event.total_steps
@@ -504,8 +517,14 @@ def tqdm_callback(desc: str = "train"):
         elif isinstance(event, EvaluationEvent):
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in event.metrics.items()}
             bar.write(f"eval @ step {event.step}: {shown}{' (best)' if event.improved else ''}")
-        elif isinstance(event, (FinishedEvent, FailedEvent)):
+        elif isinstance(event, FinishedEvent):
             bar.close()
-            bar.write(f"{type(event).__name__}: {getattr(event, 'reason', getattr(event, 'message', ''))}")
+            bar.write(
+                f"finished at step {event.step} ({REASON_WORDS.get(event.reason, event.reason)}, "
+                f"{event.elapsed_s / 60:.1f} min)"
+            )
+        elif isinstance(event, FailedEvent):
+            bar.close()
+            bar.write(f"failed at step {event.step}: {event.message}")
 
     return cb

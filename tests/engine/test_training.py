@@ -400,3 +400,23 @@ def test_every_training_cli_refuses_to_replace_a_model_without_overwrite(tmp_pat
     assert (tmp_path / "config.json").read_text() == "{}"
     assert main([*argv, "--out", str(tmp_path), "--overwrite"]) == 2
     assert "already holds" not in capsys.readouterr().err
+
+
+def test_the_cli_progress_bar_appears_with_the_first_event_and_ends_in_words(capsys):
+    from engine.training import FailedEvent, FinishedEvent, ProgressEvent, tqdm_callback
+
+    cb = tqdm_callback("train x")
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""  # nothing yet: a data error would print alone
+    cb(
+        ProgressEvent(
+            step=3, epoch=0, total_steps=10, loss=1.5, lr=0.1, items_per_s=100.0, elapsed_s=1.0, eta_s=2.0
+        )
+    )
+    cb(FinishedEvent("early_stopped", 3, 2.0, 90.0))
+    out = capsys.readouterr()
+    assert "train x" in out.err and "FinishedEvent" not in out.out + out.err
+    assert "finished at step 3 (stopped early: validation stopped improving, 1.5 min)" in out.out
+    cb2 = tqdm_callback()
+    cb2(FailedEvent("out of memory", 7))
+    assert "failed at step 7: out of memory" in capsys.readouterr().out
