@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="list conversations, newest first", parents=[after])
 
     p = sub.add_parser("search", help="full-text search across everything", parents=[after])
-    p.add_argument("query", help="words to find (the last may be a prefix)")
+    p.add_argument(
+        "query", help="words to find (the last may be a prefix); write -- first if it starts with -"
+    )
     p.add_argument("--limit", type=int, default=20, help="at most this many hits (default 20)")
 
     p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
