@@ -7,6 +7,7 @@ install never touches the user's own settings; otherwise the platform's native s
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -14,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from engine.decoding import DecodeOptions
 
 PANELS = ("chat", "summarize", "caption", "forecast", "train")
+MAX_SIZE = 100_000  # the largest widget size (pixels) a saved layout may hold
 
 
 class AppSettings:
@@ -53,7 +55,8 @@ class AppSettings:
 
     @property
     def font_pt(self) -> float:
-        return min(max(self._get("appearance/font_pt", 10.0, float), 7.0), 24.0)
+        value = self._get("appearance/font_pt", 10.0, float)
+        return min(max(value, 7.0), 24.0) if math.isfinite(value) else 10.0
 
     @font_pt.setter
     def font_pt(self, value: float) -> None:
@@ -76,7 +79,10 @@ class AppSettings:
         if not raw:
             return None
         try:
-            return DecodeOptions.from_dict(json.loads(raw)).to_dict()
+            value = json.loads(raw)
+            if not isinstance(value, dict):  # valid JSON, wrong shape: ignored like bad JSON
+                return None
+            return DecodeOptions.from_dict(value).to_dict()
         except (ValueError, TypeError):
             return None
 
@@ -125,9 +131,11 @@ class AppSettings:
         if isinstance(raw, str):
             raw = raw.split(",")
         try:
-            return [int(v) for v in (raw or [])]
-        except (TypeError, ValueError):
+            values = [int(v) for v in (raw or [])]
+        except (TypeError, ValueError, OverflowError):
             return []
+        # widget sizes: anything outside a screen's range is damage (Qt overflows on it)
+        return values if all(0 <= v <= MAX_SIZE for v in values) else []
 
     def set_int_list(self, key: str, values: list[int]) -> None:
         self._set(key, ",".join(str(int(v)) for v in values))

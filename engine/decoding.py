@@ -51,6 +51,26 @@ class DecodeOptions:
         return opts
 
     def validate(self) -> None:
+        """Types and ranges: options come from saved settings and conversations too, so a wrong
+        type or a NaN is a ValueError here, not a crash deep inside decoding or a widget."""
+        import math
+
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "method":
+                ok = isinstance(value, str)
+            elif f.name == "seed":
+                ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+            elif f.name == "ban_unk":
+                ok = isinstance(value, bool)
+            elif isinstance(f.default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            else:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok:
+                raise ValueError(f"decoding option {f.name} has a bad value: {value!r}")
+        if not 0 < self.top_p <= 1 or self.repetition_penalty <= 0 or self.length_penalty < 0:
+            raise ValueError("top_p must be in (0, 1], repetition_penalty > 0 and length_penalty >= 0")
         if self.method not in METHODS:
             raise ValueError(f"unknown decoding method {self.method!r}; known: {', '.join(METHODS)}")
         if self.max_len < 1 or self.beam_size < 1 or self.temperature <= 0:

@@ -101,7 +101,7 @@ class ChatPanel(QWidget):
         self.splitter.setSizes(sizes if len(sizes) == 3 and all(sizes) else [270, 730, 370])
         self.header.side_button.setChecked(self.settings.side_panel)
         self.side.setVisible(self.settings.side_panel)
-        self.decoding_panel.set_options(self.decoding)
+        self._show_decoding()
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_SETTINGS_MS)
@@ -132,6 +132,7 @@ class ChatPanel(QWidget):
         s.conversation_deleted.connect(self._on_deleted)
         s.conversation_restored.connect(self._on_restored)
         s.search_done.connect(self.history.show_results)
+        s.message_not_saved.connect(self._on_not_saved)
         s.attention_loaded.connect(self._on_attention)
         s.exported.connect(self._on_exported)
         s.imported.connect(self._on_imported)
@@ -166,7 +167,7 @@ class ChatPanel(QWidget):
         self.history.conversations.select(None)
         self.header.set_title("New chat")
         self.decoding = self.new_decoding()
-        self.decoding_panel.set_options(self.decoding)
+        self._show_decoding()
         self.attention.set_record(None)
         self._show_empty(True)
         self.composer.focus()
@@ -193,6 +194,12 @@ class ChatPanel(QWidget):
         self.composer.set_generating(True)
         self.messages.scroll_to_end()
         self.service.send_message(self.cid, text, parent, self.decoding)
+
+    def _on_not_saved(self, text: str) -> None:
+        """A message the history could not store goes back into the message box (unless something
+        new was typed there meanwhile), so "try again" does not mean typing it again."""
+        if not self.composer.text().strip():
+            self.composer.set_text(text)
 
     def stop(self) -> None:
         if self.generating:
@@ -226,6 +233,15 @@ class ChatPanel(QWidget):
         elif name == "select":
             self.messages.select(mid, scroll=False)
             s.load_attention(mid)
+
+    def _show_decoding(self) -> None:
+        """Show ``self.decoding`` in the panel and use what it shows: values out of the panel's
+        ranges are clamped, and damaged saved options (a wrong type, NaN) fall back to the defaults."""
+        try:
+            self.decoding_panel.set_options(self.decoding)
+        except ValueError:
+            self.decoding_panel.set_options(None)
+        self.decoding = self.decoding_panel.options()
 
     def _on_decoding(self, options: dict) -> None:
         self.decoding = options
@@ -308,7 +324,7 @@ class ChatPanel(QWidget):
         if self._shown_cid != cid:
             self._shown_cid = cid
             self.decoding = {**self.new_decoding(), **(conv["settings"] or {}).get("decoding", {})}
-            self.decoding_panel.set_options(self.decoding)
+            self._show_decoding()
             self.attention.set_record(None)
             self.messages.scroll_to_end()
         self.messages.set_messages(payload["messages"], live=self.live_bid)
@@ -352,7 +368,7 @@ class ChatPanel(QWidget):
         self.decoding_panel.set_defaults(self.model_defaults)
         if self.cid is None:  # a new chat follows the model's recommendation
             self.decoding = self.new_decoding()
-            self.decoding_panel.set_options(self.decoding)
+            self._show_decoding()
         self.composer.set_blocked(None)
         self.composer.edit.setPlaceholderText(f"Message {info['name']}…")
 

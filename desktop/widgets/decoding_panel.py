@@ -161,7 +161,10 @@ class DecodingPanel(QWidget):
 
     def set_options(self, options: dict | None) -> None:
         """Show ``options`` without emitting ``changed``."""
-        self._values = DecodeOptions.from_dict({**self._defaults, **(options or {})}).to_dict()
+        values = DecodeOptions.from_dict({**self._defaults, **(options or {})}).to_dict()
+        for name, (_label, kind, lo, hi, *_rest) in FIELDS.items():  # what is shown is what is used
+            values[name] = kind(min(max(values[name], lo), hi))
+        self._values = values
         self._quiet = True
         try:
             for name, box in self.inputs.items():

@@ -219,3 +219,27 @@ def test_window_modules_do_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch imported before the window'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_damaged_settings_do_not_stop_the_app_and_what_is_shown_is_what_is_used(start_app, tmp_path):
+    """A settings file edited by hand or written by another version: valid JSON of the wrong shape,
+    wrong types, NaN, absurd sizes. The app starts with defaults for what is damaged, and decoding
+    values beyond the panel's ranges are clamped to what the panel shows (bug hunt)."""
+    from desktop.settings import AppSettings
+
+    data = tmp_path / "odd"
+    data.mkdir()
+    for decoding in ("[1]", '{"top_k": "x"}', '{"temperature": NaN}', '{"max_len": 1000000000}'):
+        raw = AppSettings(data / "settings.ini")
+        raw._q.setValue("chat/default_decoding", decoding)
+        raw._q.setValue("chat/splitter", "99999999999999999999,1,1")
+        raw._q.setValue("appearance/font_pt", "nan")
+        raw.sync()
+        run = start_app(data_dir=data)
+        decoding_used = run.chat.decoding
+        assert decoding_used == run.chat.decoding_panel.options()
+        assert 1 <= decoding_used["max_len"] <= 200 and decoding_used["temperature"] <= 2.0
+        assert run.window.settings.font_pt == 10.0
+        assert run.window.settings.int_list("chat/splitter") == []
+        run.window.close()
+        run.service.shutdown()
