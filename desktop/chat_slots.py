@@ -96,6 +96,11 @@ class ChatSlots:
                 model = self._bot.name if self._bot is not None else ""
                 cid = self._store.create_conversation(model=model, settings={"decoding": decoding})
             uid = self._store.add_message(cid, "user", text, parent_id)
+        except Exception:
+            self._release(token)
+            self.message_not_saved.emit(text)  # the panel gives it back to be sent again
+            raise
+        try:
             self._emit_thread(cid, uid, None, created)
             self._emit_conversations()
         except Exception:

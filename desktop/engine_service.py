@@ -104,6 +104,7 @@ class EngineService(ChatSlots, QObject):
     conversation_deleted = Signal(int, object)  # id, snapshot for undo
     conversation_restored = Signal(int)
     search_done = Signal(str, object)  # query, store.search(query)
+    message_not_saved = Signal(str)  # the text of a message the history could not store (error follows)
     attention_loaded = Signal(int, object)  # message id, {"text", ...attention record} or None
     exported = Signal(str)  # path written
     imported = Signal(int)  # new conversation id

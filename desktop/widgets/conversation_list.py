@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -120,6 +120,8 @@ class ConversationList(QListWidget):
         self.currentItemChanged.connect(self._on_current)
         self._titles: dict[int, str] = {}
         self._quiet = False
+        self._pending: tuple[list[dict], int | None] | None = None  # a refresh held while renaming
+        self.itemDelegate().closeEditor.connect(self._after_edit)
         delete = QAction("Delete conversation", self)
         delete.setShortcut(QKeySequence.StandardKey.Delete)
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -127,6 +129,12 @@ class ConversationList(QListWidget):
         self.addAction(delete)
 
     def set_conversations(self, conversations: list[dict], current: int | None) -> None:
+        if self.state() == QAbstractItemView.State.EditingState:
+            # a refresh (any reply starting or ending) would destroy the open rename box and what
+            # was typed in it: it waits until the rename is done
+            self._pending = (conversations, current)
+            return
+        self._pending = None
         self._quiet = True
         try:
             self.clear()
@@ -189,11 +197,23 @@ class ConversationList(QListWidget):
         if not self._quiet and item is not None and item.data(CID_ROLE) is not None:
             self.conversation_chosen.emit(int(item.data(CID_ROLE)))
 
+    def _after_edit(self, *_args) -> None:
+        if self._pending is not None:
+            pending = self._pending
+            QTimer.singleShot(0, lambda: self._pending is pending and self.set_conversations(*pending))
+
     def _on_changed(self, item: QListWidgetItem) -> None:
         cid = item.data(CID_ROLE)
         if self._quiet or cid is None:
             return
         title = " ".join(item.text().split())
+        if not title:  # a blank name is not taken: the row shows the title it has
+            self._quiet = True
+            try:
+                item.setText(self._titles.get(cid) or "Untitled conversation")
+            finally:
+                self._quiet = False
+            return
         if title and title != self._titles.get(cid):
             self._titles[cid] = title
             self.rename_requested.emit(cid, title)

@@ -277,3 +277,73 @@ def test_deleting_the_conversation_that_is_streaming_stops_it_cleanly(qtbot, sta
     qtbot.waitUntil(lambda: not run.chat.generating, timeout=WAIT_MS)
     assert run.rows("SELECT id FROM messages") == [] and run.chat.cid is None
     assert [n.level for n in run.window.notices.notices()] == ["info"]  # "Deleted …", no error
+
+
+def test_a_message_the_history_cannot_store_goes_back_into_the_message_box(qtbot, start_app, send_message):
+    """The database is locked or full when Enter is pressed: the error is shown and the text is back
+    in the box to send again, not lost with the cleared composer (bug hunt)."""
+    import sqlite3
+
+    run = start_app()
+    send_message(run, "first")
+    errors = recorder(run.service.error)
+    store = run.service._store
+    real = store.add_message
+
+    def locked(cid, role, text, *a, **k):
+        if role == "user":
+            raise sqlite3.OperationalError("database is locked")
+        return real(cid, role, text, *a, **k)
+
+    store.add_message = locked
+    try:
+        run.chat.composer.set_text("typed while locked")
+        qtbot.keyClick(run.chat.composer.edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: bool(errors.calls), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: run.chat.composer.text() == "typed while locked", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not run.chat.generating, timeout=WAIT_MS)
+    finally:
+        store.add_message = real
+    assert "typed while locked" not in [r["text"] for r in run.rows("SELECT text FROM messages")]
+
+
+def test_a_rename_in_progress_survives_a_reply_ending_and_a_blank_name_is_not_taken(
+    qtbot, start_app, send_message
+):
+    """The list refreshes whenever a reply starts or ends; that used to destroy an open rename box
+    and what was typed in it. A blank name keeps the old title on the row (bug hunt)."""
+    from PySide6.QtWidgets import QLineEdit
+
+    run = start_app(script=" ".join(f"word{i}" for i in range(60)), delay_s=0.02)
+    send_message(run, "alpha")
+    run.chat.new_chat()
+    send_message(run, "beta")
+    convs = run.chat.history.conversations
+    alpha = next(c["id"] for c in run.chat.conversations if c["title"] == "alpha")
+    run.chat.composer.set_text("more")
+    qtbot.keyClick(run.chat.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: run.chat.live_bid is not None, timeout=WAIT_MS)
+    convs.start_rename(alpha)
+
+    def editors():
+        return [e for e in convs.findChildren(QLineEdit) if e.isVisible()]
+
+    qtbot.waitUntil(lambda: len(editors()) == 1, timeout=WAIT_MS)
+    editors()[0].setText("my new name")
+    qtbot.waitUntil(lambda: not run.chat.generating, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert len(editors()) == 1 and editors()[0].text() == "my new name"
+    qtbot.keyClick(editors()[0], Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: {r["title"] for r in run.rows("SELECT title FROM conversations")} == {"my new name", "beta"},
+        timeout=WAIT_MS,
+    )
+    qtbot.waitUntil(lambda: convs.item_for(alpha).text() == "my new name", timeout=WAIT_MS)
+    assert len(convs.ids()) == 2  # the held refresh was applied
+
+    convs.start_rename(alpha)
+    qtbot.waitUntil(lambda: len(editors()) == 1, timeout=WAIT_MS)
+    editors()[0].setText("   ")
+    qtbot.keyClick(editors()[0], Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not editors(), timeout=WAIT_MS)
+    assert convs.item_for(alpha).text() == "my new name"
