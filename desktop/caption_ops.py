@@ -155,6 +155,8 @@ def _meta(item: dict) -> dict:
     }
     if item["media"] == "video":
         meta["duration_s"] = item.get("duration_s", 0.0)
+        if item.get("note"):
+            meta["note"] = item["note"]
         meta["scenes"] = [
             {k: s[k] for k in ("start_s", "end_s", "until_s", "n_frames", "caption", "words", "logprob")}
             | {"attention": att(s["attention"]), "alternatives": [[t, lp] for t, lp in s["alternatives"]]}
@@ -165,7 +167,9 @@ def _meta(item: dict) -> dict:
 
 def _save(item: dict, store) -> None:
     if store is None:
-        item["note"] = "History is off: this caption is not saved."
+        item["note"] = " ".join(
+            filter(None, [item.get("note"), "History is off: this caption is not saved."])
+        )
         return
     item["caption_id"] = store.add_caption(item["name"], item["sha256"], item["caption"], _meta(item))
 
@@ -321,7 +325,7 @@ def _caption_video(captioner, path: Path, index, beam, options, done, total, rep
             | _caption_fields(s.caption)
             | {"frame": jpeg_bytes(frame), "thumb": shrink(frame, height=SCENE_THUMB_HEIGHT)}
         )
-    length = max(duration or 0.0, float(vc.duration_s))
+    length = float(vc.length_s)
     for scene, until in zip(scenes, scene_ends([sc["start_s"] for sc in scenes], length)):
         scene["until_s"] = until
     first = vc.scenes[0].thumb if vc.scenes and vc.scenes[0].thumb is not None else None
@@ -334,6 +338,7 @@ def _caption_video(captioner, path: Path, index, beam, options, done, total, rep
         sha256=file_sha256(path),
         scenes=scenes,
         duration_s=length,
+        note=vc.note,
         n_sampled=int(vc.n_sampled),
         preview=None if first is None else jpeg_bytes(first),
         thumb=None if first is None else shrink(first, THUMB_SIDE),
@@ -393,6 +398,8 @@ def open_caption(item_id: int, *, store=None) -> dict:
     )
     saved = row["created_at"][:16].replace("T", " ")
     notes = [f"From the history, saved {saved} UTC. The history keeps the file's SHA-256, not the picture."]
+    if isinstance(meta.get("note"), str) and meta["note"]:
+        notes.append(meta["note"])
     if not path.is_file():
         notes.append(f"The file is no longer at {path}.")
     elif file_sha256(path) != row["file_hash"]:

@@ -37,3 +37,16 @@ def folder(text: str) -> str:
     if Path(text).exists() and not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; give a folder (it is created if missing)")
     return text
+
+
+def positive_number(text: str) -> float:
+    """A finite number > 0 (``--every 0`` would sample every frame; ``nan`` compares false)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from engine.cli_args import count, positive
+from engine.cli_args import count, positive, positive_number
 
 HELP = "caption images, folders of images and videos (clip caption + a caption per scene)"
 
@@ -16,12 +16,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", help="image files, folders of images, or video files")
     p.add_argument("--model", default=None, help="captioner model folder (default: the shipped model)")
     p.add_argument("--beam", type=int, default=3, help="beam size (1 = greedy)")
-    p.add_argument("--alternatives", type=int, default=0, help="also print this many other beams")
+    p.add_argument(
+        "--alternatives", type=count, default=0, help="also print this many other beams (beam search)"
+    )
     p.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     p.add_argument("--no-block-repeats", action="store_true", help="allow content words to repeat")
     p.add_argument("--batch-size", type=positive, default=16, help="images encoded together")
-    p.add_argument("--every", type=float, default=2.0, help="video: seconds between uniform samples")
-    p.add_argument("--scene-threshold", type=float, default=0.4, help="video: histogram distance of a cut")
+    p.add_argument(
+        "--every", type=positive_number, default=2.0, help="video: seconds between uniform samples"
+    )
+    p.add_argument(
+        "--scene-threshold", type=positive_number, default=0.4, help="video: histogram distance of a cut"
+    )
     p.add_argument("--attention", action="store_true", help="JSON: include per-word 7x7 attention maps")
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument(
@@ -58,7 +64,6 @@ def run(args) -> int:
         caption_video,
         is_video_path,
         scene_ends,
-        video_duration,
     )
     from engine.device import choose_device
     from engine.paths import default_model
@@ -80,7 +85,8 @@ def run(args) -> int:
     cap = Captioner.from_folder(args.model or default_model("captioner"), info.name, args.precision)
     opts = caption_options(args.beam, length_penalty=args.length_penalty)
     block = not args.no_block_repeats
-    if args.alternatives:
+    if args.alternatives:  # other beams need a beam search, also with --beam 1
+        opts.method = "beam"
         opts.beam_size = max(opts.beam_size, args.alternatives + 1)
     videos = [f for f in files if is_video_path(f)]
     images = [f for f in files if not is_video_path(f)]
@@ -99,13 +105,14 @@ def run(args) -> int:
         except VideoError as exc:
             results.append({"path": str(v), "error": str(exc)})
             continue
-        length = max(video_duration(v) or 0.0, vc.duration_s)
+        length = vc.length_s
         results.append(
             {
                 "path": str(v),
                 **_caption_dict(vc.caption, args),
                 "frames_sampled": vc.n_sampled,
                 "duration_s": round(length, 2),
+                **({"note": vc.note} if vc.note else {}),
                 "scenes": [
                     {
                         "start_s": round(s.start_s, 2),
@@ -126,9 +133,12 @@ def run(args) -> int:
     else:
         for r in results:
             if "error" in r:
-                print(f"{r['path']}: error: {r['error'].split(': ', 1)[-1]}", file=sys.stderr)
+                reason = r["error"].removeprefix(f"{Path(r['path']).name}: ")
+                print(f"{r['path']}: error: {reason}", file=sys.stderr)
                 continue
             print(f"{r['path']}: {r['caption']}")
+            if r.get("note"):
+                print(f"    note: {r['note']}")
             for alt in r.get("alternatives", []):
                 print(f"    alt ({alt['logprob']:.2f}): {alt['caption']}")
             for s in r.get("scenes", []):

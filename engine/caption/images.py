@@ -91,13 +91,16 @@ def _decode(path: str | Path, max_pixels: int, convert):
         raise ImageError(p, f"refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
         raise ImageError(p, "not a recognised image format (corrupt, or not an image at all)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        msg = str(exc) or type(exc).__name__
-        if "truncated" in msg.lower():
-            raise ImageError(p, "truncated image file (the download or copy is incomplete)") from None
-        raise ImageError(p, f"cannot decode image ({msg})") from None
     except MemoryError:
         raise ImageError(p, "not enough memory to decode this image") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's problem alone
+        # (PIL's GIF reader raises IndexError and struct.error on a cut animation, for example)
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower() or "buffer" in msg.lower() or isinstance(exc, (EOFError, IndexError)):
+            raise ImageError(
+                p, "truncated or damaged image file (the download or copy is incomplete?)"
+            ) from None
+        raise ImageError(p, f"cannot decode image ({msg})") from None
 
 
 def pil_to_array(img, size: int = 224) -> np.ndarray:
@@ -141,7 +144,7 @@ def _to_rgb(img):
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
         if mode.startswith("I;16") or (mode == "I" and hi > 255):
-            arr = arr / 257.0 if hi > 255 else arr  # 16-bit range -> 8-bit
+            arr = arr / 257.0  # 16-bit range -> 8-bit (always: a dark 16-bit image stays dark)
         elif mode == "F" and hi <= 1.0 and lo >= 0.0:
             arr = arr * 255.0
         arr = np.clip(arr, 0, 255).astype(np.uint8)

@@ -110,6 +110,35 @@ def scene_ends(starts: list[float], length: float) -> list[float]:
     return [*starts[1:], max(length, starts[-1])] if starts else []
 
 
+def _start_s(stream) -> float:
+    """When the stream's first frame is due (MPEG-TS and camera files often start at 5 s or 1000 s):
+    times on the timeline are measured from here."""
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    return 0.0
+
+
+def _claimed_s(container, stream) -> float | None:
+    """How long the file says its video is: the stream's own duration (audio may run longer), else
+    the container's."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1e6 if container.duration else None
+
+
+_TRANSPOSE = {90: "ROTATE_90", 180: "ROTATE_180", 270: "ROTATE_270"}
+
+
+def upright(frame):
+    """The frame as a PIL image turned the way the file says it is shown (a phone's portrait video
+    is stored landscape with a display rotation, as a photo's EXIF orientation)."""
+    from PIL import Image
+
+    img = frame.to_image()
+    turn = _TRANSPOSE.get(round(float(getattr(frame, "rotation", 0) or 0)) % 360)
+    return img.transpose(getattr(Image.Transpose, turn)) if turn else img
+
+
 def open_video(path: str | Path):
     """-> (container, video stream); VideoError for a missing, unreadable or unsupported file."""
     import av
@@ -153,17 +182,20 @@ def frames_at(path: str | Path, times_s: list[float], height: int = 90) -> list[
     container, stream = open_video(path)
     try:
         first = max(0.0, float(times_s[order[0]]))
+        t0 = _start_s(stream)
         if first > 0 and stream.time_base:
             try:
-                container.seek(int(first / stream.time_base), stream=stream, backward=True, any_frame=False)
+                container.seek(
+                    int((first + t0) / stream.time_base), stream=stream, backward=True, any_frame=False
+                )
             except av.error.FFmpegError:
                 container.seek(0)
         k = 0
         rate = float(stream.average_rate or 25.0)
         for n, frame in enumerate(container.decode(stream)):
-            t = float(frame.time) if frame.time is not None else n / rate
+            t = float(frame.time) - t0 if frame.time is not None else n / rate
             while k < len(order) and t >= float(times_s[order[k]]) - 1e-3:
-                img = frame.to_image()
+                img = upright(frame)
                 w = max(1, round(img.width * height / max(1, img.height)))
                 out[order[k]] = np.asarray(img.resize((w, height), Image.BILINEAR), dtype=np.uint8)
                 k += 1
@@ -177,13 +209,21 @@ def frames_at(path: str | Path, times_s: list[float], height: int = 90) -> list[
 
 
 def iter_samples(
-    path: str | Path, size: int = 224, opts: SamplingOptions | None = None, cancel=None
+    path: str | Path,
+    size: int = 224,
+    opts: SamplingOptions | None = None,
+    cancel=None,
+    stats: dict | None = None,
 ) -> Iterator[SampledFrame]:
-    """Decode ``path`` streaming and yield sampled frames in time order."""
+    """Decode ``path`` streaming and yield sampled frames in time order (seconds from the stream's
+    start, frames upright). ``stats``, when given, is filled as decoding goes: ``last_s`` (time of
+    the last decoded frame), ``frame_s`` (one frame's duration), ``claimed_s`` (the length the
+    file claims, or None) and ``damaged`` (decoding stopped at an error)."""
     import av
 
     opts = opts or SamplingOptions()
     container, stream = open_video(path)
+    stats = {} if stats is None else stats
     from PIL import Image
 
     from engine.caption.images import pil_to_array
@@ -196,12 +236,15 @@ def iter_samples(
     prev_hist: np.ndarray | None = None
     prev_small: np.ndarray | None = None
     rate = float(stream.average_rate or 25.0)
+    t0 = _start_s(stream)
+    stats.update(last_s=0.0, frame_s=1.0 / rate, claimed_s=_claimed_s(container, stream), damaged=False)
     try:
         try:
             for frame in container.decode(stream):
                 if cancel is not None and cancel.cancelled:
                     return
-                t = float(frame.time) if frame.time is not None else decoded / rate
+                t = float(frame.time) - t0 if frame.time is not None else decoded / rate
+                stats["last_s"] = max(stats["last_s"], t)
                 decoded += 1
                 cut = False
                 if t - last_analysed >= 1.0 / opts.analysis_fps - 1e-6 or scene < 0:
@@ -217,7 +260,7 @@ def iter_samples(
                     prev_hist, prev_small = hist, small
                 if not cut and t < next_uniform:
                     continue
-                img = frame.to_image()
+                img = upright(frame)
                 thumb = None
                 if cut:
                     scene, last_cut = scene + 1, t
@@ -235,7 +278,7 @@ def iter_samples(
         except av.error.FFmpegError as exc:
             if decoded == 0:
                 raise VideoError(path, f"cannot decode the video ({exc.__class__.__name__})") from None
-            # a damaged tail: keep what was decoded before it
+            stats["damaged"] = True  # a damaged tail: keep what was decoded before it
         if decoded == 0:
             raise VideoError(path, "the video has no frames")
     finally:
@@ -258,6 +301,25 @@ class VideoCaption:
     scenes: list[Scene] = field(default_factory=list)  # the timeline
     n_sampled: int = 0  # frames encoded
     duration_s: float = 0.0  # time of the last sampled frame
+    length_s: float = 0.0  # how long the video runs: what was decoded, or what the file claims
+    note: str = ""  # e.g. the video stops before the length its file claims (cut short, damaged)
+
+
+def video_length(stats: dict) -> tuple[float, str]:
+    """(length in seconds, note) from :func:`iter_samples`' ``stats``: the claimed length unless
+    decoding stopped well before it (a copy cut short, a damaged tail) — then what was decoded, and
+    a note saying so."""
+    decoded = stats.get("last_s", 0.0) + stats.get("frame_s", 0.0)
+    claimed = stats.get("claimed_s")
+    if claimed and decoded < claimed - max(1.0, 3 * stats.get("frame_s", 0.0)):
+        why = "damaged" if stats.get("damaged") else "cut short"
+        return (
+            decoded,
+            f"The video stops after {decoded:.1f} s of the {claimed:.1f} s its file claims ({why}).",
+        )
+    if stats.get("damaged"):
+        return max(decoded, claimed or 0.0), "A damaged part of the video was skipped."
+    return max(decoded, claimed or 0.0), ""
 
 
 def caption_video(
@@ -306,7 +368,8 @@ def caption_video(
                 sc.caption = cap
             ready.clear()
 
-    for f in iter_samples(path, captioner.image_size, sampling, cancel):
+    stats: dict = {}
+    for f in iter_samples(path, captioner.image_size, sampling, cancel, stats):
         if f.reason == "scene":
             scenes.append(Scene(f.time_s, f.time_s, 0, None, f.thumb))
         pending.append(f)
@@ -321,4 +384,6 @@ def caption_video(
     if n_total == 0:
         raise VideoError(path, "no frames could be sampled")
     clip = captioner.caption_regions((total / n_total).unsqueeze(0), options)[0]
-    return VideoCaption(str(path), clip, scenes, n_total, scenes[-1].end_s if scenes else 0.0)
+    length, note = video_length(stats)
+    end = scenes[-1].end_s if scenes else 0.0
+    return VideoCaption(str(path), clip, scenes, n_total, end, max(length, end), note)

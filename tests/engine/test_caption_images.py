@@ -145,3 +145,38 @@ def test_load_with_preview_keeps_the_aspect_and_matches_load_image(tmp_path):
     with pytest.raises(ImageError, match="empty file"):
         (tmp_path / "e.jpg").write_bytes(b"")
         load_with_preview(tmp_path / "e.jpg")
+
+
+def test_a_cut_animated_gif_is_that_files_error_and_the_folder_goes_on(tmp_path):
+    """PIL raises IndexError / struct.error on a cut animation: it used to escape and stop the whole
+    folder (CLI and desktop) (bug hunt)."""
+    from engine.caption.images import load_batches
+
+    frames = [Image.fromarray(np.full((64, 64, 3), v, np.uint8)) for v in (30, 200)]
+    full = tmp_path / "full.gif"
+    frames[0].save(full, save_all=True, append_images=frames[1:], duration=100)
+    data = full.read_bytes()
+    good = tmp_path / "good.png"
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(good)
+    bad = []
+    for cut in range(len(data) // 3, len(data) - 1, max(1, len(data) // 40)):
+        p = tmp_path / f"cut{cut}.gif"
+        p.write_bytes(data[:cut])
+        bad.append(p)
+    paths = [good, *bad]
+    got = {}
+    for idx, _arrays, errors in load_batches(paths, batch_size=4, size=32):
+        got.update({i: "ok" for i in idx} | errors)
+    assert got[0] == "ok" and len(got) == len(paths)  # every file answered, none stopped the rest
+    assert all(got[i] == "ok" or "cut" in got[i] for i in range(1, len(paths)))
+
+
+def test_a_dark_16_bit_image_stays_dark():
+    """A 16-bit image is scaled by its range, not by its own maximum: values 255 and 256 of 65,535
+    are both near black (255 was shown white, 256 black) (bug hunt)."""
+    from engine.caption.images import _to_rgb
+
+    for v in (199, 255, 256):
+        img = Image.fromarray(np.full((8, 8), v, np.uint16))
+        assert img.mode.startswith("I;16")
+        assert np.asarray(_to_rgb(img)).max() <= 1

@@ -167,3 +167,59 @@ def test_cut_between_similar_looking_shots(tmp_path):
     frames = list(iter_samples(p, 32, SamplingOptions(every_s=10.0)))
     assert [f.reason for f in frames] == ["scene", "scene"]
     assert frames[1].time_s == pytest.approx(1.5, abs=0.11)
+
+
+def _marked_clip(path, n=30, fps=10, first_pts=0, fmt=None, faststart=False):
+    """Frames whose top half is white (an orientation mark), pts from ``first_pts``."""
+    c = av.open(str(path), "w", format=fmt, options={"movflags": "faststart"} if faststart else {})
+    s = c.add_stream("mpeg4", rate=fps)
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    for i in range(n):
+        arr = np.zeros((48, 64, 3), np.uint8)
+        arr[:24] = 255
+        frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+        frame.pts = first_pts + i
+        for p in s.encode(frame):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+
+
+def test_a_phone_portrait_video_is_sampled_upright(tmp_path):
+    """A 90° display matrix in the track header (how phones store portrait video): frames are turned
+    as the file says, like an image's EXIF orientation; they were captioned sideways (bug hunt)."""
+    import struct
+
+    p = tmp_path / "portrait.mp4"
+    _marked_clip(p, n=10)
+    data = p.read_bytes()
+    identity = struct.pack(">9i", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    turned = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    at = data.find(identity, data.find(b"tkhd"))
+    assert at > 0
+    p.write_bytes(data[:at] + turned + data[at + 36 :])
+    first = next(iter_samples(p, 64, SamplingOptions(thumb_height=40)))
+    assert first.thumb.shape[0] > first.thumb.shape[1]  # portrait
+    # the white top of the stored frame is on the right once turned clockwise
+    assert first.image[:, -8:].mean() > 200 and first.image[:, :8].mean() < 50
+
+
+def test_times_count_from_the_stream_start_and_a_cut_copy_says_so(tmp_path, tiny_captioner):
+    """A stream starting at 5 s (MPEG-TS, cameras) was a 7.2 s clip with a timeline from 5 s; a copy
+    cut short was captioned with the length its header claims and no word of it (bug hunt)."""
+    late = tmp_path / "late.mp4"
+    _marked_clip(late, n=30, first_pts=50)
+    vc = caption_video(tiny_captioner, late, caption_options(1))
+    assert vc.scenes[0].start_s == pytest.approx(0.0, abs=0.01)
+    assert vc.length_s == pytest.approx(3.0, abs=0.15) and vc.note == ""
+    assert frames_at(late, [0.0])[0] is not None
+
+    whole = tmp_path / "whole.mp4"
+    _marked_clip(whole, n=200, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    full = caption_video(tiny_captioner, whole, caption_options(1))
+    assert full.length_s == pytest.approx(20.0, abs=0.15) and full.note == ""
+    short = caption_video(tiny_captioner, cut, caption_options(1))
+    assert short.length_s < 16 and "stops after" in short.note and "20.0 s" in short.note
