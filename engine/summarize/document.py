@@ -12,9 +12,10 @@ only adds what a summarizer needs on top of it:
   separate paragraphs; otherwise (one paragraph or sentence per line, as pasted web text and news
   files are) every line break ends a sentence;
 - a segment is also cut at line breaks before list bullets, and at every line break when it is
-  long (a list or poem without punctuation);
-- a long run of words with no sentence punctuation at all is cut into pieces of about
-  ``CHUNK_WORDS`` words, so that text without punctuation still gets a shorter summary;
+  long and either not hard-wrapped or without any punctuation (a list or poem);
+- a run of more than ``LONG_RUN_WORDS`` words with no sentence punctuation is cut into pieces of
+  about ``CHUNK_WORDS`` words, so that text without punctuation (a transcript) still gets a
+  shorter summary, however much punctuation the rest of the text has;
 - segments without a letter or digit are dropped.
 """
 
@@ -32,9 +33,11 @@ from engine.text.sentences import sentence_spans
 SPLITTER_BACKEND = "regex"
 TITLE_MAX_WORDS = 25  # a first line longer than this is never a title
 CHUNK_WORDS = 40  # piece length for runs without sentence punctuation
+LONG_RUN_WORDS = 120  # a run of more words than this without sentence punctuation is cut in pieces
 LONG_SEGMENT_WORDS = 80  # a segment longer than this is also cut at single line breaks
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 _BULLET_LINE = re.compile(r"\n(?=[ \t]*(?:[-*\u2022\u25cf]|\d+[.)])\s)")
+_ANY_PUNCT = re.compile(r"[.,;:!?\u3001\u3002\uff0c\uff01\uff1f]")
 _SENTENCE_PUNCT = re.compile(r"[.!?;:\u3002\uff01\uff1f]")
 
 
@@ -83,7 +86,7 @@ def parse_document(text: str, detect_title: bool = True, backend: str = SPLITTER
     for s, e in (
         sentence_spans(body, backend=backend, newline_is_boundary=not wrapped) if body.strip() else []
     ):
-        spans.extend(_refine(text, body_start + s, body_start + e))
+        spans.extend(_refine(text, body_start + s, body_start + e, wrapped))
     sentences = [" ".join(text[s:e].split()) for s, e in spans]
     return Document(text=text, title=title, title_span=title_span, sentences=sentences, spans=spans)
 
@@ -119,12 +122,15 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _refine(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _refine(text: str, start: int, end: int, wrapped: bool = False) -> list[tuple[int, int]]:
     out = []
     for s0, e0 in _cut(text, start, end, _BLANK_LINE):
         for s1, e1 in _cut(text, s0, e0, _BULLET_LINE):
             lines = [(s1, e1)]
-            if len(text[s1:e1].split()) > LONG_SEGMENT_WORDS:
+            # (in hard-wrapped prose a line break is a space, also inside a long sentence; a long
+            # stretch with no punctuation at all is a list or a poem whatever its line lengths)
+            long = len(text[s1:e1].split()) > LONG_SEGMENT_WORDS
+            if long and (not wrapped or not _ANY_PUNCT.search(text, s1, e1)):
                 lines = _cut(text, s1, e1, re.compile(r"\n"))
             for s2, e2 in lines:
                 span = _trim(text, s2, e2)
@@ -134,13 +140,28 @@ def _refine(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _chunk(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a long stretch without any sentence punctuation into pieces of about CHUNK_WORDS words."""
+    """Cut every run of more than LONG_RUN_WORDS words without sentence punctuation into pieces of
+    about CHUNK_WORDS words; the punctuated parts around such runs stay as they are (a single ':' in
+    a 50,000-word transcript used to keep all of it as one sentence)."""
     words = list(re.finditer(r"\S+", text[start:end]))
-    if len(words) <= 2 * CHUNK_WORDS or _SENTENCE_PUNCT.search(text, start, end):
+    if len(words) <= LONG_RUN_WORDS:
         return [(start, end)]
-    n_pieces = round(len(words) / CHUNK_WORDS)
-    size = -(-len(words) // n_pieces)
-    return [
-        (start + words[i].start(), start + words[min(i + size, len(words)) - 1].end())
-        for i in range(0, len(words), size)
-    ]
+    runs: list[list[re.Match]] = [[]]  # words, each run ending at a word with sentence punctuation
+    for w in words:
+        runs[-1].append(w)
+        if _SENTENCE_PUNCT.search(w.group()):
+            runs.append([])
+    pieces: list[list[re.Match]] = []
+    kept: list[re.Match] = []  # consecutive ordinary runs stay one piece
+    for run in runs:
+        if len(run) <= LONG_RUN_WORDS:
+            kept.extend(run)
+            continue
+        if kept:
+            pieces.append(kept)
+            kept = []
+        size = -(-len(run) // round(len(run) / CHUNK_WORDS))
+        pieces.extend(run[i : i + size] for i in range(0, len(run), size))
+    if kept:
+        pieces.append(kept)
+    return [(start + p[0].start(), start + p[-1].end()) for p in pieces]

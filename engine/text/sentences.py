@@ -102,6 +102,33 @@ _JOIN_UNLESS_CAPITAL = frozenset(
 )
 
 
+# Abbreviations usually followed by a name ("U.S. Senate", "Apple Inc. Chief Executive", "10 a.m.
+# Tuesday"): after them a capital letter ends the sentence only when it opens a word that
+# typically starts one ("… in the U.S. The next day …").
+_BEFORE_NAMES = frozenset(["inc", "ltd", "co", "corp", "bros", "llc", "plc", "jr", "sr"])
+_INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")  # u.s, u.k, a.m, p.m, e.g, u.s.a
+_SENTENCE_OPENERS = frozenset(
+    str.split(
+        "the a an he she it they we i you this that these those there here his her its their our my "
+        "your but and or so yet if when while after before as since although though because in on at "
+        "for from with by to of what who why how where which one some many most all both each no not "
+        "none nor then now however meanwhile also still instead indeed thus later earlier last next "
+        "on mr mrs ms dr officials police analysts critics experts"
+    )
+)
+
+
+def _next_word(block: str, pos: int) -> str:
+    """The word after ``pos`` (letters only), skipping whitespace and opening marks."""
+    n = len(block)
+    while pos < n and (block[pos].isspace() or block[pos] in _OPENERS):
+        pos += 1
+    end = pos
+    while end < n and block[end].isalpha():
+        end += 1
+    return block[pos:end]
+
+
 def _next_word_char(block: str, pos: int) -> str:
     """The first character after ``pos`` that is neither whitespace nor an opening mark."""
     n = len(block)
@@ -144,7 +171,9 @@ def _cut_after_period(block: str, dot: int, sentence_start: int, nxt: str) -> bo
         return True
     if token in _JOIN_ALWAYS:
         return False
-    if token in _JOIN_UNLESS_CAPITAL or "." in token:  # "etc.", "U.S.", "p.m."
+    if token in _BEFORE_NAMES or _INITIALS.fullmatch(token):
+        return nxt.isupper() and _next_word(block, dot + 1).lower() in _SENTENCE_OPENERS
+    if token in _JOIN_UNLESS_CAPITAL or "." in token:  # "etc.", "v2.0."
         return nxt.isupper()
     if len(raw) == 1 and raw.isupper():  # an initial: "J. K. Rowling"
         return False

@@ -3,7 +3,7 @@
 import pytest
 
 from engine.summarize import textio
-from engine.summarize.document import find_title, is_hard_wrapped, parse_document
+from engine.summarize.document import CHUNK_WORDS, find_title, is_hard_wrapped, parse_document
 from engine.summarize.textio import decode_bytes, html_to_text, prepare_text, read_source
 from engine.summarize.textrank import summarize
 
@@ -138,3 +138,24 @@ def test_a_long_text_takes_the_linear_path_and_still_works():
     text = " ".join(sentence.format(i=i, j=i % 7, k=i % 12) for i in range(400))
     s = summarize(text, TextRankConfig(centroid_limit=100, dense_limit=50), sentences=4, keywords=3)
     assert len(s.source_sentences) == 400 and len(s.indices) == 4 and len(s.keywords) == 3
+
+
+def test_a_long_unpunctuated_run_is_cut_however_much_punctuation_is_elsewhere():
+    """One ':' or '?' anywhere used to keep a 50,000-word transcript as one sentence, so the
+    "summary" was all of it (bug hunt)."""
+    words = " ".join(f"word{i}" for i in range(3000))
+    for text in (words + ".", words[:400] + ": " + words[400:], "Is it? " + words):
+        doc = parse_document(text, detect_title=False)
+        assert len(doc.sentences) > 50 and max(len(x.split()) for x in doc.sentences) <= 2 * CHUNK_WORDS
+        assert len(summarize(text, sentences=3).sentences) == 3
+
+
+def test_a_long_hard_wrapped_sentence_is_not_cut_at_its_line_breaks():
+    lines = [
+        "It is a truth universally acknowledged that the committee, having considered the many",
+        "representations made to it by residents, businesses, the harbour authority and others",
+    ] * 3
+    text = "\n".join(lines) + " and so on.\n\nThe end came soon. Another line came here.\n"
+    doc = parse_document(text, detect_title=False)
+    assert is_hard_wrapped(text) and len(doc.sentences) == 3
+    assert doc.sentences[0].startswith("It is a truth") and doc.sentences[0].endswith("and so on.")

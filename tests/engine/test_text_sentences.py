@@ -215,3 +215,20 @@ def test_spans_lose_and_reorder_nothing(text, backend, newline_is_boundary):
 def test_newlines_are_hard_boundaries(text, backend):
     for s, e in sentence_spans(text, backend=backend):
         assert not any(ch in text[s:e] for ch in "\n\r\u2028")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The U.S. Senate voted on Friday. It passed.", ["The U.S. Senate voted on Friday.", "It passed."]),
+        ("Apple Inc. Chief Executive Tim Cook spoke.", ["Apple Inc. Chief Executive Tim Cook spoke."]),
+        ("The meeting is at 10 a.m. Tuesday in room 4.", ["The meeting is at 10 a.m. Tuesday in room 4."]),
+        ("He moved to the U.S. The next day he left.", ["He moved to the U.S.", "The next day he left."]),
+        ("She works for Acme Inc. The firm is big.", ["She works for Acme Inc.", "The firm is big."]),
+        ("It was 5 p.m. We left.", ["It was 5 p.m.", "We left."]),
+    ],
+)
+def test_abbreviations_before_names_do_not_end_the_sentence(text, expected):
+    """ "U.S.", "Inc.", "a.m." before a capitalised name are inside the sentence; before a word that
+    opens sentences ("The", "We") they end it (summaries began "Senate on Friday…": bug hunt)."""
+    assert split_sentences(text, backend="regex") == expected
