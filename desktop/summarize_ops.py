@@ -211,6 +211,8 @@ def _notes(text: str, summary) -> list[str]:
                 f"The model wrote one sentence from the first {read:,} words (the lead, where news puts "
                 "the gist); the rest of the text is not read."
             )
+        if summary.extras.get("note"):
+            notes.append(summary.extras["note"])
         return notes
     if n == 1:
         notes.append("The text is a single sentence, so the summary is that sentence.")

@@ -158,6 +158,19 @@ class Abstractor:
                 break
         return ids, where
 
+    def _never_written(self):
+        """Ids the summary may not contain: the task piece (``<u1>``, which the copy mechanism could
+        copy from the source), the other control pieces and the raw bytes (one byte of a character
+        the vocabulary lacks decodes to '\ufffd'); EOS excepted."""
+        import torch
+
+        from engine.text.tokenizer import EOS_ID
+
+        if getattr(self, "_banned", None) is None:
+            ids = [i for i in range(len(self.tokenizer)) if i != EOS_ID and self.tokenizer.is_special(i)]
+            self._banned = torch.tensor(ids, dtype=torch.long, device=self.device)
+        return self._banned
+
     def summarize(
         self, text: str, options: DecodeOptions | None = None, n_best: int = 3, cancel=None, doc=None
     ) -> AbstractSummary:
@@ -174,10 +187,16 @@ class Abstractor:
             raise ValueError("nothing to summarise: the text has no words")
         options = options or default_options()
         batch = batch_tensors([(src, [])], BOS_ID, EOS_ID, self.device)
+        banned = self._never_written()
+
+        def step(tokens, state):  # the model's step, with the pieces a summary never holds banned
+            logp, new, attn = self.model.step(tokens, state)
+            return logp.index_fill(1, banned, -1e9), new, attn
+
         with torch.no_grad():
             state = self.model.encode(batch["src"], batch["lengths"])
             hyps = decode(
-                self.model.step,
+                step,
                 state,
                 batch=1,
                 bos=BOS_ID,
@@ -238,6 +257,18 @@ def rouge_l(reference: str, candidate: str) -> float:
     return 2 * p * r_ / (p + r_)
 
 
+FOREIGN_NOTE = (
+    "The summarizer was trained on English news; on text in another script its headline is not "
+    "meaningful (the extractive summary works on any language)."
+)
+
+
+def mostly_latin(text: str, share: float = 0.7) -> bool:
+    """True when at least ``share`` of the letters in ``text`` are Latin (accents included)."""
+    letters = [c for c in text[:50_000] if c.isalpha()]
+    return not letters or sum(c < "\u0250" for c in letters) >= share * len(letters)
+
+
 def summarize_text(abstractor: Abstractor, text: str, beam: int = 4, n_keywords: int = 0, cancel=None):
     """A :class:`~engine.summarize.summary.Summary` of ``text`` by the abstractive model: one generated
     sentence; each source sentence scored by the attention the summary paid to it (for shading);
@@ -269,6 +300,7 @@ def summarize_text(abstractor: Abstractor, text: str, beam: int = 4, n_keywords:
             "copy": [c / max(n, 1) for c, n in zip(copy, counts)],
             "alternatives": result.alternatives,
             "log_prob": result.log_prob,
+            "note": "" if mostly_latin(text) else FOREIGN_NOTE,
             "model": str(abstractor.folder) if abstractor.folder else "",
         },
     )

@@ -15,6 +15,10 @@ from __future__ import annotations
 import json
 import sys
 
+from engine.cli_args import positive
+
+MAX_BEAM = 32
+
 HELP = "summarise text files (extractive TextRank, or the abstractive pointer-generator)"
 
 
@@ -34,7 +38,9 @@ def add_arguments(parser) -> None:
     length.add_argument("--words", type=int, default=None, help="summary length budget in words")
     parser.add_argument("--keywords", type=int, default=0, metavar="K", help="also extract K key phrases")
     parser.add_argument("--model", default=None, help="abstractive model folder (default: the shipped one)")
-    parser.add_argument("--beam", type=int, default=4, help="abstractive: beam size (default 4)")
+    parser.add_argument(
+        "--beam", type=positive, default=4, help=f"abstractive: beam size, 1-{MAX_BEAM} (default 4)"
+    )
     parser.add_argument(
         "--vectors",
         default=None,
@@ -84,6 +90,8 @@ def run(args) -> int:
         raise ValueError("--keywords must be >= 0")
     if args.files.count("-") > 1:
         raise ValueError("stdin (-) can be read only once")
+    if args.beam > MAX_BEAM:
+        raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
     budget = Budget.of(args.sentences, args.ratio, args.words)  # ValueError for a bad limit
     summarize = METHODS[args.method](args)
     as_json = args.json or len(args.files) > 1
@@ -114,8 +122,12 @@ def run(args) -> int:
             }
             if summary.method == "abstractive":
                 record["alternatives"] = summary.extras.get("alternatives", [])
+                if summary.extras.get("note"):
+                    record["note"] = summary.extras["note"]
             print(json.dumps(record, ensure_ascii=False))
         else:
+            if summary.extras.get("note"):
+                print(f"note: {summary.extras['note']}", file=sys.stderr)
             print("\n".join(summary.sentences))
             if args.keywords:
                 print(f"\nkeywords: {', '.join(summary.keywords)}")

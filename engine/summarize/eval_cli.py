@@ -185,7 +185,14 @@ def run(args) -> int:
     examples = select_split(everything, args.split)
     if args.limit is not None:
         examples = examples[: args.limit]
+    if not examples:
+        hint = "; try --split all" if args.split != "all" else ""
+        raise ValueError(
+            f"no examples in the {args.split} split of {args.data} ({len(everything)} in all){hint}"
+        )
     result = evaluate(examples, methods, args.target)
+    if not result["n_examples"]:
+        raise ValueError(f"none of the {len(examples)} examples could be scored (empty texts or references?)")
     result = {
         "data": str(args.data),
         "format": args.format,

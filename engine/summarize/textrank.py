@@ -171,6 +171,19 @@ def selection_order(scores: np.ndarray, x, config: TextRankConfig, word_counts: 
     return [pool[i] for i in picked + deferred] + order[config.mmr_pool :]
 
 
+def _first_copies(order: list[int], sentences: list[str]) -> list[int]:
+    """``order`` without the later copies of a sentence that occurs more than once (case and
+    spacing aside): a text that repeats itself must not give a summary that does."""
+    seen: set[str] = set()
+    out = []
+    for i in order:
+        key = " ".join(sentences[i].lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
 def summarize_sentences(
     sentences: list[str],
     budget: Budget,
@@ -187,7 +200,7 @@ def summarize_sentences(
     scores, x = score_sentences(sentences, config, title, keyed_vectors)
     word_counts = [len(s.split()) for s in sentences]
     order = selection_order(scores, x, config, word_counts) if sentences else []
-    chosen = budget.take(order, word_counts)
+    chosen = budget.take(_first_copies(order, sentences), word_counts)
     keywords = extract_keywords([title, *sentences] if title else sentences, n_keywords) if n_keywords else []
     return Summary(
         sentences=[sentences[i] for i in chosen],

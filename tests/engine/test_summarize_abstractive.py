@@ -278,3 +278,23 @@ def test_training_data_without_the_chosen_target_says_which_target_to_try(tmp_pa
     cfg = SummarizerTrainConfig(data=str(data), fmt="jsonl", target="title", word_vectors=False)
     with pytest.raises(ValueError, match="12 example.*none has a title.*try --target summary"):
         train_summarizer(cfg, tmp_path / "m", log=lambda s: None)
+
+
+@pytest.mark.parametrize(
+    "text", ["one", "Test.", "hello", "今天天气很好。我们去公园散步。", "Сегодня хорошая погода."]
+)
+def test_the_shipped_model_never_writes_control_or_byte_pieces(text):
+    """The copy mechanism could copy the task piece <u1> from the source ("One<u1> one one"), and
+    single bytes of characters the vocabulary lacks decoded to '\ufffd' (bug hunt). A text in
+    another script gets a note saying the headline is not meaningful."""
+    from engine.paths import default_model
+    from engine.summarize.abstractive import FOREIGN_NOTE
+
+    ab = Abstractor.load(default_model("summarizer"), device="cpu")
+    res = ab.summarize(text, default_options(beam=3), n_best=3)
+    ids = [ab.tokenizer.piece_to_id(p) for p in res.pieces]
+    assert not any(ab.tokenizer.is_special(i) for i in ids)
+    for out in [res.text, *(a["text"] for a in res.alternatives)]:
+        assert "<u1>" not in out and "\ufffd" not in out
+    note = summarize_text(ab, text, beam=2).extras["note"]
+    assert (note == FOREIGN_NOTE) == (text[0] in "今С")

@@ -169,3 +169,15 @@ def test_eval_errors(tmp_path, capsys):
     assert "sumy-luhn" in capsys.readouterr().out
     assert main(["eval", "summarize"]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_eval_on_an_empty_split_is_an_error_not_a_table_of_zeros(tiny_jsonl, tmp_path, capsys):
+    pytest.importorskip("rouge_score")
+    one = tmp_path / "one.jsonl"
+    one.write_text(tiny_jsonl.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    codes = []
+    for split in ("test", "train"):
+        codes.append(main(["eval", "summarize", "--data", str(one), "--format", "jsonl", "--split", split]))
+    assert sorted(codes) == [0, 2]  # the one example is in exactly one of the two splits
+    err = capsys.readouterr().err
+    assert "no examples in the" in err and "try --split all" in err

@@ -159,3 +159,10 @@ def test_a_long_hard_wrapped_sentence_is_not_cut_at_its_line_breaks():
     doc = parse_document(text, detect_title=False)
     assert is_hard_wrapped(text) and len(doc.sentences) == 3
     assert doc.sentences[0].startswith("It is a truth") and doc.sentences[0].endswith("and so on.")
+
+
+def test_a_text_that_repeats_itself_gives_each_sentence_once():
+    text = " ".join(["The ferry left the harbour at noon."] * 40 + ["It came back late.", "Nobody minded."])
+    s = summarize(text, sentences=3)
+    assert len(s.sentences) == len(set(s.sentences)) == 3
+    assert s.sentences.count("The ferry left the harbour at noon.") == 1
