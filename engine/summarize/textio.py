@@ -69,9 +69,27 @@ def decode_bytes(data: bytes, name: str = "input") -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
+    else:
+        return _checked(text, name)
+    if _accented_share(text) > 0.3:  # Russian in Windows-1251, Chinese in GBK…: mojibake
+        raise ValueError(
+            f"{name}: is not UTF-8 and does not read as Western European text either (another "
+            "encoding?); save it as UTF-8 and try again"
+        )
+    return _checked(text, name)
+
+
+def _checked(text: str, name: str) -> str:
     if _control_share(text) > 0.01:
         raise ValueError(f"{name}: cannot be read as text (too many control or undecodable bytes)")
     return text
+
+
+def _accented_share(text: str) -> float:
+    """Share of the letters that are not ASCII: a few percent in French or German, most of them when
+    another encoding's bytes are read as Windows-1252."""
+    letters = [c for c in text[:200_000] if c.isalpha()]
+    return sum(not c.isascii() for c in letters) / len(letters) if letters else 0.0
 
 
 def _control_share(text: str) -> float:
@@ -86,13 +104,16 @@ def _control_share(text: str) -> float:
 
 
 _HTML_HINT = re.compile(
-    r"<\s*(?:!doctype|html|head|body|div|p|br|span|a\s|table|script|style|article|section|h[1-6]|li|ul)\b",
+    r"<\s*/?\s*(?:!doctype|html|head|body|div|p|br|span|a|table|tr|td|script|style|article|section|"
+    r"h[1-6]|li|ul|ol|b|i|em|strong|u|small|sup|sub|blockquote|img|hr)(?=[\s>/])",
     re.IGNORECASE,
 )
 
 
 def looks_like_html(text: str) -> bool:
-    """True when the text has at least three HTML tags among its first 20,000 characters."""
+    """True when the text has at least three HTML tags (opening or closing: a fragment such as
+    ``<p>…</p><p>…</p>`` or ``<b>Breaking:</b> …<i>…</i>`` counts) among its first 20,000
+    characters; prose naming one tag ("the <b> tag") does not."""
     return len(_HTML_HINT.findall(text[:20_000])) >= 3
 
 

@@ -166,3 +166,25 @@ def test_a_text_that_repeats_itself_gives_each_sentence_once():
     s = summarize(text, sentences=3)
     assert len(s.sentences) == len(set(s.sentences)) == 3
     assert s.sentences.count("The ferry left the harbour at noon.") == 1
+
+
+def test_text_in_another_legacy_encoding_is_refused_not_turned_into_mojibake():
+    """Windows-1252 accepts any bytes: Russian in Windows-1251 or Chinese in GBK came out as
+    'Ñåãîäíÿ õîðîøàÿ ïîãîäà.' with no word (bug hunt). French in Latin-1 still reads."""
+    french = "Le café était très agréable. Nous avons mangé une crème brûlée. Ça coûte £5."
+    assert decode_bytes(french.encode("latin-1")) == french
+    for text, encoding in (("Сегодня хорошая погода. Мы пошли в парк.", "cp1251"), ("今天天气很好。", "gbk")):
+        with pytest.raises(ValueError, match="not UTF-8"):
+            decode_bytes(text.encode(encoding), "x.txt")
+
+
+def test_a_short_html_fragment_is_stripped_and_prose_naming_a_tag_is_not():
+    """Two paragraphs or a few inline tags were read as prose: '<p>…</p>' and '&amp;' reached the
+    summary (bug hunt)."""
+    fragment = "<p>The council met on Monday.</p>\n<p>A new bridge &amp; road were planned.</p>"
+    want = "The council met on Monday. A new bridge & road were planned."
+    assert " ".join(prepare_text(fragment).split()) == want
+    inline = "<b>Breaking:</b> The council met on Monday. <i>Residents</i> were angry."
+    assert "<" not in prepare_text(inline)
+    prose = "Use the <b> tag to make text bold. It is old. Write a < b when you compare."
+    assert prepare_text(prose) == prose
