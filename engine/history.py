@@ -511,20 +511,21 @@ class HistoryStore:
     # -------------------------------------------------------------------------------------- search
     _SEARCH_SQL = """
         SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
-            snippet(messages_fts, -1, '[', ']', '…', 12) AS snippet, m.created_at, messages_fts.rank AS rank
+            snippet(messages_fts, -1, char(57344), char(57345), '…', 12) AS snippet, m.created_at,
+            messages_fts.rank AS rank
         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
         WHERE messages_fts MATCH :q
         UNION ALL
-        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, '[', ']', '…', 12),
+        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, char(57344), char(57345), '…', 12),
             s.created_at, summaries_fts.rank
         FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid WHERE summaries_fts MATCH :q
         UNION ALL
-        SELECT 'caption', p.id, NULL, p.file_name, snippet(captions_fts, -1, '[', ']', '…', 12),
-            p.created_at, captions_fts.rank
+        SELECT 'caption', p.id, NULL, p.file_name,
+            snippet(captions_fts, -1, char(57344), char(57345), '…', 12), p.created_at, captions_fts.rank
         FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid WHERE captions_fts MATCH :q
         UNION ALL
-        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, '[', ']', '…', 12),
+        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, char(57344), char(57345), '…', 12),
             f.created_at, forecasts_fts.rank
         FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid WHERE forecasts_fts MATCH :q
         ORDER BY rank, created_at DESC
@@ -542,17 +543,23 @@ class HistoryStore:
         if match is None:
             return []
         rows = self._rows(self._SEARCH_SQL, {"q": match, "limit": limit})
-        return [
-            {
-                "kind": r["kind"],
-                "id": r["id"],
-                "conversation_id": r["conversation_id"],
-                "title": make_title(r["title"] or ""),
-                "snippet": " ".join(r["snippet"].split()),  # one line for lists
-                "created_at": r["created_at"],
-            }
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            line = " ".join(r["snippet"].split())  # one line for lists
+            text, matches = _unmark(line)
+            out.append(
+                {
+                    "kind": r["kind"],
+                    "id": r["id"],
+                    "conversation_id": r["conversation_id"],
+                    "title": make_title(r["title"] or ""),
+                    "snippet": line.replace(_MARK_OPEN, "[").replace(_MARK_CLOSE, "]"),
+                    "snippet_text": text,  # the snippet as written (brackets in it are text)
+                    "matches": matches,  # [start, end) of each match in snippet_text
+                    "created_at": r["created_at"],
+                }
+            )
+        return out
 
     # ------------------------------------------------------------------------------- export/import
     def export_conversation(self, cid: int, fmt: str = "md") -> str:
@@ -568,3 +575,24 @@ class HistoryStore:
         snap = rec.load_snapshot(text, SCHEMA_VERSION)
         with self._write() as db:
             return rec.insert_snapshot(db, snap, keep_ids=False)
+
+
+# Match markers of search snippets: private-use characters, so brackets in the text stay text.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+
+
+def _unmark(line: str) -> tuple[str, list[list[int]]]:
+    """A marked snippet -> (its text, [start, end) of each marked match)."""
+    text, matches, start = [], [], None
+    n = 0
+    for ch in line:
+        if ch == _MARK_OPEN:
+            start = n
+        elif ch == _MARK_CLOSE:
+            if start is not None:
+                matches.append([start, n])
+            start = None
+        else:
+            text.append(ch)
+            n += 1
+    return "".join(text), matches

@@ -30,13 +30,25 @@ SEARCH_DELAY_MS = 200
 KIND_LABELS = {"message": "Chat", "summary": "Summary", "caption": "Caption", "forecast": "Forecast"}
 
 
-def highlight(snippet: str, mark_bg: str, mark_fg: str) -> str:
-    """Store snippets mark matches as [word]; make them bold and tinted (HTML-escaped otherwise)."""
+def highlight(text: str, matches: list, mark_bg: str, mark_fg: str) -> str:
+    """A search snippet as HTML: the matches (``[start, end)`` in ``text``) bold and tinted, the rest
+    escaped (brackets, markup and Markdown emphasis in the text are shown as text)."""
+    text = text or ""
+    parts, pos = [], 0
+    open_tag = f"<span style='background:{mark_bg}; color:{mark_fg}; font-weight:600'>"
+    for start, end in sorted(m for m in matches or [] if 0 <= m[0] < m[1] <= len(text)):
+        if start < pos:
+            continue
+        parts += [_plain(text[pos:start]), open_tag, _plain(text[start:end]), "</span>"]
+        pos = end
+    parts.append(_plain(text[pos:]))
+    return "".join(parts)
+
+
+def _plain(text: str) -> str:
     for marker in ("**", "__", "`"):  # Markdown emphasis reads as noise in a one-line snippet
-        snippet = (snippet or "").replace(marker, "")
-    out = html.escape(snippet or "")
-    out = out.replace("[", f"<span style='background:{mark_bg}; color:{mark_fg}; font-weight:600'>")
-    return out.replace("]", "</span>")
+        text = text.replace(marker, "")
+    return html.escape(text)
 
 
 class HistoryPane(QWidget):
@@ -142,10 +154,11 @@ class HistoryPane(QWidget):
             short, _ = local_time(r.get("created_at"))
             kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
             title = html.escape(r.get("title") or "Untitled")
+            text, marks = r.get("snippet_text", r.get("snippet", "")), r.get("matches", [])
             label.setText(
                 f"<div><b>{title}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
                 f"<div style='color:{c['text']}'>"
-                f"{highlight(r.get('snippet', ''), c['accent_soft'], c['accent_text_on_soft'])}</div>"
+                f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
             )
             self.results.addItem(item)
             label.setFixedWidth(max(self.results.viewport().width() - 20, 160))

@@ -347,3 +347,10 @@ def test_a_rename_in_progress_survives_a_reply_ending_and_a_blank_name_is_not_ta
     qtbot.keyClick(editors()[0], Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not editors(), timeout=WAIT_MS)
     assert convs.item_for(alpha).text() == "my new name"
+
+
+def test_the_desktop_highlights_only_the_matches():
+    from desktop.views.history import highlight
+
+    out = highlight("a[i] <b>x</b> apple", [[14, 19]], "#ff0", "#000")
+    assert out.count("<span") == 1 and "a[i] &lt;b&gt;x&lt;/b&gt; " in out and ">apple</span>" in out

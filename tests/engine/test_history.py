@@ -382,7 +382,16 @@ def test_search_finds_every_kind_with_highlights(filled):
         "How long should [sourdough] proof?",
         "[Sourdough] usually needs four to twelve hours.",
     }
-    assert set(hits[0]) == {"kind", "id", "conversation_id", "title", "snippet", "created_at"}
+    assert set(hits[0]) == {
+        "kind",
+        "id",
+        "conversation_id",
+        "title",
+        "snippet",
+        "snippet_text",
+        "matches",
+        "created_at",
+    }
     (summary,) = store.search("cafe")  # diacritics folded
     assert summary["kind"] == "summary" and summary["conversation_id"] is None
     assert "[Cafés]" in summary["snippet"] or "[café]" in summary["snippet"]
@@ -783,3 +792,14 @@ def test_search_limit_beyond_sqlite_integers_is_refused(store):
     with pytest.raises(ValueError, match="positive integer"):
         store.search("ferry", limit=10**20)
     assert store.search("ferry", limit=2**62) == []
+
+
+def test_search_matches_are_positions_so_brackets_in_the_text_stay_text(tmp_path):
+    """Matches were marked with [ ] inside the snippet, so "footnote [1]" and "a[i]" showed as
+    highlights and their brackets vanished in the desktop (bug hunt)."""
+    s = HistoryStore(tmp_path / "h.db")
+    cid = s.create_conversation()
+    s.add_message(cid, "user", "see footnote [1] and the array a[i] then apple")
+    (hit,) = s.search("apple")
+    assert hit["snippet_text"] == "see footnote [1] and the array a[i] then apple"
+    assert [hit["snippet_text"][a:b] for a, b in hit["matches"]] == ["apple"]
