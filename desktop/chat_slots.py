@@ -208,7 +208,7 @@ class ChatSlots:
         self._live_reply = None
         try:
             if bid is not None:
-                self._quietly(self._emit_thread, cid, bid, None)
+                self._quietly(self._emit_thread, cid, bid, None, finished_reply=bid)
             self._emit_conversations()
         finally:
             self._release(token)
@@ -225,9 +225,12 @@ class ChatSlots:
     def _emit_conversations(self) -> None:
         self.conversations_changed.emit(self._store.list_conversations())
 
-    def _emit_thread(self, cid: int, leaf_id: int | None, focus: int | None, created: bool = False) -> None:
+    def _emit_thread(
+        self, cid: int, leaf_id: int | None, focus: int | None, created: bool = False, finished_reply=None
+    ) -> None:
         payload = chat_ops.thread_payload(self._store, cid, leaf_id, focus)
         payload["created"] = created
+        payload["finished_reply"] = finished_reply  # the branch of a reply that just ended
         self.thread_loaded.emit(payload)
 
     def _rename(self, cid: int, title: str) -> None:

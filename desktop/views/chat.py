@@ -319,6 +319,12 @@ class ChatPanel(QWidget):
             self.history.conversations.select(cid)
         if cid != self.cid:
             return
+        done = payload.get("finished_reply")
+        if done is not None and self.messages.order and done not in self.messages.order:
+            # the person picked another version while this reply was written: stay on that
+            # branch (reloaded, so its version counts include the new reply)
+            self.service.open_conversation(cid, self.messages.order[-1], None)
+            return
         self.leaves[cid] = payload["leaf"]
         self.header.set_title(conv["title"] or "Untitled conversation")
         if self._shown_cid != cid:

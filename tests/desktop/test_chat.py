@@ -354,3 +354,21 @@ def test_the_desktop_highlights_only_the_matches():
 
     out = highlight("a[i] <b>x</b> apple", [[14, 19]], "#ff0", "#000")
     assert out.count("<span") == 1 and "a[i] &lt;b&gt;x&lt;/b&gt; " in out and ">apple</span>" in out
+
+
+def test_the_version_picked_while_a_new_one_is_written_stays_on_screen(qtbot, start_app, send_message):
+    """Regenerate, then go back to version 1 while version 2 streams: when it ends the view used to
+    jump to version 2 on its own (bug hunt)."""
+    run = start_app(script=" ".join(f"word{i}" for i in range(60)), delay_s=0.02)
+    send_message(run, "one")
+    first = next(m for m in run.chat.messages.order if run.chat.messages.rows[m].role == "bot")
+    run.chat._on_row_action("regenerate", first, None)
+    qtbot.waitUntil(lambda: run.chat.live_bid is not None, timeout=WAIT_MS)
+    second = run.chat.live_bid
+    run.chat._on_row_action("version", first, first)
+    qtbot.waitUntil(lambda: first in run.chat.messages.order, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not run.chat.generating, timeout=WAIT_MS)
+    qtbot.wait(200)
+    assert first in run.chat.messages.order and second not in run.chat.messages.order
+    rows = run.rows("SELECT status FROM messages WHERE id = ?", (second,))
+    assert [r["status"] for r in rows] == ["complete"]
