@@ -234,7 +234,7 @@ class ChatSlots:
         self.thread_loaded.emit(payload)
 
     def _rename(self, cid: int, title: str) -> None:
-        self._store.rename_conversation(cid, title)
+        self._quietly(self._store.rename_conversation, cid, title)  # deleted meanwhile: nothing to do
         self._emit_conversations()
 
     def _delete(self, cid: int) -> None:

@@ -302,6 +302,9 @@ class HistoryStore:
         with self._write() as db:
             snapshot = self._snapshot(cid)
             db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        for m in snapshot["messages"]:  # a reply being written ends with the delete: put back stopped
+            if m.get("status") == "streaming":
+                m["status"] = "stopped"
         return snapshot
 
     def restore_conversation(self, snapshot: dict) -> int:

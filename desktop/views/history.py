@@ -27,6 +27,7 @@ from desktop.widgets.bubble import local_time
 from desktop.widgets.conversation_list import ConversationList
 
 SEARCH_DELAY_MS = 200
+SEARCH_LIMIT = 50  # hits asked of the history (desktop.chat_slots.search's default)
 KIND_LABELS = {"message": "Chat", "summary": "Summary", "caption": "Caption", "forecast": "Forecast"}
 
 
@@ -142,7 +143,10 @@ class HistoryPane(QWidget):
         self.results.clear()
         c = theme.current_colors()
         n = len(results)
-        self.results_label.setText(f"{n} result{'s' if n != 1 else ''}" if n else "No matches")
+        if n >= SEARCH_LIMIT:  # the search stops there: say so rather than a count that looks exact
+            self.results_label.setText(f"The best {n} results (refine the words to narrow them)")
+        else:
+            self.results_label.setText(f"{n} result{'s' if n != 1 else ''}" if n else "No matches")
         for r in results:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, r)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
 from desktop import theme
+from engine.text.normalize import has_visible
 
 MAX_LINES = 8
 
@@ -108,7 +109,7 @@ class Composer(QWidget):
 
     def _on_text(self) -> None:
         text = self.edit.toPlainText()
-        has = bool(text) and not text.isspace()
+        has = has_visible(text)
         if has != self._has_text:
             self._has_text = has
             self._sync()

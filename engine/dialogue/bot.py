@@ -158,7 +158,9 @@ class ChatBot:
         (the desktop's stored thread) passes them."""
         import torch
 
-        if not turns or not str(turns[-1]).strip():
+        from engine.text.normalize import has_visible
+
+        if not turns or not has_visible(str(turns[-1])):
             raise ValueError("empty message: type something to send")
         t0 = time.perf_counter()
         opts = options or self.default_options

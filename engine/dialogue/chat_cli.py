@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from engine.text.normalize import has_visible
+
 HELP = "chat with the dialogue model in the terminal (or answer one message)"
 
 
@@ -69,7 +71,7 @@ def run(args) -> int:
 
     def answer(text: str) -> None:
         nonlocal parent
-        if not text.strip():
+        if not has_visible(text):
             raise ValueError("empty message: type something to send")
         turns.append(text)
         if store:
@@ -107,7 +109,7 @@ def run(args) -> int:
                 f"Chatting with {bot.name} on {bot.device_label} ({opts.method}). Empty line or Ctrl+D quits."
             )
         for line in sys.stdin:
-            if not line.strip():
+            if not has_visible(line):
                 break
             answer(line.rstrip("\n"))
         return 0

@@ -59,6 +59,12 @@ _SPACE_RUNS = re.compile(" {2,}")
 _TRAILING_BLANKS = re.compile("[ \t]+(?=\n)")
 
 
+def has_visible(text: str) -> bool:
+    """True when ``text`` has a character that shows: not only spaces, line breaks, control and
+    format characters (a zero-width space alone is not a message)."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf", "Zs") for c in text)
+
+
 def normalize(text: str) -> str:
     """Return ``text`` normalised as described in the module docstring."""
     text = _LINE_ENDINGS.sub("\n", text)

@@ -372,3 +372,12 @@ def test_the_version_picked_while_a_new_one_is_written_stays_on_screen(qtbot, st
     assert first in run.chat.messages.order and second not in run.chat.messages.order
     rows = run.rows("SELECT status FROM messages WHERE id = ?", (second,))
     assert [r["status"] for r in rows] == ["complete"]
+
+
+def test_a_message_of_invisible_characters_cannot_be_sent(qtbot, start_app):
+    run = start_app()
+    for invisible in ("\u200b", " \u200b\n\u2060", "\ufeff"):
+        run.chat.composer.set_text(invisible)
+        assert not run.chat.composer.can_send()
+    run.chat.composer.set_text("\u200bhi")
+    assert run.chat.composer.can_send()

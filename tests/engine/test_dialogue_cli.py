@@ -133,8 +133,9 @@ def test_bad_corpus_and_empty_message(tmp_path, capsys, tiny_dialogue_model):
     bad.write_text("{oops")
     assert main(["train", "dialogue", "--corpus", str(bad), "--out", str(tmp_path / "m"), *TINY]) == 2
     assert "not valid JSON" in capsys.readouterr().err
-    assert main(["chat", "--model", str(tiny_dialogue_model), "  "]) == 2
-    assert "empty message" in capsys.readouterr().err
+    for invisible in ("  ", "\u200b", "\u200b\u2060 \ufeff"):  # zero-width characters only: empty too
+        assert main(["chat", "--model", str(tiny_dialogue_model), invisible]) == 2
+        assert "empty message" in capsys.readouterr().err
     folder = tmp_path / "corpus_dir"
     folder.mkdir()
     assert (

@@ -803,3 +803,12 @@ def test_search_matches_are_positions_so_brackets_in_the_text_stay_text(tmp_path
     (hit,) = s.search("apple")
     assert hit["snippet_text"] == "see footnote [1] and the array a[i] then apple"
     assert [hit["snippet_text"][a:b] for a, b in hit["matches"]] == ["apple"]
+
+
+def test_undoing_the_delete_of_a_chat_whose_reply_was_being_written_puts_it_back_stopped(tmp_path):
+    s = HistoryStore(tmp_path / "h.db")
+    cid = s.create_conversation()
+    uid = s.add_message(cid, "user", "hello")
+    bid = s.add_message(cid, "bot", "half a rep", uid, status="streaming")
+    new = s.restore_conversation(s.delete_conversation(cid))
+    assert {m["id"]: m["status"] for m in s.messages(new)}[bid] == "stopped"
