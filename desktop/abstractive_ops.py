@@ -20,7 +20,7 @@ from engine.paths import default_model
 MODEL_FOLDER = default_model("summarizer")
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.model")
 METHOD = "abstractive"
-MAX_BEAM = 10
+MAX_BEAM = ops.MAX_BEAM
 ATTENDED_SHARE = 0.05  # a source word is "attended" when some summary word gives it this share of the max
 ATTENDED_PAD = 3  # words kept either side of the attended window
 NO_WORDS = "Nothing to summarize: the text has no words, only symbols or spaces."
@@ -55,9 +55,7 @@ def load_abstractor(folder: str | Path, device: str = "cpu", cache=None):
     )
 
 
-def beam_of(settings: dict) -> int:
-    """The beam size in ``settings`` (default 4), kept within 1..MAX_BEAM."""
-    return max(1, min(MAX_BEAM, int(settings.get("beam", 4))))
+beam_of = ops.beam_of
 
 
 def runner(abstractor):

@@ -92,14 +92,34 @@ def default_settings() -> dict:
     }
 
 
+MAX_BEAM = 10  # the abstractive beam the panel allows
+
+
+def beam_of(settings: dict) -> int:
+    """The beam size in ``settings`` (default 4), kept within 1..MAX_BEAM."""
+    try:
+        return max(1, min(MAX_BEAM, int(settings.get("beam", 4))))
+    except (TypeError, ValueError, OverflowError):
+        return 4
+
+
 def budget_kwargs(settings: dict) -> dict:
-    """``summarize`` keyword arguments for the panel's length setting; ValueError when unknown."""
+    """``summarize`` keyword arguments for the panel's length setting; ValueError when unknown or
+    not a finite number (settings can come back from a damaged history row)."""
+    import math
+
     mode, value = settings.get("length", "sentences"), settings.get("value", 3)
     if mode not in LENGTH_MODES:
         raise ValueError(f"unknown length mode {mode!r}; known: {', '.join(LENGTH_MODES)}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"the summary length must be a number, not {value!r}")
     if mode == "ratio":
-        return {"ratio": float(value)}
-    return {mode: int(value)}
+        return {"ratio": number}
+    return {mode: int(number)}
 
 
 def describe_length(settings: dict) -> str:
@@ -171,6 +191,8 @@ def _summarize(text, settings, origin, notes, progress, cancel, store, runner=No
     if n == 0:
         raise ValueError("Nothing to summarize: the text has no words, only symbols or spaces.")
     notes.extend(_notes(text, summary))
+    if "beam" in settings:  # what was used, not what was asked (the export and history say it)
+        settings = {**settings, "beam": beam_of(settings)}
     result = {
         "text": text,
         "origin": origin,

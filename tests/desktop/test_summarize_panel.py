@@ -387,6 +387,10 @@ def test_ops_without_history_and_reopening_foreign_rows():
         ops.open_summary(99, store=store)
     with pytest.raises(ValueError, match="unknown length mode"):
         ops.budget_kwargs({"length": "pages", "value": 2})
+    for bad in (None, float("inf"), "x"):  # a damaged settings record: a message, not a TypeError
+        with pytest.raises(ValueError, match="must be a number"):
+            ops.budget_kwargs({"length": "words", "value": bad})
+    assert ops.beam_of({"beam": 1000}) == ops.MAX_BEAM and ops.beam_of({"beam": -5}) == 1
     store.close()
 
 
