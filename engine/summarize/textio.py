@@ -118,11 +118,57 @@ def looks_like_html(text: str) -> bool:
 
 
 def prepare_text(text: str) -> str:
-    """Plain text for summarising: HTML stripped when it looks like HTML, line endings normalised."""
+    """Plain text for summarising: line endings normalised, HTML stripped when it looks like HTML,
+    Markdown markup removed when it looks like Markdown."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if looks_like_html(text):
         text = html_to_text(text)
+    elif looks_like_markdown(text):
+        text = markdown_to_text(text)
     return text
+
+
+_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
+_MD_FENCE = re.compile(
+    r"^[ \t]{0,3}(```|~~~)[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+)
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_MD_CODE = re.compile(r"`([^`\n]+)`")
+_MD_RULE = re.compile(r"^[ \t]{0,3}(?:[-*_][ \t]*){3,}$", re.MULTILINE)
+_MD_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
+
+
+def looks_like_markdown(text: str) -> bool:
+    """True when the start of the text has two or more kinds of Markdown markup (headings, code
+    fences, links, bold)."""
+    head = text[:20_000]
+    kinds = [
+        _MD_HEADING.search(head),
+        "```" in head or "~~~" in head,
+        _MD_LINK.search(head),
+        re.search(r"\*\*\S.*?\S\*\*", head),
+    ]
+    return sum(bool(k) for k in kinds) >= 2
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown as prose: code blocks and rules dropped; the first heading kept as the title line
+    and the others dropped (they are labels, not sentences); links, images, emphasis, inline code
+    and quote marks reduced to their text; list bullets kept (the splitter reads them)."""
+    text = _MD_FENCE.sub("", text)
+    first = _MD_HEADING.search(text)
+    lead = text[: first.start()] if first else ""
+    if first and not lead.strip():  # a leading heading is the document's title
+        text = first.group(1) + "\n\n" + _MD_HEADING.sub("", text[first.end() :])
+    else:
+        text = _MD_HEADING.sub("", text)
+    text = _MD_RULE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_CODE.sub(r"\1", text)
+    text = _MD_EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or "", text)
+    text = _MD_QUOTE.sub("", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 class _TextExtractor(HTMLParser):

@@ -188,3 +188,37 @@ def test_a_short_html_fragment_is_stripped_and_prose_naming_a_tag_is_not():
     assert "<" not in prepare_text(inline)
     prose = "Use the <b> tag to make text bold. It is old. Write a < b when you compare."
     assert prepare_text(prose) == prose
+
+
+MARKDOWN = """# Project Falcon: quarterly update
+
+## Summary
+
+The **Falcon** team shipped the new routing engine in March. Latency dropped by 40% across all
+regions, see the [dashboard](https://example.com/dash).
+
+## Code
+
+```python
+def route(packet):
+    return table.lookup(packet.dest)
+```
+
+## Next steps
+
+We will migrate the remaining customers by June. The old engine will be switched off in July.
+"""
+
+
+def test_markdown_is_read_as_prose():
+    """Headings, code fences, link and emphasis syntax were summary sentences and keywords
+    ('## Code', 'def route(packet):', '[dashboard](https://…)') (bug hunt)."""
+    text = prepare_text(MARKDOWN)
+    for markup in ("#", "**", "](", "```", "def route", "## "):
+        assert markup not in text
+    assert text.startswith("Project Falcon: quarterly update\n\n") and "see the dashboard." in text
+    s = summarize(prepare_text(MARKDOWN), sentences=3, keywords=5)
+    assert s.title == "Project Falcon: quarterly update" and len(s.sentences) == 3
+    assert not any(c in " ".join(s.sentences + s.keywords) for c in "#*[]`")
+    plain = "Chart #1 for a week. It sold **well** in May.\n"  # one kind of markup: left alone
+    assert prepare_text(plain) == plain
