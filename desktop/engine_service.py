@@ -353,8 +353,12 @@ class EngineService(ChatSlots, QObject):
                 info.update(history=True, db_path=str(data.db_path))
             except Exception as exc:
                 log.exception("opening the history database failed")
-                info["problem"] = (
-                    f"The history database {data.db_path} could not be opened: {human_message(exc)}"
+                why = human_message(exc).rstrip(". ") + "."
+                why = why[:1].upper() + why[1:]
+                info["problem"] = (  # the message may name the file itself: then once is enough
+                    why
+                    if str(data.db_path) in why
+                    else f"The history database {data.db_path} could not be opened: {why}"
                 )
         if self._store is None:
             self._store = HistoryStore.open_in_memory()

@@ -41,6 +41,8 @@ def default_data_dir() -> Path:
 
 def check_writable(path: Path) -> str | None:
     """None if ``path`` can be created and written to; otherwise a message saying why not."""
+    if path.exists() and not path.is_dir():
+        return f"The data folder {path} is a file, not a folder."
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

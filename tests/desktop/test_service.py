@@ -169,3 +169,25 @@ def test_signal_emit_does_not_leak_references_to_true(qtbot, service):
     gc.collect()
     # the bug drops one reference per emit (500 here); other threads may move the count by a few
     assert sys.getrefcount(True) >= before - 50
+
+
+def test_history_problems_are_said_once_and_plainly(service, tmp_path):
+    """A newer schema's notice named the file twice and ran into the next sentence; a data folder
+    that is a file said "cannot be created (File exists)" (bug hunt)."""
+    import sqlite3
+
+    from engine.history import SCHEMA_VERSION, HistoryStore
+
+    data = tmp_path / "newer"
+    data.mkdir()
+    HistoryStore(data / "history.db").close()
+    conn = sqlite3.connect(data / "history.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    problem = service(data).ready_info["problem"]
+    assert problem.count(str(data / "history.db")) == 1 and problem.endswith(".") and problem[0].isupper()
+    assert "newer Parlance" in problem
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert service(afile).ready_info["problem"] == f"The data folder {afile} is a file, not a folder."
