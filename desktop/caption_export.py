@@ -10,6 +10,14 @@ EXPORT_FORMATS = ("csv", "json")
 CSV_HEADER = ["file", "path", "media", "scene", "start_s", "end_s", "caption", "logprob", "sha256"]
 
 
+def cell(value):
+    """A CSV cell a spreadsheet shows as text: a string opening with = + - @ (or a tab or carriage
+    return) would be run as a formula ("=HYPERLINK(…)" as a file name), so it gets a leading '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def export_rows(items: list[dict]) -> list[list]:
     """CSV rows: one per captioned image; a video gives its clip caption and one row per scene."""
     rows = [list(CSV_HEADER)]
@@ -55,7 +63,7 @@ def write_export(path: str, items: list[dict], fmt: str) -> dict:
     if fmt == "csv":
         rows = export_rows(items)
         with open(path, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(rows)
+            csv.writer(fh).writerows([cell(v) for v in row] for row in rows)
         return {"path": path, "rows": len(rows) - 1}
     record = export_record(items)
     Path(path).write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -368,7 +368,7 @@ def argmax_cell_of(up, factor):
     return (int(r) // factor, int(c) // factor)
 
 
-def test_ops_without_history_and_exports_of_a_video():
+def test_ops_without_history_and_exports_of_a_video(tmp_path):
     with pytest.raises(ValueError, match="History is off"):
         ops.open_caption(1, store=None)
     from engine.history import HistoryStore
@@ -402,6 +402,13 @@ def test_ops_without_history_and_exports_of_a_video():
     assert record["captions"][0]["scenes"][0]["end_s"] == 1.5 and record["errors"][0]["file"] == "x.jpg"
     with pytest.raises(ValueError, match="unknown export format"):
         caption_export.write_export("/tmp/never", [video], "xml")
+    formula = video | {"name": "=HYPERLINK(1).mp4", "path": "/x/=HYPERLINK(1).mp4", "caption": "+a screen"}
+    out = tmp_path / "caps.csv"
+    caption_export.write_export(str(out), [formula], "csv")
+    with open(out, newline="", encoding="utf-8") as fh:
+        first = list(csv.reader(fh))[1]
+    assert first[0] == "'=HYPERLINK(1).mp4" and first[6] == "'+a screen"  # text, not a formula
+    assert first[1] == "/x/=HYPERLINK(1).mp4"
 
 
 def test_a_trained_captioner_is_offered_and_files_dropped_during_a_job_are_queued(qtbot, start_app, tmp_path):
