@@ -80,7 +80,10 @@ def run(args) -> int:
     files = list_images(args.paths, IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
     if not files:
         kinds = " ".join(sorted({*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS}))
-        raise FileNotFoundError(f"no images or videos in {', '.join(map(str, args.paths))} (read: {kinds})")
+        raise FileNotFoundError(
+            f"no images or videos in {', '.join(map(str, args.paths))} (read: {kinds}; subfolders are "
+            "not searched: name them)"
+        )
     info = choose_device(args.device)
     cap = Captioner.from_folder(args.model or default_model("captioner"), info.name, args.precision)
     opts = caption_options(args.beam, length_penalty=args.length_penalty)

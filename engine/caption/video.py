@@ -11,6 +11,7 @@ LRCN/S2VT baselines); each scene gets its own caption from the mean of its frame
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,8 @@ def open_video(path: str | Path):
         raise VideoError(p, "file not found")
     if p.stat().st_size == 0:
         raise VideoError(p, "empty file (0 bytes)")
+    if not os.access(p, os.R_OK):
+        raise VideoError(p, "permission denied: this account cannot read the file")
     try:
         container = av.open(str(p))
     except av.error.EOFError:
