@@ -347,16 +347,8 @@ def _caption_video(captioner, path: Path, index, beam, options, done, total, rep
 
 # ------------------------------------------------------------------------------------- history
 def get_caption(store, item_id: int) -> dict:
-    """The history row of caption ``item_id``; ValueError when there is none."""
-    getter = getattr(store, "get_caption", None)
-    if callable(getter):
-        return getter(item_id)
-    newest = store.list_captions(limit=1)
-    if newest and newest[0]["id"] >= item_id >= 1:
-        for row in store.list_captions(limit=newest[0]["id"] - item_id + 1):
-            if row["id"] == item_id:
-                return row
-    raise ValueError(f"Caption {item_id} is no longer in the history.")
+    """The history row of caption ``item_id``; ValueError when it is missing or damaged."""
+    return store.get_caption(item_id)
 
 
 def open_caption(item_id: int, *, store=None) -> dict:

@@ -209,16 +209,26 @@ def _meta(result: dict) -> dict:
 
 
 def get_forecast(store, item_id: int) -> dict:
-    """The history row of forecast ``item_id``; ValueError when there is none."""
-    getter = getattr(store, "get_forecast", None)
-    if callable(getter):
-        return getter(item_id)
-    newest = store.list_forecasts(limit=1)
-    if newest and newest[0]["id"] >= item_id >= 1:
-        for row in store.list_forecasts(limit=newest[0]["id"] - item_id + 1):
-            if row["id"] == item_id:
-                return row
-    raise ValueError(f"Forecast {item_id} is no longer in the history.")
+    """The history row of forecast ``item_id``; ValueError when it is missing or damaged."""
+    return store.get_forecast(item_id)
+
+
+def _drawable(result: dict) -> bool:
+    """The saved history and forecast are lists of numbers of matching lengths (a record edited or
+    damaged outside Parlance drew half a plot and raised inside pyqtgraph)."""
+
+    def numbers(values) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    n, h = len(result["y"]), len(result["fx"])
+    return (
+        n >= 1
+        and h >= 1
+        and len(result["x"]) == n
+        and all(len(result[k]) == h for k in BANDS)
+        and all(numbers(result[k]) for k in ("x", "y", "fx", *BANDS))
+        and isinstance(result.get("dated"), bool)
+    )
 
 
 def open_forecast(item_id: int, *, store=None) -> dict:
@@ -231,6 +241,8 @@ def open_forecast(item_id: int, *, store=None) -> dict:
         raise ValueError(f"Forecast {item_id} was saved by another program and cannot be drawn.")
     result = {k: meta.get(k) for k in ("path", "origin", "name", "column", "season", "dated", "index")}
     result.update({k: list(meta.get(k) or []) for k in (*BANDS, "x", "y", "fx", "chosen")})
+    if not _drawable(result):
+        raise ValueError(f"Forecast {item_id} is damaged in the history file and cannot be drawn.")
     saved = row["created_at"][:16].replace("T", " ")
     notes = [f"From the history, saved {saved} UTC."]
     if meta.get("n_points", 0) > len(result["y"]):

@@ -272,16 +272,8 @@ def _meta(result: dict, n: int) -> dict:
 
 
 def get_summary(store, item_id: int) -> dict:
-    """The history row of summary ``item_id``; ValueError when there is none."""
-    getter = getattr(store, "get_summary", None)
-    if callable(getter):
-        return getter(item_id)
-    newest = store.list_summaries(limit=1)
-    if newest and newest[0]["id"] >= item_id >= 1:
-        for row in store.list_summaries(limit=newest[0]["id"] - item_id + 1):
-            if row["id"] == item_id:
-                return row
-    raise ValueError(f"Summary {item_id} is no longer in the history.")
+    """The history row of summary ``item_id``; ValueError when it is missing or damaged."""
+    return store.get_summary(item_id)
 
 
 def open_summary(item_id: int, *, store=None) -> dict:

@@ -437,7 +437,26 @@ class HistoryStore:
     def _list(self, table: str, limit: int) -> list[dict]:
         _check_limit(limit)
         rows = self._rows(f"SELECT * FROM {table} ORDER BY id DESC LIMIT ?", (limit,))
-        return [{**r, "meta": rec.loads(r["meta"])} for r in rows]
+        return [_with_meta(r) for r in rows]
+
+    def _get(self, table: str, what: str, item_id: int) -> dict:
+        rows = self._rows(f"SELECT * FROM {table} WHERE id = ?", (int(item_id),))
+        if not rows:
+            raise NotFoundError(f"{what} {item_id} is no longer in the history")
+        row = _with_meta(rows[0])
+        if row["meta_damaged"]:
+            raise ValueError(f"{what} {item_id} is damaged in the history file and cannot be opened")
+        return row
+
+    def get_summary(self, item_id: int) -> dict:
+        """One summary row (``meta`` parsed); NotFoundError / ValueError when missing or damaged."""
+        return self._get("summaries", "Summary", item_id)
+
+    def get_caption(self, item_id: int) -> dict:
+        return self._get("captions", "Caption", item_id)
+
+    def get_forecast(self, item_id: int) -> dict:
+        return self._get("forecasts", "Forecast", item_id)
 
     def add_summary(self, source: str, summary: str, method: str, meta: dict | None = None) -> int:
         rec.check_strs(source=source, summary=summary, method=method)
@@ -578,6 +597,15 @@ class HistoryStore:
         snap = rec.load_snapshot(text, SCHEMA_VERSION)
         with self._write() as db:
             return rec.insert_snapshot(db, snap, keep_ids=False)
+
+
+def _with_meta(row: dict) -> dict:
+    """A summary/caption/forecast row with ``meta`` parsed; a row whose meta is not valid JSON (the
+    file edited or damaged) gets ``meta`` None and ``meta_damaged`` True instead of spoiling a list."""
+    try:
+        return {**row, "meta": rec.loads(row["meta"]), "meta_damaged": False}
+    except ValueError:
+        return {**row, "meta": None, "meta_damaged": True}
 
 
 # Match markers of search snippets: private-use characters, so brackets in the text stay text.

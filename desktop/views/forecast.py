@@ -27,6 +27,7 @@ from desktop.widgets.forecast_plot import ForecastPlot
 from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
 
 OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")  # a drop of several files opens the first table
 DEMO_SAMPLE = "co2_monthly.csv"
 
 
@@ -144,8 +145,17 @@ class ForecastPanel(QWidget):
 
     def handle_drop(self, paths: list[str]) -> None:
         files = [p for p in paths if p]
-        if files:
-            self.open_file(files[0])
+        tables = [p for p in files if Path(p).suffix.lower() in TABLE_SUFFIXES] or files
+        if not tables:
+            return
+        self.open_file(tables[0])
+        if len(files) > 1 and self.busy:
+            rest = len(files) - 1
+            self._show_progress(
+                f"Reading {Path(tables[0]).name} ({rest} other dropped file{'s' if rest > 1 else ''} "
+                "left: one series at a time)…",
+                None,
+            )
 
     def forecast(self) -> None:
         if self.busy or self.source is None:
@@ -181,7 +191,8 @@ class ForecastPanel(QWidget):
                 self.service.cancel(job)
         self.job_id = self.backtest_id = None
         self._set_busy(False)
-        self.show_message("Cancelled. Nothing was changed.", "info")
+        # (a forecast that had already finished may be in the history: the plot is unchanged)
+        self.show_message("Cancelled. The plot was left as it was.", "info")
 
     def ask_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -217,7 +228,7 @@ class ForecastPanel(QWidget):
     def export_png(self, path: str) -> None:
         """Render the plot to ``path`` (a GUI-thread job: it paints Qt items)."""
         try:
-            self.plot.export_png(path)
+            path = self.plot.export_png(path)
         except (OSError, RuntimeError, ValueError) as exc:
             self.show_message(f"Could not export the plot to {path}: {exc}")
             return
@@ -228,6 +239,12 @@ class ForecastPanel(QWidget):
         self.sample_box.setCurrentIndex(0)
         if path:
             self.open_file(path)
+
+    def _show_source_column(self) -> None:
+        if self.source is not None and self.column_box.currentText() != self.source["column"]:
+            self.column_box.blockSignals(True)
+            self.column_box.setCurrentText(str(self.source["column"]))
+            self.column_box.blockSignals(False)
 
     def _on_column(self, index: int) -> None:
         column = self.column_box.itemText(index)
@@ -312,6 +329,7 @@ class ForecastPanel(QWidget):
                 self.backtest_id = None
             self._set_busy(self.busy)
             self.show_message(message)
+            self._show_source_column()  # a column that could not be read is not left selected
 
     # ====================================================================== showing
     def show_source(self, source: dict) -> None:
@@ -402,7 +420,11 @@ class ForecastPanel(QWidget):
         self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
         self.run_button.style().unpolish(self.run_button)
         self.run_button.style().polish(self.run_button)
-        for w in (self.open_button, self.sample_box, self.column_box, self.backtest_button):
+        # the settings too: a result arriving sets them to what it was made with
+        for w in (
+            self.open_button, self.sample_box, self.column_box, self.backtest_button, self.horizon,
+            self.method_box,
+        ):  # fmt: skip
             w.setEnabled(not busy)
         self._update_enabled()
 
