@@ -451,6 +451,11 @@ class Trainer:
             raise
 
 
+def perplexity(mean_nll: float) -> float:
+    """exp(mean negative log-likelihood); inf for a run that diverged (exp overflows above ~709)."""
+    return math.exp(mean_nll) if mean_nll < 700 else math.inf
+
+
 def check_out_dir(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
     """What a training CLI checks of ``--out`` before it starts. ``resume``: the folder must hold a
     run's checkpoint (FileNotFoundError; on the wrong folder it would start over without a word).

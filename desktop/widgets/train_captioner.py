@@ -16,7 +16,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from desktop.widgets.spinboxes import dspin, spin
-from desktop.widgets.train_task import PathRow, TaskTrainTab
+from desktop.widgets.train_task import PathRow, TaskTrainTab, model_ready
 from engine.caption.config import CaptionerConfig, CaptionTrainConfig, ScstConfig
 from engine.lab import task_jobs
 
@@ -249,7 +249,7 @@ class CaptionerTrainTab(TaskTrainTab):
             self._say(f"Run #{self.run_id}: extracting image features{split}: {done}/{total}…")
 
     def on_result(self, result: dict) -> str:
-        if not result.get("folder"):
+        if not model_ready(result):
             return ""
         return "Caption with it: python -m engine caption --model <that folder> IMAGES."
 

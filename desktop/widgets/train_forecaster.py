@@ -163,10 +163,14 @@ class ForecasterTrainTab(TaskTrainTab):
         if job_id == self.columns_job and job_id is not None:
             self.columns_job = None
             current = self.column.currentText()
+            columns = list(result.get("columns") or [])
             self.column.clear()
-            self.column.addItems(list(result.get("columns") or []))
-            if current:
-                self.column.setCurrentText(current)
+            self.column.addItems(columns)
+            # keep the chosen column only when the new file has it (the box is editable: its text
+            # would otherwise stay and the run fail on "no column 'b'"); else the file's own pick
+            pick = current if current in columns else result.get("column")
+            if pick:
+                self.column.setCurrentText(str(pick))
             return
         super()._on_finished(job_id, result)
 
@@ -204,7 +208,7 @@ class ForecasterTrainTab(TaskTrainTab):
         if m.get("reason") != "cancelled" and self.last_config:  # history off: no run id, same settings
             self.chosen_run = {"id": result.get("run_id"), "config": self.last_config, "status": "complete"}
             self.use_button.setEnabled(True)
-        notes = " ".join(m.get("notes") or [])
+        notes = " ".join(n.rstrip(". ") + "." for n in m.get("notes") or [] if n)
         return f"{self.scores.text()} {notes}".strip()
 
     def show_run(self, run: dict) -> None:
@@ -225,9 +229,18 @@ class ForecasterTrainTab(TaskTrainTab):
         if preview.get("actual"):
             self.preview.set_backtest(preview["fx"], preview["actual"], "held out")
         self.preview.fit_view()
-        shown = [f"{name} {scores[k]:.3g}" for k, name in SCORE_NAMES if scores and k in scores]
+        shown = [f"{name} {_score(scores[k])}" for k, name in SCORE_NAMES if scores and k in scores]
         self.scores.setText(("On the held-out points: " + ", ".join(shown) + ".") if shown else "")
 
     def accept_drop(self, paths: list[str]) -> None:
         self.path.setText(paths[0])
         self.load_columns()
+
+
+def _score(value) -> str:
+    """A score for people: "n/a" where it is undefined (MASE of a constant series) or overflowed."""
+    import math
+
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.3g}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout
 
 from desktop.widgets.spinboxes import dspin, spin
-from desktop.widgets.train_task import PathRow, TaskTrainTab
+from desktop.widgets.train_task import PathRow, TaskTrainTab, model_ready
 from engine.lab import task_jobs
 from engine.summarize.train import SummarizerTrainConfig
 
@@ -121,7 +121,7 @@ class SummarizerTrainTab(TaskTrainTab):
         return None if config["data"] else "Choose the training data first (a folder or a .jsonl file)."
 
     def on_result(self, result: dict) -> str:
-        if not result.get("folder"):
+        if not model_ready(result):
             return ""
         return "Summarize with it: python -m engine summarize --method abstractive --model <that folder>."
 

@@ -189,7 +189,13 @@ def read_csv(path: str | Path) -> list[Dialogue]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel_tab if Path(path).suffix.lower() == ".tsv" else csv.excel
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))  # quoted messages may hold newlines
+    # a message may be long (a pasted article: more than csv's 128 KB field limit) and quoted
+    # messages may hold newlines
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
     if not rows:
         raise ValueError(f"{path}: the CSV file is empty")
     header = [h.strip().lower() for h in rows[0]]

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 
 from engine.decoding import DecodeOptions, decode
 from engine.dialogue.data import Example, collate, encode_context, length_batches, prep
 from engine.dialogue.model import BOS_ID, EOS_ID, sequence_loss
+from engine.training import perplexity as exp_ppl
 
 GREEDY = DecodeOptions(method="greedy", max_len=30, repetition_penalty=1.0, block_ngram=0)
 
@@ -46,8 +46,8 @@ def perplexity(bot, pairs: list[tuple[list[str], str]], batch_size: int = 64) ->
     if not examples:
         raise ValueError("no evaluation targets: the data has no replies")
     return {
-        "per_token_perplexity": math.exp(total / n),
-        "per_word_perplexity": math.exp(total / (words + len(examples))),
+        "per_token_perplexity": exp_ppl(total / n),
+        "per_word_perplexity": exp_ppl(total / (words + len(examples))),
         "n_targets": len(examples),
         "n_tokens": n,
     }

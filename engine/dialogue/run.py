@@ -17,7 +17,6 @@ The folder it writes is a normal model folder: put it under the app's models fol
 from __future__ import annotations
 
 import json
-import math
 import random
 import shutil
 from collections.abc import Callable, Iterable
@@ -183,7 +182,7 @@ def run_dialogue(
     )
     from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig, sequence_loss
     from engine.text.tokenizer import Tokenizer
-    from engine.training import TrainConfig, Trainer
+    from engine.training import TrainConfig, Trainer, perplexity
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -282,7 +281,7 @@ def run_dialogue(
             loss, k = sequence_loss(logits, b["dec_out"])
             total += float(loss) * k
             n += k
-        return {"val_loss": total / n, "val_ppl": math.exp(total / n)}
+        return {"val_loss": total / n, "val_ppl": perplexity(total / n)}
 
     def save_best(folder: Path, m) -> None:
         extra = {

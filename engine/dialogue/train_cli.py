@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -121,8 +122,11 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
     else:
+        ppl = summary["best_val_ppl"]
+        diverged = "" if ppl is None or math.isfinite(ppl) else " (training diverged: lower --lr)"
         print(
-            f"done ({summary['reason']}): best validation perplexity {summary['best_val_ppl']:.2f} "
-            f"after {summary['steps']} steps; model in {out}"
+            f"done ({summary['reason']}): best validation perplexity "
+            f"{'none yet' if ppl is None else f'{ppl:.2f}'}{diverged} after {summary['steps']} steps; "
+            f"model in {out}"
         )
     return 0

@@ -360,6 +360,14 @@ def runs_job(*, store=None) -> list[dict]:
     return [] if store is None else store.list_runs()
 
 
+def _check_resumable(run_id: int, folder: str | None) -> None:
+    """A run is resumed from its folder; a run whose folder was deleted would quietly start over
+    under the same id and call the result one run. (A folder without a checkpoint yet — stopped
+    while extracting features — starts its training from the beginning, as it should.)"""
+    if folder and not Path(folder).is_dir():
+        raise ValueError(f"run #{run_id} cannot be resumed: its folder {folder} is gone; start a new run")
+
+
 class RunRecorder:
     """Keeps a run's row in the store up to date and forwards trainer events as dicts."""
 
@@ -383,6 +391,7 @@ class RunRecorder:
         self.started = time.monotonic()
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
+            _check_resumable(run_id, row["checkpoint"])
             self.curves.update(row["curves"] or {})
             self.earlier = row.get("metrics") or {}  # what the run measured before it was stopped
             self.checkpoint = row["checkpoint"]

@@ -131,7 +131,7 @@ def train_lm(
     resume: bool = False,
 ) -> dict:
     """Train on ``sentences`` into ``out_dir``; returns a summary (reason, steps, best_val_ppl…)."""
-    from engine.training import TrainConfig, Trainer
+    from engine.training import TrainConfig, Trainer, perplexity
 
     model_cfg = model_cfg or LMConfig()
     tc = train_cfg or LMTrainConfig()
@@ -163,7 +163,7 @@ def train_lm(
         for b in valid_batches:
             loss, k = _loss(m, b)
             total, n = total + float(loss) * k, n + k
-        return {"val_loss": total / max(n, 1), "val_ppl": math.exp(min(total / max(n, 1), 50.0))}
+        return {"val_loss": total / max(n, 1), "val_ppl": perplexity(total / max(n, 1))}
 
     def save_best(folder: Path, m) -> None:
         tok.save(folder)
@@ -203,7 +203,7 @@ def train_lm(
     return {
         "reason": done.reason,
         "steps": done.step,
-        "best_val_ppl": math.exp(done.best_metric) if done.best_metric is not None else None,
+        "best_val_ppl": perplexity(done.best_metric) if done.best_metric is not None else None,
         "train_minutes": round(done.elapsed_s / 60, 3),
         "history": done.history,
         "sentences": {"train": len(train_x), "valid": len(valid_x)},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import fields
 
 from engine.cli_args import folder
@@ -48,9 +49,10 @@ def run(args) -> int:
         print(json.dumps(summary))
     else:
         ppl = summary["best_val_ppl"]
+        diverged = "" if ppl is None or math.isfinite(ppl) else " (training diverged: lower --lr)"
         print(
             f"done ({summary['reason']}) after {summary['steps']} steps: validation perplexity "
-            f"{ppl:.2f}; model in {args.out}"
+            f"{ppl:.2f}{diverged}; model in {args.out}"
             if ppl
             else f"done ({summary['reason']}); no evaluation yet"
         )

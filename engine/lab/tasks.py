@@ -27,6 +27,9 @@ from torch import Tensor
 IGNORE = -100  # target at steps the copy task does not score (cross_entropy's ignore_index)
 
 
+MAX_LENGTH = 10_000  # the longest sequence a lab task trains on
+
+
 class Task:
     name = ""
     input_size = 1  # I: features per time step
@@ -42,6 +45,8 @@ class Task:
             raise ValueError(
                 f"{self.name}: sequence length must be at least {self.min_length()}, got {length}"
             )
+        if length > MAX_LENGTH:  # (a batch of 64 x 10,000 steps is already minutes per point)
+            raise ValueError(f"{self.name}: sequence length must be at most {MAX_LENGTH:,}, got {length:,}")
 
     def sample(self, batch: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         raise NotImplementedError

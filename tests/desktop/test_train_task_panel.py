@@ -291,3 +291,25 @@ def test_no_tab_attribute_hides_a_qt_method(panel):
     for tab in (panel, *(panel.tabs.widget(i) for i in range(panel.tabs.count()))):
         hidden = [k for k, v in vars(tab).items() if k in qt_names and not isinstance(v, SignalInstance)]
         assert hidden == [], f"{type(tab).__name__} hides {hidden}"
+
+
+def test_the_forecaster_tab_follows_a_new_files_columns_and_shows_undefined_scores_as_na(
+    qtbot, panel, tmp_path
+):
+    """The old file's column stuck in the (editable) box and the run failed on "no column 'b'";
+    a constant series showed "MASE nan" (bug hunt)."""
+    from desktop.widgets.train_forecaster import _score
+
+    tab = panel.forecaster
+    panel.tabs.setCurrentWidget(tab)
+    two = tmp_path / "two.csv"
+    two.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(40)), encoding="utf-8")
+    three = tmp_path / "three.csv"
+    three.write_text("c\n" + "".join(f"{i}\n" for i in range(40)), encoding="utf-8")
+    panel.handle_drop([str(two)])
+    qtbot.waitUntil(lambda: tab.column.count() == 2, timeout=LONG_MS)
+    tab.column.setCurrentText("b")
+    panel.handle_drop([str(three)])
+    qtbot.waitUntil(lambda: tab.column.count() == 1, timeout=LONG_MS)
+    assert tab.column.currentText() == "c"
+    assert _score(float("nan")) == _score(float("inf")) == "n/a" and _score(0.12345) == "0.123"

@@ -135,3 +135,14 @@ def test_a_parlance_export_is_read_as_the_shown_thread_with_turns_by_role(tmp_pa
     path.write_text(store.export_conversation(cid, "json"), encoding="utf-8")
     (d,) = C.read_json(path)
     assert d.turns == ("hi there", "hello!", "where do you live? hello?")
+
+
+def test_a_chat_csv_with_a_message_longer_than_the_csv_field_limit_is_read(tmp_path):
+    """One 200 KB message raised '_csv.Error: field larger than field limit (131072)' (bug hunt)."""
+    from engine.dialogue.corpus import read_csv
+
+    long = "word " * 40_000
+    p = tmp_path / "chat.csv"
+    p.write_text(f'conversation,sender,message\n1,a,"{long}"\n1,b,a short reply\n', encoding="utf-8")
+    (dialogue,) = read_csv(p)
+    assert len(dialogue.turns) == 2 and len(dialogue.turns[0]) > 131072

@@ -402,3 +402,14 @@ def test_worker_errors_keep_their_type_and_message(tmp_path):
             {"text_path": str(tmp_path / "nope.txt"), "out_dir": str(tmp_path / "m")},
             lambda e: None,
         )
+
+
+def test_a_sequence_length_beyond_the_lab_maximum_is_a_clear_error():
+    """99999999999999999999 reached torch and showed a 40-line C++ stack trace (bug hunt)."""
+    from engine.lab.compare import CompareConfig
+    from engine.lab.tasks import MAX_LENGTH
+
+    CompareConfig(task="parity", lengths=(MAX_LENGTH,)).validate()
+    for too_long in (MAX_LENGTH + 1, 99999999999999999999):
+        with pytest.raises(ValueError, match="at most 10,000"):
+            CompareConfig(task="parity", lengths=(too_long,)).validate()

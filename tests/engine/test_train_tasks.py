@@ -336,3 +336,24 @@ def test_forecast_data_in_the_wrong_format_fails_before_a_run_is_recorded(tmp_pa
         with pytest.raises(ValueError, match=message):
             task_jobs.forecaster_job({"horizon": 6, **config}, isolate=False, store=store)
     assert store.list_runs() == []
+
+
+def test_a_run_whose_folder_was_deleted_is_not_resumed_as_if_it_were_there(tmp_path):
+    """Resume after deleting the run's folder retrained from step 0 under the same run id and
+    reported it completed, one curve across two unrelated runs (bug hunt)."""
+    import shutil
+
+    store = HistoryStore.open_in_memory()
+    token = CancelAfter(2)
+    out = task_jobs.summarizer_job(
+        _summarizer(tmp_path, epochs=6),
+        str(tmp_path),
+        isolate=False,
+        progress=token,
+        cancel=token,
+        store=store,
+    )
+    shutil.rmtree(out["folder"])
+    with pytest.raises(ValueError, match="cannot be resumed: its folder .* is gone"):
+        task_jobs.summarizer_job({}, str(tmp_path), run_id=out["run_id"], isolate=False, store=store)
+    assert store.get_run(out["run_id"])["status"] == "stopped"

@@ -420,3 +420,14 @@ def test_the_cli_progress_bar_appears_with_the_first_event_and_ends_in_words(cap
     cb2 = tqdm_callback()
     cb2(FailedEvent("out of memory", 7))
     assert "failed at step 7: out of memory" in capsys.readouterr().out
+
+
+def test_perplexity_of_a_diverged_run_is_inf_not_an_overflow_error():
+    """A validation loss above ~709 raised OverflowError from math.exp after training had finished
+    (train dialogue, train lm with a huge --lr) (bug hunt)."""
+    import math
+
+    from engine.training import perplexity
+
+    assert perplexity(0.0) == 1.0 and perplexity(2.0) == pytest.approx(math.exp(2.0))
+    assert perplexity(800.0) == math.inf and perplexity(1e300) == math.inf
