@@ -259,6 +259,11 @@ READERS: dict[str, Callable] = {
 
 def guess_format(path: str | Path) -> str:
     p = Path(path)
+    if p.is_dir() and not any(q.suffix in (".yml", ".yaml") for q in p.rglob("*")):
+        raise ValueError(
+            f"{p} is a folder without chatterbot .yml files; give one chat file (CSV, JSON, "
+            "DailyDialog or plain text)"
+        )
     if p.is_dir() or p.suffix in (".yml", ".yaml"):
         return "chatterbot"
     if p.suffix == ".json":

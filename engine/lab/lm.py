@@ -74,6 +74,8 @@ def read_sentences(path: str | os.PathLike) -> list[str]:
     from engine.text.sentences import split_sentences
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give one UTF-8 text file")
     if not path.is_file():
         raise FileNotFoundError(f"text file not found: {path}")
     if path.stat().st_size > MAX_TEXT_BYTES:

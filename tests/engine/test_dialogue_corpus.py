@@ -146,3 +146,11 @@ def test_a_chat_csv_with_a_message_longer_than_the_csv_field_limit_is_read(tmp_p
     p.write_text(f'conversation,sender,message\n1,a,"{long}"\n1,b,a short reply\n', encoding="utf-8")
     (dialogue,) = read_csv(p)
     assert len(dialogue.turns) == 2 and len(dialogue.turns[0]) > 131072
+
+
+def test_a_folder_without_chatterbot_files_is_named_as_such(tmp_path):
+    from engine.dialogue.corpus import load_corpus
+
+    (tmp_path / "chat.csv").write_text("conversation,sender,message\n1,a,hi\n1,b,hello\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="folder without chatterbot .yml files"):
+        load_corpus(str(tmp_path))
