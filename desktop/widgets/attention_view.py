@@ -20,17 +20,25 @@ TURN_COL_PX = 30  # narrowest column of a turn (utterance level)
 LABEL_MAX_PX = 210  # tallest rotated column label
 
 
+SPEAKERS = {"<u1>": "you:", "<u2>": "bot:"}  # the chat model's turn markers (engine.dialogue.data)
+
+
 def piece_labels(pieces: list[str], first_starts_word: bool = True) -> list[str]:
     """Tokenizer pieces as heat-map labels. Pieces come as the model's records keep them: a word's
     first piece with a leading space, the rest without; the tokenizer also emits a bare space
     piece before digits and rare characters, after which a piece starts a word too. A piece that
     continues a word is marked with a leading "-" ("w", "-eekend"; "25" is "2", "-5") so that it
-    does not read as a word with its first letters cut off; punctuation, bytes and markers such as
-    ``<u1>`` are shown as they are, a bare space as "·"."""
+    does not read as a word with its first letters cut off; the speaker markers ``<u1>`` and
+    ``<u2>`` that open each turn read "you:" and "bot:" (as the turn labels do); punctuation and
+    bytes are shown as they are, a bare space as "·"."""
     out = []
     starts = first_starts_word
     for piece in pieces:
         text = piece.strip()
+        if text in SPEAKERS:
+            out.append(SPEAKERS[text])
+            starts = True
+            continue
         if not text:
             out.append("·")
             starts = True

@@ -7,7 +7,8 @@ from desktop.widgets.attention_view import AttentionView, piece_labels
 def test_piece_labels_mark_word_continuations():
     assert piece_labels([" weekend", "?"]) == ["weekend", "?"]
     assert piece_labels([" the", " w", "eekend"]) == ["the", "w", "-eekend"]
-    assert piece_labels(["<u1>", " do", "'s", ","]) == ["<u1>", "do", "'s", ","]
+    assert piece_labels(["<u1>", " do", "'s", ","]) == ["you:", "do", "'s", ","]
+    assert piece_labels(["<u2>", "no", "<u1>", "ok"]) == ["bot:", "no", "you:", "ok"]
     # digits and rare characters come after a bare space piece: the piece after it starts a word
     assert piece_labels([" i", " am", " ", "2", "5", " years"]) == ["i", "am", "·", "2", "-5", "years"]
     assert piece_labels([" ", "<0xC3>", "<0xBC>", "ber"]) == ["·", "<0xC3>", "<0xBC>", "-ber"]
@@ -31,5 +32,5 @@ def test_view_labels_rows_and_columns_by_piece(qtbot):
     }
     view.set_record(record)
     assert view.word_map.rows == ["yeah", ",", "week", "-end"]
-    assert view.word_map.cols == ["<u1>", "do", "you", "w", "-eekend", "?"]
+    assert view.word_map.cols == ["you:", "do", "you", "w", "-eekend", "?"]
     assert view.turn_map.rows == view.word_map.rows
