@@ -76,6 +76,9 @@ def _decode(path: str | Path, max_pixels: int, convert):
         raise ImageError(p, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
+            # a damaged file's decoder chatter ("Corrupt EXIF data", libtiff's "More samples per
+            # pixel…") would interleave with the CLI's output: the file succeeds or gets its message
+            warnings.simplefilter("ignore", UserWarning)
             # PIL warns (not raises) between MAX_IMAGE_PIXELS and twice that: treat it as an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as img:
