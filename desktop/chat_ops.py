@@ -116,13 +116,9 @@ def tokens_per_second(n_tokens: int, latency_ms: float | None) -> float | None:
 
 def model_entry(folder: Path, shipped_root: Path) -> dict:
     """What the model picker shows for one model folder (no torch needed)."""
-    card = None
-    card_file = folder / "MODEL_CARD.md"
-    if card_file.is_file():
-        try:
-            card = card_file.read_text(encoding="utf-8")
-        except OSError:
-            card = None
+    from engine.checkpoint import read_card  # (engine.checkpoint imports no torch at load)
+
+    card = read_card(folder)
     try:
         shipped = folder.resolve().is_relative_to(shipped_root.resolve())
     except OSError:

@@ -155,6 +155,7 @@ class EngineService(ChatSlots, QObject):
         self._bot = None
         self._loading = False
         self._load_gen = 0
+        self._fallback: str | None = None  # the model to load when the chosen one fails at start
         self._after_load: list[tuple] = []
         self._busy = False
         self._closing = False
@@ -392,11 +393,18 @@ class EngineService(ChatSlots, QObject):
             return
         self._device, folders = result
         self.device_changed.emit(self._device.label)
-        entries = [chat_ops.model_entry(f, SHIPPED_MODELS) for f in folders]
+        try:
+            entries = [chat_ops.model_entry(f, SHIPPED_MODELS) for f in folders]
+        except Exception as exc:  # a picker entry must never leave the chat "loading" for good
+            log.exception("listing chat models failed")
+            self._no_model(f"Could not list the chat models: {human_message(exc)}")
+            return
         self.models_found.emit(entries)
         names = [e["folder"] for e in entries]
         default = str(SHIPPED_MODELS / "dialogue")
         folder = next((f for f in (preferred, default) if f and f in names), names[0] if names else None)
+        # if the saved choice no longer loads (damaged since), the shipped model is tried next
+        self._fallback = default if folder != default and default in names else None
         if folder is None:
             self._no_model(
                 "No chat model found. Train one in the Train panel or with "
@@ -418,10 +426,20 @@ class EngineService(ChatSlots, QObject):
         gen, folder = extra
         if gen != self._load_gen:  # a newer load was asked for meanwhile
             return
+        fallback, self._fallback = self._fallback, None
         if exc is not None:
             log.error("loading chat model %s failed: %s", folder, exc)
-            self._no_model(f"Could not load the chat model {Path(folder).name}: {human_message(exc)}")
-            return
+            why = f"Could not load the chat model {Path(folder).name}: {human_message(exc)}"
+            if self._bot is not None:  # a failed choice does not cost the model that works
+                self.error.emit(f"{why} {self._bot.name} stays loaded.")
+                bot, folder = self._bot, str(self._bot.folder)
+            elif fallback and fallback != folder:
+                self.error.emit(f"{why} The shipped model is loaded instead.")
+                self._load_model(fallback)
+                return
+            else:
+                self._no_model(why)
+                return
         self._bot = bot
         self._loading = False
         defaults = bot.default_options.to_dict()

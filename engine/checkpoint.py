@@ -126,8 +126,13 @@ def config_from_dict(cls, data: dict):
 
 
 def read_card(folder: str | os.PathLike) -> str | None:
+    """The folder's model card; None when there is none or it cannot be read. Never an error: a
+    card is documentation, and a damaged one (not UTF-8) must not make the model unusable."""
     path = Path(folder) / CARD_FILE
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    try:
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    except OSError:
+        return None
 
 
 def find_model_folders(kind: str, *roots: str | os.PathLike) -> list[Path]:

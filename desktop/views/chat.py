@@ -41,6 +41,7 @@ class ChatPanel(QWidget):
         self.generating = False
         self.model_state = "loading"
         self.model_name = ""
+        self._chosen_model: str | None = None  # picked in the header, not loaded yet
         self.conversations: list[dict] = []
         self.model_defaults = DecodeOptions().to_dict()  # the loaded model's recommended decoding
         self.decoding = self.new_decoding()
@@ -253,7 +254,7 @@ class ChatPanel(QWidget):
             self.service.save_conversation_settings(self.cid, {"decoding": self.decoding})
 
     def _choose_model(self, folder: str) -> None:
-        self.settings.chat_model = folder
+        self._chosen_model = folder  # remembered once it has loaded (a broken one is not kept)
         self.service.load_model(folder)
 
     def ask_export(self, cid: int, fmt: str) -> None:
@@ -366,6 +367,9 @@ class ChatPanel(QWidget):
             self.header.picker.set_current(folder)
 
     def _on_model_loaded(self, info: dict) -> None:
+        if info["folder"] == self._chosen_model:
+            self.settings.chat_model = info["folder"]
+        self._chosen_model = None
         self.model_state = "ready"
         self.model_name = info["name"]
         self.banner.hide()

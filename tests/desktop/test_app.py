@@ -9,7 +9,7 @@ import time
 import types
 from pathlib import Path
 
-from desktop_testkit import WAIT_MS
+from desktop_testkit import WAIT_MS, recorder
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel, QWidget
@@ -243,3 +243,56 @@ def test_damaged_settings_do_not_stop_the_app_and_what_is_shown_is_what_is_used(
         assert run.window.settings.int_list("chat/splitter") == []
         run.window.close()
         run.service.shutdown()
+
+
+def test_a_broken_model_choice_keeps_the_working_model_and_a_broken_saved_choice_falls_back(qtbot, tmp_path):
+    """Picking a damaged model unloaded the working one and saved the choice, so every later start
+    had no chat model; a user model whose card is not UTF-8 left the chat "loading" for good (bug
+    hunt)."""
+    import fakes
+
+    from desktop.app import build_parser, create
+    from desktop.engine_service import SHIPPED_MODELS
+
+    shipped = SHIPPED_MODELS / "dialogue"
+    user = tmp_path / "data" / "models"
+    (user / "broken").mkdir(parents=True)
+    (user / "broken" / "MODEL_CARD.md").write_bytes(b"\xff\xfe\x00 not utf-8 \xc3")
+    working = fakes.loader()
+
+    def load(folder, device=None):
+        if Path(folder).name == "broken":
+            raise ValueError(f"{folder}/model.safetensors: damaged or truncated weights")
+        return working(folder, device)
+
+    def start():
+        args = build_parser().parse_args(["--data-dir", str(tmp_path / "data"), "--theme", "light"])
+        window, service = create(
+            args,
+            bot_loader=load,
+            model_finder=lambda *roots: [shipped, user / "broken"],
+            device_probe=fakes.probe,
+        )
+        qtbot.addWidget(window)
+        service.start()
+        qtbot.waitUntil(lambda: window.chat.model_state == "ready", timeout=WAIT_MS)
+        return window, service
+
+    window, service = start()
+    assert window.chat.model_name == "dialogue"
+    errors = recorder(service.error)
+    window.chat._choose_model(str(user / "broken"))
+    qtbot.waitUntil(lambda: bool(errors.calls), timeout=WAIT_MS)
+    assert "damaged or truncated weights" in errors.calls[0][0] and "stays loaded" in errors.calls[0][0]
+    qtbot.waitUntil(lambda: window.chat.model_state == "ready", timeout=WAIT_MS)
+    assert window.chat.model_name == "dialogue" and service._bot is not None
+    assert window.settings.chat_model != str(user / "broken")  # a failed choice is not remembered
+    window.close()
+    service.shutdown()
+
+    window.settings.chat_model = str(user / "broken")  # saved before it broke
+    window.settings.sync()
+    window, service = start()
+    assert window.chat.model_name == "dialogue"  # the shipped model, not "no model"
+    window.close()
+    service.shutdown()
