@@ -67,9 +67,12 @@ def _search(store, args) -> None:
 
 def _export(store, args) -> None:
     text = store.export_conversation(args.cid, args.format)
-    if args.out is None:
+    if args.out is None or str(args.out) == "-":
         sys.stdout.write(text)
         return
+    db = Path(store.path).resolve()
+    if args.out.resolve() in {db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal"))}:
+        raise ValueError(f"{args.out} is the history database itself; export to another file")
     args.out.write_text(text, encoding="utf-8")
     info = {"conversation_id": args.cid, "format": args.format, "path": str(args.out)}
     _emit(args, info, [f"wrote conversation {args.cid} to {args.out}"])

@@ -226,16 +226,20 @@ def walk_thread(messages: list[dict], leaf_id: int | None = None) -> list[tuple[
     for m in messages:
         kids[m["parent_id"]].append(m)
     path: list[dict] = []
+    seen: set = set()  # a hand-edited file may hold a cycle (duplicate ids, a self-parent)
     if leaf_id is not None:
         node: dict | None = by_id[leaf_id]
-        while node is not None:
+        while node is not None and node["id"] not in seen:
+            seen.add(node["id"])
             path.append(node)
             node = by_id.get(node["parent_id"])
         path.reverse()
     elif kids[None]:
         path.append(kids[None][-1])
-    while path and kids[path[-1]["id"]]:
+        seen.add(path[-1]["id"])
+    while path and kids[path[-1]["id"]] and kids[path[-1]["id"]][-1]["id"] not in seen:
         path.append(kids[path[-1]["id"]][-1])
+        seen.add(path[-1]["id"])
     out = []
     for m in path:
         siblings = [s["id"] for s in kids[m["parent_id"]]]

@@ -154,3 +154,20 @@ def test_a_folder_without_chatterbot_files_is_named_as_such(tmp_path):
     (tmp_path / "chat.csv").write_text("conversation,sender,message\n1,a,hi\n1,b,hello\n", encoding="utf-8")
     with pytest.raises(ValueError, match="folder without chatterbot .yml files"):
         load_corpus(str(tmp_path))
+
+
+def test_an_export_with_a_cycle_is_read_once_not_forever(tmp_path):
+    """Duplicate message ids made the thread walk loop forever, memory growing (bug hunt)."""
+    import json
+
+    from engine.dialogue.corpus import read_json
+
+    msgs = [
+        {"role": "user", "text": "hi", "id": 1, "parent_id": None},
+        {"role": "bot", "text": "yo", "id": 2, "parent_id": 1},
+        {"role": "user", "text": "again", "id": 1, "parent_id": 2},
+    ]
+    p = tmp_path / "dup.json"
+    p.write_text(json.dumps({"messages": msgs}), encoding="utf-8")
+    (d,) = read_json(p)
+    assert 1 <= len(d.turns) <= 3

@@ -109,3 +109,22 @@ def test_import_reads_a_byte_order_mark_and_refuses_other_encodings(db, capsys, 
     utf16.write_text(text, encoding="utf-16")
     assert cli.main(["history", "--db", str(path), "import", str(utf16)]) == 2
     assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_export_refuses_to_write_over_the_history_database_itself(tmp_path, capsys):
+    """`history export 1 --out h.db` replaced the database with Markdown and said it had written
+    the conversation: every chat was gone (bug hunt). `--out -` is stdout."""
+    from engine.cli import main
+    from engine.history import HistoryStore
+
+    db = tmp_path / "h.db"
+    store = HistoryStore(db)
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "keep me")
+    store.close()
+    for target in (db, tmp_path / "h.db-wal"):
+        assert main(["history", "--db", str(db), "export", str(cid), "--out", str(target)]) == 2
+        assert "history database itself" in capsys.readouterr().err
+    assert main(["history", "--db", str(db), "export", str(cid), "--out", "-"]) == 0
+    assert "keep me" in capsys.readouterr().out and not (tmp_path / "-").exists()
+    assert HistoryStore(db).messages(cid)[0]["text"] == "keep me"
