@@ -246,7 +246,10 @@ class HistoryStore:
 
     # ------------------------------------------------------------------------------- conversations
     def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        return list(self._db.query(sql, params))
+        try:
+            return list(self._db.query(sql, params))
+        except OverflowError:  # an id beyond SQLite's 64 bits (typed by a person): no such row
+            return []
 
     _CONVERSATIONS = (
         "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"

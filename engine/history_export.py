@@ -52,12 +52,21 @@ def check_text(role: str, text: Any) -> None:
         raise ValueError("a user message cannot be empty or only whitespace")
 
 
+MAX_NUMBER = 2**62  # the largest number a record field holds (SQLite integers are 64-bit)
+
+
 def check_number(name: str, value: Any) -> None:
     """None or a finite real number."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number or None, not {value!r}")
+    ok = not isinstance(value, bool) and isinstance(value, (int, float))
+    try:
+        ok = ok and math.isfinite(value) and abs(value) <= MAX_NUMBER  # (SQLite stores 64-bit ints)
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise ValueError(f"{name} must be a finite number or None, not {shown}")
 
 
 def check_dict(name: str, value: Any, *, optional: bool = True) -> None:
@@ -112,6 +121,7 @@ def _conversation_field_errors(conv: dict) -> None:
         if not isinstance(conv.get(key), str):
             raise ValueError(f"conversation.{key} must be a string")
     check_dict("conversation.settings", conv.get("settings"), optional=False)
+    check_dict("conversation.settings.decoding", conv["settings"].get("decoding"))
 
 
 def _message_field_errors(msg: dict, seen: set[int]) -> None:

@@ -330,7 +330,8 @@ class ChatPanel(QWidget):
         self.header.set_title(conv["title"] or "Untitled conversation")
         if self._shown_cid != cid:
             self._shown_cid = cid
-            self.decoding = {**self.new_decoding(), **(conv["settings"] or {}).get("decoding", {})}
+            saved = (conv["settings"] or {}).get("decoding")  # a dict (the CLI and old files: maybe not)
+            self.decoding = {**self.new_decoding(), **(saved if isinstance(saved, dict) else {})}
             self._show_decoding()
             self.attention.set_record(None)
             self.messages.scroll_to_end()

@@ -812,3 +812,25 @@ def test_undoing_the_delete_of_a_chat_whose_reply_was_being_written_puts_it_back
     bid = s.add_message(cid, "bot", "half a rep", uid, status="streaming")
     new = s.restore_conversation(s.delete_conversation(cid))
     assert {m["id"]: m["status"] for m in s.messages(new)}[bid] == "stopped"
+
+
+def test_odd_numbers_in_an_import_or_an_id_are_clear_errors(tmp_path):
+    """A 400-digit latency or one past 2**63 raised OverflowError from an import; an id past 2**63
+    raised it from export; settings.decoding that is not an object imported and then broke the
+    desktop's chat view (bug hunt)."""
+    import json
+
+    s = HistoryStore(tmp_path / "h.db")
+    cid = s.create_conversation()
+    s.add_message(cid, "user", "hello")
+    snap = json.loads(s.export_conversation(cid, "json"))
+    for latency in (2**63, 10**400):
+        snap["messages"][0]["latency_ms"] = latency
+        with pytest.raises(ValueError, match="latency_ms must be a finite number"):
+            s.import_conversation(json.dumps(snap))
+    snap["messages"][0]["latency_ms"] = None
+    snap["conversation"]["settings"] = {"decoding": "beam"}
+    with pytest.raises(ValueError, match="settings.decoding must be a dict"):
+        s.import_conversation(json.dumps(snap))
+    with pytest.raises(NotFoundError):
+        s.export_conversation(99999999999999999999)
