@@ -59,8 +59,10 @@ class DecodeOptions:
             value = getattr(self, f.name)
             if f.name == "method":
                 ok = isinstance(value, str)
-            elif f.name == "seed":
-                ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+            elif f.name == "seed":  # (torch takes a 64-bit seed)
+                ok = value is None or (
+                    isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+                )
             elif f.name == "ban_unk":
                 ok = isinstance(value, bool)
             elif isinstance(f.default, int):
@@ -144,7 +146,8 @@ def _process(
         banned = _banned_ngram_tokens(seq, opts.block_ngram)
         if banned:
             logits[i, list(banned)] = neg
-    return logits
+    # an extreme penalty (1e-40) overflows to ±inf: keep every logit finite for the softmax
+    return torch.nan_to_num(logits, nan=neg, posinf=torch.finfo(logits.dtype).max, neginf=neg)
 
 
 def _reorder(state, index):
@@ -199,7 +202,8 @@ def _greedy_or_sample(
         logits = _process(logits, seqs, opts, eos, unk, avoid)
         logp = torch.log_softmax(logits, dim=-1)
         if sampling:
-            probs = torch.softmax(logits / opts.temperature, dim=-1)
+            # (the best logit subtracted first: a tiny temperature tends to greedy, not to inf - inf)
+            probs = torch.softmax((logits - logits.max(-1, keepdim=True).values) / opts.temperature, -1)
             if opts.top_k:
                 kth = torch.topk(probs, min(opts.top_k, probs.size(-1)), dim=-1).values[:, -1:]
                 probs = torch.where(probs < kth, torch.zeros_like(probs), probs)

@@ -122,3 +122,30 @@ def test_an_empty_reply_merges_the_users_turns_around_it(tiny_dialogue_model, av
     assert reply.turn_labels[-2] == "bot: hello!"
     merged = bot.reply(["hi", "hello!", "where do you live hello?"], strong)
     assert merged.text == reply.text and merged.context_tokens == reply.context_tokens
+
+
+def test_extreme_sampling_values_decode_instead_of_crashing():
+    """--temperature 1e-40 or --repetition-penalty 1e-40 made the probabilities inf/nan and
+    torch.multinomial raised; a seed past 64 bits failed deep in torch (bug hunt)."""
+    import pytest
+    import torch
+
+    from engine.decoding import DecodeOptions, decode
+
+    table = torch.randn(12, 12)
+
+    def step(tokens, state):
+        return table[tokens], state, {}
+
+    for opts in (
+        DecodeOptions(method="sample", temperature=1e-40, seed=1, max_len=8),
+        DecodeOptions(method="sample", repetition_penalty=1e-40, seed=1, max_len=8),
+        DecodeOptions(method="greedy", repetition_penalty=1e40, max_len=8),
+    ):
+        hyp = decode(step, {}, batch=1, bos=0, eos=1, options=opts)[0][0]
+        assert all(0 <= t < 12 for t in hyp.tokens)
+    greedy = decode(step, {}, batch=1, bos=0, eos=1, options=DecodeOptions(max_len=8, block_ngram=0))[0][0]
+    cold = DecodeOptions(method="sample", temperature=1e-40, top_p=1.0, max_len=8, block_ngram=0, seed=3)
+    assert decode(step, {}, batch=1, bos=0, eos=1, options=cold)[0][0].tokens == greedy.tokens  # the limit
+    with pytest.raises(ValueError, match="seed"):
+        DecodeOptions(seed=2**70).validate()
