@@ -91,6 +91,12 @@ def read_config(folder: str | os.PathLike, kind: str | None = None, max_schema: 
         raise CheckpointError(f"{path}: damaged JSON ({exc})") from None
     if not isinstance(meta, dict) or "kind" not in meta or "config" not in meta:
         raise CheckpointError(f"{path}: missing 'kind' or 'config'")
+    if not isinstance(meta["config"], dict):
+        raise CheckpointError(f"{path}: 'config' must be an object, not {type(meta['config']).__name__}")
+    if meta.get("extra") is None:
+        meta["extra"] = {}
+    if not isinstance(meta["extra"], dict):
+        raise CheckpointError(f"{path}: 'extra' must be an object, not {type(meta['extra']).__name__}")
     if kind is not None and meta["kind"] != kind:
         raise CheckpointError(f"{path}: this is a {meta['kind']!r} model, expected {kind!r}")
     version = meta.get("schema_version")
@@ -101,7 +107,6 @@ def read_config(folder: str | os.PathLike, kind: str | None = None, max_schema: 
             f"{path}: schema_version {version} is newer than this Parlance understands ({max_schema}); "
             "update Parlance to load it"
         )
-    meta.setdefault("extra", {})
     return meta
 
 
@@ -119,10 +124,64 @@ def load_state(folder: str | os.PathLike, device: str = "cpu") -> dict:
         raise CheckpointError(f"{path}: damaged or truncated weights ({exc})") from None
 
 
-def config_from_dict(cls, data: dict):
-    """Build dataclass ``cls`` from a dict, ignoring unknown keys (older/newer minor fields)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+def config_from_dict(cls, data: dict, where: str | os.PathLike = CONFIG_FILE):
+    """Build dataclass ``cls`` from a dict, ignoring unknown keys (older/newer minor fields). Each
+    known field must have its default's type (an edited ``"hidden": "256"`` or ``256.0`` would
+    otherwise fail deep inside torch); CheckpointError naming ``where`` otherwise."""
+    import math
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name, value in data.items():
+        f = fields.get(name)
+        if f is None or f.default is dataclasses.MISSING:
+            continue
+        default = f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:
+            ok = True
+        if not ok:
+            raise CheckpointError(f"{where}: {name} must be a {type(default).__name__}, not {value!r}")
+    try:
+        return cls(**{k: v for k, v in data.items() if k in fields})
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: bad config ({exc})") from None
+
+
+def check_shapes(folder: str | os.PathLike, build) -> None:
+    """Before a model is built for real: build it with ``build()`` on torch's meta device (no
+    memory) and compare its tensor shapes with the weights file's header. A config.json whose sizes
+    were edited (hidden 10^9, -5) is then a clear error instead of gigabytes allocated first or a
+    tensor error deep inside torch."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+
+    folder = Path(folder)
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        with safe_open(str(path), "pt") as fh:
+            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged or truncated weights ({exc})") from None
+    try:
+        with torch.device("meta"):
+            model = build()
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: sizes that make no model ({exc})") from None
+    for name, tensor in model.state_dict().items():
+        if name in shapes and tuple(tensor.shape) != shapes[name]:
+            raise CheckpointError(
+                f"{folder / CONFIG_FILE}: its sizes do not match {WEIGHTS_FILE} ({name}: the config "
+                f"makes {tuple(tensor.shape)}, the file holds {shapes[name]})"
+            )
 
 
 def read_card(folder: str | os.PathLike) -> str | None:

@@ -124,11 +124,11 @@ def load(folder: str | Path, device: str = "cpu") -> tuple[CaptionModel, Vocab, 
     """
     folder = Path(folder)
     meta = ckpt.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-    try:
-        cfg = ckpt.config_from_dict(CaptionerConfig, meta["config"])
-    except TypeError as exc:
-        raise ckpt.CheckpointError(f"{folder / ckpt.CONFIG_FILE}: bad config ({exc})") from None
-    vocab_path = folder / meta["extra"].get("vocab", VOCAB_FILE)
+    cfg = ckpt.config_from_dict(CaptionerConfig, meta["config"], folder / ckpt.CONFIG_FILE)
+    name = meta["extra"].get("vocab", VOCAB_FILE)
+    if not isinstance(name, str):
+        raise ckpt.CheckpointError(f"{folder / ckpt.CONFIG_FILE}: extra.vocab must be a file name")
+    vocab_path = folder / name
     if not vocab_path.is_file():
         raise ckpt.CheckpointError(f"{vocab_path}: missing (the model's vocabulary)")
     try:
@@ -140,6 +140,7 @@ def load(folder: str | Path, device: str = "cpu") -> tuple[CaptionModel, Vocab, 
             f"{vocab_path}: {len(vocab)} words but {folder / ckpt.CONFIG_FILE} says "
             f"vocab_size={cfg.vocab_size}"
         )
+    ckpt.check_shapes(folder, lambda: CaptionModel(cfg, pretrained_encoder=False))
     state = ckpt.load_state(folder)
     model = CaptionModel(cfg, pretrained_encoder=True)
     expected = set(model.checkpoint_state())

@@ -95,12 +95,22 @@ class ChatBot:
 
         folder = Path(folder)
         meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-        cfg = checkpoint.config_from_dict(HREDConfig, meta["config"])
-        tok_path = folder / meta["extra"].get("tokenizer", TOKENIZER_FILE)
+        cfg = checkpoint.config_from_dict(HREDConfig, meta["config"], folder / checkpoint.CONFIG_FILE)
+        name = meta["extra"].get("tokenizer", TOKENIZER_FILE)
+        if not isinstance(name, str):
+            raise checkpoint.CheckpointError(
+                f"{folder / checkpoint.CONFIG_FILE}: extra.tokenizer must be a file name"
+            )
+        tok_path = folder / name
         if not tok_path.is_file():
             raise checkpoint.CheckpointError(f"{tok_path}: missing tokenizer")
         tok = Tokenizer.load(tok_path)
+        if tok.vocab_size != cfg.vocab_size:  # another model's tokenizer: fluent nonsense otherwise
+            raise checkpoint.CheckpointError(
+                f"{tok_path}: the tokenizer has {tok.vocab_size} pieces, the model {cfg.vocab_size}"
+            )
         info = choose_device(device)
+        checkpoint.check_shapes(folder, lambda: HRED(cfg))
         model = HRED(cfg)
         state = checkpoint.load_state(folder)
         try:

@@ -109,24 +109,31 @@ class Abstractor:
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None) -> Abstractor:
         import torch
-        from safetensors.torch import load_file
 
-        from engine.checkpoint import WEIGHTS_FILE, CheckpointError, config_from_dict, read_config
+        from engine.checkpoint import (
+            CONFIG_FILE,
+            CheckpointError,
+            check_shapes,
+            config_from_dict,
+            load_state,
+            read_config,
+        )
         from engine.device import choose_device
         from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig, PointerGenerator
         from engine.text.tokenizer import Tokenizer
 
         folder = Path(folder)
         meta = read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-        cfg = config_from_dict(PointerConfig, meta["config"])
+        cfg = config_from_dict(PointerConfig, meta["config"], folder / CONFIG_FILE)
         tokenizer = Tokenizer.load(folder)
         if tokenizer.vocab_size != cfg.vocab_size:
             raise CheckpointError(
                 f"{folder}: tokenizer has {tokenizer.vocab_size} pieces, the model {cfg.vocab_size}"
             )
         device = choose_device(device).name
+        check_shapes(folder, lambda: PointerGenerator(cfg))
         model = PointerGenerator(cfg)
-        state = {k: v.float() for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+        state = {k: v.float() for k, v in load_state(folder).items()}
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
