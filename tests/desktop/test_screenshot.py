@@ -33,3 +33,28 @@ def test_screenshot_writes_a_png_of_the_window(qapp, tmp_path):
     assert (image.width(), image.height()) == (1280, 800)
     rail = image.pixelColor(5, image.height() // 2)  # the navigation rail, dark theme
     assert rail.lightness() < 60
+
+
+FAILING_DEMO = """
+import sys
+sys.path[:0] = [{root!r}, {here!r}]
+import fakes
+import desktop.views.caption as caption
+
+def broken(panel):
+    raise ValueError("The caption model is missing")
+
+caption.demo = broken
+from desktop.app import run
+sys.exit(run(["--screenshot", {out!r}, "--panel", "caption"],
+             bot_loader=fakes.loader(), model_finder=fakes.finder("demo-bot"), device_probe=fakes.probe))
+"""
+
+
+def test_a_panel_whose_demo_fails_is_still_shot_and_the_command_ends(qapp, tmp_path):
+    """Without the shipped captioner the command printed a traceback and never ended (bug hunt)."""
+    out = tmp_path / "caption.png"
+    code = FAILING_DEMO.format(root=str(HERE.parents[1]), here=str(HERE), out=str(out))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+    assert "demo content failed: The caption model is missing" in done.stderr
