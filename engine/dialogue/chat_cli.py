@@ -66,15 +66,17 @@ def run(args) -> int:
             print(
                 f"note: the history database was damaged; kept it as {store.recovered_from}", file=sys.stderr
             )
-        cid = store.create_conversation(model=bot.name, settings=opts.to_dict())
     turns: list[str] = []
 
     def answer(text: str) -> None:
-        nonlocal parent
+        nonlocal parent, cid
         if not has_visible(text):
             raise ValueError("empty message: type something to send")
+        text = text.encode("utf-8", "replace").decode("utf-8")  # undecodable stdin bytes become "?"
         turns.append(text)
         if store:
+            if cid is None:  # a conversation is recorded with its first message, not before
+                cid = store.create_conversation(model=bot.name, settings={"decoding": opts.to_dict()})
             parent = store.add_message(cid, "user", text, parent)
         stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
         if stream:

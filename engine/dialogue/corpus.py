@@ -73,6 +73,11 @@ def read_chitchat(path: str | Path | None = None) -> list[Dialogue]:
     return out
 
 
+def chatterbot_files(folder: Path) -> list[Path]:
+    """The YAML files of a chatterbot-corpus folder (top level, .yml or .yaml)."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix in (".yml", ".yaml"))
+
+
 def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
     try:
         import yaml
@@ -87,7 +92,7 @@ def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
             ) from None
         path = Path(chatterbot_corpus.__file__).parent / "data" / "english"
     path = Path(path)
-    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    files = chatterbot_files(path) if path.is_dir() else [path]
     out = []
     for f in files:
         try:
@@ -209,8 +214,9 @@ def read_csv(path: str | Path) -> list[Dialogue]:
         convs: dict[str, list[tuple[str, str]]] = {}
         for r in body:
             if len(r) > max(cid, txt):
-                who = r[spk] if spk is not None and spk < len(r) else str(len(convs.get(r[cid], [])) % 2)
-                convs.setdefault(r[cid].strip(), []).append((who, r[txt]))
+                key = r[cid].strip()  # ("1 " and "1" are one conversation)
+                who = r[spk] if spk is not None and spk < len(r) else str(len(convs.get(key, [])) % 2)
+                convs.setdefault(key, []).append((who, r[txt]))
         out = [Dialogue(f"{Path(path).name}:{k}", merge_turns(v)) for k, v in convs.items()]
         return [d for d in out if len(d.turns) >= 2]
     for a, b in PAIR_COLUMNS:
@@ -259,7 +265,7 @@ READERS: dict[str, Callable] = {
 
 def guess_format(path: str | Path) -> str:
     p = Path(path)
-    if p.is_dir() and not any(q.suffix in (".yml", ".yaml") for q in p.rglob("*")):
+    if p.is_dir() and not chatterbot_files(p):
         raise ValueError(
             f"{p} is a folder without chatterbot .yml files; give one chat file (CSV, JSON, "
             "DailyDialog or plain text)"

@@ -162,3 +162,25 @@ def test_bad_corpus_and_empty_message(tmp_path, capsys, tiny_dialogue_model):
     with pytest.raises(SystemExit):
         main([*args, "--sources", "0"])
     assert "expected 1 or more" in capsys.readouterr().err
+
+
+def test_chat_db_records_a_conversation_only_when_something_was_said(
+    tmp_path, monkeypatch, capsys, tiny_dialogue_model
+):
+    """Every `chat --db` run recorded an empty conversation, also when nothing was typed; the
+    settings are stored the way the desktop reads them ({"decoding": …}) (bug hunt)."""
+    import io
+
+    db = tmp_path / "h.db"
+    for _ in range(2):
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+        assert main(["chat", "--model", str(tiny_dialogue_model), "--db", str(db)]) == 0
+    assert main(["chat", "--model", str(tiny_dialogue_model), "--db", str(db), "  "]) == 2
+    store = HistoryStore(db)
+    assert store.list_conversations() == []
+    store.close()
+    assert main(["chat", "--model", str(tiny_dialogue_model), "--db", str(db), "hello"]) == 0
+    store = HistoryStore(db)
+    (conv,) = store.list_conversations()
+    assert set(store.get_conversation(conv["id"])["settings"]) == {"decoding"}
+    store.close()

@@ -171,3 +171,17 @@ def test_an_export_with_a_cycle_is_read_once_not_forever(tmp_path):
     p.write_text(json.dumps({"messages": msgs}), encoding="utf-8")
     (d,) = read_json(p)
     assert 1 <= len(d.turns) <= 3
+
+
+def test_csv_ids_with_spaces_and_yaml_chatterbot_folders(tmp_path):
+    """'1 ' and '1' were two conversations, so the rows of one were dropped; a folder of .yaml
+    files passed the format check and then read nothing (bug hunt)."""
+    from engine.dialogue.corpus import load_corpus, read_csv
+
+    p = tmp_path / "t.csv"
+    p.write_text("conversation_id,text\n1 ,hi\n1 ,hello there\n1 ,how are you\n2,a\n2,b\n", encoding="utf-8")
+    assert sorted(len(d.turns) for d in read_csv(p)) == [2, 3]
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    (folder / "greetings.yaml").write_text("conversations:\n- - hi\n  - hello\n", encoding="utf-8")
+    assert [d.turns for d in load_corpus(str(folder))] == [("hi", "hello")]
