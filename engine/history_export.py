@@ -198,6 +198,9 @@ def load_snapshot(data: str | bytes | dict, schema_version: int) -> dict:
     }
 
 
+MAX_TITLE = 300  # characters of an imported conversation title
+
+
 def insert_snapshot(db, snap: dict, keep_ids: bool) -> int:
     """Write a checked snapshot into ``db`` (a sqlite_utils Database, inside the caller's
     transaction); return the conversation id. Parents come before children, so new ids keep the
@@ -209,6 +212,8 @@ def insert_snapshot(db, snap: dict, keep_ids: bool) -> int:
         sql = "SELECT count(*) FROM messages WHERE id IN (SELECT value FROM json_each(?))"
         keep_ids = taken + db.execute(sql, (ids,)).fetchone()[0] == 0
     row = {k: conv[k] for k in ("title", "model", "created_at", "updated_at")}
+    # one line, as titles made here are (a hand-edited one held newlines and a Markdown heading)
+    row["title"] = " ".join(conv["title"].split())[:MAX_TITLE]
     row["settings"] = dumps("settings", conv["settings"])
     if keep_ids:
         row["id"] = conv["id"]

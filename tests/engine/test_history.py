@@ -834,3 +834,16 @@ def test_odd_numbers_in_an_import_or_an_id_are_clear_errors(tmp_path):
         s.import_conversation(json.dumps(snap))
     with pytest.raises(NotFoundError):
         s.export_conversation(99999999999999999999)
+
+
+def test_an_imported_title_is_one_line(tmp_path):
+    import json
+
+    s = HistoryStore(tmp_path / "h.db")
+    cid = s.create_conversation("plain")
+    s.add_message(cid, "user", "hello")
+    snap = json.loads(s.export_conversation(cid, "json"))
+    snap["conversation"]["title"] = "line one\n\n# injected heading\t" + "x" * 5000
+    new = s.import_conversation(json.dumps(snap))
+    title = s.get_conversation(new)["title"]
+    assert "\n" not in title and title.startswith("line one # injected heading x") and len(title) <= 300
