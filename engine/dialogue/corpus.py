@@ -104,7 +104,7 @@ def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
             raise ValueError(f"{f}: no 'conversations' list (not chatterbot-corpus YAML)")
         for i, conv in enumerate(convs):
             if isinstance(conv, list):
-                turns = merge_turns([(j % 2, str(t)) for j, t in enumerate(conv)])
+                turns = merge_turns([(j % 2, t) for j, t in enumerate(conv) if isinstance(t, str)])
                 if len(turns) >= 2:
                     out.append(Dialogue(f"{f.stem}:{i}", turns))
     return out
@@ -116,7 +116,10 @@ def read_dailydialog(path: str | Path) -> list[Dialogue]:
         parts = [p for p in (_clean(u) for u in line.split("__eou__")) if p]
         if len(parts) >= 2:
             out.append(Dialogue(f"{Path(path).name}:{i}", tuple(parts)))
-    if not out and _read_text(path).strip():
+    text = _read_text(path)
+    if not out and "__eou__" in text:
+        raise ValueError(f"{path}: every dialogue has one turn; a reply needs at least two")
+    if not out and text.strip():
         raise ValueError(f"{path}: no '__eou__'-separated dialogues found (not DailyDialog format)")
     return out
 
@@ -160,7 +163,8 @@ def read_json(path: str | Path) -> list[Dialogue]:
         turns = item.get("turns") if isinstance(item, dict) else None
         if not isinstance(turns, list):
             raise ValueError(f"{path}: item {i} has no 'turns' list")
-        turns = tuple(t for t in (_clean(x) for x in turns) if t)
+        # (a number or null in a hand-made file is not a turn: it became the text "None")
+        turns = tuple(t for t in (_clean(x) for x in turns if isinstance(x, str)) if t)
         if len(turns) >= 2:
             out.append(Dialogue(str(item.get("id", i)), turns))
     return out
@@ -241,6 +245,11 @@ def _read_text(path) -> str:
     if not p.is_file():
         raise FileNotFoundError(f"corpus file not found: {p}")
     data = p.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM (Notepad's "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{p}: damaged UTF-16 text ({exc.reason})") from None
     if b"\x00" in data[:4096]:
         raise ValueError(f"{p}: looks like a binary file, not a text corpus")
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # Excel's "CSV UTF-8" BOM

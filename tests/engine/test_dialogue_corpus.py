@@ -185,3 +185,22 @@ def test_csv_ids_with_spaces_and_yaml_chatterbot_folders(tmp_path):
     folder.mkdir()
     (folder / "greetings.yaml").write_text("conversations:\n- - hi\n  - hello\n", encoding="utf-8")
     assert [d.turns for d in load_corpus(str(folder))] == [("hi", "hello")]
+
+
+def test_utf16_files_and_non_text_turns(tmp_path):
+    """A UTF-16 file (Notepad's "Unicode") was refused as binary; a null turn became the text
+    "None"; one-turn DailyDialog files were called "not DailyDialog format" (bug hunt)."""
+    import json
+
+    from engine.dialogue.corpus import read_dailydialog, read_json, read_text
+
+    p = tmp_path / "u16.txt"
+    p.write_text("hello there\ngeneral kenobi\n", encoding="utf-16")
+    assert [d.turns for d in read_text(p)] == [("hello there", "general kenobi")]
+    j = tmp_path / "d.json"
+    j.write_text(json.dumps([{"id": "a", "turns": ["hi", None, 5, "hello"]}]), encoding="utf-8")
+    assert [d.turns for d in read_json(j)] == [("hi", "hello")]
+    dd = tmp_path / "dd.txt"
+    dd.write_text("only one turn __eou__\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="every dialogue has one turn"):
+        read_dailydialog(dd)
