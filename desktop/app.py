@@ -36,8 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     p.add_argument("--model", metavar="DIR", help="chat model folder to load")
     p.add_argument("--theme", choices=("system", "light", "dark"), help="theme for this session")
-    p.add_argument("--size", default="1440x900", help="window size for --screenshot (WxH)")
+    p.add_argument("--size", type=_size, default="1440x900", help="window size for --screenshot (WxH)")
     return p
+
+
+def _size(text: str) -> str:
+    """``WxH`` with each side 200..10000 pixels."""
+    width, _, height = text.lower().partition("x")
+    if not (
+        width.isdigit() and height.isdigit() and 200 <= int(width) <= 10_000 and 200 <= int(height) <= 10_000
+    ):
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT, each 200 to 10000 pixels, e.g. 1440x900; got {text!r}"
+        )
+    return f"{int(width)}x{int(height)}"
 
 
 def _setup_logging(folder: Path | None) -> None:

@@ -296,3 +296,15 @@ def test_a_broken_model_choice_keeps_the_working_model_and_a_broken_saved_choice
     assert window.chat.model_name == "dialogue"  # the shipped model, not "no model"
     window.close()
     service.shutdown()
+
+
+def test_a_bad_screenshot_size_is_a_usage_error():
+    """`--size abc` was a ValueError traceback from the screenshot code (found by trying it)."""
+    import pytest
+
+    from desktop.app import build_parser
+
+    assert build_parser().parse_args(["--size", "1280X800"]).size == "1280x800"
+    for bad in ("abc", "0x0", "1280", "99999x800"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--size", bad])
