@@ -93,6 +93,14 @@ def run(args) -> int:
     if args.beam > MAX_BEAM:
         raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
     budget = Budget.of(args.sentences, args.ratio, args.words)  # ValueError for a bad limit
+    given = [
+        n for n, v in (("--sentences", args.sentences), ("--ratio", args.ratio), ("--words", args.words)) if v
+    ]
+    if args.method == "abstractive" and (given or args.variant != "default"):
+        unused = ", ".join(given + (["--variant"] if args.variant != "default" else []))
+        print(
+            f"note: {unused} do not apply to the abstractive method (it writes one headline)", file=sys.stderr
+        )
     summarize = METHODS[args.method](args)
     as_json = args.json or len(args.files) > 1
     failed = 0

@@ -159,6 +159,10 @@ def test_cli_summarize_abstractive_json(tiny_summarizer_model, tmp_path, capsys)
     rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rec["method"] == "abstractive" and len(rec["sentences"]) == 1 and rec["sentences"][0]
     assert len(rec["scores"]) == 3 and "alternatives" in rec
+    assert "do not apply" not in capsys.readouterr().err
+    args = ["summarize", str(f), "--method", "abstractive", "--model", str(tiny_summarizer_model)]
+    args += ["--words", "9"]
+    assert main(args) == 0 and "--words do not apply to the abstractive method" in capsys.readouterr().err
     assert main(["summarize", str(f), "--method", "abstractive", "--model", str(tmp_path / "none")]) != 0
 
 
