@@ -47,6 +47,7 @@ class CaptionPanel(QWidget):
         self.model_folder = ops.MODEL_FOLDER
         self.job_id: int | None = None  # the captioning (or reopening) job whose answer is awaited
         self.cancelling: set[int] = set()  # cancelled jobs: a batch reported before the cancel still counts
+        self._cancel_note = ""  # what the cancel message adds about queued files
         self.export_jobs: dict[int, str] = {}
         self.items: dict[str, dict] = {}  # grid key -> caption item (desktop/caption_ops.py)
         self.sources: list[str] = []  # what was dropped or opened, for "Caption again"
@@ -167,16 +168,20 @@ class CaptionPanel(QWidget):
         self.grid.remove(self.grid.waiting(f"{job}:"))
         dropped, self.queued = len(self.queued), []
         self._set_busy(False)
+        self._cancel_note = f" The {_items(dropped)} queued will not be captioned." if dropped else ""
+        self._say_cancelled(job)
+
+    def _say_cancelled(self, job: int) -> None:
+        """The cancel message, counted again when a batch made before the cancel arrives late."""
         kept = sum(1 for k, it in self.items.items() if k.startswith(f"{job}:") and not it.get("error"))
-        also = f" The {_items(dropped)} queued will not be captioned." if dropped else ""
-        self.show_message(
-            f"Cancelled. {kept} caption{'s' if kept != 1 else ''} made before that are kept.{also}", "info"
-        )
+        made = f"{kept} caption{'s' if kept != 1 else ''}"
+        self.show_message(f"Cancelled. {made} made before that are kept.{self._cancel_note}", "info")
         self._after_change()
 
     def clear(self) -> None:
         if self.busy:
             self.cancel()
+        self.cancelling.clear()  # a batch still on its way (saved in the history) stays off the grid
         self._clear_grid()
         self.sources = []
         self.message.hide()
@@ -245,6 +250,7 @@ class CaptionPanel(QWidget):
         elif job_id in self.cancelling and info.get("stage") == "batch":
             for item in info["items"]:  # reported before the cancel reached the job: it is saved
                 self._add_item(f"{job_id}:{item['index']}", item)
+            self._say_cancelled(job_id)
 
     def apply_progress(self, prefix: str, info: dict) -> None:
         """Show one progress report of ``caption_paths`` (cells keyed ``prefix:index``)."""

@@ -283,6 +283,8 @@ def test_cancel_keeps_what_was_captioned_and_leaves_a_clean_state(qtbot, panel, 
     done = [k for k, s in panel.grid.state.items() if s == "done"]
     assert 0 < len(done) == panel.grid.count() < 120
     assert not panel.progress_row.isVisible()
+    # a batch that arrived after the click is counted in the message too
+    assert f"Cancelled. {len(done)} caption" in panel.message_label.text()
     # what the grid shows is exactly what was saved: nothing half-done, nothing missing
     saved = {r["caption"] for r in panel.run.rows("SELECT caption FROM captions")}
     assert len(panel.run.rows("SELECT id FROM captions")) == len(done)
@@ -460,3 +462,21 @@ def test_a_model_from_elsewhere_stays_shown_after_the_picker_looks_again(qtbot, 
     assert picker.combo.currentData() == str(outside)
     picker.rescan_button.click()  # Rescan: the shipped model is found again, and the one in use kept
     assert picker.combo.currentData() == str(outside) and picker.combo.count() == 2
+
+
+def test_clear_while_busy_stays_clear_when_a_late_batch_arrives(qtbot, panel, tmp_path):
+    """With the GUI behind the worker, batches made before the click landed in the cleared grid,
+    with no count and Clear and Export disabled (bug hunt)."""
+    import time
+
+    photos(tmp_path / "many", 60, size=(96, 72))
+    finished = recorder(panel.service.job_finished)
+    failed = recorder(panel.service.job_failed)
+    panel.handle_drop([str(tmp_path / "many")])
+    job = panel.job_id
+    qtbot.waitUntil(lambda: "done" in panel.grid.state.values(), timeout=LONG_WAIT_MS)
+    time.sleep(1.5)  # the GUI thread falls behind: more batches wait in the queue
+    panel.clear()
+    qtbot.waitUntil(lambda: any(c[0] == job for c in finished.calls + failed.calls), timeout=LONG_WAIT_MS)
+    qtbot.wait(100)
+    assert panel.grid.count() == 0 and not panel.items
