@@ -56,6 +56,7 @@ class SummarizePanel(QWidget):
         self._model_folder = ab_ops.MODEL_FOLDER
         self._method = "textrank"  # the method chosen last (to notice a switch)
         self._applying = False  # showing a result's settings (a saved summary's method is no choice)
+        self._changed_while_busy = False  # the settings were changed while a summary was made
         self._build()
         self._connect()
         self.check_model()
@@ -170,8 +171,9 @@ class SummarizePanel(QWidget):
         files = [p for p in paths if p]
         if not files:
             return
+        was_busy = self.busy
         self.open_file(files[0])
-        if len(files) > 1 and self.busy:
+        if len(files) > 1 and self.busy and not was_busy:  # (busy before: the drop was refused)
             self.show_message(
                 f"{len(files)} files were dropped; summarizing the first, {Path(files[0]).name}.", "info"
             )
@@ -241,6 +243,7 @@ class SummarizePanel(QWidget):
 
     # ======================================================================= jobs
     def _start(self, fn, kwargs: dict, what: str) -> None:
+        self._changed_while_busy = False
         self.message.hide()
         self._set_busy(True)
         self.summary.show_busy(what)
@@ -283,11 +286,13 @@ class SummarizePanel(QWidget):
         shade = result.get("shade") or ops.result_shading(result)
         self.source.score_name = "attention share" if result["method"] == "abstractive" else "score"
         self.source.set_shading(shade, result["scores"], result["indices"])
-        self._applying = True
-        try:
-            self.controls.set_settings(result["settings"])
-        finally:
-            self._applying = False
+        if not self._changed_while_busy:  # a choice made while it ran is the person's newer one
+            self._applying = True
+            try:
+                self.controls.set_settings(result["settings"])
+            finally:
+                self._applying = False
+        self._changed_while_busy = False
         self.result = result
         self.origin = result.get("origin") or ""
         what = self.origin or "Pasted text"
@@ -313,6 +318,11 @@ class SummarizePanel(QWidget):
 
     def _on_edited(self) -> None:
         self.origin = ""
+        if self.result is not None and self.source.text() != self.result["text"]:
+            # the summary shown is of the text before the edit: Copy and Export would hand it on
+            self.result = None
+            self.summary.show_empty()
+            self.show_message("The text changed: press Summarize for a summary of it.", "info")
         self._update_can_run()
 
     def _on_model_chosen(self, folder: str) -> None:
@@ -327,6 +337,8 @@ class SummarizePanel(QWidget):
         self.model_picker.set_current(str(self._model_folder))
 
     def _on_settings_changed(self, settings: dict) -> None:
+        if self.busy and not self._applying:
+            self._changed_while_busy = True
         self.model_picker.setVisible(settings["method"] == "abstractive")
         switched, self._method = settings["method"] != self._method, settings["method"]
         problem = self.check_model()

@@ -421,3 +421,32 @@ def _long_text(words: int) -> str:
         n += len(s.split())
         k += 1
     return " ".join(out)
+
+
+def test_a_choice_made_while_a_summary_runs_is_kept_and_an_edit_retires_the_summary(qtbot, panel):
+    """The result reset the controls to the settings it was made with (a switch to Words or to
+    TextRank mid-run was undone); after the text was edited, the old summary stayed and Copy and
+    Export handed it on (bug hunt)."""
+    from PySide6.QtTest import QTest
+
+    panel.open_file(str(SAMPLE))
+    wait_done(qtbot, panel)
+    panel.controls.run_button.click()
+    assert panel.busy
+    panel.controls.set_settings({"length": "words", "value": 40})
+    wait_done(qtbot, panel)
+    assert panel.result is not None and panel.controls.settings()["length"] == "words"
+    panel.source.setFocus()
+    QTest.keyClicks(panel.source, " More.")
+    assert panel.result is None and "text changed" in panel.message_label.text()
+    panel.copy_summary()  # nothing to copy: the old summary is not handed on
+    assert "copied" not in panel.message_label.text()
+
+
+def test_two_files_dropped_while_busy_keep_the_busy_message(qtbot, panel):
+    panel.open_file(str(SAMPLE))
+    wait_done(qtbot, panel)
+    panel.controls.run_button.click()
+    assert panel.busy
+    panel.handle_drop([str(SAMPLE), str(SAMPLE)])
+    assert "files were dropped" not in panel.message_label.text()
