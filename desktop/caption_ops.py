@@ -96,6 +96,7 @@ def list_media(paths: list[str]) -> list[Path]:
     from engine.caption.video import VIDEO_EXTENSIONS
 
     files = list_images([p for p in paths if p], IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
+    files = list(dict.fromkeys(files))  # a folder dropped twice (or a file and its folder): once each
     if not files:
         names = ", ".join(Path(p).name or str(p) for p in paths if p) or "nothing"
         raise ValueError(f"No images or videos to caption in {names}.")

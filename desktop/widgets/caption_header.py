@@ -65,6 +65,7 @@ class CaptionHeader(QFrame):
         row.addWidget(self.run_button)
 
     def set_busy(self, busy: bool) -> None:
+        self.beam.setEnabled(not busy)  # a change mid-run would not apply to the files in it
         self.run_button.setText("Cancel" if busy else "Caption again")
         self.run_button.setObjectName("CancelButton" if busy else "PrimaryButton")
         self.run_button.style().unpolish(self.run_button)

@@ -480,3 +480,12 @@ def test_clear_while_busy_stays_clear_when_a_late_batch_arrives(qtbot, panel, tm
     qtbot.waitUntil(lambda: any(c[0] == job for c in finished.calls + failed.calls), timeout=LONG_WAIT_MS)
     qtbot.wait(100)
     assert panel.grid.count() == 0 and not panel.items
+
+
+def test_a_folder_dropped_twice_is_captioned_once_and_the_beam_is_locked_while_busy(qtbot, panel, tmp_path):
+    photos(tmp_path / "few", 3)
+    assert len(ops.list_media([str(tmp_path / "few"), str(tmp_path / "few")])) == 3
+    panel.handle_drop([str(tmp_path / "few")])
+    assert panel.busy and not panel.header.beam.isEnabled()
+    wait_done(qtbot, panel)
+    assert panel.header.beam.isEnabled()
