@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -93,7 +95,15 @@ class CaptionPanel(QWidget):
         self.splitter.addWidget(left)
         self.detail = CaptionDetail()
         self.detail.setMinimumWidth(380)
-        self.splitter.addWidget(self.detail)
+        # in a scroll area: in a short window the picture, timeline and word chips scroll rather
+        # than being squeezed on top of each other
+        self.detail_scroll = QScrollArea()
+        self.detail_scroll.setWidgetResizable(True)
+        self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.detail_scroll.setWidget(self.detail)
+        self.detail_scroll.setMinimumWidth(380 + 20)  # the pane and a vertical scroll bar
+        self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([700, 520])

@@ -25,6 +25,9 @@ def _muted(text: str = "") -> QLabel:
     return label
 
 
+COMPACT_WIDTH = 1150  # pixels: narrower, the header's buttons show icons only
+
+
 class CaptionHeader(QFrame):
     export_requested = Signal(str)  # "csv" | "json"
 
@@ -51,6 +54,7 @@ class CaptionHeader(QFrame):
         self.clear_button.setToolTip("Remove every picture from the grid (the history keeps the captions)")
         for b in (self.open_button, self.folder_button, self.export_button, self.clear_button):
             row.addWidget(b)
+        self._labels = {b: b.text() for b in (self.open_button, self.folder_button, self.export_button)}
         row.addSpacing(10)
         row.addWidget(_muted("Beam"))
         self.beam = QSpinBox()
@@ -63,6 +67,17 @@ class CaptionHeader(QFrame):
         self.run_button.setObjectName("PrimaryButton")
         self.run_button.setToolTip("Caption the same files again with this beam size")
         row.addWidget(self.run_button)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Narrow windows: the open and export buttons show their icons only (their tooltips say
+        what they do) and the count gives its room, so nothing is cut to "Open folc" / "tion ag"."""
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_WIDTH
+        if compact != getattr(self, "_compact", None):
+            self._compact = compact
+            for button, text in self._labels.items():
+                button.setText("" if compact else text)
+            self.origin_label.setVisible(not compact)
 
     def set_busy(self, busy: bool) -> None:
         self.beam.setEnabled(not busy)  # a change mid-run would not apply to the files in it

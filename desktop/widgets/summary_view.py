@@ -136,6 +136,7 @@ class SummaryView(QFrame):
         title = QLabel("Your summary appears here")
         title.setObjectName("EmptyTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)  # (a narrow pane cut it to "our summary appears her")
         col.addWidget(title)
         self.empty_text = QLabel(
             "Paste an article on the left or drop a file, choose a length and press Summarize. "

@@ -489,3 +489,18 @@ def test_a_folder_dropped_twice_is_captioned_once_and_the_beam_is_locked_while_b
     assert panel.busy and not panel.header.beam.isEnabled()
     wait_done(qtbot, panel)
     assert panel.header.beam.isEnabled()
+
+
+def test_the_header_shows_icons_only_in_a_narrow_window(qtbot):
+    """At the window's minimum width the buttons read "Open folc", "Expo", "tion ag" (bug hunt)."""
+    from desktop.widgets.caption_header import CaptionHeader
+
+    header = CaptionHeader()
+    qtbot.addWidget(header)
+    header.show()
+    header.resize(800, 52)
+    qtbot.waitUntil(lambda: header.folder_button.text() == "")
+    assert header.open_button.text() == header.export_button.text() == "" and header.clear_button.text()
+    assert header.folder_button.toolTip()  # still says what it does
+    header.resize(1400, 52)
+    qtbot.waitUntil(lambda: header.folder_button.text() == "Open folder…")
