@@ -267,17 +267,23 @@ def test_beam_size_and_caption_again(qtbot, panel, tmp_path):
     assert QGuiApplication.clipboard().text() == beam4["caption"]
 
 
-def test_cancel_keeps_what_was_captioned_and_leaves_a_clean_state(qtbot, panel, tmp_path):
-    photos(tmp_path / "many", 120, size=(96, 72))
+def _start_many(qtbot, panel, folder, n: int):
+    """Caption ``n`` photos and wait for the first cell: (job id, a function: has the job ended)."""
+    photos(folder, n, size=(96, 72))
     finished = recorder(panel.service.job_finished)
     failed = recorder(panel.service.job_failed)
-    panel.handle_drop([str(tmp_path / "many")])
+    panel.handle_drop([str(folder)])
     job = panel.job_id
     qtbot.waitUntil(lambda: "done" in panel.grid.state.values(), timeout=LONG_WAIT_MS)
+    return job, lambda: any(c[0] == job for c in finished.calls + failed.calls)
+
+
+def test_cancel_keeps_what_was_captioned_and_leaves_a_clean_state(qtbot, panel, tmp_path):
+    job, ended = _start_many(qtbot, panel, tmp_path / "many", 120)
     panel.run_button.click()  # Cancel
     assert not panel.busy and "Cancelled" in panel.message_label.text()
     assert panel.open_button.isEnabled() and panel.run_button.text() == "Caption again"
-    qtbot.waitUntil(lambda: any(c[0] == job for c in finished.calls + failed.calls), timeout=LONG_WAIT_MS)
+    qtbot.waitUntil(ended, timeout=LONG_WAIT_MS)
     qtbot.wait(50)
     assert job not in panel.cancelling and not panel.grid.waiting()
     done = [k for k, s in panel.grid.state.items() if s == "done"]
@@ -469,15 +475,10 @@ def test_clear_while_busy_stays_clear_when_a_late_batch_arrives(qtbot, panel, tm
     with no count and Clear and Export disabled (bug hunt)."""
     import time
 
-    photos(tmp_path / "many", 60, size=(96, 72))
-    finished = recorder(panel.service.job_finished)
-    failed = recorder(panel.service.job_failed)
-    panel.handle_drop([str(tmp_path / "many")])
-    job = panel.job_id
-    qtbot.waitUntil(lambda: "done" in panel.grid.state.values(), timeout=LONG_WAIT_MS)
+    job, ended = _start_many(qtbot, panel, tmp_path / "many", 60)
     time.sleep(1.5)  # the GUI thread falls behind: more batches wait in the queue
     panel.clear()
-    qtbot.waitUntil(lambda: any(c[0] == job for c in finished.calls + failed.calls), timeout=LONG_WAIT_MS)
+    qtbot.waitUntil(ended, timeout=LONG_WAIT_MS)
     qtbot.wait(100)
     assert panel.grid.count() == 0 and not panel.items
 
