@@ -20,7 +20,6 @@ from engine.paths import default_model
 MODEL_FOLDER = default_model("summarizer")
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.model")
 METHOD = "abstractive"
-MAX_BEAM = ops.MAX_BEAM
 ATTENDED_SHARE = 0.05  # a source word is "attended" when some summary word gives it this share of the max
 ATTENDED_PAD = 3  # words kept either side of the attended window
 NO_WORDS = "Nothing to summarize: the text has no words, only symbols or spaces."
@@ -55,9 +54,6 @@ def load_abstractor(folder: str | Path, device: str = "cpu", cache=None):
     )
 
 
-beam_of = ops.beam_of
-
-
 def runner(abstractor):
     """A ``runner(text, settings, cancel) -> Summary`` for ``desktop.summarize_ops``."""
     from engine.summarize.abstractive import summarize_text
@@ -65,7 +61,7 @@ def runner(abstractor):
     def run(text: str, settings: dict, cancel=None):
         keywords = int(settings.get("keywords", 0))
         try:
-            return summarize_text(abstractor, text, beam_of(settings), keywords, cancel=cancel)
+            return summarize_text(abstractor, text, ops.beam_of(settings), keywords, cancel=cancel)
         except ValueError as exc:
             if "no words" in str(exc):
                 raise ValueError(NO_WORDS) from None

@@ -347,11 +347,6 @@ def _caption_video(captioner, path: Path, index, beam, options, done, total, rep
 
 
 # ------------------------------------------------------------------------------------- history
-def get_caption(store, item_id: int) -> dict:
-    """The history row of caption ``item_id``; ValueError when it is missing or damaged."""
-    return store.get_caption(item_id)
-
-
 def open_caption(item_id: int, *, store=None) -> dict:
     """A saved caption as an item, with its picture when the file is still where it was and its
     SHA-256 is the one saved (the history keeps the fingerprint, never the picture)."""
@@ -359,7 +354,7 @@ def open_caption(item_id: int, *, store=None) -> dict:
 
     if store is None:
         raise ValueError("History is off, so saved captions cannot be opened.")
-    row = get_caption(store, int(item_id))
+    row = store.get_caption(int(item_id))  # ValueError: missing or damaged
     meta = row.get("meta") or {}
     path = Path(meta.get("path") or row["file_name"])
     media = meta.get("media", "image")

@@ -208,11 +208,6 @@ def _meta(result: dict) -> dict:
     return keep
 
 
-def get_forecast(store, item_id: int) -> dict:
-    """The history row of forecast ``item_id``; ValueError when it is missing or damaged."""
-    return store.get_forecast(item_id)
-
-
 def _drawable(result: dict) -> bool:
     """The saved history and forecast are lists of numbers of matching lengths (a record edited or
     damaged outside Parlance drew half a plot and raised inside pyqtgraph)."""
@@ -235,7 +230,7 @@ def open_forecast(item_id: int, *, store=None) -> dict:
     """A saved forecast, ready to draw (the history as saved with it)."""
     if store is None:
         raise ValueError("History is off, so saved forecasts cannot be opened.")
-    row = get_forecast(store, int(item_id))
+    row = store.get_forecast(int(item_id))  # ValueError: missing or damaged
     meta = row.get("meta") or {}
     if meta.get("kind") != "parlance.forecast/1":
         raise ValueError(f"Forecast {item_id} was saved by another program and cannot be drawn.")

@@ -271,17 +271,12 @@ def _meta(result: dict, n: int) -> dict:
     return meta
 
 
-def get_summary(store, item_id: int) -> dict:
-    """The history row of summary ``item_id``; ValueError when it is missing or damaged."""
-    return store.get_summary(item_id)
-
-
 def open_summary(item_id: int, *, store=None) -> dict:
     """A saved summary, ready to show: the stored scores and spans, or freshly computed ones when
     they were not stored (a very long text, or a summary saved by another program)."""
     if store is None:
         raise ValueError("History is off, so saved summaries cannot be opened.")
-    row = get_summary(store, int(item_id))
+    row = store.get_summary(int(item_id))  # ValueError: missing or damaged
     meta = row.get("meta") or {}
     text, settings = row["source"], {**default_settings(), **(meta.get("settings") or {})}
     if row["method"] == "abstractive":

@@ -124,30 +124,32 @@ def load_state(folder: str | os.PathLike, device: str = "cpu") -> dict:
         raise CheckpointError(f"{path}: damaged or truncated weights ({exc})") from None
 
 
+def fits_default(default: Any, value: Any) -> bool:
+    """``value`` has the type of a dataclass field's ``default``: bool, int (not bool), a finite
+    number, str; anything goes for other defaults (None, containers)."""
+    import math
+
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    return True
+
+
 def config_from_dict(cls, data: dict, where: str | os.PathLike = CONFIG_FILE):
     """Build dataclass ``cls`` from a dict, ignoring unknown keys (older/newer minor fields). Each
     known field must have its default's type (an edited ``"hidden": "256"`` or ``256.0`` would
     otherwise fail deep inside torch); CheckpointError naming ``where`` otherwise."""
-    import math
-
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for name, value in data.items():
         f = fields.get(name)
-        if f is None or f.default is dataclasses.MISSING:
-            continue
-        default = f.default
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        elif isinstance(default, str):
-            ok = isinstance(value, str)
-        else:
-            ok = True
-        if not ok:
-            raise CheckpointError(f"{where}: {name} must be a {type(default).__name__}, not {value!r}")
+        if f is not None and f.default is not dataclasses.MISSING and not fits_default(f.default, value):
+            kind = type(f.default).__name__
+            raise CheckpointError(f"{where}: {name} must be a {kind}, not {value!r}")
     try:
         return cls(**{k: v for k, v in data.items() if k in fields})
     except (TypeError, ValueError) as exc:

@@ -53,22 +53,14 @@ class DecodeOptions:
     def validate(self) -> None:
         """Types and ranges: options come from saved settings and conversations too, so a wrong
         type or a NaN is a ValueError here, not a crash deep inside decoding or a widget."""
-        import math
+        from engine.checkpoint import fits_default
 
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "method":
-                ok = isinstance(value, str)
-            elif f.name == "seed":  # (torch takes a 64-bit seed)
-                ok = value is None or (
-                    isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
-                )
-            elif f.name == "ban_unk":
-                ok = isinstance(value, bool)
-            elif isinstance(f.default, int):
-                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            else:
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if f.name == "seed":  # (torch takes a 64-bit seed)
+                ok = value is None or (fits_default(0, value) and 0 <= value < 2**63)
+            else:  # the default's type; counts are not negative
+                ok = fits_default(f.default, value) and not (type(f.default) is int and value < 0)
             if not ok:
                 raise ValueError(f"decoding option {f.name} has a bad value: {value!r}")
         if not 0 < self.top_p <= 1 or self.repetition_penalty <= 0 or self.length_penalty < 0:

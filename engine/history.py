@@ -102,6 +102,10 @@ def _looks_like_text(head: bytes) -> bool:
     return printable >= 0.95 * max(len(text), 1)
 
 
+# Match markers of search snippets: private-use characters, so brackets in the text stay text.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+
+
 class HistoryStore:
     """Conversations, results, runs and search in one SQLite file (see the module docstring)."""
 
@@ -536,26 +540,26 @@ class HistoryStore:
     # -------------------------------------------------------------------------------------- search
     _SEARCH_SQL = """
         SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
-            snippet(messages_fts, -1, char(57344), char(57345), '…', 12) AS snippet, m.created_at,
+            snippet(messages_fts, -1, {marks}, '…', 12) AS snippet, m.created_at,
             messages_fts.rank AS rank
         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
         WHERE messages_fts MATCH :q
         UNION ALL
-        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, char(57344), char(57345), '…', 12),
+        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, {marks}, '…', 12),
             s.created_at, summaries_fts.rank
         FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid WHERE summaries_fts MATCH :q
         UNION ALL
         SELECT 'caption', p.id, NULL, p.file_name,
-            snippet(captions_fts, -1, char(57344), char(57345), '…', 12), p.created_at, captions_fts.rank
+            snippet(captions_fts, -1, {marks}, '…', 12), p.created_at, captions_fts.rank
         FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid WHERE captions_fts MATCH :q
         UNION ALL
-        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, char(57344), char(57345), '…', 12),
+        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, {marks}, '…', 12),
             f.created_at, forecasts_fts.rank
         FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid WHERE forecasts_fts MATCH :q
         ORDER BY rank, created_at DESC
         LIMIT :limit
-    """
+    """.format(marks=f"char({ord(_MARK_OPEN)}), char({ord(_MARK_CLOSE)})")
 
     def search(self, query: str, limit: int = 50) -> list[dict]:
         """Best-ranked hits (bm25) across messages, summaries, captions and forecasts.
@@ -609,10 +613,6 @@ def _with_meta(row: dict) -> dict:
         return {**row, "meta": rec.loads(row["meta"]), "meta_damaged": False}
     except ValueError:
         return {**row, "meta": None, "meta_damaged": True}
-
-
-# Match markers of search snippets: private-use characters, so brackets in the text stay text.
-_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
 
 def _unmark(line: str) -> tuple[str, list[list[int]]]:

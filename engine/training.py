@@ -456,6 +456,13 @@ def perplexity(mean_nll: float) -> float:
     return math.exp(mean_nll) if mean_nll < 700 else math.inf
 
 
+def ppl_words(ppl: float | None) -> str:
+    """A perplexity for a CLI line: "none yet", "12.34", or "inf (training diverged: lower --lr)"."""
+    if ppl is None:
+        return "none yet"
+    return f"{ppl:.2f}" if math.isfinite(ppl) else "inf (training diverged: lower --lr)"
+
+
 def check_out_dir(out_dir: str | os.PathLike, resume: bool, overwrite: bool = False) -> None:
     """What a training CLI checks of ``--out`` before it starts. ``resume``: the folder must hold a
     run's checkpoint (FileNotFoundError; on the wrong folder it would start over without a word).

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -32,7 +31,7 @@ from engine.caption.cider import CiderD
 from engine.caption.config import ScstConfig
 from engine.caption.features import cached_features
 from engine.caption.model import CaptionModel, load, save
-from engine.caption.train import _encode_set, validation_scores
+from engine.caption.train import _encode_set, clear_old_run, refuse_old_run, validation_scores
 from engine.caption.vocab import Vocab, tokenize
 from engine.training import EvaluationEvent, TrainConfig, Trainer, write_train_log
 
@@ -122,10 +121,8 @@ def train_scst(
         if not setup_path.is_file():
             raise FileNotFoundError(f"nothing to resume: {setup_path} is missing")
         init_model = json.loads(setup_path.read_text(encoding="utf-8"))["init_model"]
-    elif (out / "checkpoint").exists() and not overwrite:
-        raise ValueError(
-            f"{out} already holds a training run; pass --resume, choose another --out or --overwrite"
-        )
+    else:
+        refuse_old_run(out, overwrite)
     model, vocab, meta = load(init_model, device)
     torch.manual_seed(scfg.seed)
     cs = D.with_images(D.read_captions(captions), image_dir)
@@ -221,8 +218,8 @@ def train_scst(
         seed=scfg.seed,
         amp=False,
     )
-    if overwrite and not resume:  # the old run's state goes only now, once the new run can start
-        shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    if overwrite and not resume:
+        clear_old_run(out)
     trainer = Trainer(
         model,
         cfg,

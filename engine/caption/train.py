@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -166,6 +165,21 @@ def _bf16_wanted(mode: str, device: str) -> bool:
     return mode == "on" if mode != "auto" else bf16_available(device)
 
 
+def refuse_old_run(out: Path, overwrite: bool) -> None:
+    """A new run into ``out`` must not mix with a run already there, unless ``overwrite``."""
+    if (out / "checkpoint").exists() and not overwrite:
+        raise ValueError(
+            f"{out} already holds a training run; pass --resume, choose another --out or --overwrite"
+        )
+
+
+def clear_old_run(out: Path) -> None:
+    """``--overwrite``: the old run's state goes only now, once the new run can start."""
+    import shutil
+
+    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+
+
 def train_captioner(
     image_dir: str | Path,
     captions: str | Path,
@@ -196,10 +210,8 @@ def train_captioner(
         setup = json.loads(setup_path.read_text(encoding="utf-8"))
         mcfg = CaptionerConfig(**setup["model"])
         vocab = Vocab.from_json(setup["vocab"])
-    elif (out / "checkpoint").exists() and not overwrite:
-        raise ValueError(
-            f"{out} already holds a training run; pass --resume, choose another --out or --overwrite"
-        )
+    else:
+        refuse_old_run(out, overwrite)
     cs = D.with_images(D.read_captions(captions), image_dir)
     train_caps, val_caps = D.split(cs, "train"), D.split(cs, "val")
     if not train_caps or not val_caps:
@@ -319,8 +331,8 @@ def train_captioner(
         seed=tcfg.seed,
         amp=use_bf16 and device.startswith("cuda"),
     )
-    if overwrite and not resume:  # the old run's state goes only now, once the new run can start
-        shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    if overwrite and not resume:
+        clear_old_run(out)
     trainer = Trainer(
         model,
         cfg,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -78,7 +77,7 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.run import DialogueRunConfig, run_dialogue
-    from engine.training import check_out_dir, tqdm_callback
+    from engine.training import check_out_dir, ppl_words, tqdm_callback
 
     check_out_dir(args.out, args.resume, args.overwrite)
     t_start = time.time()
@@ -122,11 +121,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
     else:
-        ppl = summary["best_val_ppl"]
-        diverged = "" if ppl is None or math.isfinite(ppl) else " (training diverged: lower --lr)"
         print(
-            f"done ({summary['reason']}): best validation perplexity "
-            f"{'none yet' if ppl is None else f'{ppl:.2f}'}{diverged} after {summary['steps']} steps; "
-            f"model in {out}"
+            f"done ({summary['reason']}): best validation perplexity {ppl_words(summary['best_val_ppl'])} "
+            f"after {summary['steps']} steps; model in {out}"
         )
     return 0

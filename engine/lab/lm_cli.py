@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import fields
 
 from engine.cli_args import folder
@@ -33,7 +32,7 @@ def run(args) -> int:
     from engine.device import choose_device
     from engine.lab.lm import read_sentences, train_lm
     from engine.lab.lm_config import LMConfig, LMTrainConfig
-    from engine.training import check_out_dir, tqdm_callback
+    from engine.training import check_out_dir, ppl_words, tqdm_callback
 
     def pick(cls, skip=()):
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip})
@@ -49,10 +48,9 @@ def run(args) -> int:
         print(json.dumps(summary))
     else:
         ppl = summary["best_val_ppl"]
-        diverged = "" if ppl is None or math.isfinite(ppl) else " (training diverged: lower --lr)"
         print(
             f"done ({summary['reason']}) after {summary['steps']} steps: validation perplexity "
-            f"{ppl:.2f}{diverged}; model in {args.out}"
+            f"{ppl_words(ppl)}; model in {args.out}"
             if ppl
             else f"done ({summary['reason']}); no evaluation yet"
         )
