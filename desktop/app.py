@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--data-dir",
+        type=_folder,
         help="folder for the history database and your models (default: the platform's app-data folder)",
     )
     p.add_argument(
@@ -33,23 +34,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="render the window offscreen with a demo conversation, save it as a PNG and exit",
     )
     p.add_argument("--panel", choices=PANELS, help="panel to show first")
-    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
+    p.add_argument("--device", type=_device, help="cpu, cuda, cuda:N or mps (default: the best available)")
     p.add_argument("--model", metavar="DIR", help="chat model folder to load")
     p.add_argument("--theme", choices=("system", "light", "dark"), help="theme for this session")
     p.add_argument("--size", type=_size, default="1440x900", help="window size for --screenshot (WxH)")
     return p
 
 
+MIN_SIZE = (900, 560)  # the main window's minimum size (desktop.main_window)
+
+
 def _size(text: str) -> str:
-    """``WxH`` with each side 200..10000 pixels."""
+    """``WxH``: at least the window's minimum size, at most 10000 pixels a side."""
     width, _, height = text.lower().partition("x")
+    (min_w, min_h) = MIN_SIZE
     if not (
-        width.isdigit() and height.isdigit() and 200 <= int(width) <= 10_000 and 200 <= int(height) <= 10_000
+        width.isdigit()
+        and height.isdigit()
+        and min_w <= int(width) <= 10_000
+        and min_h <= int(height) <= 10_000
     ):
         raise argparse.ArgumentTypeError(
-            f"expected WIDTHxHEIGHT, each 200 to 10000 pixels, e.g. 1440x900; got {text!r}"
+            f"expected WIDTHxHEIGHT, at least {min_w}x{min_h} and at most 10000 a side, e.g. 1440x900; "
+            f"got {text!r}"
         )
     return f"{int(width)}x{int(height)}"
+
+
+def _folder(text: str) -> str:
+    """A folder name that is not blank (an unset shell variable must not mean "the default")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder name is empty")
+    return text
+
+
+def _device(text: str) -> str:
+    """cpu, cuda, cuda:N, mps or auto; whether it is present is checked when models load."""
+    import re
+
+    value = text.strip().lower()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d{1,3})?|mps", value):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N, mps or auto")
+    return value
 
 
 def _setup_logging(folder: Path | None) -> None:

@@ -165,6 +165,7 @@ class EngineService(ChatSlots, QObject):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._jobs: dict[int, CancelToken] = {}
+        self._running: dict[int, str] = {}  # started jobs' kinds (closing the window asks about them)
         self._gen_tokens: set[CancelToken] = set()
         self._live_reply: tuple[int, CancelToken] | None = None  # conversation id, token of the reply
         self._helpers: list[threading.Thread] = []
@@ -217,6 +218,11 @@ class EngineService(ChatSlots, QObject):
         self._invoke.emit(self._run_job, (job_id, kind, fn, dict(kwargs or {}), token), True)
         return job_id
 
+    def running_jobs(self) -> list[str]:
+        """The kinds of the jobs running now (any thread)."""
+        with self._lock:
+            return list(self._running.values())
+
     def cancel(self, job_id: int) -> None:
         """Ask a job to stop (it sees ``cancel.cancelled``); safe from any thread."""
         with self._lock:
@@ -236,6 +242,8 @@ class EngineService(ChatSlots, QObject):
             if token.cancelled:
                 self.job_failed.emit(job_id, f"{kind}: cancelled before it started")
                 return
+            with self._lock:
+                self._running[job_id] = kind
             self.job_started.emit(job_id, kind)
             accepted = accepted_kwargs(fn)
             wants = [a for a in JOB_ARGS if accepted is None or a in accepted]
@@ -258,6 +266,7 @@ class EngineService(ChatSlots, QObject):
         finally:
             with self._lock:
                 self._jobs.pop(job_id, None)
+                self._running.pop(job_id, None)
 
     # ================================================================ engine-thread plumbing
     def _call(self, fn: Callable, *args, heavy: bool = False) -> None:
@@ -383,7 +392,15 @@ class EngineService(ChatSlots, QObject):
         request, force = self._device_request, self._force_cpu
 
         def work():
-            return self._probe(request, force), [Path(p) for p in self._finder(*roots)]
+            problem = None
+            try:
+                device = self._probe(request, force)
+            except ValueError as exc:  # a device asked for (--device) that is not here: say so, use the CPU
+                if request is None:
+                    raise
+                problem = f"Device {request!r} cannot be used ({exc}). Models run on the CPU instead."
+                device = self._probe("cpu", True)
+            return device, [Path(p) for p in self._finder(*roots)], problem
 
         self._background(work, self._on_discovered, preferred)
 
@@ -391,8 +408,10 @@ class EngineService(ChatSlots, QObject):
         if exc is not None:
             self._no_model(f"Could not look for chat models: {human_message(exc)}")
             return
-        self._device, folders = result
+        self._device, folders, problem = result
         self.device_changed.emit(self._device.label)
+        if problem:
+            self.error.emit(problem)
         try:
             entries = [chat_ops.model_entry(f, SHIPPED_MODELS) for f in folders]
         except Exception as exc:  # a picker entry must never leave the chat "loading" for good
@@ -403,6 +422,11 @@ class EngineService(ChatSlots, QObject):
         names = [e["folder"] for e in entries]
         default = str(SHIPPED_MODELS / "dialogue")
         folder = next((f for f in (preferred, default) if f and f in names), names[0] if names else None)
+        if preferred and preferred not in names and folder is not None:
+            self.error.emit(
+                f"The chat model {preferred} was not found or is not a chat model folder; "
+                f"using {Path(folder).name} instead."
+            )
         # if the saved choice no longer loads (damaged since), the shipped model is tried next
         self._fallback = default if folder != default and default in names else None
         if folder is None:
@@ -480,6 +504,11 @@ class EngineService(ChatSlots, QObject):
     def refresh_models(self) -> None:
         """Search the model folders again (e.g. after training) and reload the current model choice."""
         self._call(lambda: self._discover(self._bot and str(self._bot.folder) or self._preferred))
+
+    @property
+    def device_request(self) -> str | None:
+        """The device asked for at start (``--device``), None for the automatic choice."""
+        return self._device_request
 
     def set_compute(self, device: str | None, force_cpu: bool) -> None:
         """Change the compute device; the chat model is reloaded on it."""

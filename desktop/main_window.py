@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop import theme
+from desktop.app import MIN_SIZE
 from desktop.views import placeholder
 from desktop.views.chat import ChatPanel
 from desktop.widgets.nav_rail import NavRail
@@ -54,6 +56,23 @@ PANELS = (
         "Train or fine-tune Parlance's models on your own data, watch the loss curves live and compare runs.",
     ),
 )
+# jobs that end in moments: closing the window does not ask about them
+QUICK_JOBS = frozenset({"columns", "runs", "compare runs", "export", "prepare", "demo"})
+JOB_WORDS = {
+    "train": "A training run",
+    "caption": "Captioning",
+    "summarize": "A summary",
+    "forecast": "A forecast",
+}
+
+
+def _busy_words(kinds: list[str]) -> str:
+    names = list(dict.fromkeys(JOB_WORDS.get(k, f"A {k} job") for k in kinds))
+    return (" and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]) + (
+        " is still running." if len(names) == 1 else " are still running."
+    )
+
+
 HISTORY_PANELS = {"summary": "summarize", "caption": "caption", "forecast": "forecast"}
 
 
@@ -65,8 +84,11 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.device_label = "detecting…"
         self.history_on = False
+        self._quit_confirmed = False
+        self._quit_box = None
+        self.session_theme: str | None = None  # --theme: this session's look, until Settings picks one
         self.setWindowTitle("Parlance")
-        self.setMinimumSize(900, 560)
+        self.setMinimumSize(*MIN_SIZE)
         self.setAcceptDrops(True)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -182,7 +204,10 @@ class MainWindow(QMainWindow):
         self.status.set_state("busy", "Loading model…" if folder else "Starting…")
 
     def _on_model_loaded(self, _info: dict) -> None:
-        self.status.set_state("ready", "Ready")
+        if self.chat.generating:  # a reload (device change) while a reply is written
+            self.status.set_state("busy", "Generating…")
+        else:
+            self.status.set_state("ready", "Ready")
 
     def _on_model_failed(self, _message: str) -> None:
         self.status.set_state("off", "No chat model")
@@ -234,28 +259,54 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from desktop.views.settings_dialog import SettingsDialog
 
+        old = getattr(self, "_settings_dialog", None)
+        if old is not None:  # one dialog at a time; an old one is freed, not left connected
+            old.close()
+            old.deleteLater()
         dialog = SettingsDialog(
-            self.settings, self.data_dir if self.history_on else None, self.device_label, self
+            self.settings,
+            self.data_dir if self.history_on else None,
+            self.device_label,
+            self,
+            theme=self.theme_in_effect(),
         )
         dialog.applied.connect(self.apply_settings)
         dialog.open()
         self._settings_dialog = dialog
 
+    def theme_in_effect(self) -> str:
+        return self.session_theme or self.settings.theme
+
     def apply_settings(self, values: dict) -> None:
-        old_cpu = self.settings.force_cpu
-        self.settings.theme = values["theme"]
+        old_cpu, old_look = self.settings.force_cpu, (self.theme_in_effect(), self.settings.font_pt)
+        if values["theme"] != self.theme_in_effect():  # a theme picked here replaces --theme
+            self.settings.theme = values["theme"]
+            self.session_theme = None
         self.settings.font_pt = values["font_pt"]
         self.settings.force_cpu = values["force_cpu"]
         self.settings.default_decoding = values["default_decoding"]
-        self.restyle()
-        if values["force_cpu"] != old_cpu:
-            self.service.set_compute(None, values["force_cpu"])
+        if (self.theme_in_effect(), self.settings.font_pt) != old_look:
+            self.restyle()  # re-polishes every widget: seconds with a long chat open, so only on change
+        if values["force_cpu"] != old_cpu:  # the device asked for (--device) stays asked for
+            self.service.set_compute(self.service.device_request, values["force_cpu"])
+        self.chat.apply_default_decoding()
+        self.settings.sync()
+        if not self.settings.writable():
+            self.notices.show_notice(
+                f"Settings could not be saved to {self.settings.location()}: "
+                "they last until Parlance closes.",
+                "warning",
+            )
 
     def restyle(self) -> None:
-        theme.apply(QGuiApplication.instance(), self.settings.theme, self.settings.font_pt)
-        theme.retint(self)
-        self.nav.retint()
-        self.chat.empty.retint()
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            theme.apply(QGuiApplication.instance(), self.theme_in_effect(), self.settings.font_pt)
+            theme.retint(self)
+            self.nav.retint()
+            self.chat.empty.retint()
+        finally:
+            QGuiApplication.restoreOverrideCursor()
 
     # ================================================================= window state
     def _restore(self, panel: str | None) -> None:
@@ -270,8 +321,37 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
+        busy = [k for k in self.service.running_jobs() if k not in QUICK_JOBS]
+        if busy and not self._quit_confirmed:
+            event.ignore()  # asked first: closing stops the work
+            self._ask_quit(busy)
+            return
         self.save_state()
         super().closeEvent(event)
+
+    def _ask_quit(self, kinds: list[str]) -> None:
+        if self._quit_box is not None:
+            self._quit_box.raise_()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit Parlance?", _busy_words(kinds), parent=self)
+        box.setInformativeText(
+            "Quitting stops it. A training run can be resumed later from its last checkpoint; "
+            "other work in progress is lost."
+        )
+        quit_button = box.addButton("Quit and stop", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+
+        def done(_result: int) -> None:
+            self._quit_box = None
+            if box.clickedButton() is quit_button:
+                self._quit_confirmed = True
+                self.close()
+            box.deleteLater()
+
+        box.finished.connect(done)
+        self._quit_box = box
+        box.open()
 
     # ================================================================ drag and drop
     def _drop_target(self):

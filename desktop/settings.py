@@ -31,6 +31,8 @@ class AppSettings:
         if value is None:
             return default
         try:
+            if kind is str and isinstance(value, list):  # an unquoted comma: QSettings read a list
+                return ",".join(str(v) for v in value)
             if kind is bool:
                 return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
             return kind(value)
@@ -42,6 +44,13 @@ class AppSettings:
 
     def sync(self) -> None:
         self._q.sync()
+
+    def writable(self) -> bool:
+        """False when the last sync could not write the settings file (a folder in its place, no rights)."""
+        return self._q.status() != QSettings.Status.AccessError
+
+    def location(self) -> str:
+        return self._q.fileName()
 
     # ---- appearance ----------------------------------------------------------------------
     @property

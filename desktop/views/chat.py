@@ -24,6 +24,17 @@ DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message
 SAVE_SETTINGS_MS = 600
 
 
+SPLITTER_DEFAULT = (270, 730, 370)  # history, conversation, side panel (pixels)
+
+
+def splitter_sizes(saved: list[int]) -> list[int]:
+    """The saved pane widths, or the defaults where they are damaged. The side panel's width is 0
+    when it was hidden at close: only that one takes its default, the others are kept."""
+    if len(saved) != 3 or saved[0] <= 0 or saved[1] <= 0:
+        return list(SPLITTER_DEFAULT)
+    return saved if saved[2] > 0 else [saved[0], saved[1], SPLITTER_DEFAULT[2]]
+
+
 class ChatPanel(QWidget):
     notice_requested = Signal(str, str, object)  # text, level, (button text, callback) or None
     status_message = Signal(str)
@@ -98,8 +109,7 @@ class ChatPanel(QWidget):
         side_col.addWidget(self.tabs)
         self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(1, 1)
-        sizes = self.settings.int_list("chat/splitter")
-        self.splitter.setSizes(sizes if len(sizes) == 3 and all(sizes) else [270, 730, 370])
+        self.splitter.setSizes(splitter_sizes(self.settings.int_list("chat/splitter")))
         self.header.side_button.setChecked(self.settings.side_panel)
         self.side.setVisible(self.settings.side_panel)
         self._show_decoding()
@@ -173,6 +183,12 @@ class ChatPanel(QWidget):
         self._show_empty(True)
         self.composer.focus()
 
+    def apply_default_decoding(self) -> None:
+        """A new default (Settings) also applies to the blank new chat on screen."""
+        if self.cid is None and not self.generating:
+            self.decoding = self.new_decoding()
+            self._show_decoding()
+
     def new_decoding(self) -> dict:
         """Decoding for a new conversation: the user's default (Settings) or the model's own."""
         return dict(self.settings.default_decoding or self.model_defaults)
@@ -208,7 +224,10 @@ class ChatPanel(QWidget):
             self.status_message.emit("Stopping — the reply so far is kept")
 
     def _on_escape(self) -> None:
-        if self.generating:
+        """Esc clears a search being typed (the reply goes on), otherwise stops the reply."""
+        if self.history.search.hasFocus() and self.history.search.text():
+            self.history.clear_search()
+        elif self.generating:
             self.stop()
         elif self.history.search.text():
             self.history.clear_search()

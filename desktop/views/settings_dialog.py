@@ -28,7 +28,10 @@ METHOD_LABELS = (("greedy", "Greedy"), ("beam", "Beam search"), ("sample", "Samp
 class SettingsDialog(QDialog):
     applied = Signal(object)  # {"theme", "font_pt", "force_cpu", "default_decoding"}
 
-    def __init__(self, settings, data_dir: str | None, device_label: str, parent=None) -> None:
+    def __init__(
+        self, settings, data_dir: str | None, device_label: str, parent=None, theme: str | None = None
+    ) -> None:
+        """``theme``: the theme in effect when it differs from the saved one (``--theme``)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(460)
@@ -40,7 +43,7 @@ class SettingsDialog(QDialog):
         self.theme = QComboBox()
         for key, label in THEME_LABELS:
             self.theme.addItem(label, key)
-        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(theme or settings.theme)))
         form.addRow("Theme", self.theme)
         self.font = QDoubleSpinBox()
         self.font.setRange(7, 24)
