@@ -210,6 +210,11 @@ def auto_forecast(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> 
 
     opts = ctx.options.get("auto") or {}
     cfg = opts if isinstance(opts, AutoConfig) else AutoConfig(**opts)
+    if np.ptp(y) == 0:  # nothing to choose between: every method repeats the value
+        pred = run_method("naive", y, horizon, season, ctx)
+        reason = "the series is constant; its value is repeated with no uncertainty"
+        pred.info = dict(pred.info, chosen=[], reason=reason, origins=[], policy=cfg.policy)
+        return pred
     n = y.size
     origins = [n - j * horizon for j in range(cfg.folds, 0, -1) if n - j * horizon >= max(2 * horizon, 8)]
     preds: dict[str, list[Prediction | None]] = {m: [] for m in cfg.candidates}

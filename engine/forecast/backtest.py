@@ -16,7 +16,7 @@ import numpy as np
 from engine.forecast.auto import AutoConfig, Choice, choose_with_forecasts, combine_choice
 from engine.forecast.context import Cancelled, FitContext
 from engine.forecast.methods import METHODS, check_horizon, resolve_season, run_method
-from engine.forecast.metrics import score
+from engine.forecast.metrics import mase_scale, score
 from engine.forecast.result import Backtest, FoldResult, Prediction
 from engine.forecast.series import as_series
 
@@ -129,4 +129,11 @@ def backtest(
             )
             result["auto"].append(_scored("auto", pred, y, o, horizon, m, secs))
             reasons.append(f"origin {o}: {choice.reason}")
+    unscaled = [o for o in outer if not np.isfinite(mase_scale(y[:o], m))]
+    if unscaled:
+        where = ", ".join(str(o) for o in unscaled)
+        notes.append(
+            f"MASE is undefined at origin(s) {where} (the history before it does not change); "
+            f"mean MASE is over the other {len(outer) - len(unscaled)} fold(s)"
+        )
     return Backtest(s.name, horizon, m, outer, result, list(s.warnings) + notes, reasons)

@@ -21,7 +21,14 @@ from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, c
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are refused before reading
 NUMERIC_SHARE = 0.9  # a column is numeric when at least this share of its entries parse as numbers
-_DATE_NAMES = re.compile(r"date|time|year|month|day|period|timestamp|^ds$|^t$", re.IGNORECASE)
+_DATE_NAMES = re.compile(
+    r"date|time|year|month|day|period|timestamp|^ds$|^t$|^(yr|jahr|ann[eé]e|a[nñ]o|anno|jaar|datum|fecha|"
+    r"monat|mois|mes|tag|jour|d[ií]a|epoch|unix|ts)$",
+    re.IGNORECASE,
+)
+_MONTH_NAMES = re.compile(r"^(month|mon|mo|m|monat|mois|mes|maand|mese)$", re.IGNORECASE)
+_QUARTER_NAMES = re.compile(r"^(quarter|qtr|q|quartal|trimestre)$", re.IGNORECASE)
+EPOCH_SECONDS = (1e8, 4.2e9)  # 1973 … 2103 as seconds since 1970 (×1000: milliseconds)
 _NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "missing"}
 
 
@@ -81,6 +88,8 @@ def read_table(path) -> pd.DataFrame:
             encoding_errors="replace",
             skipinitialspace=True,
             low_memory=False,
+            # a semicolon file's numbers may use decimal commas and thousands dots: read as text
+            dtype=str if sep == ";" else None,
         )
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"{p.name} has no data") from exc
@@ -94,9 +103,40 @@ def read_table(path) -> pd.DataFrame:
     return df
 
 
-_UNITS = re.compile(r"^[$€£¥]\s*|\s*(%|[$€£¥])$")  # a percent or currency sign around a number
-_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234 or 1,234,567.5
-_THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234,5 (with decimal commas)
+_CURRENCY = r"[$€£¥₹]|USD|EUR|GBP|JPY|CHF|CAD|AUD|INR|CNY"
+# a sign, then a currency symbol or code, or a percent or currency sign after the number
+_UNITS = re.compile(rf"^([-+]?)\s*(?:{_CURRENCY})\s*|\s*(?:%|{_CURRENCY})$", re.IGNORECASE)
+_PARENS = re.compile(r"^\((.*)\)$")  # (1,200.50): a negative amount, as accountants write it
+_GROUP_SPACE = re.compile(r"(?<=\d)[\s\u00a0\u202f'](?=\d{3}(?!\d))")  # 1 000 000, 1'000
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?")  # 1,234 or 1,234,567.5 (not 0,992)
+_THOUSANDS_DOT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?")  # 1.234,5 (with decimal commas)
+# entries that can only be decimal commas: 0,5  12,75  1,5  1.234,5 (a comma not before 3 digits)
+_DECIMAL_COMMA = re.compile(r"[-+]?(0,\d+|\d+,(\d{1,2}|\d{4,})|[1-9]\d{0,2}(\.\d{3})+,\d+)")
+
+
+def _strip_format(raw: pd.Series) -> pd.Series:
+    """Signs, currency symbols and codes, accountants' parentheses and digit-group spaces removed."""
+    text = raw.str.replace(_PARENS, r"-\1", regex=True).str.strip()
+    text = text.str.replace(_UNITS, r"\1", regex=True).str.strip()
+    return text.str.replace(_GROUP_SPACE, "", regex=True)
+
+
+def _uses_decimal_comma(text: pd.Series, semicolons: bool) -> bool:
+    """Whether a column writes decimals with a comma: some entry can only be read that way (0,99;
+    12,5; 1.234,5), or, in a semicolon file, some entry has a comma between digits."""
+    if text.str.fullmatch(_DECIMAL_COMMA).any():
+        return True
+    return bool(semicolons and text.str.contains(r"\d,\d", regex=True).any())
+
+
+def _thousands_dots(text: pd.Series) -> bool:
+    """In a semicolon file without decimal commas: the dots are thousands separators when every
+    dotted entry is grouped in threes (1.003, 12.500.000) and some undotted entry is a whole number
+    of three or more digits (950 beside 1.003 is a series near a thousand, not a jump of 1000×)."""
+    dotted = text.str.contains(".", regex=False)
+    if not dotted.any() or not text[dotted].str.fullmatch(_THOUSANDS_DOT).all():
+        return False
+    return bool(text[~dotted].str.fullmatch(r"[-+]?[1-9]\d{2,}").any())
 
 
 def _numeric(
@@ -104,36 +144,70 @@ def _numeric(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values with NaN for non-numbers, mask of entries that were text rather than blank/NA).
 
-    Numbers written with a percent or currency sign or with thousands separators ("12%", "$1,234",
-    "1.234,5" in a semicolon file) are read as plain numbers, and ``notes`` says so."""
+    Numbers written with a percent or currency sign, a currency code, accountants' parentheses or
+    thousands separators ("12%", "-$1,234", "(1,200.50)", "1 000") are read as plain numbers, and
+    ``notes`` says so. Decimal commas ("0,992", "1.234,5") are recognised per column: in any file
+    when some entry can only be read that way, and in a semicolon file (``decimal_comma``) whenever
+    a comma stands between digits; the whole column is then read with a comma for the decimal
+    point and dots (or spaces) between thousands — "1.003" there is 1003."""
     if pd.api.types.is_numeric_dtype(col.dtype):
-        return col.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(col), dtype=bool)
+        return _said_infinite(col.to_numpy(dtype=float, na_value=np.nan), col, notes), np.zeros(
+            len(col), bool
+        )
+    present = col.notna().to_numpy()
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, copy=True)
-    failed = np.isnan(values) & col.notna().to_numpy()
-    if failed.any():  # only the entries that did not parse get the slow string treatment
-        raw = col[failed].astype(str).str.strip().str.strip('"')
-        text = raw.str.replace(_UNITS, "", regex=True)
-        if decimal_comma:
-            dotted = text.str.fullmatch(_THOUSANDS_DOT)
-            text = text.where(~dotted, text.str.replace(".", "", regex=False))
-            text = text.str.replace(",", ".", regex=False)
-        else:
-            text = text.where(~text.str.fullmatch(_THOUSANDS), text.str.replace(",", "", regex=False))
-        parsed = pd.to_numeric(text, errors="coerce")
-        values[failed] = parsed.to_numpy(dtype=float)
-        # written with a sign or separators (a plain decimal comma needs no note), and now read
-        plain = raw.str.fullmatch(r"[-+]?\d+,\d+") if decimal_comma else False
-        formatted = (text != raw) & ~plain & parsed.notna()
-        if notes is not None and formatted.any():
-            example, value = raw[formatted].iloc[0], parsed[formatted].iloc[0]
+    failed = np.isnan(values) & present
+    if not failed.any() and not decimal_comma:
+        return _said_infinite(values, col, notes), failed
+    # decide the column's decimal mark from all of its text (a semicolon file's columns are text)
+    strings = col[present].astype(str).str.strip().str.strip('"')
+    stripped = _strip_format(strings)
+    comma = _uses_decimal_comma(stripped, decimal_comma)
+    dots = not comma and decimal_comma and _thousands_dots(stripped)
+    if not (failed.any() or comma or dots):
+        return _said_infinite(values, col, notes), failed
+    redo = present.copy() if comma or dots else failed  # a decimal mark decided: every entry again
+    raw = col[redo].astype(str).str.strip().str.strip('"')
+    text = _strip_format(raw)
+    if comma or dots:
+        dotted = text.str.fullmatch(_THOUSANDS_DOT)
+        text = text.where(~dotted, text.str.replace(".", "", regex=False))
+        text = text.str.replace(",", ".", regex=False)
+    else:
+        text = text.where(~text.str.fullmatch(_THOUSANDS), text.str.replace(",", "", regex=False))
+    parsed = pd.to_numeric(text, errors="coerce")
+    values[redo] = parsed.to_numpy(dtype=float)
+    # written with a sign or separators (a plain decimal comma needs no note), and now read
+    plain = raw.str.fullmatch(r"[-+]?\d+(,\d+)?") if comma or dots else raw.str.fullmatch(r"[-+]?\d+(\.\d+)?")
+    formatted = (text != raw) & ~plain & parsed.notna()
+    if notes is not None and formatted.any():
+        example, value = raw[formatted].iloc[0], parsed[formatted].iloc[0]
+        notes.append(
+            f"{int(formatted.sum())} value(s) written with a percent or currency sign or thousands "
+            f"separators read as plain numbers (e.g. {example!r} as {value:g})"
+        )
+    if notes is not None and comma and not decimal_comma:
+        example = stripped[stripped.str.contains(",", regex=False)]
+        shown = example.iloc[0] if len(example) else strings.iloc[0]
+        notes.append(f"'{col.name}' is read with decimal commas (e.g. {shown!r})")
+    na = raw.str.lower().isin(_NA_TOKENS).to_numpy()
+    failed = np.isnan(values) & present
+    failed[np.flatnonzero(redo)[na]] = False
+    return _said_infinite(values, col, notes), failed
+
+
+def _said_infinite(values: np.ndarray, col: pd.Series, notes: list[str] | None) -> np.ndarray:
+    """Infinite entries ("inf", 1e999) are missing values, and ``notes`` says so by name."""
+    bad = np.isinf(values)
+    if bad.any():
+        if notes is not None:
+            first = int(np.flatnonzero(bad)[0])
             notes.append(
-                f"{int(formatted.sum())} value(s) written with a percent or currency sign or thousands "
-                f"separators read as plain numbers (e.g. {example!r} as {value:g})"
+                f"{int(bad.sum())} infinite or overflowing value(s) in '{col.name}' treated as missing "
+                f"(e.g. {str(col.iloc[first]).strip()!r} on data row {first + 1})"
             )
-        na = raw.str.lower().isin(_NA_TOKENS).to_numpy()
-        failed[np.flatnonzero(failed)[na]] = False
-        failed &= np.isnan(values)
-    return values, failed
+        values = np.where(bad, np.nan, values)
+    return values
 
 
 def _to_datetime(values: pd.Series, dayfirst: bool, fmt: str | None = None) -> tuple[pd.Series, bool]:
@@ -170,12 +244,21 @@ def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> p
         return None
     nums = pd.to_numeric(probe, errors="coerce")
     if nums.notna().all():
-        # numbers are dates only as years in a column named like a date
-        if _DATE_NAMES.search(name) and (nums % 1 == 0).all() and nums.between(1000, 2999).all():
-            years = pd.to_numeric(col, errors="coerce")
+        # numbers are dates only in a column named like a date: years, or seconds or milliseconds
+        # since 1970 (Unix time)
+        if not _DATE_NAMES.search(name) or not (nums % 1 == 0).all():
+            return None
+        whole = pd.to_numeric(col, errors="coerce")
+        if nums.between(1000, 2999).all():
             return pd.DatetimeIndex(
-                pd.to_datetime(years.astype("Int64").astype(str), format="%Y", errors="coerce")
+                pd.to_datetime(whole.astype("Int64").astype(str), format="%Y", errors="coerce")
             )
+        lo, hi = EPOCH_SECONDS
+        for unit, scale in (("s", 1), ("ms", 1000)):
+            if nums.between(lo * scale, hi * scale).all():
+                if notes is not None:
+                    notes.append(f"'{name}' read as Unix time ({unit} since 1970, UTC)")
+                return pd.DatetimeIndex(pd.to_datetime(whole, unit=unit, errors="coerce"))
         return None
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
@@ -217,6 +300,29 @@ def _pick_column(df: pd.DataFrame, column, skip: str | None) -> str:
     raise ValueError(f"no column {col!r}; columns are: {', '.join(names)}")
 
 
+def _year_with_part(
+    df: pd.DataFrame, dates: pd.DatetimeIndex, date_name: str, value: str, notes: list[str]
+) -> tuple[pd.DatetimeIndex, str | None]:
+    """Years in one column and the month (1–12) or quarter (1–4) in another, as in a table of
+    ``year, month, sales``: the dates are built from both. Returns (dates, the part's column)."""
+    if not (dates.dropna() == dates.dropna().to_period("Y").to_timestamp()).all():
+        return dates, None  # not whole years
+    for name in df.columns:
+        if name in (date_name, value):
+            continue
+        for pattern, top, step in ((_MONTH_NAMES, 12, 1), (_QUARTER_NAMES, 4, 3)):
+            if not pattern.match(str(name)):
+                continue
+            part = pd.to_numeric(df[name], errors="coerce")
+            if part.notna().all() and (part % 1 == 0).all() and part.between(1, top).all():
+                months = (part.to_numpy(dtype=int) - 1) * step + 1
+                frame = pd.DataFrame({"year": pd.DatetimeIndex(dates).year, "month": months, "day": 1})
+                built = pd.DatetimeIndex(pd.to_datetime(frame, errors="coerce"))
+                notes.append(f"dates built from '{date_name}' and '{name}'")
+                return built, name
+    return dates, None
+
+
 def series_from_frame(
     df: pd.DataFrame,
     column=None,
@@ -241,20 +347,27 @@ def series_from_frame(
             if parsed is not None:
                 dates, date_name = parsed, name
                 break
+    date_parts = {date_name}
+    if dates is not None:
+        dates, part = _year_with_part(df, dates, date_name, _pick_column(df, column, None), notes)
+        date_parts.add(part)
     value_name = _pick_column(df, column, date_name)
     if value_name:
         values, text = _numeric(df[value_name], decimal_comma, notes)
     else:
         candidates = []
-        for name in df.columns:
-            if name == date_name:
-                continue
+        # columns named like a date part (day, month, year …) are values only when nothing else is
+        names = [n for n in df.columns if n not in date_parts]
+        names = [n for n in names if not _DATE_NAMES.search(str(n))] + [
+            n for n in names if _DATE_NAMES.search(str(n))
+        ]
+        for name in names:
             said: list[str] = []
             vals, txt = _numeric(df[name], decimal_comma, said)
             if txt.mean() <= 1 - NUMERIC_SHARE and np.isfinite(vals).any():
                 candidates.append((name, vals, txt, said))
         if not candidates:
-            shown = ", ".join(f"'{c}'" for c in df.columns if c != date_name)
+            shown = ", ".join(f"'{c}'" for c in df.columns if c not in date_parts)
             raise ValueError(f"no numeric column to forecast (columns: {shown}); the values must be numbers")
         value_name, values, text, said = candidates[0]
         notes.extend(said)

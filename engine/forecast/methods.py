@@ -69,12 +69,32 @@ def check_horizon(n: int, horizon: int) -> int:
     return int(horizon)
 
 
+UNIT_RANGE = (1e-2, 1e12)  # largest |value| a method sees as is; outside it, a power of ten divides
+
+
+def unit_scale(y: np.ndarray) -> float:
+    """1.0 for values of ordinary size; otherwise the power of ten that brings the largest
+    magnitude to about 1. Statistical fits have absolute tolerances and variance floors (ARIMA's
+    and Theta's intervals for values near 1e-5 were 40× too wide) and squares overflow near 1e154;
+    every method therefore sees such a series in units where neither happens."""
+    top = float(np.max(np.abs(y))) if len(y) else 0.0
+    if top == 0.0 or not np.isfinite(top) or UNIT_RANGE[0] <= top <= UNIT_RANGE[1]:
+        return 1.0
+    return float(10.0 ** np.round(np.log10(top)))
+
+
 def run_method(name: str, y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> Prediction:
     """One registered method (not auto), with a flat answer for a constant history."""
     ctx.check()
     if np.ptp(y) == 0:
         return Prediction.gaussian(np.full(horizon, y[-1]), np.zeros(horizon), {"model": "constant"})
-    pred = get_method(name)(y, horizon, season, ctx).checked(horizon, name)
+    scale = unit_scale(y)
+    pred = get_method(name)(y / scale, horizon, season, ctx).checked(horizon, name)
+    if scale != 1.0:  # back in the series' own units
+        pred = Prediction(
+            *(a * scale for a in (pred.mean, pred.lo80, pred.hi80, pred.lo95, pred.hi95)), pred.info
+        )
+        pred = pred.checked(horizon, name)
     if np.min(y) >= 0 and np.min(pred.lo95) < 0:  # counts, rain, prices: never forecast below zero
         for key in ("mean", "lo80", "hi80", "lo95", "hi95"):
             setattr(pred, key, np.maximum(getattr(pred, key), 0.0))

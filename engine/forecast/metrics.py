@@ -35,10 +35,16 @@ def rmse(actual, forecast) -> float:
     return float(np.sqrt(np.mean((a - f) ** 2)))
 
 
-def smape(actual, forecast) -> float:
+SMAPE_TOL = 1e-9  # errors below this share of the history's largest magnitude count as exact
+
+
+def smape(actual, forecast, tol: float = 0.0) -> float:
+    """Symmetric MAPE in percent; an error of at most ``tol`` counts as exact (a forecast of 4e-36
+    for an actual 0 is right, not a 200% miss)."""
     a, f = _pair(actual, forecast)
     den = np.abs(a) + np.abs(f)
-    terms = np.divide(np.abs(a - f), den, out=np.zeros_like(den), where=den > 0)
+    err = np.abs(a - f)
+    terms = np.divide(err, den, out=np.zeros_like(den), where=(den > 0) & (err > tol))
     return float(200.0 * np.mean(terms))
 
 
@@ -73,7 +79,7 @@ def score(actual, mean, history, season: int, lo80=None, hi80=None, lo95=None, h
     out = {
         "mae": mae(actual, mean),
         "rmse": rmse(actual, mean),
-        "smape": smape(actual, mean),
+        "smape": smape(actual, mean, tol=SMAPE_TOL * float(np.max(np.abs(history), initial=0.0))),
         "mase": mase(actual, mean, history, season),
     }
     if lo80 is not None and hi80 is not None:

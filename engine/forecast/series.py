@@ -204,8 +204,10 @@ def detect_season(values: np.ndarray, max_lag: int = 400) -> int:
     y = np.diff(np.asarray(values, dtype=float))
     n = y.size
     top = min(max_lag, n // 3)
-    if top < 4 or np.std(y) == 0:
+    peak = float(np.max(np.abs(y))) if n else 0.0
+    if top < 4 or peak == 0.0 or not np.isfinite(peak):
         return 1
+    y = y / peak  # values near 1e300: the squares below must not overflow
     y = y - y.mean()
     denom = float(np.dot(y, y))
     acf = np.array([np.dot(y[:-k], y[k:]) / denom for k in range(1, top + 1)])  # acf[k-1] = lag k
@@ -244,6 +246,14 @@ def clean_dated(dates, values, name: str, max_points: int = DEFAULT_MAX_POINTS) 
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             series = series.resample(freq).mean()
+        moved = ~idx.isin(series.index)
+        if moved.mean() > 0.5:  # mid-month stamps on a month-end grid, 29 February on year ends …
+            first = int(np.flatnonzero(moved)[0])
+            shown = series.index[series.index.searchsorted(idx[first])]
+            notes.append(
+                f"dates put on a regular '{freq}' grid: "
+                f"e.g. {idx[first]:%Y-%m-%d} is shown as {shown:%Y-%m-%d}"
+            )
         missing = int(series.isna().sum() - frame["value"].isna().sum())
         if missing > 0:
             notes.append(f"{missing} missing date(s) in the '{freq}' grid")

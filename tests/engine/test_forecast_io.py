@@ -205,3 +205,82 @@ def test_an_isolated_spike_is_named_and_level_shifts_or_rain_are_not(tmp_path):
     rain[100] = 300.0
     assert spikes(rain).size == 0
     assert spikes(y).size == 0 and spikes(y[:4]).size == 0
+
+
+def _days(n):
+    import pandas as pd
+
+    return [f"{d:%Y-%m-%d}" for d in pd.date_range("2021-01-01", periods=n)]
+
+
+def test_decimal_commas_and_thousands_dots_are_read_per_column(tmp_path):
+    """Bug hunt: '1.003' beside '950' in a semicolon file was 1.003 (a ×1000 error); '0,992' in a
+    TSV or a quoted CSV was 992 (read as a thousands group)."""
+    vals = ["950", "980", "1.003", "1.011", "990", "1.020"] * 3
+    s = read_series(
+        write(tmp_path, "datum;stueck\n" + "\n".join(f"{d};{v}" for d, v in zip(_days(18), vals)))
+    )
+    assert s.values[2] == 1003 and s.values.max() == 1020
+    dots = ["1.003", "1.250", "0.998", "1.5"] * 4  # a semicolon file with decimal points stays as it is
+    s = read_series(
+        write(tmp_path, "d;v\n" + "\n".join(f"{d};{v}" for d, v in zip(_days(16), dots)), "p.csv")
+    )
+    assert s.values[0] == pytest.approx(1.003)
+    de = ["0,992", "0,994", "1,001", "1,015"] * 4
+    for sep, name, quote in (("\t", "de.tsv", ""), (",", "de.csv", '"')):
+        rows = "\n".join(f"{d}{sep}{quote}{v}{quote}" for d, v in zip(_days(16), de))
+        s = read_series(write(tmp_path, f"Datum{sep}Wert\n" + rows, name))
+        assert s.values[0] == pytest.approx(0.992) and s.values[2] == pytest.approx(1.001)
+        assert any("decimal commas" in w for w in s.warnings)
+    us = ['"1,200"', '"1,350"', '"1,410"', '"980"'] * 4  # thousands commas stay thousands
+    s = read_series(write(tmp_path, "d,v\n" + "\n".join(f"{d},{v}" for d, v in zip(_days(16), us)), "us.csv"))
+    assert s.values[0] == 1200
+
+
+def test_accounting_currency_codes_and_spaced_thousands(tmp_path):
+    cases = {
+        "-$100.35": -100.35,
+        "(1,200.50)": -1200.5,
+        "USD 10": 10.0,
+        "€ 12,50": 12.5,
+        "1 000 100,5": 1000100.5,
+    }
+    for raw, want in cases.items():
+        sep = ";" if "," in raw and "(" not in raw else ","
+        cell = f'"{raw}"' if sep == "," else raw
+        rows = "\n".join(f"{d}{sep}{cell}" for d in _days(12))
+        s = read_series(write(tmp_path, f"d{sep}price\n" + rows, "money.csv"))
+        assert s.values[0] == pytest.approx(want), raw
+
+
+def test_year_and_month_columns_make_the_dates_and_date_parts_are_not_values(tmp_path):
+    """Bug hunt: a year, month, sales table forecast the month column as 5 yearly averages."""
+    rows = "\n".join(f"{2015 + i // 12},{i % 12 + 1},{100 + i}" for i in range(60))
+    s = read_series(write(tmp_path, "year,month,sales\n" + rows))
+    assert s.name == "sales" and len(s) == 60 and s.freq == "MS" and s.values[-1] == 159
+    rows = "\n".join(f"{2010 + i // 4},{i % 4 + 1},{i}" for i in range(20))
+    s = read_series(write(tmp_path, "year,quarter,gdp\n" + rows))
+    assert s.name == "gdp" and len(s) == 20 and s.freq.startswith("QS")
+
+
+def test_unix_time_and_other_languages_year_columns(tmp_path):
+    rows = "\n".join(f"{1609459200 + 3600 * i},{i % 24}" for i in range(48))
+    s = read_series(write(tmp_path, "timestamp,y\n" + rows))
+    assert s.name == "y" and s.freq == "h" and str(s.dates[0]) == "2021-01-01 00:00:00"
+    assert any("Unix time" in w for w in s.warnings)
+    rows = "\n".join(f"{1609459200000 + 86400000 * i},{i}" for i in range(20))
+    assert read_series(write(tmp_path, "time,y\n" + rows)).freq == "D"
+    for name in ("Jahr", "yr", "año"):
+        rows = "\n".join(f"{1950 + i},{i * 2.5}" for i in range(12))
+        s = read_series(write(tmp_path, f"{name},y\n" + rows))
+        assert s.name == "y" and s.dates is not None, name
+
+
+def test_infinite_entries_are_named_and_moved_dates_are_said(tmp_path):
+    rows = [f"{d},{v}" for d, v in zip(_days(12), [1, 2, 3, "inf", 5, 6, 7, "1e999", 9, 10, 11, 12])]
+    s = read_series(write(tmp_path, "d,v\n" + "\n".join(rows)))
+    assert any("2 infinite or overflowing value(s)" in w for w in s.warnings)
+    assert np.isfinite(s.values).all()
+    rows = "\n".join(f"20{18 + i // 12}-{i % 12 + 1:02d}-15,{i}" for i in range(24))
+    s = read_series(write(tmp_path, "d,v\n" + rows))
+    assert any("2018-01-15 is shown as 2018-01-31" in w for w in s.warnings)

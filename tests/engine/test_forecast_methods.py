@@ -97,3 +97,27 @@ def test_cancel_stops_work():
 
     with pytest.raises(Cancelled):
         fit_forecast(seasonal(), 3, "ets", cancel=Token())
+
+
+def test_forecasts_do_not_depend_on_the_units():
+    """Bug hunt: ARIMA's and Theta's intervals for values near 1e-5 were 40× too wide (a variance
+    floor), and near 1e300 every baseline failed with non-finite values and the season was lost."""
+
+    rng = np.random.default_rng(0)
+    t = np.arange(60)
+    y = (100 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 60)) / 100
+    for method in ("arima", "theta", "naive", "ets"):
+        ref = fit_forecast(y, 6, method, season=12)
+        for k in (1e-14, 1e298):
+            got = fit_forecast(y * k, 6, method, season=12)
+            assert np.allclose(got.mean / k, ref.mean, rtol=1e-2), (method, k)  # optimisers differ a little
+            assert np.allclose((got.hi95 - got.lo95) / k, ref.hi95 - ref.lo95, rtol=0.05), (method, k)
+    from engine.forecast.series import detect_season
+
+    assert detect_season(y * 1e298) == detect_season(y) == 12
+
+
+def test_auto_on_a_constant_series_says_so():
+
+    fc = fit_forecast(np.full(40, 7.0), 3, "auto")
+    assert list(fc.mean) == [7.0, 7.0, 7.0] and "constant" in fc.info["reason"]

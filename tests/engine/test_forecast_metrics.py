@@ -47,3 +47,17 @@ def test_coverage_and_score():
 def test_length_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="2 points"):
         metrics.mae([1, 2], [1, 2, 3])
+
+
+def test_smape_counts_a_negligible_error_as_exact_and_the_backtest_names_unscaled_folds():
+    """Bug hunt: a forecast of 4e-36 for an actual 0 scored sMAPE 200; a fold whose history is
+    constant has no MASE, and the mean MASE silently came from the other folds."""
+    from engine.forecast.backtest import backtest
+    from engine.forecast.metrics import score
+
+    got = score(np.zeros(3), np.array([4e-36, 6e-44, 0.0]), np.arange(1.0, 21.0), 1)
+    assert got["smape"] == 0.0
+    assert score(np.zeros(3), np.array([0.5, 0.0, 0.0]), np.arange(1.0, 21.0), 1)["smape"] > 60
+    y = np.r_[np.full(40, 5.0), np.arange(6.0, 12.0)]
+    bt = backtest(y, 3, methods=["naive", "drift"], folds=2)
+    assert any("MASE is undefined at origin(s) 40" in w for w in bt.warnings)
