@@ -16,6 +16,7 @@ from pathlib import Path
 from desktop import chat_ops
 from engine.cancel import CancelToken
 
+REPLY = "reply"  # the mode of a chat reply's request: see EngineService._run_invoke
 log = logging.getLogger("parlance.desktop")
 SAVE_INTERVAL_S = 1.0  # commit a streaming reply's partial text this often
 
@@ -106,7 +107,7 @@ class ChatSlots:
         except Exception:
             self._release(token)
             raise
-        self._run_invoke(self._generate, (cid, uid, decoding, token), True)
+        self._run_invoke(self._generate, (cid, uid, decoding, token), REPLY)
 
     def _regenerate(self, cid, mid, decoding, token) -> None:
         try:
@@ -115,7 +116,7 @@ class ChatSlots:
             self._release(token)
             raise
         parent = mid if msg["role"] == "user" else msg["parent_id"]
-        self._run_invoke(self._generate, (cid, parent, decoding, token), True)
+        self._run_invoke(self._generate, (cid, parent, decoding, token), REPLY)
 
     def _edit(self, cid, mid, text, decoding, token) -> None:
         try:
@@ -127,7 +128,7 @@ class ChatSlots:
         except Exception:
             self._release(token)
             raise
-        self._run_invoke(self._generate, (cid, uid, decoding, token), True)
+        self._run_invoke(self._generate, (cid, uid, decoding, token), REPLY)
 
     def _generate(self, cid: int, uid: int, decoding: dict, token: CancelToken) -> None:
         """Stream a reply to user message ``uid`` (heavy: one at a time)."""

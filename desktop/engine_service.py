@@ -45,7 +45,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from desktop import chat_ops, gc_guard, qt_fixes
-from desktop.chat_slots import ChatSlots
+from desktop.chat_slots import REPLY, ChatSlots
 from desktop.jobs import JOB_ARGS, ModelCache, accepted_kwargs, human_message
 from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
 from engine.cancel import CancelToken
@@ -121,7 +121,7 @@ class EngineService(ChatSlots, QObject):
     job_finished = Signal(int, object)  # job id, the job's return value
     job_failed = Signal(int, str)  # job id, message for a person
     # ---- internal -----------------------------------------------------------------------------
-    _invoke = Signal(object, tuple, bool)  # fn, args, heavy: run fn(*args) on the engine thread
+    _invoke = Signal(object, tuple, object)  # fn, args, mode (False, True or REPLY): run on the engine thread
     _bg_done = Signal(object, object, object, object)  # callback, result, exception, extra
 
     def __init__(
@@ -157,10 +157,10 @@ class EngineService(ChatSlots, QObject):
         self._load_gen = 0
         self._fallback: str | None = None  # the model to load when the chosen one fails at start
         self._after_load: list[tuple] = []
-        self._busy = False
+        self._busy = False  # a panel's job (or the shutdown) runs
+        self._replying = False  # a chat reply is being written
         self._closing = False
         self._backlog: collections.deque = collections.deque()
-        self._draining = False
         self._last_pump = 0.0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -229,6 +229,7 @@ class EngineService(ChatSlots, QObject):
             token = self._jobs.get(job_id)
         if token is not None:
             token.cancel()
+            self._call(self._drop_waiting, job_id)
 
     def pause(self, job_id: int, paused: bool = True) -> None:
         """Pause a job between its steps (a training run: its clock stops too), or let it go on."""
@@ -272,35 +273,63 @@ class EngineService(ChatSlots, QObject):
     def _call(self, fn: Callable, *args, heavy: bool = False) -> None:
         self._invoke.emit(fn, args, heavy)
 
-    @Slot(object, tuple, bool)
-    def _run_invoke(self, fn: Callable, args: tuple, heavy: bool) -> None:
+    def _can_start(self, mode) -> bool:
+        if mode == REPLY:  # a reply may be written while a job waits (it is paused meanwhile)
+            return not self._replying
+        return not (self._busy or self._replying)
+
+    @Slot(object, tuple, object)
+    def _run_invoke(self, fn: Callable, args: tuple, mode) -> None:
+        """Run ``fn(*args)``. ``mode``: False for a quick request (served at once, also in the middle
+        of long work); True for long work (one at a time; the others wait in the backlog); REPLY for
+        a chat reply, which is long work too but does not wait for a panel's job: it runs in that
+        job's next pause between steps, so a training run of hours does not silence the chat."""
         if self._closing and fn != self._close:
             return
-        if heavy and self._busy:
-            self._backlog.append((fn, args))
+        if not mode:
+            self._guarded(fn, args)
             return
-        if heavy:
-            self._busy = True
+        if not self._can_start(mode):
+            self._backlog.append((fn, args, mode))
+            return
+        flag = "_replying" if mode == REPLY else "_busy"
+        setattr(self, flag, True)
+        try:
+            self._guarded(fn, args)
+        finally:
+            setattr(self, flag, False)
+            self._drain()
+
+    def _guarded(self, fn: Callable, args: tuple) -> None:
         try:
             fn(*args)
         except Exception as exc:
             log.exception("engine request %s failed", getattr(fn, "__name__", fn))
             self.error.emit(human_message(exc))
-        finally:
-            if heavy:
-                self._busy = False
-                self._drain()
 
     def _drain(self) -> None:
-        if self._draining:
-            return
-        self._draining = True
-        try:
-            while self._backlog and not self._busy:
-                fn, args = self._backlog.popleft()
-                self._run_invoke(fn, args, True)
-        finally:
-            self._draining = False
+        """Start what waits in the backlog and may start now, in the order it came."""
+        i = 0
+        while i < len(self._backlog):
+            fn, args, mode = self._backlog[i]
+            if self._closing and fn != self._close:
+                del self._backlog[i]
+            elif self._can_start(mode):
+                del self._backlog[i]
+                self._run_invoke(fn, args, mode)
+                i = 0  # what may start has changed
+            else:
+                i += 1
+
+    def _drop_waiting(self, job_id: int) -> None:
+        """A job cancelled while it waits for another to finish ends now, not when its turn comes."""
+        for i, (fn, args, _mode) in enumerate(self._backlog):
+            if fn == self._run_job and args[0] == job_id:
+                del self._backlog[i]
+                with self._lock:
+                    self._jobs.pop(job_id, None)
+                self.job_failed.emit(job_id, f"{args[1]}: cancelled before it started")
+                return
 
     def _pump(self) -> None:
         """Serve queued quick requests in the middle of long work (called between steps)."""
@@ -480,7 +509,7 @@ class EngineService(ChatSlots, QObject):
         self._emit_loaded_models()
         pending, self._after_load = self._after_load, []
         for args in pending:
-            self._run_invoke(self._generate, args, True)
+            self._run_invoke(self._generate, args, REPLY)
 
     def _no_model(self, message: str) -> None:
         self._loading = False

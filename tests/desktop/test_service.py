@@ -191,3 +191,35 @@ def test_history_problems_are_said_once_and_plainly(service, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert service(afile).ready_info["problem"] == f"The data folder {afile} is a file, not a folder."
+
+
+def test_a_chat_reply_is_written_while_a_long_job_runs_and_a_waiting_job_can_be_cancelled(qtbot, service):
+    """Bug hunt: a training run held the engine for its whole length, so a chat message got no reply
+    until it ended (hours), and Cancel of a run queued behind it did nothing until then."""
+    s = service()
+    qtbot.waitUntil(lambda: s._bot is not None, timeout=WAIT_MS)
+    finished, failed = recorder(s.job_finished), recorder(s.job_failed)
+    replies = recorder(s.reply_finished)
+    release = threading.Event()
+
+    def long_job(*, progress):
+        while not release.is_set():
+            progress({"waiting": True})
+            time.sleep(0.01)
+        return "done"
+
+    first = s.submit("train", long_job, {})
+    qtbot.waitUntil(lambda: s.running_jobs() == ["train"], timeout=WAIT_MS)
+    second = s.submit("summarize", lambda: "second done", {})
+    s.send_message(None, "hello while training", None, {})
+    try:
+        qtbot.waitUntil(lambda: bool(replies.calls), timeout=WAIT_MS)
+        assert not finished.calls and s.running_jobs() == ["train"]  # the reply came during the job
+        s.cancel(second)
+        qtbot.waitUntil(lambda: bool(failed.calls), timeout=WAIT_MS)
+        assert failed.calls == [(second, "summarize: cancelled before it started")]
+        assert not finished.calls
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: bool(finished.calls), timeout=WAIT_MS)
+    assert finished.calls == [(first, "done")]
