@@ -161,11 +161,13 @@ class EngineService(ChatSlots, QObject):
         self._replying = False  # a chat reply is being written
         self._closing = False
         self._backlog: collections.deque = collections.deque()
+        self._held: list[tuple] = []  # requests made before start(): sent once the thread runs
         self._last_pump = 0.0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._jobs: dict[int, CancelToken] = {}
         self._running: dict[int, str] = {}  # started jobs' kinds (closing the window asks about them)
+        self._live_runs: dict[int, int] = {}  # job id -> the training run it records (see live_runs)
         self._gen_tokens: set[CancelToken] = set()
         self._live_reply: tuple[int, CancelToken] | None = None  # conversation id, token of the reply
         self._helpers: list[threading.Thread] = []
@@ -187,6 +189,9 @@ class EngineService(ChatSlots, QObject):
         self.moveToThread(self._thread)
         self._thread.start()
         self._call(self._startup)
+        held, self._held = self._held, []
+        for request in held:  # submitted while the window was built: after the history opened
+            self._invoke.emit(*request)
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop generation and jobs, close the store (everything is already committed), end the thread."""
@@ -215,8 +220,18 @@ class EngineService(ChatSlots, QObject):
         token = CancelToken()
         with self._lock:
             self._jobs[job_id] = token
-        self._invoke.emit(self._run_job, (job_id, kind, fn, dict(kwargs or {}), token), True)
+        self._post(self._run_job, (job_id, kind, fn, dict(kwargs or {}), token), True)
         return job_id
+
+    def _note_run(self, job_id: int, info) -> None:
+        if isinstance(info, dict) and isinstance(info.get("run_id"), int) and job_id not in self._live_runs:
+            with self._lock:
+                self._live_runs[job_id] = info["run_id"]
+
+    def live_runs(self) -> set[int]:
+        """The ids of the training runs this app is running now (any thread)."""
+        with self._lock:
+            return set(self._live_runs.values())
 
     def running_jobs(self) -> list[str]:
         """The kinds of the jobs running now (any thread)."""
@@ -249,7 +264,11 @@ class EngineService(ChatSlots, QObject):
             accepted = accepted_kwargs(fn)
             wants = [a for a in JOB_ARGS if accepted is None or a in accepted]
             if "progress" in wants:
-                kwargs["progress"] = lambda info: (self.job_progress.emit(job_id, info), self._pump())
+                kwargs["progress"] = lambda info: (
+                    self._note_run(job_id, info),
+                    self.job_progress.emit(job_id, info),
+                    self._pump(),
+                )
             if "cancel" in wants:
                 kwargs["cancel"] = token
             if "store" in wants:
@@ -268,10 +287,19 @@ class EngineService(ChatSlots, QObject):
             with self._lock:
                 self._jobs.pop(job_id, None)
                 self._running.pop(job_id, None)
+                self._live_runs.pop(job_id, None)
 
     # ================================================================ engine-thread plumbing
     def _call(self, fn: Callable, *args, heavy: bool = False) -> None:
-        self._invoke.emit(fn, args, heavy)
+        self._post(fn, args, heavy)
+
+    def _post(self, fn: Callable, args: tuple, mode) -> None:
+        """Queue a request for the engine thread; before start() it is held (it would otherwise run
+        on the GUI thread, before the history is open)."""
+        if self._thread is None and fn != self._startup:
+            self._held.append((fn, args, mode))
+        else:
+            self._invoke.emit(fn, args, mode)
 
     def _can_start(self, mode) -> bool:
         if mode == REPLY:  # a reply may be written while a job waits (it is paused meanwhile)

@@ -13,7 +13,19 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
 from engine.lab import jobs
 
-RESUMABLE = ("stopped", "error")  # run statuses that can go on from their last checkpoint
+# run statuses that can go on from their last checkpoint ("interrupted": the app was killed mid-run)
+RESUMABLE = ("stopped", "error", "interrupted")
+
+
+def runs_request(service):
+    """The job that lists the runs, marking those recorded as running that this app is not
+    training (cut off by a crash) as interrupted; the live ones are read when the job runs."""
+
+    def runs(*, store=None) -> list[dict]:
+        live = service.live_runs() if hasattr(service, "live_runs") else ()
+        return jobs.runs_job(store=store, live=live)
+
+    return runs
 
 
 class RunTab(QWidget):
@@ -87,7 +99,7 @@ class RunTab(QWidget):
             self._say(self.CANCEL_NOTE)
 
     def refresh_runs(self) -> None:
-        self.runs_job = self.service.submit("runs", jobs.runs_job, {})
+        self.runs_job = self.service.submit("runs", runs_request(self.service), {})
 
     def _set_running(self, on: bool) -> None:
         if not on:

@@ -40,6 +40,17 @@ class HREDConfig:
             raise ValueError("copy needs history_turns > 0 and word_attention")
         if self.history_turns and not self.hierarchical:
             raise ValueError("history_turns needs the hierarchical model")
+        if self.attention == "dot":  # a dot product needs the decoder's state and the keys the same size
+            if self.word_attention and self.dec_hidden != 2 * self.utt_hidden:
+                raise ValueError(
+                    f"'dot' attention needs the decoder size ({self.dec_hidden}) to be twice the encoder "
+                    f"size ({self.utt_hidden}; the encoder reads both ways); use 'general' or other sizes"
+                )
+            if self.turn_attention and self.hierarchical and self.dec_hidden != self.ctx_hidden:
+                raise ValueError(
+                    f"'dot' attention needs the decoder size ({self.dec_hidden}) to equal the context "
+                    f"size ({self.ctx_hidden}); use 'general' or change the sizes"
+                )
 
     @property
     def turns_read(self) -> int:

@@ -342,7 +342,9 @@ def dialogue_job(
         config["last_turn_only"] = corpus == "history-liked"
         held_out_split(chats, last_turn_only=config["last_turn_only"])  # too few chats: said before recording
         dialogues = [[d.id, list(d.turns)] for d in chats]
-    make_config(config)  # unknown settings fail here, before a run is recorded
+    cfg = make_config(config)  # unknown settings fail here, before a run is recorded
+    if run_id is None:
+        _check_new_dialogue_run(cfg, dialogues is None)
     rec = RunRecorder(store, "dialogue", config, corpus, device, out_root, run_id, progress)
     out = rec.folder(f"dialogue-{config.get('model', {}).get('cell', 'gru')}")
     kwargs = {
@@ -355,9 +357,35 @@ def dialogue_job(
     return rec.finish(_train("engine.dialogue.run:run_dialogue_events", kwargs, rec, cancel, isolate))
 
 
-def runs_job(*, store=None) -> list[dict]:
-    """Every recorded run, newest first ([] when history is off)."""
-    return [] if store is None else store.list_runs()
+def _check_new_dialogue_run(cfg, files: bool) -> None:
+    """What would fail at the start of a new run fails here, before it is recorded with a folder and
+    a Resume that could never work: the model's sizes (dot attention needs equal query and key
+    sizes) and a corpus file that cannot be read or is too small to hold a dialogue out."""
+    from engine.dialogue.config import HREDConfig
+    from engine.dialogue.model import HRED
+    from engine.dialogue.run import held_out_split, load_dialogues
+
+    if not cfg.init_from:
+        try:
+            HRED(HREDConfig(vocab_size=16, **cfg.model))
+        except TypeError as exc:
+            raise ValueError(f"the model settings do not fit together: {exc}") from exc
+    if files and cfg.corpus not in ("chitchat", "chatterbot"):  # the shipped corpora are known good
+        dialogues = load_dialogues(cfg)
+        held_out_split(dialogues, last_turn_only=cfg.last_turn_only)
+
+
+def runs_job(*, store=None, live=()) -> list[dict]:
+    """Every recorded run, newest first ([] when history is off). A run recorded as running that is
+    not among ``live`` (the run ids this app is training now) was cut off — the app was killed or
+    crashed — and is shown as "interrupted", which can be resumed from its last checkpoint."""
+    if store is None:
+        return []
+    runs = store.list_runs()
+    for run in runs:
+        if run.get("status") == "running" and run.get("id") not in live:
+            run["status"] = "interrupted"
+    return runs
 
 
 def _check_resumable(run_id: int, folder: str | None) -> None:
@@ -398,6 +426,7 @@ class RunRecorder:
             store.update_run(run_id, status="running")
         elif store is not None:
             self.run_id = store.add_run(task, config, data, device)
+        self.progress({"kind": "heartbeat", "run_id": self.run_id})  # the app knows the run is live
 
     def folder(self, name: str) -> Path:
         if self.checkpoint:
@@ -410,6 +439,10 @@ class RunRecorder:
             else datetime.now().strftime("run-%Y%m%d-%H%M%S")
         )
         path = self.out_root / f"{stamp}-{name}"
+        n = 2
+        while path.exists():  # run ids restart with a fresh history: never write into an older run
+            path = self.out_root / f"{stamp}-{name}-{n}"
+            n += 1
         self.checkpoint = str(path)
         if self.store is not None:
             self.store.update_run(self.run_id, checkpoint=self.checkpoint)

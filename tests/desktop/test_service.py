@@ -223,3 +223,31 @@ def test_a_chat_reply_is_written_while_a_long_job_runs_and_a_waiting_job_can_be_
         release.set()
     qtbot.waitUntil(lambda: bool(finished.calls), timeout=WAIT_MS)
     assert finished.calls == [(first, "done")]
+
+
+def test_jobs_submitted_before_start_run_on_the_engine_thread_with_the_history(qtbot, tmp_path):
+    """Bug hunt: the Train panel, built with the window before the service starts, listed its runs
+    on the GUI thread with no history (the table stayed empty when the app opened on Train)."""
+    s = EngineService(
+        resolve_data_dir(tmp_path / "data"),
+        bot_loader=fakes.loader(),
+        model_finder=fakes.finder("tiny-bot"),
+        device_probe=fakes.probe,
+    )
+    finished = recorder(s.job_finished)
+    seen = {}
+
+    def job(*, store=None):
+        seen.update(thread=threading.current_thread().name, store=store is not None)
+        return "ran"
+
+    job_id = s.submit("runs", job, {})
+    qtbot.wait(50)
+    assert not finished.calls  # held until the service starts
+    s.start()
+    try:
+        qtbot.waitUntil(lambda: bool(finished.calls), timeout=WAIT_MS)
+        assert finished.calls == [(job_id, "ran")]
+        assert seen["store"] and seen["thread"] != threading.main_thread().name
+    finally:
+        s.shutdown()

@@ -320,7 +320,8 @@ def test_dialogue_job_records_cancels_and_resumes_a_run(tmp_path):
     assert (
         run["status"] == "stopped" and run["metrics"]["reason"] == "cancelled" and run["task"] == "dialogue"
     )
-    assert seen[0]["kind"] == "start" and run["curves"]["train_loss"][0][0] == 10 and run["curves"]["val_ppl"]
+    assert seen[0] == {"kind": "heartbeat", "run_id": out["run_id"]}  # the app knows the run is live
+    assert seen[1]["kind"] == "start" and run["curves"]["train_loss"][0][0] == 10 and run["curves"]["val_ppl"]
     done = jobs.dialogue_job({}, str(tmp_path), run_id=out["run_id"], isolate=False, store=store)
     run = store.get_run(out["run_id"])
     assert run["status"] == "complete" and run["metrics"]["steps"] == 30 and done["folder"] == out["folder"]
@@ -413,3 +414,35 @@ def test_a_sequence_length_beyond_the_lab_maximum_is_a_clear_error():
     for too_long in (MAX_LENGTH + 1, 99999999999999999999):
         with pytest.raises(ValueError, match="at most 10,000"):
             CompareConfig(task="parity", lengths=(too_long,)).validate()
+
+
+def test_a_new_run_never_writes_into_an_older_runs_folder_and_cut_off_runs_are_interrupted(tmp_path):
+    """Bug hunt: run ids restart with a fresh history (a damaged database is moved aside), and a new
+    run #1 wrote into the old run-0001 folder: it overwrote that model, or resumed its finished
+    checkpoint and "completed" without training. A run the app was killed in stayed "running"."""
+    old = tmp_path / "run-0001-dialogue-gru"
+    old.mkdir()
+    (old / "model.safetensors").write_bytes(b"the older model")
+    store = HistoryStore.open_in_memory()
+    rec = jobs.RunRecorder(store, "dialogue", {}, "corpus", "cpu", str(tmp_path), None, None)
+    assert rec.run_id == 1
+    assert rec.folder("dialogue-gru") == tmp_path / "run-0001-dialogue-gru-2"
+    assert (old / "model.safetensors").read_bytes() == b"the older model"
+    assert jobs.runs_job(store=store, live={1})[0]["status"] == "running"
+    assert jobs.runs_job(store=store)[0]["status"] == "interrupted"
+
+
+def test_settings_and_corpora_that_cannot_train_fail_before_a_run_is_recorded(tmp_path):
+    """Bug hunt: 'dot' attention with the default sizes, or an empty corpus file, failed only in
+    the run, leaving an error run, an empty folder and a Resume that could never work."""
+    store = HistoryStore.open_in_memory()
+    corpus = _corpus(tmp_path)
+    with pytest.raises(ValueError, match="'dot' attention needs the decoder size"):
+        jobs.dialogue_job(
+            {"corpus": str(corpus), "model": {"attention": "dot"}}, str(tmp_path), isolate=False, store=store
+        )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("just one line\n")
+    with pytest.raises(ValueError):
+        jobs.dialogue_job({"corpus": str(empty)}, str(tmp_path), isolate=False, store=store)
+    assert store.list_runs() == [] and not list(tmp_path.glob("run-*"))
