@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.run_tab import RESUMABLE, runs_request
+from desktop.widgets.run_tab import RESUMABLE, ended_words, model_ready, runs_request
 from desktop.widgets.spinboxes import dspin
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
@@ -308,15 +308,17 @@ class LanguageModelTab(QWidget):
             self.train_job = None
             self.train_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
-            self.folder = result.get("folder") or ""
             m = result.get("metrics") or {}
             ppl = m.get("best_val_ppl")
+            ready = model_ready(result)
             self.status.setText(
-                f"{m.get('reason')} after {m.get('steps')} steps"
+                ended_words(result)
                 + (f": validation perplexity {ppl:.1f}" if ppl else "")
-                + f". Model: {self.folder}"
+                + (f". Model: {result['folder']}" if ready else ". No model yet: resume the run to train on")
             )
-            self.model_ready.emit(self.folder, self.text_path.text().strip())
+            if ready:  # a run cancelled before its first validation has only its checkpoint
+                self.folder = result["folder"]
+                self.model_ready.emit(self.folder, self.text_path.text().strip())
             self.refresh_runs()  # a cancelled run can be resumed; a finished one leaves the list
         elif job_id == self.gen_job:
             self.generated.setText(result["text"])

@@ -17,6 +17,26 @@ from engine.lab import jobs
 RESUMABLE = ("stopped", "error", "interrupted")
 
 
+def model_ready(result: dict) -> bool:
+    """The run's folder holds a model a panel can load (a run stopped before its first validation
+    has only its checkpoint: no folder to point people at)."""
+    from pathlib import Path
+
+    folder = result.get("folder")
+    return bool(folder) and (Path(folder) / "config.json").is_file()
+
+
+def ended_words(result: dict) -> str:
+    """'Run #3 ended after 120 steps (step budget reached)', in words rather than internal codes."""
+    from engine.training import REASON_WORDS
+
+    m = result.get("metrics") or {}
+    reason = m.get("reason")
+    why = REASON_WORDS.get(reason, reason or "ended")
+    run = f"Run #{result['run_id']}" if result.get("run_id") is not None else "The run"
+    return f"{run} ended after {m.get('steps', 0)} steps ({why})"
+
+
 def runs_request(service):
     """The job that lists the runs, marking those recorded as running that this app is not
     training (cut off by a crash) as interrupted; the live ones are read when the job runs."""
@@ -89,8 +109,11 @@ class RunTab(QWidget):
 
     def submit_run(self, fn, kwargs: dict) -> int:
         """Submit a training job; Pause now pauses it."""
+        others = [k for k in getattr(self.service, "running_jobs", list)() if k not in ("runs", "prepare")]
         self.job_id = self.service.submit("train", fn, kwargs)
         self.pause_button.attach(self.job_id)
+        if others:  # one long job at a time: say why nothing happens yet
+            self._say(f"{self.status_text}\nWaiting: it starts when the {others[0]} job running now ends.")
         return self.job_id
 
     def cancel(self) -> None:
@@ -113,6 +136,7 @@ class RunTab(QWidget):
             text = f"{PAUSED_NOTE}\n{text}"  # a step that was under way when Pause was pressed
         self.status_text = text
         self.status.setText(text)
+        self.status.setToolTip(text)  # the line holds three lines; a long error is read in full here
 
     def _on_pause(self, paused: bool) -> None:
         self._say(PAUSED_NOTE if paused else "Continuing…")

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.run_tab import RESUMABLE, RunTab
+from desktop.widgets.run_tab import RESUMABLE, RunTab, ended_words, model_ready
 from desktop.widgets.runs_table import RunsTable
 from desktop.widgets.spinboxes import dspin as _dspin
 from desktop.widgets.spinboxes import spin as _spin
@@ -142,6 +142,7 @@ class DialogueTrainTab(RunTab):
             ("Word vectors", self.vectors),
         ):
             form.addRow(label, widget)
+        self.start_from.currentIndexChanged.connect(self._sync_architecture)
         form.addRow(self.run_buttons())
         form.addRow(self.against_time)
         form.addRow(self.show_ppl)
@@ -195,6 +196,30 @@ class DialogueTrainTab(RunTab):
             "model": model,
         }
 
+    def _architecture(self) -> tuple:
+        return (
+            self.cell,
+            self.emb,
+            self.enc,
+            self.dec,
+            self.layers,
+            self.attention,
+            self.turns,
+            self.history,
+            self.copy,
+            self.vocab,
+            self.vectors,
+        )
+
+    def _sync_architecture(self, *_args) -> None:
+        """Fine-tuning keeps the starting model's cell, sizes, attention and tokenizer: their fields
+        are greyed out then (they were silently ignored)."""
+        new = not self.start_from.currentData()
+        for widget in self._architecture():
+            widget.setEnabled(new)
+        if new:
+            self._sync_copy()
+
     def _sync_copy(self, *_args) -> None:
         """Copying needs the dialogue history and word attention."""
         self.copy.setEnabled(self.history.value() > 0 and self.attention.currentText() != "none")
@@ -204,7 +229,8 @@ class DialogueTrainTab(RunTab):
         if not cfg["corpus"]:
             self._say("Choose a corpus file first.")
             return
-        self._begin(f"Starting a {cfg['model']['cell']} run…")
+        base = self.start_from.currentText() if cfg["init_from"] else ""
+        self._begin(f"Starting to fine-tune {base}…" if base else f"Starting a {cfg['model']['cell']} run…")
         self.submit_run(jobs.dialogue_job, {"config": cfg, "out_root": self.out_root})
 
     def resume(self) -> None:
@@ -284,7 +310,7 @@ class DialogueTrainTab(RunTab):
 
     def _on_finished(self, job_id: int, result) -> None:
         if job_id == self.runs_job:
-            runs = [r for r in result or [] if r.get("task") != jobs.COMPARE_TASK]  # those have their tab
+            runs = [r for r in result or [] if r.get("task") == "dialogue"]  # the other tasks have their tabs
             self.runs.set_runs(runs)
             self._fill_start_from(runs)
             return
@@ -298,10 +324,8 @@ class DialogueTrainTab(RunTab):
         before = m.get("before_val_ppl")
         if ppl and before:  # fine-tuning: the same held-out chats before and after
             ppl_text = f"held-out perplexity {before:.2f} before, {ppl:.2f} after"
-        self._say(
-            f"Run #{result.get('run_id')} {m.get('reason')} after {m.get('steps')} steps: {ppl_text}. "
-            f"Model folder: {result.get('folder')}"
-        )
+        folder = f"Model folder: {result.get('folder')}" if model_ready(result) else "No model yet"
+        self._say(f"{ended_words(result)}: {ppl_text}. {folder}")
         self.refresh_runs()
         if m.get("reason") != "cancelled" and hasattr(self.service, "refresh_models"):
             self.service.refresh_models()  # the finished model becomes selectable in Chat
@@ -309,7 +333,9 @@ class DialogueTrainTab(RunTab):
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:
-            self.resume_button.setEnabled(any(r["status"] in RESUMABLE for r in runs))
+            self.resume_button.setEnabled(
+                any(r["status"] in RESUMABLE and r.get("task") == "dialogue" for r in runs)
+            )
 
     def _fill_start_from(self, runs: list[dict]) -> None:
         from desktop.paths import SHIPPED_MODELS

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
-from desktop.widgets.run_tab import RESUMABLE, RunTab
+from desktop.widgets.run_tab import RESUMABLE, RunTab, ended_words, model_ready
 from desktop.widgets.runs_table import RunsTable
 
 TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
@@ -252,11 +252,8 @@ class TaskTrainTab(RunTab):
         best = m.get("best_metric")
         name = METRIC_NAMES.get(m.get("metric"), m.get("metric") or "metric")
         best_text = f"best {name} {best:.4f}" if isinstance(best, (int, float)) else "no validation yet"
-        folder = f" Model folder: {result['folder']}." if model_ready(result) else ""
-        self._say(
-            f"Run #{result.get('run_id')} {m.get('reason')} after {m.get('steps')} steps: {best_text}."
-            f"{folder} {self.on_result(result)}".strip()
-        )
+        folder = f" Model folder: {result['folder']}." if model_ready(result) else " No model yet."
+        self._say(f"{ended_words(result)}: {best_text}.{folder} {self.on_result(result)}".strip())
         self.loss_plot.flush()
         self.metric_plot.flush()
         self.refresh_runs()
@@ -267,12 +264,3 @@ class TaskTrainTab(RunTab):
             self.resume_button.setEnabled(self.CAN_RESUME and any(r["status"] in RESUMABLE for r in runs))
         if len(runs) == 1:
             self.show_run(runs[0])
-
-
-def model_ready(result: dict) -> bool:
-    """The run's folder holds a model a panel can load (a run stopped before its first validation
-    has only its checkpoint: no folder to point people at)."""
-    from pathlib import Path
-
-    folder = result.get("folder")
-    return bool(folder) and (Path(folder) / "config.json").is_file()

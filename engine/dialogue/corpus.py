@@ -244,15 +244,11 @@ def _read_text(path) -> str:
         raise ValueError(f"{p} is a folder; with --format give a corpus file in it")
     if not p.is_file():
         raise FileNotFoundError(f"corpus file not found: {p}")
-    data = p.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM (Notepad's "Unicode")
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{p}: damaged UTF-16 text ({exc.reason})") from None
-    if b"\x00" in data[:4096]:
-        raise ValueError(f"{p}: looks like a binary file, not a text corpus")
-    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # Excel's "CSV UTF-8" BOM
+    from engine.summarize.textio import decode_bytes
+
+    # UTF-8 (with Excel's BOM), UTF-16 with its BOM, or Windows-1252 (Latin-1 files: "héllo" was
+    # learned as "h\ufffdllo"); binary files and other legacy encodings are refused by name
+    return decode_bytes(p.read_bytes(), str(p))
 
 
 def _read_json(path):

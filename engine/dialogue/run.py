@@ -104,6 +104,10 @@ def held_out_split(
     best perplexity was measured on it). ``last_turn_only`` (only replies rated up) needs two
     dialogues: one rated reply cannot be both trained on and held out."""
     path = Path(out_dir) / HELD_OUT_FILE if out_dir is not None else None
+    if last_turn_only and len(dialogues) == 1:  # said in the words of rated replies, not of dialogues
+        raise ValueError(
+            "only one reply is rated up: rate up at least two (one to train on, one to hold out)"
+        )
     split = fresh = C.train_valid(dialogues)
     if resume and path is not None and path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
@@ -191,6 +195,25 @@ def run_dialogue(
     if dialogues is None:
         dialogues = load_dialogues(cfg)
     train_d, valid_d, last_only = held_out_split(dialogues, out, resume, cfg.last_turn_only)  # never overlap
+
+    def cancelled_early() -> dict | None:
+        """Cancel while the data is prepared (a tokenizer, word vectors: tens of seconds) stops there."""
+        if cancel is None or not getattr(cancel, "cancelled", False):
+            return None
+        return {
+            "reason": "cancelled",
+            "steps": 0,
+            "best_val_ppl": None,
+            "before_val_ppl": None,
+            "train_minutes": 0.0,
+            "params": None,
+            "config": dict(cfg.model),
+            "history": [],
+            "folder": str(out),
+        }
+
+    if stop := cancelled_early():
+        return stop
     base = Path(cfg.init_from) if cfg.init_from else None
     tok_path = out / "tokenizer.model"
     if base is not None:
@@ -211,6 +234,8 @@ def run_dialogue(
             tok = Tokenizer.load(tok_path)
         model_cfg = HREDConfig(vocab_size=tok.vocab_size, **cfg.model)
     mc = model_cfg
+    if stop := cancelled_early():  # after the tokenizer
+        return stop
     turns, marks = mc.turns_read, mc.speaker_markers
     # one pass per dialogue (each turn encoded once) for history models, unless only last turns train
     by_dialogue = bool(mc.history_turns) and not cfg.last_turn_only
@@ -231,6 +256,8 @@ def run_dialogue(
             mc.max_reply_tokens,
             marks,
         )
+    if stop := cancelled_early():
+        return stop
     valid_pairs = _pairs(valid_d, turns, cfg.last_turn_only or last_only)
     valid_x = encode_examples(tok, valid_pairs, turns, mc.max_utt_tokens, mc.max_reply_tokens, marks)
     if cfg.max_train_examples and not by_dialogue:
@@ -248,6 +275,8 @@ def run_dialogue(
         model.load_state_dict({k: v.float() for k, v in checkpoint.load_state(base).items()})
     elif cfg.word_vectors != "none" and not resume:
         _init_embeddings(model, tok, train_x, cfg.word_vectors, cfg.seed)
+    if stop := cancelled_early():
+        return stop
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     weights = (

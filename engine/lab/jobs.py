@@ -345,6 +345,8 @@ def dialogue_job(
     cfg = make_config(config)  # unknown settings fail here, before a run is recorded
     if run_id is None:
         _check_new_dialogue_run(cfg, dialogues is None)
+        if cfg.init_from:  # fine-tuning keeps the starting model's cell: recorded and named as such
+            config["model"] = {**(config.get("model") or {}), "cell": _cell_of(cfg)}
     rec = RunRecorder(store, "dialogue", config, corpus, device, out_root, run_id, progress)
     out = rec.folder(f"dialogue-{config.get('model', {}).get('cell', 'gru')}")
     kwargs = {
@@ -355,6 +357,18 @@ def dialogue_job(
         "resume": run_id is not None,
     }
     return rec.finish(_train("engine.dialogue.run:run_dialogue_events", kwargs, rec, cancel, isolate))
+
+
+def _cell_of(cfg) -> str:
+    """The cell a run trains: the starting model's when it fine-tunes one (the form's is ignored)."""
+    if cfg.init_from:
+        from engine import checkpoint
+
+        try:
+            return str(checkpoint.read_config(cfg.init_from)["config"].get("cell", "gru"))
+        except (OSError, ValueError, KeyError):
+            pass  # the run itself names what is wrong with the starting model
+    return str(cfg.model.get("cell", "gru"))
 
 
 def _check_new_dialogue_run(cfg, files: bool) -> None:

@@ -103,7 +103,7 @@ def read_jsonl(path: str | Path) -> list[Example]:
         raise FileNotFoundError(f"{path}: no .jsonl file")
     out = []
     for file in files:
-        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(decode_bytes(file.read_bytes(), str(file)).splitlines(), 1):
             if not line.strip():
                 continue
             try:

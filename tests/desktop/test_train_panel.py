@@ -140,3 +140,35 @@ def test_dialogue_form_offers_history_and_copy_only_where_they_apply(panel):
     assert tab.copy.isEnabled()
     tab.history.setValue(0)  # and the dialogue history
     assert not tab.copy.isEnabled() and tab.config()["model"] == {**model, "history_turns": 0, "copy": False}
+
+
+def test_fine_tuning_greys_out_the_architecture_and_only_dialogue_runs_are_listed(panel):
+    """Bug hunt: fine-tuning silently ignored the form's cell and sizes (and named the run after the
+    form's cell); the chat-model tab listed other tasks' runs and offered to resume them."""
+    tab = panel.dialogue
+    assert tab.cell.isEnabled()
+    tab.start_from.addItem("shipped chat model", "/models/dialogue")
+    tab.start_from.setCurrentIndex(tab.start_from.count() - 1)
+    assert not tab.cell.isEnabled() and not tab.enc.isEnabled() and not tab.vocab.isEnabled()
+    assert tab.epochs.isEnabled() and tab.lr.isEnabled()
+    tab.start_from.setCurrentIndex(0)
+    assert tab.cell.isEnabled()
+    runs = [
+        {"id": 2, "task": "summarizer", "status": "stopped", "config": {}},
+        {"id": 1, "task": "dialogue", "status": "interrupted", "config": {"model": {"cell": "lstm"}}},
+    ]
+    tab.runs_job = -5
+    tab._on_finished(-5, runs)
+    assert [r["id"] for r in tab.runs.runs] == [1]
+    tab.runs.table.selectRow(0)
+    assert tab.resume_button.isEnabled()  # a run cut off by a crash can go on
+
+
+def test_the_end_of_a_run_is_said_in_words_and_names_a_folder_only_with_a_model(tmp_path):
+    from desktop.widgets.run_tab import ended_words, model_ready
+
+    result = {"run_id": 3, "folder": str(tmp_path), "metrics": {"reason": "step_budget", "steps": 30}}
+    assert ended_words(result) == "Run #3 ended after 30 steps (step budget reached)"
+    assert not model_ready(result)
+    (tmp_path / "config.json").write_text("{}")
+    assert model_ready(result)

@@ -446,3 +446,39 @@ def test_settings_and_corpora_that_cannot_train_fail_before_a_run_is_recorded(tm
     with pytest.raises(ValueError):
         jobs.dialogue_job({"corpus": str(empty)}, str(tmp_path), isolate=False, store=store)
     assert store.list_runs() == [] and not list(tmp_path.glob("run-*"))
+
+
+def test_one_rated_first_reply_gets_the_rated_reply_message(tmp_path):
+    """Bug hunt: with the rated reply on the first exchange the message spoke of dialogues and turns."""
+    store = HistoryStore.open_in_memory()
+    cid = store.create_conversation()
+    uid = store.add_message(cid, "user", "hi there", None)
+    store.update_message(store.add_message(cid, "bot", "hello!", uid), feedback=1)
+    with pytest.raises(ValueError, match="only one reply is rated up"):
+        jobs.dialogue_job({"corpus": "history-liked"}, str(tmp_path), isolate=False, store=store)
+
+
+def test_latin1_corpora_are_read_and_binary_ones_refused(tmp_path):
+    from engine.dialogue import corpus as C
+
+    text = tmp_path / "latin1.txt"
+    text.write_bytes("héllo there\nwhat a namé\n\nsecond one\nyes indeed\n".encode("cp1252"))
+    dialogues = C.load_corpus(str(text), "text")
+    assert dialogues[0].turns[0] == "héllo there"
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ValueError, match="b.txt"):
+        C.load_corpus(str(binary), "text")
+
+
+def test_cancel_while_the_data_is_prepared_stops_before_training(tmp_path):
+    """Bug hunt: Cancel was ignored for about 30 s while the tokenizer and word vectors were made."""
+    from engine.dialogue.run import make_config, run_dialogue
+
+    class Cancelled:
+        cancelled = True
+
+    cfg = make_config({"corpus": str(_corpus(tmp_path)), "vocab_size": 300, "model": SMALL_HRED})
+    out = run_dialogue(cfg, tmp_path / "run", cancel=Cancelled())
+    assert out["reason"] == "cancelled" and out["steps"] == 0
+    assert not (tmp_path / "run" / "tokenizer.model").exists()  # stopped before the tokenizer
