@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
@@ -24,6 +24,7 @@ DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message
 SAVE_SETTINGS_MS = 600
 
 
+SIDE_MIN_WIDTH = 280  # px; more when the text size needs it (_fit_side)
 SPLITTER_DEFAULT = (270, 730, 370)  # history, conversation, side panel (pixels)
 
 
@@ -97,7 +98,7 @@ class ChatPanel(QWidget):
         self.side = QFrame()
         self.side.setObjectName("SidePanel")
         self.side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.side.setMinimumWidth(280)
+        self.side.setMinimumWidth(SIDE_MIN_WIDTH)
         side_col = QVBoxLayout(self.side)
         side_col.setContentsMargins(6, 8, 0, 0)
         self.tabs = QTabWidget()
@@ -317,6 +318,14 @@ class ChatPanel(QWidget):
     def _set_side(self, on: bool) -> None:
         self.side.setVisible(on)
         self.settings.side_panel = on
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # a new text size: the side panel's fields must fit
+            QTimer.singleShot(0, self._fit_side)
+
+    def _fit_side(self) -> None:
+        self.side.setMinimumWidth(max(SIDE_MIN_WIDTH, self.side.minimumSizeHint().width()))
 
     def save_state(self) -> None:
         self.settings.set_int_list("chat/splitter", self.splitter.sizes())

@@ -7,6 +7,7 @@ A row emits a single ``action(name, message_id, value)`` signal: "copy", "regene
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop import theme
 
+_BODY_STYLE = re.compile(r"<body style=\"[^\"]*\">")
 MAX_RENDER_CHARS = 20000  # longer texts are shown cut (the whole text is stored and copied)
 BUBBLE_PADDING = 30  # left + right inner margins of a bubble, px
 STATUS_TAGS = {"stopped": "Stopped", "error": "Error — reply failed", "streaming": "Interrupted"}
@@ -34,7 +36,9 @@ def render_markdown(text: str) -> str:
     """Markdown -> HTML through Qt's own parser (QTextDocument.setMarkdown)."""
     doc = QTextDocument()
     doc.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub)
-    return doc.toHtml()
+    # toHtml() writes the font of the moment into <body style=…>: without it the bubble follows the
+    # label's font, so a new text size in Settings applies to the messages already shown too
+    return _BODY_STYLE.sub("<body>", doc.toHtml(), count=1)
 
 
 def display_text(text: str) -> tuple[str, bool]:
@@ -338,6 +342,13 @@ class MessageRow(QWidget):
         self.bubble.show()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.text and event.type() == QEvent.Type.FontChange:  # a new text size (Settings)
+            doc = QTextDocument()
+            doc.setDefaultFont(self.text.font())
+            doc.setHtml(self.text.text())
+            self._ideal = doc.idealWidth()
+            self._fit_width()
+            return False
         released = event.type() == QEvent.Type.MouseButtonRelease
         if released and self.role == "bot" and not self.text.hasSelectedText():
             self.action.emit("select", self.mid, None)

@@ -152,6 +152,8 @@ class Composer(QWidget):
         self.edit.setFocus()
 
     def eventFilter(self, obj, event) -> bool:
+        if obj is self.edit and event.type() == QEvent.Type.FontChange:  # a new text size: new height
+            self._fit()
         if obj is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self.frame.setProperty("focused", "true" if event.type() == QEvent.Type.FocusIn else "false")
             self.frame.style().unpolish(self.frame)

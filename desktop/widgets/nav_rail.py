@@ -44,6 +44,7 @@ class NavRail(QFrame):
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.clicked.connect(self.settings_requested)
         col.addWidget(self.settings_button)
+        self._fit_width()
 
     def _button(self, label: str, icon_name: str) -> QToolButton:
         b = QToolButton(self)
@@ -56,6 +57,17 @@ class NavRail(QFrame):
         b.setCursor(Qt.CursorShape.PointingHandCursor)
         return b
 
+    def _fit_width(self) -> None:
+        """As wide as the longest label in the current text size (labels were cut to "Su…ze")."""
+        buttons = [*self.buttons.values(), self.settings_button]
+        for b in buttons:
+            b.ensurePolished()
+        widest = max(b.fontMetrics().horizontalAdvance(b.text()) for b in buttons) + 16
+        inner = max(86, widest)
+        for b in buttons:
+            b.setFixedWidth(inner)
+        self.setFixedWidth(inner + 10)
+
     def set_current(self, key: str) -> None:
         for k, b in self.buttons.items():
             b.setChecked(k == key)
@@ -67,3 +79,4 @@ class NavRail(QFrame):
         theme.retint(self)
         if current:
             self.set_current(current)
+        self._fit_width()

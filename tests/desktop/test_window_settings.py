@@ -241,3 +241,23 @@ def test_the_history_width_is_kept_when_the_side_panel_was_hidden(qtbot, start_a
     assert saved[0] == 420 and saved[2] == 0
     assert splitter_sizes(saved) == [420, saved[1], 370]
     assert splitter_sizes([420, 0, 300]) == splitter_sizes([1, 2]) == [270, 730, 370]
+
+
+def test_a_larger_text_size_applies_to_what_is_on_screen(qtbot, start_app, send_message):
+    """Bug hunt: at 16 pt the nav labels read "Su…ze", the messages already shown kept the old size,
+    the composer's placeholder was cut and the decoding fields were clipped."""
+    run = start_app()
+    send_message(run, "hello there friend")
+    composer_before = run.chat.composer.edit.height()
+    run.window.apply_settings(_values(run, font_pt=16.0))
+    qtbot.wait(50)
+    for button in run.window.nav.buttons.values():
+        assert button.width() >= button.fontMetrics().horizontalAdvance(button.text())
+    for mid in run.chat.messages.order:
+        html = run.chat.messages.rows[mid].text.text()
+        assert "font-size" not in html.split("<body", 1)[-1].split(">", 1)[0]
+        assert run.chat.messages.rows[mid].text.font().pointSizeF() == 16.0
+    assert run.chat.composer.edit.height() > composer_before
+    qtbot.waitUntil(
+        lambda: run.chat.side.minimumWidth() >= run.chat.side.minimumSizeHint().width(), timeout=WAIT_MS
+    )
