@@ -322,7 +322,7 @@ class ChatPanel(QWidget):
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # a new text size: the side panel's fields must fit
-            QTimer.singleShot(0, self._fit_side)
+            QTimer.singleShot(0, self, self._fit_side)  # not after the panel is gone
 
     def _fit_side(self) -> None:
         self.side.setMinimumWidth(max(SIDE_MIN_WIDTH, self.side.minimumSizeHint().width()))
