@@ -66,6 +66,20 @@ JOB_WORDS = {
 }
 
 
+JOB_STATUS = {  # the status bar while a job runs
+    "prepare": "Preparing the training tools…",
+    "runs": "Reading the list of runs…",
+    "compare runs": "Reading earlier comparisons…",
+    "columns": "Reading the file's columns…",
+    "train": "Training…",
+    "summarize": "Summarizing…",
+    "caption": "Captioning…",
+    "forecast": "Forecasting…",
+    "export": "Exporting…",
+    "demo": "Preparing the demo…",
+}
+
+
 def _busy_words(kinds: list[str]) -> str:
     names = list(dict.fromkeys(JOB_WORDS.get(k, f"A {k} job") for k in kinds))
     return (" and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]) + (
@@ -213,7 +227,7 @@ class MainWindow(QMainWindow):
         self.status.set_state("off", "No chat model")
 
     def _on_job_started(self, _job_id: int, kind: str) -> None:
-        self.status.showMessage(f"Working: {kind}…")
+        self.status.showMessage(JOB_STATUS.get(kind, f"Working: {kind}…"))
 
     def _on_job_finished(self, _job_id: int, _result) -> None:
         self.status.clearMessage()

@@ -31,7 +31,7 @@ from desktop.widgets.caption_grid import CaptionGrid
 from desktop.widgets.caption_header import CaptionHeader, ProgressRow
 from desktop.widgets.drop_zone import DropZone
 from desktop.widgets.model_picker import TaskModelPicker
-from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
+from desktop.widgets.panel_parts import add_banner, listen_to_jobs, min_width_for_text, side_by_side
 from engine.caption.images import IMAGE_EXTENSIONS
 from engine.caption.video import VIDEO_EXTENSIONS
 
@@ -102,7 +102,7 @@ class CaptionPanel(QWidget):
         self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.detail_scroll.setWidget(self.detail)
-        self.detail_scroll.setMinimumWidth(380 + 20)  # the pane and a vertical scroll bar
+        min_width_for_text(self.detail_scroll, 380 + 20)  # the pane and a vertical scroll bar
         self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)

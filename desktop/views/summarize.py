@@ -28,7 +28,7 @@ from desktop import summarize_ops as ops
 from desktop.paths import RESOURCES
 from desktop.task_models import SUMMARIZER_KIND
 from desktop.widgets.model_picker import TaskModelPicker
-from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
+from desktop.widgets.panel_parts import add_banner, listen_to_jobs, min_width_for_text, side_by_side
 from desktop.widgets.source_view import SourceView
 from desktop.widgets.summarize_controls import VARIANTS
 from desktop.widgets.summarize_header import SummarizeHeader
@@ -101,7 +101,7 @@ class SummarizePanel(QWidget):
         left_col.addWidget(self.source)
         self.splitter.addWidget(left)
         self.summary = SummaryView()
-        self.summary.setMinimumWidth(340)
+        min_width_for_text(self.summary, 340)
         self.splitter.addWidget(self.summary)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from desktop import forecast_ops as ops
 from desktop.paths import RESOURCES
 from desktop.widgets.forecast_metrics import ForecastMetrics
-from desktop.widgets.panel_parts import title_row
+from desktop.widgets.panel_parts import min_width_for_text, title_row
 
 METHOD_TIPS = {
     "lstm": "LSTM ensemble (trains in seconds to a minute)",
@@ -94,7 +94,7 @@ class ForecastHeader(QFrame):
 class ForecastSide(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumWidth(330)
+        min_width_for_text(self, 330)
         scol = QVBoxLayout(self)
         scol.setContentsMargins(12, 12, 24, 16)
         scol.addWidget(_section("Backtest"))

@@ -80,6 +80,7 @@ class ForecastPlot(QWidget):
         if dated != self.dated:
             self.set_dated(dated)
         self.history.setData(_arr(x), _arr(y))
+        self._show_values(bool(x))
         self.plot.setLabel("left", label)
         self.split.setValue(x[-1] if x else 0)
         self.split.setVisible(bool(x))
@@ -121,6 +122,12 @@ class ForecastPlot(QWidget):
         self.history.setData([], [])
         self.split.hide()
         self.clear_forecast()
+        self._show_values(False)
+
+    def _show_values(self, on: bool) -> None:
+        """No tick values on an empty plot (its x axis read "00.100 00.200 …": seconds of 1970)."""
+        for side in ("bottom", "left"):
+            self.plot.getAxis(side).setStyle(showValues=on)
 
     def fit_view(self) -> None:
         self.plot.enableAutoRange()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop import theme
 
@@ -49,6 +49,11 @@ class LivePlot(QWidget):
         self.log_y = log_y
         self.markers = markers  # dots on the points: for sparse curves (dots cost time to draw)
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor=c["text"])
+        self.note = QLabel()  # what to do while the plot is empty (set_note), above it
+        self.note.setObjectName("MutedLabel")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        lay.addWidget(self.note)
         lay.addWidget(self.widget)
         self.curves: dict[str, object] = {}
         self.data: dict[str, tuple[list[float], list[float]]] = {}
@@ -57,6 +62,11 @@ class LivePlot(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.flush)
+
+    def set_note(self, text: str) -> None:
+        """A line above the plot ("select runs to compare them"); empty text hides it."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     # -- data ------------------------------------------------------------------------------------
     def _curve(self, name: str, color: str | None, dashed: bool, width: float):

@@ -5,7 +5,7 @@ gone with the panel)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
 
 from desktop import theme
@@ -52,3 +52,31 @@ def listen_to_jobs(panel) -> None:
     s.job_finished.connect(panel._on_job_finished)
     s.job_failed.connect(panel._on_job_failed)
     s.job_progress.connect(panel._on_job_progress)
+
+
+BASE_PT = 10.0  # the text size the panes' pixel widths were designed at
+
+
+class _WidthFollowsFont(QObject):
+    """Keeps a pane's minimum width in step with the text size (see :func:`min_width_for_text`)."""
+
+    def __init__(self, widget, px: int) -> None:
+        super().__init__(widget)  # lives as long as the pane
+        self.px = px
+        widget.installEventFilter(self)
+        self.apply(widget)
+
+    def apply(self, widget) -> None:
+        scale = max(1.0, widget.font().pointSizeF() / BASE_PT)
+        widget.setMinimumWidth(int(round(self.px * scale)))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.FontChange:
+            self.apply(obj)
+        return False
+
+
+def min_width_for_text(widget, px: int) -> None:
+    """``widget.setMinimumWidth(px)`` at the usual text size, and proportionally more at larger ones
+    (Settings allows up to 24 pt: side panes' buttons and table headers were cut)."""
+    _WidthFollowsFont(widget, px)

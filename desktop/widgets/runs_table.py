@@ -78,7 +78,7 @@ class RunsTable(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.overlay = LivePlot("Selected runs", "step", NOTHING_SELECTED, log_y=True)
+        self.overlay = LivePlot("Selected runs", "step", "", log_y=True)
         split.addWidget(self.table)
         split.addWidget(self.overlay)
         lay.addWidget(split)
@@ -138,10 +138,11 @@ class RunsTable(QWidget):
         self.overlay.set_log_y(keys == {"val_ppl"} or not keys)
         shown = SHORT.get(next(iter(keys)), "training loss") if len(keys) == 1 else "metric (see legend)"
         if not keys:
-            shown = NOTHING_SELECTED
+            shown = ""
         elif keys == {"val_ppl"}:
             shown = "validation perplexity"
         self.overlay.plot.setLabel("left", shown)
+        self.overlay.set_note("" if keys else NOTHING_SELECTED[0].upper() + NOTHING_SELECTED[1:] + ".")
         for run in chosen:
             key = run_metric(run)
             points = (run.get("curves") or {}).get(key) or []

@@ -221,7 +221,10 @@ class SourceView(QPlainTextEdit):
         top = rect.center().y() - 70
         painter.drawPixmap(int(rect.center().x() - size / 2), int(top), icon)
         painter.setPen(QColor(c["muted"]))
-        text_rect = QRectF(rect.left(), top + size + 12, rect.width(), 90)
+        lines = HINT.count("\n") + 1  # tall enough for the hint at any text size (90 px cut it at 16 pt)
+        text_rect = QRectF(
+            rect.left(), top + size + 12, rect.width(), lines * painter.fontMetrics().lineSpacing() + 8
+        )
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, HINT)
 
     def resizeEvent(self, event) -> None:
