@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.live_plot import PALETTE, LivePlot
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from engine.lab import jobs
@@ -114,6 +114,10 @@ class _JobTab(QWidget):
         if job_id == self.job_id:
             self._end()
             self.status.setText(message)
+            bar = getattr(self, "bar", None)
+            if bar is not None and bar.maximum() == 0:  # not left in Qt's "busy" animation
+                bar.setRange(0, 1)
+                bar.setValue(0)
 
     def progress(self, info: dict) -> None:
         pass
@@ -214,10 +218,14 @@ class CompareTab(_JobTab):
                 "sequence lengths are whole numbers separated by commas, e.g. 5, 10, 20"
             ) from None
         cells = [k for k, box in self.cell_boxes.items() if box.isChecked()]
+        if not cells:
+            raise ValueError("tick at least one cell to compare")
+        if not lengths:
+            raise ValueError("give at least one sequence length, e.g. 5, 10, 20")
         return {
             "task": self.task.currentData(),
             "cells": cells,
-            "lengths": lengths,
+            "lengths": sorted(set(lengths)),  # a curve over increasing T; a repeated length trains once
             "steps": self.steps.value(),
             "hidden_size": self.hidden.value(),
         }
@@ -246,7 +254,8 @@ class CompareTab(_JobTab):
             self.plot.add_point(info["cell"], info["length"], info["accuracy"])
 
     def finished(self, result) -> None:
-        self.bar.setValue(self.bar.maximum())
+        if not result["cancelled"]:  # a cancelled run's bar stays where it stopped
+            self.bar.setValue(self.bar.maximum())
         lengths = result["lengths"]
         self.plot.set_curve(
             "chance", lengths, [result["chance"]] * len(lengths), color="#9aa0a6", dashed=True
@@ -327,7 +336,8 @@ class FlowTab(_JobTab):
         self.grad_plot.clear()
         self.probes = 0
         self.status.setText("Training…")
-        self._submit("gradient flow", jobs.flow_job, {"config": self.config()})
+        self.run_cfg = self.config()  # what is drawn (the clip level) is the run's, not the form's now
+        self._submit("gradient flow", jobs.flow_job, {"config": self.run_cfg})
 
     def progress(self, info: dict) -> None:
         if info.get("kind") != "flow":
@@ -337,19 +347,21 @@ class FlowTab(_JobTab):
         for i, norms in enumerate(layers):
             suffix = f" (layer {i + 1})" if len(layers) > 1 else ""
             ts = list(range(1, len(norms) + 1))
+            color = PALETTE[i % len(PALETTE)]  # one colour per layer; dashed = before training
             if info["step"] == 0:
-                self.plot.set_curve("before training" + suffix, ts, norms, color="#9aa0a6", dashed=True)
+                self.plot.set_curve("before training" + suffix, ts, norms, color=color, dashed=True)
             else:
-                self.plot.set_curve(f"at the latest step{suffix}", ts, norms)
+                self.plot.set_curve(f"at the latest step{suffix}", ts, norms, color=color)
         self.grad_plot.add_point("parameters", info["step"], info["param_grad_norm"])
-        clip = self.config()["clip_norm"]
+        clip = getattr(self, "run_cfg", {}).get("clip_norm", 0.0)
         if clip:
             self.grad_plot.set_curve("clip level", [0, max(info["steps"], 1)], [clip, clip], "#9aa0a6", True)
         first, last = layers[-1][0], layers[-1][-1]
         ratio = f"; first/last step ratio {first / last:.1e}" if last > 0 else ""
         clipped = " (clipped)" if info.get("clipped") else ""
+        loss = f"loss {info['loss']:.4f}, " if info.get("loss") is not None else ""
         self.status.setText(
-            f"step {info['step']}/{info['steps']}: loss {info['loss']:.4f}, parameter gradient "
+            f"step {info['step']}/{info['steps']}: {loss}parameter gradient "
             f"norm {info['param_grad_norm']:.3g}{clipped}{ratio}"
         )
 

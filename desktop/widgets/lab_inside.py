@@ -208,10 +208,15 @@ class EmbeddingsTab(_JobTab):
 
         self.model_list.clear()
         self.gensim_list.clear()
-        self.model_list.addItem("Model embedding:")
+        word = result.get("word") or ""
+        if word:
+            self.model_list.addItem(f"Model embedding, neighbours of {word!r}:")
         for w, s in result.get("model", []):
             self.model_list.addItem(f"{w}   {s:.2f}")
-        self.gensim_list.addItem("gensim Word2Vec:" if "gensim" in result else "gensim: choose the text")
+        if "gensim_word" in result:
+            self.gensim_list.addItem(f"gensim Word2Vec, neighbours of {result['gensim_word']!r}:")
+        elif word:
+            self.gensim_list.addItem("gensim: choose a text file to compare with")
         if result.get("gensim_error"):
             self.gensim_list.addItem(f"(no gensim vectors: {result['gensim_error']})")
         for w, s in result.get("gensim", []):
@@ -226,4 +231,7 @@ class EmbeddingsTab(_JobTab):
                 label = pg.TextItem(w, color=theme.current_colors()["text"])
                 label.setPos(x, y)
                 self.scatter.addItem(label)
-        self.status.setText(f"Neighbours of {result.get('word')!r}.")
+        said = [f"Neighbours of {word!r}." if word else "No word given: the projection only."]
+        if result.get("projection_error"):
+            said.append(f"Projection: {result['projection_error']}")
+        self.status.setText(" ".join(said))

@@ -293,7 +293,12 @@ class LanguageModelTab(QWidget):
     def _on_progress(self, job_id: int, info) -> None:
         if job_id != self.train_job or not isinstance(info, dict):
             return
-        if info.get("kind") == "progress":
+        if info.get("kind") == "start":  # a resumed run: its earlier curve first
+            curves = info.get("curves") or {}
+            for name, key in (("training", "train_loss"), ("validation", "val_loss")):
+                for point in curves.get(key) or []:
+                    self.plot.add_point(name, point[0], point[1])
+        elif info.get("kind") == "progress":
             self.plot.add_point("training", info["step"], info["loss"])
             self.status.setText(f"step {info['step']}/{info['total_steps']}: loss {info['loss']:.3f}")
         elif info.get("kind") == "eval" and "val_loss" in info.get("metrics", {}):

@@ -26,7 +26,7 @@ def model_ready(result: dict) -> bool:
     return bool(folder) and (Path(folder) / "config.json").is_file()
 
 
-def ended_words(result: dict) -> str:
+def ended_words(result: dict, unit: str = "steps") -> str:
     """'Run #3 ended after 120 steps (step budget reached)', in words rather than internal codes."""
     from engine.training import REASON_WORDS
 
@@ -34,7 +34,7 @@ def ended_words(result: dict) -> str:
     reason = m.get("reason")
     why = REASON_WORDS.get(reason, reason or "ended")
     run = f"Run #{result['run_id']}" if result.get("run_id") is not None else "The run"
-    return f"{run} ended after {m.get('steps', 0)} steps ({why})"
+    return f"{run} ended after {m.get('steps', 0)} {unit} ({why})"
 
 
 def runs_request(service):

@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 from desktop.widgets.live_plot import LivePlot
 
 COLUMNS = ("Run", "Task", "Data", "Cell", "Status", "Best", "Steps", "Minutes", "Started", "Model folder")
-SHORT = {"val_ppl": "ppl", "rouge_l": "ROUGE-L", "bleu_4": "BLEU-4", "cider": "CIDEr", "val_loss": "val loss"}
+SHORT = {
+    "train_loss": "training loss",
+    "val_ppl": "ppl",
+    "rouge_l": "ROUGE-L",
+    "bleu_4": "BLEU-4",
+    "cider": "CIDEr",
+    "val_loss": "val loss",
+}
 
 
 def run_cell(run: dict) -> str:
@@ -135,20 +142,19 @@ class RunsTable(QWidget):
         chosen = self.selected()
         self.overlay.clear()
         keys = {run_metric(run) for run in chosen}
+        note = "" if keys else NOTHING_SELECTED[0].upper() + NOTHING_SELECTED[1:] + "."
+        if len(keys) > 1:  # unlike measures on one axis compare nothing: all by their training loss
+            names = ", ".join(sorted(SHORT.get(k, k) for k in keys))
+            note = f"The selected runs keep different measures ({names}): compared by training loss."
+            keys = {"train_loss"}
+        key = next(iter(keys), "")
         self.overlay.set_log_y(keys == {"val_ppl"} or not keys)
-        shown = SHORT.get(next(iter(keys)), "training loss") if len(keys) == 1 else "metric (see legend)"
-        if not keys:
-            shown = ""
-        elif keys == {"val_ppl"}:
-            shown = "validation perplexity"
+        shown = {"": "", "val_ppl": "validation perplexity"}.get(key, SHORT.get(key, "training loss"))
         self.overlay.plot.setLabel("left", shown)
-        self.overlay.set_note("" if keys else NOTHING_SELECTED[0].upper() + NOTHING_SELECTED[1:] + ".")
+        self.overlay.set_note(note)
         for run in chosen:
-            key = run_metric(run)
             points = (run.get("curves") or {}).get(key) or []
             label = f"#{run['id']} {run_cell(run) or run.get('task', '')}"
-            if len(keys) > 1 or key == "train_loss":
-                label += f" ({SHORT.get(key, 'train loss')})"
             self.overlay.set_curve(label, [p[0] for p in points], [p[1] for p in points])
         self.overlay.flush()
         self.selection_changed.emit(chosen)

@@ -39,6 +39,8 @@ SCORE_NAMES = (("mae", "MAE"), ("rmse", "RMSE"), ("smape", "sMAPE"), ("mase", "M
 
 class ForecasterTrainTab(TaskTrainTab):
     TASK = "forecaster"
+    STEP_UNIT = "epochs"  # of all ensemble members together
+    KEEPS_MODEL = False  # every forecast trains on its series: the run measures the settings
     JOB = task_jobs.forecaster_job
     ITEMS = "windows"
     X_LABEL = "epoch (ensemble members in a row)"

@@ -81,6 +81,8 @@ class TaskTrainTab(RunTab):
     METRICS: tuple[str, ...] = ()  # validation metrics drawn in the metric plot
     ITEMS = "tokens"  # what the throughput counts
     X_LABEL = "step"  # the curves' x axis
+    STEP_UNIT = "steps"  # what a run's "steps" count, in the end message
+    KEEPS_MODEL = True  # a run leaves a model folder the panels load (the forecaster's does not)
 
     run_finished = Signal(object)  # the job's result dict
 
@@ -252,8 +254,12 @@ class TaskTrainTab(RunTab):
         best = m.get("best_metric")
         name = METRIC_NAMES.get(m.get("metric"), m.get("metric") or "metric")
         best_text = f"best {name} {best:.4f}" if isinstance(best, (int, float)) else "no validation yet"
-        folder = f" Model folder: {result['folder']}." if model_ready(result) else " No model yet."
-        self._say(f"{ended_words(result)}: {best_text}.{folder} {self.on_result(result)}".strip())
+        if not self.KEEPS_MODEL:
+            folder = ""
+        else:
+            folder = f" Model folder: {result['folder']}." if model_ready(result) else " No model yet."
+        said = f"{ended_words(result, self.STEP_UNIT)}: {best_text}.{folder} {self.on_result(result)}"
+        self._say(said.strip())
         self.loss_plot.flush()
         self.metric_plot.flush()
         self.refresh_runs()

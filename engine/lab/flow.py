@@ -146,5 +146,10 @@ def run_flow(
             device=device,
             steps_per_epoch=cfg.steps,
         )
-        reason = trainer.fit().reason
+        done = trainer.fit()
+        reason = done.reason
+        if (
+            done.step > probes[-1]["step"]
+        ):  # steps past the last multiple of probe_every: the end is probed too
+            record(done.step, None)
     return {"config": asdict(cfg), "probes": probes, "reason": reason}

@@ -82,8 +82,15 @@ def compare_runs_job(*, store=None) -> list[dict]:
     return [
         {"id": r["id"], "started_at": r["started_at"], "status": r["status"], "result": r["metrics"]}
         for r in store.list_runs()
-        if r["task"] == COMPARE_TASK and r["metrics"].get("accuracy")
+        if r["task"] == COMPARE_TASK and _measured(r["metrics"].get("accuracy"))
     ]
+
+
+def _measured(accuracy) -> bool:
+    """A comparison with at least one measured point (one cancelled at once has only None)."""
+    return isinstance(accuracy, dict) and any(
+        a is not None for accs in accuracy.values() if isinstance(accs, list) for a in accs
+    )
 
 
 def flow_job(config: dict, *, progress=None, cancel=None, device: str = "cpu") -> dict:
@@ -133,7 +140,7 @@ def sentence_input(folder: str, text: str, device: str = "cpu"):
     import torch
 
     if not text.strip():
-        raise ValueError("type a sentence to feed the model (--text on the command line)")
+        raise ValueError("type a sentence to feed the model")
     if model_kind(folder) == "dialogue":
         bot = load_chat_model(folder, device)
         x_ids, _, pieces, *_ = bot.prepare([text])
@@ -259,7 +266,8 @@ def lm_train_job(
     config = {"model": model or {}, "train": train or {}, "text": text_path}
     if run_id is not None and store is not None:
         config = store.get_run(run_id)["config"]
-    read_sentences(config["text"])  # a bad file fails here, before a run is recorded
+    if len(read_sentences(config["text"])) < 2:  # a bad or too-short file fails before a run is recorded
+        raise ValueError("a language model needs at least two sentences of text")
     rec = RunRecorder(store, "lm", config, config["text"], device, out_root, run_id, progress)
     kwargs = {
         "text_path": config["text"],
@@ -302,12 +310,19 @@ def embeddings_job(
     if word:
         out["model"] = E.model_neighbours(matrix, tok, word, k)
         if text_path:
+            from engine.text.vectors import simple_tokenize
+
+            # gensim's vectors are trained on lower-cased words: say which word its list is for
+            out["gensim_word"] = " ".join(simple_tokenize(word))
             try:
-                out["gensim"] = E.gensim_neighbours(_sentences(text_path), word, k)
+                out["gensim"] = E.gensim_neighbours(_sentences(text_path), out["gensim_word"], k)
             except (ValueError, OSError) as exc:  # the model's own neighbours are still worth showing
                 out["gensim_error"] = str(exc)
     if words and len(words) >= 2:
-        out["projection"] = E.projection(matrix, tok, list(words))
+        try:
+            out["projection"] = E.projection(matrix, tok, list(words))
+        except ValueError as exc:  # one unknown word must not take the neighbours with it
+            out["projection_error"] = str(exc)
     return out
 
 

@@ -272,10 +272,23 @@ def generate(
             prefix = torch.tensor([ids[:-1]], device=device)
             _, final = model(prefix)
             state = _batch_first(final)
-        hyps = decode(
-            model.step, state, batch=1, bos=ids[-1], eos=EOS_ID, options=options, unk=UNK_ID, device=device
+        # control pieces (<sep>, <u1> …) are never written; EOS ends the sentence; bytes spell
+        # characters the vocabulary lacks
+        banned = torch.tensor(
+            [i for i in range(len(tok)) if i != EOS_ID and tok.is_special(i) and not tok.is_byte(i)],
+            dtype=torch.long,
+            device=device,
         )
-    return tok.decode(ids[1:] + hyps[0][0].tokens)
+
+        def step(tokens, st):
+            logp, new_state, *rest = model.step(tokens, st)
+            return (logp.index_fill(1, banned, -1e9), new_state, *rest)
+
+        hyps = decode(
+            step, state, batch=1, bos=ids[-1], eos=EOS_ID, options=options, unk=UNK_ID, device=device
+        )
+    # sampled bytes that do not form a character decode to U+FFFD: left out rather than shown
+    return tok.decode(ids[1:] + hyps[0][0].tokens).replace("\ufffd", "")
 
 
 def human_or_model(

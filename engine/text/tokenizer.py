@@ -229,6 +229,10 @@ class Tokenizer:
         """The id of ``piece``; ``UNK_ID`` when the piece is not in the vocabulary."""
         return self._sp.piece_to_id(piece)
 
+    def is_byte(self, i: int) -> bool:
+        """True for a byte-fallback piece (<0x41>)."""
+        return bool(self._sp.is_byte(self._check_id(i)))
+
     def is_special(self, i: int) -> bool:
         """True for control, unknown, user-defined (<sep>, <u1>, <u2>), byte and unused pieces."""
         i = self._check_id(i)

@@ -50,6 +50,13 @@ def test_bad_lengths_get_a_message_and_nothing_runs(qtbot, panel):
     tab.lengths.setText("5, ten")
     qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
     assert tab.job_id is None and "whole numbers" in tab.status.text()
+    tab.lengths.setText("6, 2, 4, 4")  # a curve over increasing lengths, each trained once
+    assert tab.config()["lengths"] == [2, 4, 6]
+    for box in tab.cell_boxes.values():
+        box.setChecked(False)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    assert tab.job_id is None and "at least one cell" in tab.status.text()
+    assert tab.bar.maximum() != 0  # not left in the busy animation
 
 
 def test_gradient_flow_is_plotted_live(qtbot, panel):
@@ -63,6 +70,9 @@ def test_gradient_flow_is_plotted_live(qtbot, panel):
     assert tab.probes == 3  # before training, after step 5 and step 10
     assert tab.plot.points("before training") == 8 and tab.plot.points("at the latest step") == 8
     assert tab.grad_plot.points("parameters") == 3 and "clip level" in tab.grad_plot.names()
+    tab.clip_on.setChecked(False)  # the form changed after the run: the run's clip level stays drawn
+    tab.progress(tab.result["probes"][-1])
+    assert "clip level" in tab.grad_plot.names()
     tab.cell.setCurrentIndex(tab.cell.findData("lstm"))
     assert not tab.identity.isEnabled()
 

@@ -172,3 +172,30 @@ def test_the_end_of_a_run_is_said_in_words_and_names_a_folder_only_with_a_model(
     assert not model_ready(result)
     (tmp_path / "config.json").write_text("{}")
     assert model_ready(result)
+
+
+def test_runs_with_unlike_measures_are_compared_by_training_loss(qtbot):
+    """Bug hunt: ROUGE-L (0.1–0.2) and a training loss (5–6) were drawn on one axis."""
+    from desktop.widgets.runs_table import RunsTable
+
+    table = RunsTable()
+    qtbot.addWidget(table)
+    loss = [[1, 6.1, 1.0], [2, 4.8, 2.0]]
+    runs = [
+        {"id": 2, "task": "summarizer", "status": "stopped", "config": {}, "curves": {"train_loss": loss}},
+        {
+            "id": 1,
+            "task": "summarizer",
+            "status": "complete",
+            "config": {},
+            "metrics": {"metric": "rouge_l"},
+            "curves": {"train_loss": loss, "rouge_l": [[2, 0.12, 2.0]]},
+        },
+    ]
+    table.set_runs(runs)
+    table.select([1, 2])
+    assert table.overlay.plot.getAxis("left").labelText == "training loss"
+    assert "compared by training loss" in table.overlay.note.text()
+    assert sorted(table.overlay.names()) == ["#1 summarizer", "#2 summarizer"]
+    table.select([1])
+    assert table.overlay.plot.getAxis("left").labelText == "ROUGE-L" and table.overlay.note.isHidden()

@@ -295,3 +295,21 @@ def test_inspect_bad_input_is_a_clear_error(capsys):
     assert "0s and 1s" in capsys.readouterr().err
     assert main(["inspect", "embeddings"]) == 2
     assert "--model" in capsys.readouterr().err
+
+
+def test_flow_probes_the_trained_model_when_steps_are_not_a_multiple_of_probe_every():
+    """Bug hunt: 7 steps probed every 5 were probed at 0 and 5 only, and "the latest step" was not."""
+    res = run_flow(FlowConfig(task="adding", cell="rnn", length=6, steps=7, probe_every=5, batch_size=8))
+    assert [p["step"] for p in res["probes"]] == [0, 5, 7]
+
+
+def test_comparisons_cancelled_before_any_point_are_not_offered_again():
+    from engine.history import HistoryStore
+    from engine.lab import jobs
+
+    store = HistoryStore.open_in_memory()
+    empty = store.add_run(jobs.COMPARE_TASK, {}, "copy", "cpu")
+    store.update_run(empty, status="stopped", metrics={"accuracy": {"rnn": [None, None]}})
+    kept = store.add_run(jobs.COMPARE_TASK, {}, "copy", "cpu")
+    store.update_run(kept, status="complete", metrics={"accuracy": {"rnn": [0.9, None]}})
+    assert [r["id"] for r in jobs.compare_runs_job(store=store)] == [kept]

@@ -482,3 +482,31 @@ def test_cancel_while_the_data_is_prepared_stops_before_training(tmp_path):
     out = run_dialogue(cfg, tmp_path / "run", cancel=Cancelled())
     assert out["reason"] == "cancelled" and out["steps"] == 0
     assert not (tmp_path / "run" / "tokenizer.model").exists()  # stopped before the tokenizer
+
+
+def test_a_one_sentence_text_is_refused_before_a_language_model_run_is_recorded(tmp_path):
+    store = HistoryStore.open_in_memory()
+    one = _write(tmp_path / "one.txt", "Hello there world.")
+    with pytest.raises(ValueError, match="at least two sentences"):
+        jobs.lm_train_job(str(one), str(tmp_path), isolate=False, store=store)
+    assert store.list_runs() == []
+
+
+def test_embeddings_keep_the_neighbours_when_a_projected_word_is_unknown(lm_folder, tmp_path):
+    folder, _ = lm_folder
+    text = _write(tmp_path / "t.txt", TEXT)
+    out = jobs.embeddings_job(str(folder), word="Cat", words=["cat", "zzqx"], text_path=str(text))
+    assert out["model"] and out["gensim"] and out["gensim_word"] == "cat"  # gensim's words are lower case
+    assert "projection" not in out and "zzqx" in out["projection_error"]
+
+
+def test_generated_text_holds_no_control_pieces(lm_folder):
+    from engine.lab.lm import load_lm
+
+    folder, _ = lm_folder
+    model, tok = load_lm(str(folder), "cpu")
+    texts = [
+        generate(model, tok, "The", DecodeOptions(method="sample", seed=s, max_len=30)) for s in range(20)
+    ]
+    for text in texts:
+        assert not any(p in text for p in ("<sep>", "<u1>", "<u2>", "\ufffd")), text
