@@ -133,15 +133,20 @@ class MainWindow(QMainWindow):
         self.nav.panel_selected.connect(self.select_panel)
         self.nav.settings_requested.connect(self.open_settings)
         QShortcut(QKeySequence("Ctrl+,"), self, self.open_settings)
+        # from every panel: a new chat, or the search over all history (chats, summaries, captions …)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.New), self, self._new_chat)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self._find)
         for i, (key, *_rest) in enumerate(PANELS, start=1):
             QShortcut(QKeySequence(f"Ctrl+{i}"), self, lambda k=key: self.select_panel(k))
         self._connect_service()
+        theme.name_icon_buttons(self)
         self._restore(panel)
 
     # ====================================================================== panels
     def _install(self, key: str, widget: QWidget) -> None:
         self.panels[key] = widget
         self._slots[key].layout().addWidget(widget)
+        theme.name_icon_buttons(widget)
         if hasattr(widget, "forecaster_settings"):  # the Train panel hands a run's settings over
             widget.forecaster_settings.connect(self._use_forecaster_settings)
 
@@ -184,6 +189,14 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self._slots[key])
         self.nav.set_current(key)
         self.settings.last_panel = key
+
+    def _new_chat(self) -> None:
+        self.select_panel("chat")
+        self.chat.new_chat()
+
+    def _find(self) -> None:
+        self.select_panel("chat")
+        self.chat.history.focus_search()
 
     def current_key(self) -> str:
         return next(k for k, slot in self._slots.items() if slot is self.stack.currentWidget())
@@ -328,6 +341,8 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 860)
         self.select_panel(panel or self.settings.last_panel)
+        if self.current_key() == "chat":
+            self.chat.composer.focus()  # typing can start at once
 
     def save_state(self) -> None:
         self.settings.set_bytes("window/geometry", self.saveGeometry())

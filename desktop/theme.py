@@ -174,6 +174,19 @@ def set_icon(button, name: str, color_key: str = "text", size: int = 18) -> None
     button.setIconSize(QSize(size, size))
 
 
+def name_icon_buttons(root) -> None:
+    """Icon-only buttons under ``root`` (and ``root`` itself) get their tooltip as accessible name,
+    so a screen reader says "Copy" or "Export conversation" rather than "button"."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    buttons = root.findChildren(QAbstractButton)
+    if isinstance(root, QAbstractButton):
+        buttons.append(root)
+    for b in buttons:
+        if not b.text() and b.toolTip():
+            b.setAccessibleName(b.toolTip().split("(")[0].strip() or b.toolTip())
+
+
 def retint(root) -> None:
     """Redraw every themed icon under ``root`` (after a theme change)."""
     from PySide6.QtWidgets import QAbstractButton

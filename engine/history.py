@@ -561,13 +561,35 @@ class HistoryStore:
         LIMIT :limit
     """.format(marks=f"char({ord(_MARK_OPEN)}), char({ord(_MARK_CLOSE)})")
 
+    _SUBSTRING_SQL = """
+        SELECT * FROM (
+            SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title, m.text AS body,
+                m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            UNION ALL
+            SELECT 'summary', s.id, NULL, s.source, s.summary || ' ' || COALESCE(s.source, ''), s.created_at
+            FROM summaries s
+            UNION ALL
+            SELECT 'caption', p.id, NULL, p.file_name, p.caption || ' ' || COALESCE(p.file_name, ''),
+                p.created_at FROM captions p
+            UNION ALL
+            SELECT 'forecast', f.id, NULL, f.name, f.name || ' ' || COALESCE(f.method, ''), f.created_at
+            FROM forecasts f
+        ) WHERE {where}
+        ORDER BY created_at DESC
+        LIMIT :limit
+    """
+
     def search(self, query: str, limit: int = 50) -> list[dict]:
         """Best-ranked hits (bm25) across messages, summaries, captions and forecasts.
 
         Free text: each word must occur, the last may be a prefix (search as you type); matches
-        in ``snippet`` are wrapped in [ ]. Empty or punctuation-only queries return [].
+        in ``snippet`` are wrapped in [ ]. Empty or punctuation-only queries return []. Words in
+        scripts written without spaces (Chinese, Japanese, Thai …) and emoji are searched as
+        substrings instead, newest first: the word index sees a whole run of kanji as one word.
         """
         _check_limit(limit)
+        if needs_substring_search(query):
+            return self._substring_search(query, limit)
         match = fts_query(query)
         if match is None:
             return []
@@ -589,6 +611,27 @@ class HistoryStore:
                 }
             )
         return out
+
+    def _substring_search(self, query: str, limit: int) -> list[dict]:
+        terms = [t for t in query.replace("\x00", " ").split() if t][:MAX_QUERY_TERMS]
+        escape = {"\\": "\\\\", "%": "\\%", "_": "\\_"}
+        params: dict = {"limit": limit}
+        where = []
+        for i, term in enumerate(terms):
+            params[f"t{i}"] = "%" + "".join(escape.get(ch, ch) for ch in term) + "%"
+            where.append(f"body LIKE :t{i} ESCAPE '\\'")
+        rows = self._rows(self._SUBSTRING_SQL.format(where=" AND ".join(where)), params)
+        return [
+            {
+                "kind": r["kind"],
+                "id": r["id"],
+                "conversation_id": r["conversation_id"],
+                "title": make_title(r["title"] or ""),
+                **_substring_snippet(" ".join((r["body"] or "").split()), terms),
+                "created_at": r["created_at"],
+            }
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------------------- export/import
     def export_conversation(self, cid: int, fmt: str = "md") -> str:
@@ -613,6 +656,53 @@ def _with_meta(row: dict) -> dict:
         return {**row, "meta": rec.loads(row["meta"]), "meta_damaged": False}
     except ValueError:
         return {**row, "meta": None, "meta_damaged": True}
+
+
+_NO_SPACE_SCRIPTS = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3FFFF),  # CJK extensions B and later
+)
+
+
+def needs_substring_search(query: str) -> bool:
+    """Whether ``query`` needs the substring search: it holds a script written without spaces
+    between words, or it is only symbols such as emoji (which the word index leaves out; around a
+    word, "®fox®", they are punctuation and the word is searched)."""
+    import unicodedata
+
+    if any(any(lo <= ord(ch) <= hi for lo, hi in _NO_SPACE_SCRIPTS) for ch in query):
+        return True
+    return not any(ch.isalnum() for ch in query) and any(unicodedata.category(ch) == "So" for ch in query)
+
+
+SNIPPET_CHARS = 80  # around the first match, for the search list
+
+
+def _substring_snippet(body: str, terms: list[str]) -> dict:
+    """A snippet of ``body`` around the first term found, with every term's matches in it."""
+    low = body.lower()
+    first = min((i for i in (low.find(t.lower()) for t in terms) if i >= 0), default=0)
+    start = max(0, first - SNIPPET_CHARS // 3)
+    end = min(len(body), start + SNIPPET_CHARS)
+    text = ("…" if start else "") + body[start:end] + ("…" if end < len(body) else "")
+    offset = (1 if start else 0) - start
+    matches = []
+    for term in terms:
+        i = low.find(term.lower(), start)
+        while i >= 0 and i + len(term) <= end:
+            matches.append([i + offset, i + offset + len(term)])
+            i = low.find(term.lower(), i + len(term))
+    matches.sort()
+    marked = text
+    for a, b in reversed(matches):
+        marked = marked[:a] + "[" + marked[a:b] + "]" + marked[b:]
+    return {"snippet": marked, "snippet_text": text, "matches": matches}
 
 
 def _unmark(line: str) -> tuple[str, list[list[int]]]:

@@ -55,6 +55,8 @@ class ChatPanel(QWidget):
         self.model_name = ""
         self._chosen_model: str | None = None  # picked in the header, not loaded yet
         self.conversations: list[dict] = []
+        self._last_deleted: dict | None = None  # the snapshot Ctrl+Z restores
+        self._listed = False  # the history's list has arrived (search hits are checked against it)
         self.model_defaults = DecodeOptions().to_dict()  # the loaded model's recommended decoding
         self.decoding = self.new_decoding()
         self._expect_created = False
@@ -118,10 +120,10 @@ class ChatPanel(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_SETTINGS_MS)
         self._save_timer.timeout.connect(self._save_decoding)
+        # Ctrl+N and Ctrl+F are the window's (they work from every panel): see MainWindow
         for keys, slot in (
-            (QKeySequence.StandardKey.New, self.new_chat),
-            (QKeySequence.StandardKey.Find, self.history.focus_search),
             ("Ctrl+Shift+S", self._toggle_side),
+            (QKeySequence.StandardKey.Undo, self.undo_delete),
         ):
             QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(
@@ -171,7 +173,7 @@ class ChatPanel(QWidget):
         self.decoding_panel.changed.connect(self._on_decoding)
 
     # ================================================================= user actions
-    def new_chat(self) -> None:
+    def new_chat(self, focus: bool = True) -> None:
         self.cid = None
         self._shown_cid = None
         self._expect_created = False
@@ -182,7 +184,14 @@ class ChatPanel(QWidget):
         self._show_decoding()
         self.attention.set_record(None)
         self._show_empty(True)
-        self.composer.focus()
+        if focus:
+            self.composer.focus()
+
+    def undo_delete(self) -> None:
+        """Ctrl+Z (outside a text field): bring back the conversation deleted last."""
+        snapshot, self._last_deleted = self._last_deleted, None
+        if snapshot is not None:
+            self.service.restore_conversation(snapshot)
 
     def apply_default_decoding(self) -> None:
         """A new default (Settings) also applies to the blank new chat on screen."""
@@ -289,6 +298,8 @@ class ChatPanel(QWidget):
             "Markdown (*.md)" if fmt == "md" else "JSON (*.json)",
         )
         if path:
+            if not Path(path).suffix:  # a bare name gets the format's extension
+                path = f"{path}.{fmt}"
             self.service.export_conversation(cid, fmt, path)
 
     def ask_import(self) -> None:
@@ -333,6 +344,7 @@ class ChatPanel(QWidget):
     # ============================================================== service answers
     def _on_conversations(self, conversations: list[dict]) -> None:
         self.conversations = conversations
+        self._listed = True
         self.history.conversations.set_conversations(conversations, self.cid)
         self.history.set_empty(not conversations)
         current = next((c for c in conversations if c["id"] == self.cid), None)
@@ -418,14 +430,20 @@ class ChatPanel(QWidget):
 
     def _on_deleted(self, cid: int, snapshot: dict) -> None:
         title = (snapshot.get("conversation") or {}).get("title") or "Untitled conversation"
-        if cid == self.cid:
-            self.new_chat()
+        self._last_deleted = snapshot
+        if cid == self.cid:  # deleting from the list by keyboard keeps the focus there
+            self.new_chat(focus=not self.history.conversations.hasFocus())
+        self.history.refresh_search()  # its hits are gone from the results too
         self.notice_requested.emit(
-            f"Deleted “{title}”.", "info", ("Undo", lambda: self.service.restore_conversation(snapshot))
+            f"Deleted “{title}” (Ctrl+Z undoes).",
+            "info",
+            ("Undo", lambda: self.service.restore_conversation(snapshot)),
         )
 
     def _on_restored(self, cid: int) -> None:
+        self._last_deleted = None  # undone (by the notice's button or Ctrl+Z): not twice
         self.open_conversation(cid)
+        self.history.refresh_search()
 
     def _on_exported(self, path: str) -> None:
         self.notice_requested.emit(f"Exported to {path}", "info", None)
@@ -444,6 +462,11 @@ class ChatPanel(QWidget):
 
     def _on_result(self, result: dict) -> None:
         if result.get("kind") == "message" and result.get("conversation_id") is not None:
+            listed = self._listed and {c["id"] for c in self.conversations}
+            if listed is not False and int(result["conversation_id"]) not in listed:
+                self.notice_requested.emit("That conversation has been deleted.", "info", None)
+                self.history.refresh_search()  # an old result: the chat must not point at it
+                return
             self.open_conversation(
                 int(result["conversation_id"]), leaf=int(result["id"]), focus=int(result["id"])
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,6 +27,7 @@ from desktop.widgets.bubble import local_time
 from desktop.widgets.conversation_list import ConversationList
 
 SEARCH_DELAY_MS = 200
+DOWN_KEYS = (Qt.Key.Key_Down, Qt.Key.Key_PageDown)  # from the search field into the list below
 SEARCH_LIMIT = 50  # hits asked of the history (desktop.chat_slots.search's default)
 KIND_LABELS = {"message": "Chat", "summary": "Summary", "caption": "Caption", "forecast": "Forecast"}
 
@@ -108,6 +109,8 @@ class HistoryPane(QWidget):
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.itemClicked.connect(self._on_result)
         self.results.itemActivated.connect(self._on_result)
+        self.results.installEventFilter(self)  # its rows reflow when the pane's width changes
+        self.search.installEventFilter(self)  # Down goes from the search field to the results
         rcol.addWidget(self.results, 1)
         self.stack.addWidget(results_page)
         col.addWidget(self.stack, 1)
@@ -164,11 +167,35 @@ class HistoryPane(QWidget):
                 f"<div style='color:{c['text']}'>"
                 f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
             )
+            # what a screen reader says for the row (its text is drawn by the label)
+            plain = f"{r.get('title') or 'Untitled'}, {kind}, {short}: {text}"
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, plain)
             self.results.addItem(item)
-            label.setFixedWidth(max(self.results.viewport().width() - 20, 160))
-            label.adjustSize()
-            item.setSizeHint(label.sizeHint())
             self.results.setItemWidget(item, label)
+            self._fit_row(item, label)
+
+    def _fit_row(self, item: QListWidgetItem, label: QLabel) -> None:
+        label.setFixedWidth(max(self.results.viewport().width() - 20, 160))
+        label.adjustSize()
+        item.setSizeHint(label.sizeHint())
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if obj is self.results and kind == QEvent.Type.Resize:
+            for i in range(self.results.count()):
+                item = self.results.item(i)
+                label = self.results.itemWidget(item)
+                if label is not None:
+                    self._fit_row(item, label)
+        elif obj is self.search and kind == QEvent.Type.KeyPress and event.key() in DOWN_KEYS:
+            if self.stack.currentIndex() == 1 and self.results.count():
+                self.results.setCurrentRow(0)
+                self.results.setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+            if self.stack.currentIndex() == 0 and self.conversations.count():
+                self.conversations.setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+        return False
 
     def _on_result(self, item: QListWidgetItem) -> None:
         result = item.data(Qt.ItemDataRole.UserRole)
@@ -180,6 +207,11 @@ class HistoryPane(QWidget):
         if self.results.count():
             self.results.setCurrentRow(0)
             self._on_result(self.results.item(0))
+
+    def refresh_search(self) -> None:
+        """Ask again for the search shown (after a delete or restore its hits changed)."""
+        if self.search.text().strip():
+            self.search_requested.emit(self.search.text().strip())
 
     def clear_search(self) -> None:
         self.search.clear()

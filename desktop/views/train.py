@@ -34,15 +34,17 @@ class TrainPanel(QWidget):
         col.setContentsMargins(12, 8, 12, 8)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.dialogue = DialogueTrainTab(service)
-        self.summarizer = SummarizerTrainTab(service)
-        self.captioner = CaptionerTrainTab(service)
-        self.forecaster = ForecasterTrainTab(service)
-        self.compare = CompareTab(service)
-        self.flow = FlowTab(service)
-        self.gates = GatesTab(service)
-        self.lm = LanguageModelTab(service)
-        self.embeddings = EmbeddingsTab(service)
+        # built with a parent: a parentless tab's setVisible(True) showed its buttons and plots as
+        # windows of their own for a moment, and the main window lost the keyboard focus
+        self.dialogue = DialogueTrainTab(service, self.tabs)
+        self.summarizer = SummarizerTrainTab(service, self.tabs)
+        self.captioner = CaptionerTrainTab(service, self.tabs)
+        self.forecaster = ForecasterTrainTab(service, self.tabs)
+        self.compare = CompareTab(service, self.tabs)
+        self.flow = FlowTab(service, self.tabs)
+        self.gates = GatesTab(service, self.tabs)
+        self.lm = LanguageModelTab(service, self.tabs)
+        self.embeddings = EmbeddingsTab(service, self.tabs)
         for widget, label in (
             (self.dialogue, "Chat model"),
             (self.summarizer, "Summarizer"),

@@ -11,12 +11,11 @@ import re
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QTextDocument
+from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -25,6 +24,20 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
+from desktop.widgets.composer import MessageEdit
+
+
+class _EditField(MessageEdit):
+    """Editing a sent message: Enter saves and sends, Shift+Enter is a new line, Esc cancels (the
+    chat panel's own Esc, which stops a reply, does not take the key from it)."""
+
+    def event(self, event) -> bool:
+        keys = (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in keys:
+            event.accept()
+            return True
+        return super().event(event)
+
 
 _BODY_STYLE = re.compile(r"<body style=\"[^\"]*\">")
 MAX_RENDER_CHARS = 20000  # longer texts are shown cut (the whole text is stored and copied)
@@ -124,6 +137,7 @@ class MessageRow(QWidget):
         b = QToolButton()
         b.setObjectName(f"{name}Button")
         b.setToolTip(tip)
+        b.setAccessibleName(tip.split("(")[0].strip() or tip)  # icon only: what a screen reader says
         theme.set_icon(b, icon_name, "muted", 15)
         b.setCheckable(checkable)
         b.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -305,8 +319,10 @@ class MessageRow(QWidget):
         box.setObjectName("Composer")
         lay = QVBoxLayout(box)
         lay.setContentsMargins(8, 8, 8, 8)
-        edit = QPlainTextEdit(self.message.get("text") or "")
+        edit = _EditField(self.message.get("text") or "")
         edit.setObjectName("ComposerEdit")
+        edit.setTabChangesFocus(True)  # Tab moves on to Cancel and Save (it typed a tab before)
+        edit.moveCursor(QTextCursor.MoveOperation.End)
         edit.setMinimumHeight(70)
         edit.setMaximumHeight(160)
         buttons = QHBoxLayout()
@@ -321,6 +337,10 @@ class MessageRow(QWidget):
         box.setFixedWidth(max(self.bubble.width(), 420))
         cancel.clicked.connect(self.end_edit)
         save.clicked.connect(lambda: self._submit_edit(edit.toPlainText()))
+        edit.submit.connect(lambda: self._submit_edit(edit.toPlainText()))  # Enter, as in the composer
+        edit.stop.connect(self.end_edit)  # Esc cancels
+        QWidget.setTabOrder(edit, cancel)
+        QWidget.setTabOrder(cancel, save)
         edit.textChanged.connect(lambda: save.setEnabled(bool(edit.toPlainText().strip())))
         self.bubble.hide()
         self.column.insertWidget(2, box, 0, self._align())

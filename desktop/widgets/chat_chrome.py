@@ -56,7 +56,7 @@ class ChatHeader(QFrame):
         row.addWidget(self.export_button)
         self.side_button = QToolButton()
         self.side_button.setCheckable(True)
-        self.side_button.setToolTip("Show or hide the decoding and attention panel")
+        self.side_button.setToolTip("Show or hide the decoding and attention panel (Ctrl+Shift+S)")
         theme.set_icon(self.side_button, "sidebar-right", "muted", 17)
         self.side_button.toggled.connect(self.side_toggled)
         row.addWidget(self.side_button)

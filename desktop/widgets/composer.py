@@ -16,7 +16,9 @@ from engine.text.normalize import has_visible
 MAX_LINES = 8
 
 
-class _Edit(QPlainTextEdit):
+class MessageEdit(QPlainTextEdit):
+    """A message field: Enter submits, Shift+Enter makes a new line, Esc asks to stop."""
+
     submit = Signal()
     stop = Signal()
 
@@ -48,7 +50,7 @@ class Composer(QWidget):
         row = QHBoxLayout(self.frame)
         row.setContentsMargins(14, 8, 8, 8)
         row.setSpacing(8)
-        self.edit = _Edit()
+        self.edit = MessageEdit()
         self.edit.setObjectName("ComposerEdit")
         self.edit.setPlaceholderText("Message Parlance…")
         self.edit.setTabChangesFocus(True)
@@ -106,6 +108,7 @@ class Composer(QWidget):
             b.setEnabled(self.can_send())
         b.style().unpolish(b)
         b.style().polish(b)
+        b.setAccessibleName("Stop the reply" if self._generating else "Send")
 
     def _on_text(self) -> None:
         text = self.edit.toPlainText()

@@ -88,7 +88,9 @@ class _Delegate(QStyledItemDelegate):
         painter.drawText(
             QRect(r.left(), top.bottom() + 3, r.width(), painter.fontMetrics().height()),
             int(Qt.AlignmentFlag.AlignLeft),
-            index.data(SUB_ROLE) or "",
+            painter.fontMetrics().elidedText(
+                index.data(SUB_ROLE) or "", Qt.TextElideMode.ElideRight, r.width()
+            ),
         )
         painter.restore()
 
@@ -118,6 +120,7 @@ class ConversationList(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.itemChanged.connect(self._on_changed)
         self.currentItemChanged.connect(self._on_current)
+        self.itemActivated.connect(self._on_activated)
         self._titles: dict[int, str] = {}
         self._quiet = False
         self._pending: tuple[list[dict], int | None] | None = None  # a refresh held while renaming
@@ -193,6 +196,29 @@ class ConversationList(QListWidget):
         if item is not None:
             self.editItem(item)
 
+    def focusInEvent(self, event) -> None:
+        """Focus alone opens nothing: Qt makes the first row current when the list gets focus, which
+        opened that conversation (and a new chat's draft was then sent into it)."""
+        self._quiet = True
+        try:
+            super().focusInEvent(event)
+        finally:
+            self._quiet = False
+
+    def moveCursor(self, action, modifiers):  # noqa: N802 (Qt override)
+        """Home and Page Up skip the day headers ("Today"), which cannot be chosen."""
+        index = super().moveCursor(action, modifiers)
+        Move = QAbstractItemView.CursorAction
+        if action in (Move.MoveHome, Move.MovePageUp) and index.isValid():
+            for row in range(index.row(), self.count()):
+                if self.item(row).flags() & Qt.ItemFlag.ItemIsSelectable:
+                    return self.model().index(row, 0)
+        return index
+
+    def _on_activated(self, item) -> None:
+        if item is not None and item.data(CID_ROLE) is not None:  # Enter on the current row opens it
+            self.conversation_chosen.emit(int(item.data(CID_ROLE)))
+
     def _on_current(self, item, _previous) -> None:
         if not self._quiet and item is not None and item.data(CID_ROLE) is not None:
             self.conversation_chosen.emit(int(item.data(CID_ROLE)))
@@ -224,9 +250,11 @@ class ConversationList(QListWidget):
             return
         cid = int(item.data(CID_ROLE))
         menu = QMenu(self)
-        menu.addAction("Rename", lambda: self.editItem(item))
+        rename = menu.addAction("Rename", lambda: self.editItem(item))
+        rename.setShortcut(QKeySequence(Qt.Key.Key_F2))  # shown in the menu; the list handles the key
         menu.addAction("Export as Markdown…", lambda: self.export_requested.emit(cid, "md"))
         menu.addAction("Export as JSON…", lambda: self.export_requested.emit(cid, "json"))
         menu.addSeparator()
-        menu.addAction("Delete", lambda: self.delete_requested.emit(cid))
+        delete = menu.addAction("Delete", lambda: self.delete_requested.emit(cid))
+        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         menu.popup(self.viewport().mapToGlobal(pos))

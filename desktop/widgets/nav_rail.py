@@ -31,10 +31,10 @@ class NavRail(QFrame):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: dict[str, QToolButton] = {}
-        for key, label, icon_name in panels:
+        for i, (key, label, icon_name) in enumerate(panels, start=1):
             b = self._button(label, icon_name)
             b.setCheckable(True)
-            b.setToolTip(label)
+            b.setToolTip(f"{label} (Ctrl+{i})")
             b.clicked.connect(lambda _=False, k=key: self.panel_selected.emit(k))
             self.group.addButton(b)
             self.buttons[key] = b

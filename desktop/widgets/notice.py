@@ -116,7 +116,8 @@ class NoticeArea(QWidget):
         timeout_ms: int | None = None,
     ) -> Notice:
         if timeout_ms is None:
-            timeout_ms = 12000 if level == "error" else 7000
+            # one with an action (Undo) stays longer: it may be reached by keyboard (or Ctrl+Z)
+            timeout_ms = 12000 if level == "error" or action else 7000
         notices = self.notices()
         for old in notices[: max(0, len(notices) - self.MAX_VISIBLE + 1)]:
             old.dismiss()

@@ -88,7 +88,8 @@ class RunTab(QWidget):
         self.resume_button.clicked.connect(self.resume)
         for b in (self.start_button, self.pause_button, self.cancel_button, self.resume_button):
             row.addWidget(b)
-        self.resume_button.setVisible(self.CAN_RESUME)
+        if not self.CAN_RESUME:  # hide() only: setVisible(True) on a widget with no parent yet shows a window
+            self.resume_button.hide()
         return row
 
     def status_line(self) -> QLabel:

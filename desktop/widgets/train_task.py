@@ -155,7 +155,8 @@ class TaskTrainTab(RunTab):
         self.metric_plot = LivePlot(
             "Validation", self.X_LABEL, " / ".join(METRIC_NAMES[m] for m in self.METRICS)
         )
-        self.metric_plot.setVisible(bool(self.METRICS))
+        if not self.METRICS:  # hide() only: setVisible(True) on a widget with no parent yet shows a window
+            self.metric_plot.hide()
         plots.addWidget(self.metric_plot, 1)
         col.addLayout(plots, 3)
         extra = self.build_extra()

@@ -847,3 +847,17 @@ def test_an_imported_title_is_one_line(tmp_path):
     new = s.import_conversation(json.dumps(snap))
     title = s.get_conversation(new)["title"]
     assert "\n" not in title and title.startswith("line one # injected heading x") and len(title) <= 300
+
+
+def test_search_finds_words_inside_chinese_and_japanese_text_and_emoji(store):
+    """Bug hunt: the word index saw "東京の天気はどうですか" as one word, so 天気 found nothing, and
+    an emoji query was dropped as punctuation."""
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "東京の天気はどうですか 今日", None)
+    store.add_message(cid, "user", "I am happy 🙂 today, 50% off_sale", None)
+    (hit,) = store.search("天気")
+    assert hit["snippet_text"] == "東京の天気はどうですか 今日" and hit["matches"] == [[3, 5]]
+    assert hit["conversation_id"] == cid and hit["kind"] == "message"
+    assert [h["snippet_text"] for h in store.search("🙂")] == ["I am happy 🙂 today, 50% off_sale"]
+    assert len(store.search("東京 今日")) == 1 and store.search("天気 🙂") == []
+    assert store.search("今日 %") == [] and store.search("今日 _") == []  # LIKE wildcards are text
