@@ -15,6 +15,9 @@ from PySide6.QtCore import QByteArray, QSettings
 from engine.decoding import DecodeOptions
 
 PANELS = ("chat", "summarize", "caption", "forecast", "train")
+# text sizes Settings offers: above 18 pt the chat's three panes no longer fit a 1,360-px window
+# (the system's display scaling enlarges everything for those who need more)
+MIN_FONT_PT, MAX_FONT_PT = 7.0, 18.0
 MAX_SIZE = 100_000  # the largest widget size (pixels) a saved layout may hold
 
 
@@ -65,7 +68,7 @@ class AppSettings:
     @property
     def font_pt(self) -> float:
         value = self._get("appearance/font_pt", 10.0, float)
-        return min(max(value, 7.0), 24.0) if math.isfinite(value) else 10.0
+        return min(max(value, MIN_FONT_PT), MAX_FONT_PT) if math.isfinite(value) else 10.0
 
     @font_pt.setter
     def font_pt(self, value: float) -> None:

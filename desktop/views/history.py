@@ -117,6 +117,7 @@ class HistoryPane(QWidget):
         self.empty = QLabel("No conversations yet.\nStart one on the right.")
         self.empty.setObjectName("EmptyText")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         col.addWidget(self.empty)
         self.empty.hide()
         self._timer = QTimer(self)

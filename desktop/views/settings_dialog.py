@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.settings import MAX_FONT_PT, MIN_FONT_PT
 from engine.decoding import DecodeOptions
 
 THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
@@ -46,7 +47,8 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(max(0, self.theme.findData(theme or settings.theme)))
         form.addRow("Theme", self.theme)
         self.font = QDoubleSpinBox()
-        self.font.setRange(7, 24)
+        self.font.setRange(MIN_FONT_PT, MAX_FONT_PT)
+        self.font.setToolTip("For larger text, use the system's display scaling")
         self.font.setSingleStep(0.5)
         self.font.setSuffix(" pt")
         self.font.setValue(settings.font_pt)

@@ -3,7 +3,7 @@ banner (loading / no model) and the empty state shown before the first message."
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from desktop.widgets.model_picker import ModelPicker
 
+ONE_COLUMN_PT = 14.0  # from this text size the suggestions stand in one column
 SUGGESTIONS = (
     "Hi! How are you today?",
     "What do you like to do at the weekend?",
@@ -148,25 +149,39 @@ class EmptyState(QWidget):
         )
         text.setObjectName("EmptyText")
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)
         col.addWidget(text)
         col.addSpacing(18)
         grid = QGridLayout()
         grid.setSpacing(10)
         self.chips: list[QToolButton] = []
-        for i, s in enumerate(SUGGESTIONS):
+        for s in SUGGESTIONS:
             chip = QToolButton()
             chip.setObjectName("ChipButton")
             chip.setText(s)
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
             chip.clicked.connect(lambda _=False, s=s: self.suggestion_chosen.emit(s))
-            grid.addWidget(chip, i // 2, i % 2)
             self.chips.append(chip)
+        self.grid = grid
+        self._arrange()
         wrap = QHBoxLayout()
         wrap.addStretch(1)
         wrap.addLayout(grid)
         wrap.addStretch(1)
         col.addLayout(wrap)
         col.addStretch(3)
+
+    def _arrange(self) -> None:
+        """Two columns of suggestions; one at large text sizes (two made the chat 2,000 px wide)."""
+        cols = 1 if self.font().pointSizeF() >= ONE_COLUMN_PT else 2
+        for i, chip in enumerate(self.chips):
+            self.grid.removeWidget(chip)
+            self.grid.addWidget(chip, i // cols, i % cols)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "grid"):
+            self._arrange()
 
     def retint(self) -> None:
         self.logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 52).pixmap(52, 52))

@@ -69,6 +69,7 @@ class Composer(QWidget):
         self.hint = QLabel("Enter to send · Shift+Enter for a new line · Esc stops a reply")
         self.hint.setObjectName("HintLabel")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)  # large text sizes: it wraps rather than widen the chat
         outer.addWidget(self.hint)
         self._generating = False
         self._blocked_reason: str | None = None
