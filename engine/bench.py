@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
+
+from engine.cli_args import count, json_text
 
 HELP = "measure throughput of a part of the engine (benches: rnn)"
 
@@ -34,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats; the median is reported")
     parser.add_argument("--warmup", type=int, default=None, help="untimed warm-up runs per variant")
     parser.add_argument("--only", default=None, help="comma-separated subset of the bench's variants")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=count, default=None, help="torch intra-op threads (default: torch's)"
+    )
 
 
 def load_bench(name: str):
@@ -73,6 +76,8 @@ def _numeric(s: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads == 0:  # 0 means torch's default, as in every other command
+        args.threads = None
     for opt in ("batch", "seq", "hidden", "repeats", "threads"):
         value = getattr(args, opt)
         if value is not None and value < 1:
@@ -85,5 +90,5 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     result = bench(args)
-    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    print(json_text(result, indent=2) if args.json else format_table(result))
     return 0

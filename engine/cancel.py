@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
 import threading
 import time
 
@@ -74,3 +77,29 @@ def wait_if_paused(cancel) -> float:
     if getattr(cancel, "paused", False):
         return cancel.wait_while_paused()
     return 0.0
+
+
+@contextlib.contextmanager
+def interrupt_cancels(what: str = "training"):
+    """For a command-line run: the first Ctrl+C cancels ``token`` (the trainer then saves a
+    resumable checkpoint at the current step and ends as "cancelled"); a second one stops at once.
+    Yields the token. Outside the main thread (no signals there) it is an ordinary token."""
+    token = CancelToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first(_sig, _frame) -> None:
+        token.cancel()
+        print(
+            f"\nstopping the {what} after this step (a checkpoint is saved); Ctrl+C again stops at once",
+            file=sys.stderr,
+        )
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -10,7 +10,10 @@ its own with the same three names. Every subcommand gets ``--json`` and ``--devi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import sqlite3
 import sys
 
 # name -> module with HELP, add_arguments, run
@@ -92,7 +95,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `… | head`: the reader has gone; stop quietly, as other tools do
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, FileNotFoundError, OSError) as exc:
         # One error path: a clear message, no traceback, non-zero exit.
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("error: not enough memory for these settings; choose smaller sizes", file=sys.stderr)
+        return 2
+    except (RuntimeError, ArithmeticError) as exc:  # torch's "can't allocate", a diverged training …
+        print(f"error: {_runtime_words(exc)}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"error: the history database: {exc}", file=sys.stderr)
+        return 2
+
+
+def _runtime_words(exc: BaseException) -> str:
+    """A runtime failure caused by the settings, in words with what to change."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = text.lower()
+    if "allocate" in low or "out of memory" in low:
+        return f"not enough memory for these settings ({text}); choose smaller sizes"
+    if "nan" in low or "overflow" in low or "inf" in low.split():
+        return f"the training diverged ({text}); lower --lr or clip the gradient norm"
+    return text

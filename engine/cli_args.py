@@ -50,3 +50,58 @@ def positive_number(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
     return value
+
+
+def boolean(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0; anything else is a usage error (a typo was False)."""
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def new_file(text: str) -> str:
+    """A file to write at the end of a long run: its folder must exist now, and it is not a folder
+    (found out before the work, not after it)."""
+    from pathlib import Path
+
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the folder {path.parent} does not exist")
+    return text
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps`` for a command's ``--json`` output: NaN and infinities (a diverged run's
+    perplexity, an undefined score) become null, which every JSON reader accepts."""
+    import json
+    import math
+
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(obj), allow_nan=False, **kwargs)
+
+
+def db_file(text: str) -> str:
+    """A history database file named on the command line: not blank, not SQLite's ``:memory:``
+    (what was "saved" there vanished at exit), not a folder."""
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the database file name is empty")
+    if text.strip() == ":memory:":
+        raise argparse.ArgumentTypeError(":memory: keeps nothing; give a file")
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give the database file")
+    return text

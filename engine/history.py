@@ -126,6 +126,10 @@ class HistoryStore:
             if isinstance(exc, sqlite3.DatabaseError) and not _is_corrupt(exc):
                 if _is_busy(exc):
                     raise self._locked_error() from exc
+                if _error_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+                    raise PermissionError(
+                        f"the history database {self.path} cannot be opened for writing"
+                    ) from exc
                 raise
             if self._memory:
                 raise
@@ -168,9 +172,10 @@ class HistoryStore:
         with open(self.path, "rb") as f:
             head = f.read(4096)
         if not head.startswith(SQLITE_MAGIC):
-            if self._named_by_user and _looks_like_text(head):  # a document given by mistake
+            if self._named_by_user:  # a document or picture given by mistake: never moved or replaced
+                what = "a text file" if _looks_like_text(head) else "not an SQLite file"
                 raise ValueError(
-                    f"{self.path} is a text file, not a Parlance history database; it was left as it "
+                    f"{self.path} is {what}, not a Parlance history database; it was left as it "
                     "is: choose another file"
                 )
             raise _Damaged("not an SQLite file")
@@ -229,6 +234,10 @@ class HistoryStore:
                 conn.rollback()
             if _is_busy(exc):
                 raise self._locked_error() from exc
+            if _error_code(exc) == sqlite3.SQLITE_READONLY:
+                raise PermissionError(
+                    f"the history database {self.path} is read-only: nothing can be saved to it"
+                ) from exc
             raise
         except BaseException:
             if conn.in_transaction:

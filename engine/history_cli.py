@@ -8,15 +8,16 @@ before or after the sub-command.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from engine.cli_args import db_file, json_text, positive
 
 HELP = "list, search, export and import the saved history (conversations, summaries, captions, forecasts)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=Path, help="the history database file")
+    parser.add_argument("--db", required=True, type=db_file, help="the history database file")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     # --json is also accepted after the action; SUPPRESS keeps the value given before it.
     after = argparse.ArgumentParser(add_help=False)
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "query", help="words to find (the last may be a prefix); write -- first if it starts with -"
     )
-    p.add_argument("--limit", type=int, default=20, help="at most this many hits (default 20)")
+    p.add_argument("--limit", type=positive, default=20, help="at most this many hits (default 20)")
 
     p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
     p.add_argument("cid", type=int, help="conversation id (see `list`)")
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _emit(args: argparse.Namespace, obj, lines: list[str]) -> None:
     if args.json:
-        print(json.dumps(obj, ensure_ascii=False, indent=2))
+        print(json_text(obj, ensure_ascii=False, indent=2))
     else:
         print("\n".join(lines))
 
@@ -68,7 +69,10 @@ def _search(store, args) -> None:
 def _export(store, args) -> None:
     text = store.export_conversation(args.cid, args.format)
     if args.out is None or str(args.out) == "-":
-        sys.stdout.write(text)
+        if args.json and args.format == "md":  # --json: one JSON object, the Markdown inside it
+            _emit(args, {"conversation_id": args.cid, "format": "md", "text": text}, [])
+        else:
+            sys.stdout.write(text)
         return
     db = Path(store.path).resolve()
     if args.out.resolve() in {db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal"))}:
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action not in ACTIONS:
         raise ValueError(f"unknown history action {args.action!r}; known: {', '.join(ACTIONS)}")
-    if args.action != "import" and not args.db.exists():
+    if args.action != "import" and not Path(args.db).exists():
         raise FileNotFoundError(f"no history database at {args.db}")
     with HistoryStore(args.db, named_by_user=True) as store:
         if store.recovered_from is not None:

@@ -89,6 +89,12 @@ def check_optional_str(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a string or None, not {type(value).__name__}")
 
 
+def _no_constant(name: str):
+    """NaN and Infinity are not JSON: an export holding them was edited (and would spoil every
+    JSON the history writes later)."""
+    raise ValueError(f"not a Parlance conversation export: {name} is not a JSON number")
+
+
 def dumps(name: str, value: Any) -> str | None:
     """JSON text for a JSON-ish column (None stays NULL); ValueError if it cannot be serialised."""
     if value is None:
@@ -154,7 +160,7 @@ def load_snapshot(data: str | bytes | dict, schema_version: int) -> dict:
     """
     if isinstance(data, (str, bytes)):
         try:
-            data = json.loads(data)
+            data = json.loads(data, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a Parlance conversation export: invalid JSON ({exc})") from exc
         except RecursionError:

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -528,15 +529,18 @@ def tqdm_callback(desc: str = "train"):
             bar.refresh()
         elif isinstance(event, EvaluationEvent):
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in event.metrics.items()}
-            bar.write(f"eval @ step {event.step}: {shown}{' (best)' if event.improved else ''}")
+            bar.write(
+                f"eval @ step {event.step}: {shown}{' (best)' if event.improved else ''}", file=sys.stderr
+            )
         elif isinstance(event, FinishedEvent):
             bar.close()
             bar.write(
                 f"finished at step {event.step} ({REASON_WORDS.get(event.reason, event.reason)}, "
-                f"{event.elapsed_s / 60:.1f} min)"
+                f"{event.elapsed_s / 60:.1f} min)",
+                file=sys.stderr,
             )
         elif isinstance(event, FailedEvent):
             bar.close()
-            bar.write(f"failed at step {event.step}: {event.message}")
+            bar.write(f"failed at step {event.step}: {event.message}", file=sys.stderr)
 
     return cb

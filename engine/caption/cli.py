@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
-from engine.cli_args import count, positive, positive_number
+from engine.cli_args import count, json_text, positive, positive_number
 
 HELP = "caption images, folders of images and videos (clip caption + a caption per scene)"
 
@@ -132,7 +131,7 @@ def run(args) -> int:
     results.sort(key=lambda r: order.get(r["path"], 0))
     failed = sum(1 for r in results if "error" in r)
     if args.json:
-        print(json.dumps({"results": results, "failed": failed}, indent=2))
+        print(json_text({"results": results, "failed": failed}, indent=2))
     else:
         for r in results:
             if "error" in r:

@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from engine.cli_args import count, positive
+from engine.cli_args import count, json_text, new_file, positive
 
 HELP = "evaluate a captioner: corpus BLEU-1..4 and CIDEr (pycocoevalcap) against all references"
 
@@ -23,12 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=["test", "val", "train", "all"],
         help="hash split of the images to score (all: every image is held out)",
     )
-    p.add_argument("--beam", type=int, default=3, help="beam size (1 = greedy)")
+    p.add_argument("--beam", type=positive, default=3, help="beam size (1 = greedy)")
     p.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     p.add_argument("--no-block-repeats", action="store_true", help="allow content words to repeat")
-    p.add_argument("--limit", type=int, default=0, help="score at most this many images (0 = all)")
+    p.add_argument("--limit", type=count, default=0, help="score at most this many images (0 = all)")
     p.add_argument("--batch-size", type=positive, default=16)
-    p.add_argument("--save", default=None, help="write the generated captions to this JSON file")
+    p.add_argument(
+        "--save", type=new_file, default=None, help="write the generated captions to this JSON file"
+    )
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument(
         "--precision",
@@ -84,7 +86,7 @@ def run(args) -> int:
             json.dumps({"captions": hyps, "errors": errors, "metrics": out}, indent=2), encoding="utf-8"
         )
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json_text(out, indent=2))
     else:
         for k in ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "cider"):
             print(f"{k:8s} {out[k]:.4f}")

@@ -30,13 +30,14 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import torch
 
+    from engine.cancel import interrupt_cancels
     from engine.caption.config import ScstConfig
     from engine.caption.scst import train_scst
     from engine.device import choose_device
     from engine.training import tqdm_callback
 
     if not args.init and not args.resume:
-        raise SystemExit("train captioner-scst: --init MODEL_FOLDER is required (or --resume)")
+        raise ValueError("train captioner-scst: --init MODEL_FOLDER is required (or --resume)")
     check_out(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -44,19 +45,21 @@ def run(args) -> int:
     scfg = ScstConfig(**{f.name: getattr(args, f.name) for f in fields(ScstConfig)})
     quiet = bool(args.json)
     t0 = time.time()
-    done = train_scst(
-        args.init,
-        args.images,
-        args.captions,
-        args.out,
-        scfg,
-        device=info.name,
-        cache_dir=args.cache,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        callbacks=[] if quiet else [_lazy(tqdm_callback, "self-critical")],
-        log=(lambda s: None) if quiet else print,
-        extract_progress=extract_bar(quiet),
-    )
+    with interrupt_cancels() as cancel:
+        done = train_scst(
+            args.init,
+            args.images,
+            args.captions,
+            args.out,
+            scfg,
+            device=info.name,
+            cache_dir=args.cache,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            cancel=cancel,
+            callbacks=[] if quiet else [_lazy(tqdm_callback, "self-critical")],
+            log=(lambda s: None) if quiet else print,
+            extract_progress=extract_bar(quiet),
+        )
     report(done, scfg.metric, args.out, t0, quiet)
     return 0

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import fields
 
-from engine.cli_args import count, folder
+from engine.cli_args import count, folder, json_text
 
 HELP = "train an image captioner (EfficientNet-Lite0 regions + attention LSTM) on captioned images"
 
@@ -114,7 +113,7 @@ def report(done, metric: str, out: str, t0: float, quiet: bool) -> None:
         "last_eval": done.history[-1] if done.history else None,
     }
     if quiet:
-        print(json.dumps(summary))
+        print(json_text(summary))
     else:
         best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
         print(f"done ({done.reason}): best val {metric} {best} after {done.step} steps; model in {out}")
@@ -143,6 +142,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import torch
 
+    from engine.cancel import interrupt_cancels
     from engine.caption.config import CaptionerConfig, CaptionTrainConfig
     from engine.caption.train import train_captioner
     from engine.device import choose_device
@@ -159,19 +159,21 @@ def run(args) -> int:
     quiet = bool(args.json)
     extract_progress = extract_bar(quiet)
     t0 = time.time()
-    done = train_captioner(
-        args.images,
-        args.captions,
-        args.out,
-        tcfg,
-        mcfg,
-        device=info.name,
-        cache_dir=args.cache,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        callbacks=[] if quiet else [_lazy(tqdm_callback, "train captioner")],
-        log=(lambda s: None) if quiet else print,
-        extract_progress=extract_progress,
-    )
+    with interrupt_cancels() as cancel:
+        done = train_captioner(
+            args.images,
+            args.captions,
+            args.out,
+            tcfg,
+            mcfg,
+            device=info.name,
+            cache_dir=args.cache,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            cancel=cancel,
+            callbacks=[] if quiet else [_lazy(tqdm_callback, "train captioner")],
+            log=(lambda s: None) if quiet else print,
+            extract_progress=extract_progress,
+        )
     report(done, tcfg.metric, args.out, t0, quiet)
     return 0

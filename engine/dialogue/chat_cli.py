@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from engine.cli_args import db_file
 from engine.text.normalize import has_visible
 
 HELP = "chat with the dialogue model in the terminal (or answer one message)"
@@ -28,7 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="taken off the logit of pieces that would repeat the bot's own earlier replies (0 = off)",
     )
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--db", default=None, help="record the conversation in this history database")
+    p.add_argument(
+        "--db", type=db_file, default=None, help="record the conversation in this history database"
+    )
 
 
 def _options(bot, args):
@@ -58,7 +61,7 @@ def run(args) -> int:
     bot = ChatBot.load(args.model or default_model("dialogue"), device=args.device)
     opts = _options(bot, args)
     store, cid, parent = None, None, None
-    if args.db:
+    if args.db is not None:
         from engine.history import HistoryStore
 
         store = HistoryStore(args.db, named_by_user=True)

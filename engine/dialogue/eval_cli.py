@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from engine.cli_args import positive
+from engine.cli_args import json_text, positive
 
 HELP = "evaluate a dialogue model: per-token/per-word perplexity, distinct-1/2, top reply share"
 
@@ -52,7 +51,7 @@ def run(args) -> int:
     result = evaluate(bot, pairs, n_sources=args.sources, seed=args.seed, extra_options=bot.default_options)
     result["model"] = str(bot.folder)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text(result, indent=2))
     else:
         for k in (
             "per_token_perplexity",

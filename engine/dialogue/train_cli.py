@@ -8,7 +8,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from engine.cli_args import count, folder, positive
+from engine.cli_args import boolean, count, folder, json_text, positive
 
 HELP = "train a dialogue model (HRED) on chitchat, chatterbot or your own chat files"
 
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="fine-tune: start from this dialogue model (its config and tokenizer; model flags ignored)",
     )
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=positive, default=10)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--batch-size", type=positive, default=64)
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="word2vec",
         help="initialise embeddings from gensim vectors trained on the training text",
     )
-    p.add_argument("--max-train-examples", type=int, default=0, help="cap training pairs (0 = all)")
+    p.add_argument("--max-train-examples", type=count, default=0, help="cap training pairs (0 = all)")
     p.add_argument("--valid-examples", type=int, default=3000, help="validation pairs per evaluation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=count, default=0, help="torch CPU threads (0 = torch default)")
@@ -60,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         if isinstance(f.default, bool):
             p.add_argument(
                 flag,
-                type=lambda s: s.lower() in ("1", "true", "yes", "on"),
+                type=boolean,
                 default=f.default,
                 metavar="BOOL",
                 help=f"model config (default {f.default})",
@@ -74,6 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from dataclasses import fields
 
+    from engine.cancel import interrupt_cancels
     from engine.device import choose_device
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.run import DialogueRunConfig, run_dialogue
@@ -112,14 +113,21 @@ def run(args) -> int:
             )
 
     callbacks = [] if args.json else [tqdm_callback("train dialogue")]
-    summary = run_dialogue(
-        cfg, args.out, device=info.name, callbacks=callbacks, resume=args.resume, on_info=on_info
-    )
+    with interrupt_cancels() as cancel:
+        summary = run_dialogue(
+            cfg,
+            args.out,
+            device=info.name,
+            callbacks=callbacks,
+            cancel=cancel,
+            resume=args.resume,
+            on_info=on_info,
+        )
     summary["total_minutes"] = round((time.time() - t_start) / 60, 2)
     out = Path(args.out)
     (out / "train_log.json").write_text(json.dumps(summary, indent=2))
     if args.json:
-        print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+        print(json_text({k: v for k, v in summary.items() if k != "history"}))
     else:
         print(
             f"done ({summary['reason']}): best validation perplexity {ppl_words(summary['best_val_ppl'])} "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
+
+from engine.cli_args import json_text, positive
 
 HELP = "forecast a series from a CSV/TSV/text file with intervals (lstm, linear, ets, arima, …, auto)"
 METHOD_NAMES = (
@@ -34,7 +35,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--method", default="auto", choices=METHOD_NAMES, help="forecasting method (default: auto)"
     )
-    p.add_argument("--seeds", type=int, default=None, help="LSTM ensemble size (default 3)")
+    p.add_argument("--seeds", type=positive, default=None, help="LSTM ensemble size (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--max-points", type=int, default=None, help="keep at most this many recent points")
 
@@ -80,7 +81,7 @@ def run(args) -> int:
         seed=args.seed,
     )
     if args.json:
-        print(json.dumps(fc.to_dict()))
+        print(json_text(fc.to_dict()))
         return 0
     print(f"{series.name}: {len(series)} points, season {fc.season}, method {fc.method}")
     if fc.info.get("reason"):
@@ -88,7 +89,7 @@ def run(args) -> int:
     elif fc.info.get("model"):
         print(f"model: {fc.info['model']}")
     for w in fc.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {w}", file=sys.stderr)
     print(f"{'step':>20} {'mean':>12} {'lo80':>12} {'hi80':>12} {'lo95':>12} {'hi95':>12}")
     for i, label in enumerate(fc.index):
         vals = (fc.mean[i], fc.lo80[i], fc.hi80[i], fc.lo95[i], fc.hi95[i])

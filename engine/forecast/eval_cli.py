@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
+
+from engine.cli_args import json_text, positive
 
 HELP = "rolling-origin backtest of forecasting methods on a series: MAE, RMSE, sMAPE, MASE, coverage"
 # backtest.DEFAULT_METHODS, spelt out so that building the CLI parser does not import pandas
@@ -20,7 +21,7 @@ def add_arguments(p) -> None:
         "--season", type=int, default=None, help="seasonal period (default: from the dates / detected)"
     )
     p.add_argument("--methods", default=DEFAULT, help=f"comma-separated methods (default {DEFAULT})")
-    p.add_argument("--seeds", type=int, default=None, help="LSTM ensemble size (default 3)")
+    p.add_argument("--seeds", type=positive, default=None, help="LSTM ensemble size (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
 
 
@@ -56,7 +57,7 @@ def run(args) -> int:
         seed=args.seed,
     )
     if args.json:
-        print(json.dumps(bt.to_dict()))
+        print(json_text(bt.to_dict()))
         return 0
     summary = bt.summary()
     best = bt.best()
@@ -64,7 +65,7 @@ def run(args) -> int:
         f"{series.name}: {len(series)} points, horizon {bt.horizon}, season {bt.season}, origins {bt.origins}"
     )
     for w in bt.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {w}", file=sys.stderr)
     keys = ("mae", "rmse", "smape", "mase", "cov80", "cov95", "seconds")
     print(f"{'method':>8} " + " ".join(f"{k:>10}" for k in keys))
     for m, row in summary.items():

@@ -16,16 +16,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from engine.cli_args import positive
+from engine.cli_args import json_text, positive
 
 HELP = "look inside recurrent networks: gradient flow, gates, cell comparison, embeddings"
 WHAT = ("gradients", "gates", "compare", "embeddings", "generate")
 
 
 def _csv(kind):
-    return lambda s: tuple(kind(v) for v in s.split(",") if v.strip())
+    """A comma-separated list of ``kind`` (named, so a bad value reads "invalid list of int")."""
+
+    def parse(s: str) -> tuple:
+        try:
+            return tuple(kind(v) for v in s.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__} values, got {s!r}"
+            ) from None
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,7 +88,7 @@ def run(args) -> int:
     torch.manual_seed(args.seed)
     result = RUNNERS[args.what](args, device)
     if args.json:
-        print(json.dumps(result))
+        print(json_text(result))
     return 0
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import fields
 
-from engine.cli_args import folder
+from engine.cli_args import folder, json_text
 
 HELP = "train a small subword language model (LSTM by default) on any UTF-8 text file"
 
@@ -29,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from engine.cancel import interrupt_cancels
     from engine.device import choose_device
     from engine.lab.lm import read_sentences, train_lm
     from engine.lab.lm_config import LMConfig, LMTrainConfig
@@ -43,9 +43,12 @@ def run(args) -> int:
     sentences = read_sentences(args.text)
     device = choose_device(args.device).name
     callbacks = [] if args.json else [tqdm_callback("train lm")]
-    summary = train_lm(sentences, args.out, model_cfg, train_cfg, device, callbacks, resume=args.resume)
+    with interrupt_cancels() as cancel:
+        summary = train_lm(
+            sentences, args.out, model_cfg, train_cfg, device, callbacks, cancel=cancel, resume=args.resume
+        )
     if args.json:
-        print(json.dumps(summary))
+        print(json_text(summary))
     else:
         ppl = summary["best_val_ppl"]
         print(

@@ -65,8 +65,10 @@ def bench_rnn(args: argparse.Namespace) -> dict:
     info = choose_device(getattr(args, "device", None))
     device = torch.device(info.name)
     variants = _variants(cfg["hidden"])
-    if getattr(args, "only", None):
+    if getattr(args, "only", None) is not None:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        if not wanted:
+            raise ValueError(f"--only names no variant; known: {', '.join(variants)}")
         unknown = [w for w in wanted if w not in variants]
         if unknown:
             raise ValueError(f"unknown rnn bench variant(s) {unknown}; known: {', '.join(variants)}")

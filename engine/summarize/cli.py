@@ -12,10 +12,9 @@ gensim (unless ``--vectors`` asks for word vectors).
 
 from __future__ import annotations
 
-import json
 import sys
 
-from engine.cli_args import positive
+from engine.cli_args import json_text, positive
 
 MAX_BEAM = 32
 
@@ -117,7 +116,7 @@ def run(args) -> int:
             message = str(exc) if str(exc).startswith(path) else f"{path}: {exc}"
             print(f"error: {message}", file=sys.stderr)
             if as_json:
-                print(json.dumps({"file": path, "error": message}, ensure_ascii=False))
+                print(json_text({"file": path, "error": message}, ensure_ascii=False))
             continue
         if as_json:
             record = {
@@ -132,7 +131,7 @@ def run(args) -> int:
                 record["alternatives"] = summary.extras.get("alternatives", [])
                 if summary.extras.get("note"):
                     record["note"] = summary.extras["note"]
-            print(json.dumps(record, ensure_ascii=False))
+            print(json_text(record, ensure_ascii=False))
         else:
             if summary.extras.get("note"):
                 print(f"note: {summary.extras['note']}", file=sys.stderr)

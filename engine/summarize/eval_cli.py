@@ -9,8 +9,9 @@ setting where the first sentence is hard to beat, like CNN/DailyMail highlights)
 
 from __future__ import annotations
 
-import json
 import time
+
+from engine.cli_args import json_text, positive
 
 HELP = "ROUGE of TextRank variants vs Lead and sumy baselines on held-out summaries"
 METRICS = ("rouge1", "rouge2", "rougeLsum")
@@ -22,7 +23,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--format", default="bbc", help="data format: bbc or jsonl (default bbc)")
     parser.add_argument("--split", default="test", help="test (held-out), train (for tuning) or all")
-    parser.add_argument("--limit", type=int, default=None, help="use at most N examples of the split")
+    parser.add_argument("--limit", type=positive, default=None, help="use at most N examples of the split")
     parser.add_argument(
         "--methods", default=None, help="comma-separated method names (default: all); see --list-methods"
     )
@@ -35,7 +36,9 @@ def add_arguments(parser) -> None:
         default=None,
         help="abstractive summarizer folder for the 'abstractive' method (default: the shipped one)",
     )
-    parser.add_argument("--beam", type=int, default=4, help="beam size of the abstractive method (default 4)")
+    parser.add_argument(
+        "--beam", type=positive, default=4, help="beam size of the abstractive method (default 4)"
+    )
     vec = parser.add_mutually_exclusive_group()
     vec.add_argument("--vectors", default=None, help="word vectors (.txt/.vec/.bin) for the vectors variant")
     vec.add_argument(
@@ -162,8 +165,8 @@ def word_vectors(args, examples):
 def run(args) -> int:
     from engine.summarize.data import load_examples, select_split
 
-    if args.list_methods:
-        print("\n".join(method_registry()))
+    if args.list_methods:  # every name --methods takes
+        print("\n".join([*method_registry(), "parlance-vectors", "abstractive"]))
         return 0
     if args.data is None:
         raise ValueError("--data DIR is required (a BBC News Summary folder or a .jsonl file)")
@@ -174,6 +177,10 @@ def run(args) -> int:
     unknown = [m for m in wanted if m not in known]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    from engine.summarize.cli import MAX_BEAM
+
+    if args.beam > MAX_BEAM:
+        raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
     if "parlance-vectors" in wanted and not (args.vectors or args.train_vectors):
         raise ValueError("parlance-vectors needs --vectors FILE or --train-vectors")
     everything = load_examples(args.data, args.format)
@@ -202,7 +209,7 @@ def run(args) -> int:
         **result,
     }
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text(result, indent=2))
     else:
         print(format_table(result))
     return 0

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import fields
 
-from engine.cli_args import count, folder, positive
+from engine.cli_args import count, folder, json_text, positive
 
 HELP = "train the abstractive summarizer (pointer-generator with coverage) on article/headline pairs"
 
@@ -41,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=positive, default=40)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--batch-size", type=positive, default=32)
@@ -53,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--word-vectors", type=_bool, default=True, help="on/off: Word2Vec start for embeddings")
     p.add_argument("--pointer", type=_bool, default=True, help="on/off: the copy mechanism (ablation)")
     p.add_argument("--coverage", type=_bool, default=True, help="on/off: coverage (ablation)")
-    p.add_argument("--limit", type=int, default=0, help="use at most N training pairs (0 = all)")
+    p.add_argument("--limit", type=count, default=0, help="use at most N training pairs (0 = all)")
     p.add_argument(
         "--denoise",
         type=int,
@@ -68,6 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from engine.cancel import interrupt_cancels
     from engine.device import choose_device
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
     from engine.training import check_out_dir, tqdm_callback
@@ -81,14 +81,16 @@ def run(args) -> int:
     info = choose_device(args.device)
     quiet = bool(args.json)
     t0 = time.time()
-    done = train_summarizer(
-        cfg,
-        args.out,
-        device=info.name,
-        resume=args.resume,
-        callbacks=[] if quiet else [tqdm_callback("train summarizer")],
-        log=(lambda s: None) if quiet else print,
-    )
+    with interrupt_cancels() as cancel:
+        done = train_summarizer(
+            cfg,
+            args.out,
+            device=info.name,
+            cancel=cancel,
+            resume=args.resume,
+            callbacks=[] if quiet else [tqdm_callback("train summarizer")],
+            log=(lambda s: None) if quiet else print,
+        )
     summary = {
         "reason": done.reason,
         "steps": done.step,
@@ -97,7 +99,7 @@ def run(args) -> int:
         "model": str(args.out),
     }
     if quiet:
-        print(json.dumps(summary))
+        print(json_text(summary))
     else:
         best = "n/a" if done.best_metric is None else f"{done.best_metric:.4f}"
         print(f"done ({done.reason}): best validation ROUGE-L {best}, {done.step} steps, model in {args.out}")

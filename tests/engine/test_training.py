@@ -416,10 +416,12 @@ def test_the_cli_progress_bar_appears_with_the_first_event_and_ends_in_words(cap
     cb(FinishedEvent("early_stopped", 3, 2.0, 90.0))
     out = capsys.readouterr()
     assert "train x" in out.err and "FinishedEvent" not in out.out + out.err
-    assert "finished at step 3 (stopped early: validation stopped improving, 1.5 min)" in out.out
+    # messages go to stderr with the bar: stdout is for results (--json, piped output)
+    assert "finished at step 3 (stopped early: validation stopped improving, 1.5 min)" in out.err
+    assert out.out == ""
     cb2 = tqdm_callback()
     cb2(FailedEvent("out of memory", 7))
-    assert "failed at step 7: out of memory" in capsys.readouterr().out
+    assert "failed at step 7: out of memory" in capsys.readouterr().err
 
 
 def test_perplexity_of_a_diverged_run_is_inf_not_an_overflow_error():
