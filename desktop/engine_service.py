@@ -270,6 +270,7 @@ class EngineService(ChatSlots, QObject):
                     self._pump(),
                 )
             if "cancel" in wants:
+                token.idle, token.idle_thread = self._pump, threading.current_thread()  # paused: still served
                 kwargs["cancel"] = token
             if "store" in wants:
                 kwargs["store"] = self._store if self._history_on else None

@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+IDLE_EVERY_S = 0.05
+
 
 class CancelToken:
     """Cooperative cancellation and pausing. ``cancel()`` / ``pause()`` / ``resume()`` from anywhere;
@@ -22,6 +24,10 @@ class CancelToken:
         # seconds between pause() and resume()/cancel(), in all: counted once per pause, however
         # many workers (e.g. a forecaster's ensemble members on threads) waited through it
         self.paused_s = 0.0
+        # called every IDLE_EVERY_S while paused, on ``idle_thread`` only (the app's engine thread
+        # pumps its events: a paused job must not freeze the chat); None: just wait
+        self.idle = None
+        self.idle_thread: threading.Thread | None = None
 
     def _end_pause(self) -> None:
         """Count the pause that is ending and wake the workers (under the lock, so a pause() in
@@ -67,7 +73,13 @@ class CancelToken:
         if self._running.is_set():
             return 0.0
         t0 = time.monotonic()
-        self._running.wait()
+        idle, owner = self.idle, self.idle_thread
+        if idle is None:
+            self._running.wait()
+        else:  # the app's engine thread serves its other requests (a chat reply …) meanwhile
+            while not self._running.wait(IDLE_EVERY_S):
+                if threading.current_thread() is owner:
+                    idle()
         return time.monotonic() - t0
 
 

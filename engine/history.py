@@ -694,20 +694,23 @@ SNIPPET_CHARS = 80  # around the first match, for the search list
 
 
 def _substring_snippet(body: str, terms: list[str]) -> dict:
-    """A snippet of ``body`` around the first term found, with every term's matches in it."""
-    low = body.lower()
-    first = min((i for i in (low.find(t.lower()) for t in terms) if i >= 0), default=0)
+    """A snippet of ``body`` around the first term found, with every term's matches in it (found in
+    the text itself, case-insensitively, and merged where they overlap)."""
+    import re
+
+    patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms]
+    found = [m.start() for m in (p.search(body) for p in patterns) if m]
+    first = min(found, default=0)
     start = max(0, first - SNIPPET_CHARS // 3)
     end = min(len(body), start + SNIPPET_CHARS)
     text = ("…" if start else "") + body[start:end] + ("…" if end < len(body) else "")
-    offset = (1 if start else 0) - start
-    matches = []
-    for term in terms:
-        i = low.find(term.lower(), start)
-        while i >= 0 and i + len(term) <= end:
-            matches.append([i + offset, i + offset + len(term)])
-            i = low.find(term.lower(), i + len(term))
-    matches.sort()
+    spans = sorted(m.span() for p in patterns for m in p.finditer(text))
+    matches: list[list[int]] = []
+    for a, b in spans:
+        if matches and a <= matches[-1][1]:
+            matches[-1][1] = max(matches[-1][1], b)
+        else:
+            matches.append([a, b])
     marked = text
     for a, b in reversed(matches):
         marked = marked[:a] + "[" + marked[a:b] + "]" + marked[b:]

@@ -55,7 +55,7 @@ class ChatPanel(QWidget):
         self.model_name = ""
         self._chosen_model: str | None = None  # picked in the header, not loaded yet
         self.conversations: list[dict] = []
-        self._last_deleted: dict | None = None  # the snapshot Ctrl+Z restores
+        self._deleted: dict[int, dict] = {}  # deleted conversations that can come back, oldest first
         self._listed = False  # the history's list has arrived (search hits are checked against it)
         self.model_defaults = DecodeOptions().to_dict()  # the loaded model's recommended decoding
         self.decoding = self.new_decoding()
@@ -187,9 +187,12 @@ class ChatPanel(QWidget):
         if focus:
             self.composer.focus()
 
-    def undo_delete(self) -> None:
-        """Ctrl+Z (outside a text field): bring back the conversation deleted last."""
-        snapshot, self._last_deleted = self._last_deleted, None
+    def undo_delete(self, cid: int | None = None) -> None:
+        """Bring back a deleted conversation: ``cid`` (the notice's Undo) or, for Ctrl+Z outside a
+        text field, the one deleted last. Each comes back once, whichever way is used first."""
+        if cid is None:
+            cid = next(reversed(self._deleted), None)
+        snapshot = self._deleted.pop(cid, None) if cid is not None else None
         if snapshot is not None:
             self.service.restore_conversation(snapshot)
 
@@ -430,18 +433,17 @@ class ChatPanel(QWidget):
 
     def _on_deleted(self, cid: int, snapshot: dict) -> None:
         title = (snapshot.get("conversation") or {}).get("title") or "Untitled conversation"
-        self._last_deleted = snapshot
+        self._deleted[cid] = snapshot
         if cid == self.cid:  # deleting from the list by keyboard keeps the focus there
             self.new_chat(focus=not self.history.conversations.hasFocus())
         self.history.refresh_search()  # its hits are gone from the results too
         self.notice_requested.emit(
             f"Deleted “{title}” (Ctrl+Z undoes).",
             "info",
-            ("Undo", lambda: self.service.restore_conversation(snapshot)),
+            ("Undo", lambda: self.undo_delete(cid)),
         )
 
     def _on_restored(self, cid: int) -> None:
-        self._last_deleted = None  # undone (by the notice's button or Ctrl+Z): not twice
         self.open_conversation(cid)
         self.history.refresh_search()
 

@@ -26,6 +26,13 @@ _DATE_NAMES = re.compile(
     r"monat|mois|mes|tag|jour|d[ií]a|epoch|unix|ts)$",
     re.IGNORECASE,
 )
+# names that are a date or a date part and nothing else: only these hold Unix time, and only these
+# are passed over when the value column is chosen ("revenue_per_day", "update_count" are values)
+_DATE_PART_NAMES = re.compile(
+    r"^(date|datetime|time|timestamp|ts|epoch|unix|unix_?time|year|yr|month|mon|day|week|quarter|qtr|"
+    r"period|ds|t|jahr|ann[eé]e|a[nñ]o|anno|jaar|datum|fecha|monat|mois|mes|tag|jour|d[ií]a)$",
+    re.IGNORECASE,
+)
 _MONTH_NAMES = re.compile(r"^(month|mon|mo|m|monat|mois|mes|maand|mese)$", re.IGNORECASE)
 _QUARTER_NAMES = re.compile(r"^(quarter|qtr|q|quartal|trimestre)$", re.IGNORECASE)
 EPOCH_SECONDS = (1e8, 4.2e9)  # 1973 … 2103 as seconds since 1970 (×1000: milliseconds)
@@ -109,6 +116,7 @@ _UNITS = re.compile(rf"^([-+]?)\s*(?:{_CURRENCY})\s*|\s*(?:%|{_CURRENCY})$", re.
 _PARENS = re.compile(r"^\((.*)\)$")  # (1,200.50): a negative amount, as accountants write it
 _GROUP_SPACE = re.compile(r"(?<=\d)[\s\u00a0\u202f'](?=\d{3}(?!\d))")  # 1 000 000, 1'000
 _THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?")  # 1,234 or 1,234,567.5 (not 0,992)
+_ONLY_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)")  # 1,234,567 / 1,234.5
 _THOUSANDS_DOT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?")  # 1.234,5 (with decimal commas)
 # entries that can only be decimal commas: 0,5  12,75  1,5  1.234,5 (a comma not before 3 digits)
 _DECIMAL_COMMA = re.compile(r"[-+]?(0,\d+|\d+,(\d{1,2}|\d{4,})|[1-9]\d{0,2}(\.\d{3})+,\d+)")
@@ -124,9 +132,12 @@ def _strip_format(raw: pd.Series) -> pd.Series:
 def _uses_decimal_comma(text: pd.Series, semicolons: bool) -> bool:
     """Whether a column writes decimals with a comma: some entry can only be read that way (0,99;
     12,5; 1.234,5), or, in a semicolon file, some entry has a comma between digits."""
-    if text.str.fullmatch(_DECIMAL_COMMA).any():
-        return True
-    return bool(semicolons and text.str.contains(r"\d,\d", regex=True).any())
+    decimal = int(text.str.fullmatch(_DECIMAL_COMMA).sum())
+    if semicolons:
+        return bool(decimal or text.str.contains(r"\d,\d", regex=True).any())
+    # a comma or tab file: "1,234" reads either way; entries that read only one way decide, and
+    # "1,234,567" or "1,234.5" (only thousands) outvote a stray "0,5"
+    return decimal > int(text.str.fullmatch(_ONLY_THOUSANDS).sum())
 
 
 def _thousands_dots(text: pd.Series) -> bool:
@@ -254,7 +265,7 @@ def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> p
                 pd.to_datetime(whole.astype("Int64").astype(str), format="%Y", errors="coerce")
             )
         lo, hi = EPOCH_SECONDS
-        for unit, scale in (("s", 1), ("ms", 1000)):
+        for unit, scale in (("s", 1), ("ms", 1000)) if _DATE_PART_NAMES.match(name.strip()) else ():
             if nums.between(lo * scale, hi * scale).all():
                 if notes is not None:
                     notes.append(f"'{name}' read as Unix time ({unit} since 1970, UTC)")
@@ -358,8 +369,8 @@ def series_from_frame(
         candidates = []
         # columns named like a date part (day, month, year …) are values only when nothing else is
         names = [n for n in df.columns if n not in date_parts]
-        names = [n for n in names if not _DATE_NAMES.search(str(n))] + [
-            n for n in names if _DATE_NAMES.search(str(n))
+        names = [n for n in names if not _DATE_PART_NAMES.match(str(n).strip())] + [
+            n for n in names if _DATE_PART_NAMES.match(str(n).strip())
         ]
         for name in names:
             said: list[str] = []

@@ -90,11 +90,13 @@ def run_method(name: str, y: np.ndarray, horizon: int, season: int, ctx: FitCont
         return Prediction.gaussian(np.full(horizon, y[-1]), np.zeros(horizon), {"model": "constant"})
     scale = unit_scale(y)
     pred = get_method(name)(y / scale, horizon, season, ctx).checked(horizon, name)
-    if scale != 1.0:  # back in the series' own units
-        pred = Prediction(
-            *(a * scale for a in (pred.mean, pred.lo80, pred.hi80, pred.lo95, pred.hi95)), pred.info
-        )
-        pred = pred.checked(horizon, name)
+    if scale != 1.0:  # back in the series' own units (the drift's slope too; AICc then has none)
+        info = dict(pred.info, rescaled_by=scale)
+        if isinstance(info.get("slope"), float):
+            info["slope"] *= scale
+        info.pop("aicc", None)
+        arrays = (pred.mean, pred.lo80, pred.hi80, pred.lo95, pred.hi95)
+        pred = Prediction(*(a * scale for a in arrays), info).checked(horizon, name)
     if np.min(y) >= 0 and np.min(pred.lo95) < 0:  # counts, rain, prices: never forecast below zero
         for key in ("mean", "lo80", "hi80", "lo95", "hi95"):
             setattr(pred, key, np.maximum(getattr(pred, key), 0.0))

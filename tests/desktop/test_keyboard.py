@@ -151,3 +151,18 @@ def test_opening_the_train_panel_shows_no_stray_windows(qtbot, start_app):
     finally:
         QApplication.instance().removeEventFilter(watch)
     assert shown == []
+
+
+def test_undo_and_ctrl_z_bring_a_conversation_back_once(qtbot, start_app, send_message):
+    """Review: the notice's Undo after Ctrl+Z restored a second copy."""
+    run = start_app()
+    send_message(run, "only once")
+    lst = run.chat.history.conversations
+    cid = run.chat.cid
+    run.service.delete_conversation(cid)
+    qtbot.waitUntil(lambda: lst.ids() == [], timeout=WAIT_MS)
+    run.chat.undo_delete()  # Ctrl+Z
+    run.chat.undo_delete(cid)  # then the notice's Undo
+    qtbot.waitUntil(lambda: len(lst.ids()) == 1, timeout=WAIT_MS)
+    qtbot.wait(150)
+    assert len(lst.ids()) == 1

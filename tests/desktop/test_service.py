@@ -251,3 +251,33 @@ def test_jobs_submitted_before_start_run_on_the_engine_thread_with_the_history(q
         assert seen["store"] and seen["thread"] != threading.main_thread().name
     finally:
         s.shutdown()
+
+
+def test_a_paused_job_does_not_freeze_the_chat(qtbot, service):
+    """Review: Pause blocked the engine thread in the token's wait, so a chat message got no reply
+    until Resume."""
+    from engine.cancel import wait_if_paused
+
+    s = service()
+    qtbot.waitUntil(lambda: s._bot is not None, timeout=WAIT_MS)
+    replies, finished = recorder(s.reply_finished), recorder(s.job_finished)
+    started = threading.Event()
+
+    def job(*, progress, cancel):
+        started.set()
+        while not cancel.cancelled:
+            wait_if_paused(cancel)
+            progress({"tick": True})
+            time.sleep(0.01)
+        return "stopped"
+
+    job_id = s.submit("train", job, {})
+    assert started.wait(10)
+    s.pause(job_id)
+    time.sleep(0.1)
+    s.send_message(None, "hello while paused", None, {})
+    try:
+        qtbot.waitUntil(lambda: bool(replies.calls), timeout=WAIT_MS)
+    finally:
+        s.cancel(job_id)
+    qtbot.waitUntil(lambda: bool(finished.calls), timeout=WAIT_MS)

@@ -284,3 +284,20 @@ def test_infinite_entries_are_named_and_moved_dates_are_said(tmp_path):
     rows = "\n".join(f"20{18 + i // 12}-{i % 12 + 1:02d}-15,{i}" for i in range(24))
     s = read_series(write(tmp_path, "d,v\n" + rows))
     assert any("2018-01-15 is shown as 2018-01-31" in w for w in s.warnings)
+
+
+def test_names_that_only_contain_a_date_word_are_values(tmp_path):
+    """Review: "revenue_per_day" (values near 1.5e8) was read as Unix time, and "update_count"
+    was passed over as a date part."""
+    rows = "\n".join(f"{150_000_000 + i * 1000},{i % 5}" for i in range(30))
+    assert read_series(write(tmp_path, "revenue_per_day,region_code\n" + rows)).name == "revenue_per_day"
+    rows = "\n".join(f"{i * 3},{20 + i % 7}" for i in range(30))
+    assert read_series(write(tmp_path, "update_count,temp\n" + rows, "u.csv")).name == "update_count"
+
+
+def test_one_odd_entry_does_not_turn_thousands_into_decimals(tmp_path):
+    values = ['"1,234,567"', '"1,100,250"', '"1,250,000"', '"1,300.5"', '"1,320,000"', '"1,200,000"'] * 4
+    values[2] = '"0,5"'  # one entry that reads only as a decimal comma
+    rows = "\n".join(f"{d},{v}" for d, v in zip(_days(24), values))
+    s = read_series(write(tmp_path, "d,v\n" + rows))
+    assert s.values[0] == 1234567 and s.values[3] == 1300.5  # "0,5" is the odd one, not the rest

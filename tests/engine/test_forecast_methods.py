@@ -121,3 +121,12 @@ def test_auto_on_a_constant_series_says_so():
 
     fc = fit_forecast(np.full(40, 7.0), 3, "auto")
     assert list(fc.mean) == [7.0, 7.0, 7.0] and "constant" in fc.info["reason"]
+
+
+def test_a_rescaled_methods_details_are_in_the_series_units():
+    from engine.forecast.context import FitContext
+    from engine.forecast.methods import run_method
+
+    ctx = FitContext(None, None, None, None, 0, {})
+    pred = run_method("drift", np.arange(1, 40) * 1e-4, 5, 1, ctx)
+    assert pred.info["slope"] == pytest.approx(1e-4) and pred.info["rescaled_by"] == pytest.approx(1e-2)

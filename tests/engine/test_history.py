@@ -861,3 +861,12 @@ def test_search_finds_words_inside_chinese_and_japanese_text_and_emoji(store):
     assert [h["snippet_text"] for h in store.search("🙂")] == ["I am happy 🙂 today, 50% off_sale"]
     assert len(store.search("東京 今日")) == 1 and store.search("天気 🙂") == []
     assert store.search("今日 %") == [] and store.search("今日 _") == []  # LIKE wildcards are text
+
+
+def test_substring_matches_are_placed_in_the_text_as_written_and_merged(store):
+    cid = store.create_conversation()
+    store.add_message(cid, "user", "İstanbul'da 東京都 hello", None)
+    (hit,) = store.search("東京")
+    assert hit["snippet_text"][slice(*hit["matches"][0])] == "東京"
+    (hit,) = store.search("東京 京都")
+    assert hit["matches"] == [[12, 15]] and hit["snippet"].count("[") == 1
