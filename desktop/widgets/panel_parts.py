@@ -78,5 +78,5 @@ class _WidthFollowsFont(QObject):
 
 def min_width_for_text(widget, px: int) -> None:
     """``widget.setMinimumWidth(px)`` at the usual text size, and proportionally more at larger ones
-    (Settings allows up to 24 pt: side panes' buttons and table headers were cut)."""
+    (Settings allows up to 18 pt: side panes' buttons and table headers were cut at 16)."""
     _WidthFollowsFont(widget, px)
