@@ -166,7 +166,8 @@ class EngineService(ChatSlots, QObject):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._jobs: dict[int, CancelToken] = {}
-        self._running: dict[int, str] = {}  # started jobs' kinds (closing the window asks about them)
+        self._running: dict[int, str] = {}  # started jobs' kinds
+        self._kinds: dict[int, str] = {}  # every job not yet ended (started or waiting): its kind
         self._live_runs: dict[int, int] = {}  # job id -> the training run it records (see live_runs)
         self._gen_tokens: set[CancelToken] = set()
         self._live_reply: tuple[int, CancelToken] | None = None  # conversation id, token of the reply
@@ -220,6 +221,7 @@ class EngineService(ChatSlots, QObject):
         token = CancelToken()
         with self._lock:
             self._jobs[job_id] = token
+            self._kinds[job_id] = kind
         self._post(self._run_job, (job_id, kind, fn, dict(kwargs or {}), token), True)
         return job_id
 
@@ -232,6 +234,11 @@ class EngineService(ChatSlots, QObject):
         """The ids of the training runs this app is running now (any thread)."""
         with self._lock:
             return set(self._live_runs.values())
+
+    def unfinished_jobs(self) -> list[str]:
+        """The kinds of the jobs running or waiting to run (closing the window asks about them)."""
+        with self._lock:
+            return list(self._kinds.values())
 
     def running_jobs(self) -> list[str]:
         """The kinds of the jobs running now (any thread)."""
@@ -287,6 +294,7 @@ class EngineService(ChatSlots, QObject):
         finally:
             with self._lock:
                 self._jobs.pop(job_id, None)
+                self._kinds.pop(job_id, None)
                 self._running.pop(job_id, None)
                 self._live_runs.pop(job_id, None)
 
@@ -357,6 +365,7 @@ class EngineService(ChatSlots, QObject):
                 del self._backlog[i]
                 with self._lock:
                     self._jobs.pop(job_id, None)
+                    self._kinds.pop(job_id, None)
                 self.job_failed.emit(job_id, f"{args[1]}: cancelled before it started")
                 return
 

@@ -82,6 +82,7 @@ JOB_STATUS = {  # the status bar while a job runs
 
 def _busy_words(kinds: list[str]) -> str:
     names = list(dict.fromkeys(JOB_WORDS.get(k, f"A {k} job") for k in kinds))
+    names = names[:1] + [n[0].lower() + n[1:] for n in names[1:]]  # "A training run and a summary"
     return (" and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]) + (
         " is still running." if len(names) == 1 else " are still running."
     )
@@ -350,7 +351,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
-        busy = [k for k in self.service.running_jobs() if k not in QUICK_JOBS]
+        busy = [k for k in self.service.unfinished_jobs() if k not in QUICK_JOBS]  # a queued run too
         if busy and not self._quit_confirmed:
             event.ignore()  # asked first: closing stops the work
             self._ask_quit(busy)

@@ -261,3 +261,25 @@ def test_a_larger_text_size_applies_to_what_is_on_screen(qtbot, start_app, send_
     qtbot.waitUntil(
         lambda: run.chat.side.minimumWidth() >= run.chat.side.minimumSizeHint().width(), timeout=WAIT_MS
     )
+
+
+def test_closing_also_asks_about_a_job_waiting_behind_another(qtbot, start_app):
+    """Review: only started jobs were asked about; a training run queued behind another was
+    dropped without a word."""
+    import threading
+
+    from desktop.main_window import _busy_words
+
+    run = start_app()
+    release = threading.Event()
+    first = run.service.submit("summarize", lambda cancel: release.wait(30) and None, {})
+    qtbot.waitUntil(lambda: run.service.running_jobs() == ["summarize"], timeout=WAIT_MS)
+    queued = run.service.submit("train", lambda: None, {})
+    try:
+        assert sorted(run.service.unfinished_jobs()) == ["summarize", "train"]
+        assert _busy_words(["summarize", "train"]) == "A summary and a training run are still running."
+    finally:
+        run.service.cancel(queued)
+        release.set()
+        run.service.cancel(first)
+    qtbot.waitUntil(lambda: run.service.unfinished_jobs() == [], timeout=WAIT_MS)
