@@ -174,6 +174,11 @@ def set_icon(button, name: str, color_key: str = "text", size: int = 18) -> None
     button.setIconSize(QSize(size, size))
 
 
+def spoken(tip: str) -> str:
+    """A tooltip as an accessible name: without its shortcut ("Send (Enter)" -> "Send")."""
+    return tip.split("(")[0].strip() or tip
+
+
 def name_icon_buttons(root) -> None:
     """Icon-only buttons under ``root`` (and ``root`` itself) get their tooltip as accessible name,
     so a screen reader says "Copy" or "Export conversation" rather than "button"."""
@@ -184,7 +189,7 @@ def name_icon_buttons(root) -> None:
         buttons.append(root)
     for b in buttons:
         if not b.text() and b.toolTip():
-            b.setAccessibleName(b.toolTip().split("(")[0].strip() or b.toolTip())
+            b.setAccessibleName(spoken(b.toolTip()))
 
 
 def retint(root) -> None:

@@ -75,22 +75,33 @@ def new_file(text: str) -> str:
     return text
 
 
-def json_text(obj, **kwargs) -> str:
-    """``json.dumps`` for a command's ``--json`` output: NaN and infinities (a diverged run's
-    perplexity, an undefined score) become null, which every JSON reader accepts."""
-    import json
+def json_safe(obj):
+    """A JSON-safe copy: numpy arrays and numbers become lists and plain numbers, NaN and
+    infinities (a diverged run's perplexity, an undefined score) become None."""
     import math
 
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
+    import numpy as np
 
-    return json.dumps(clean(obj), allow_nan=False, **kwargs)
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_safe(v) for v in obj.tolist()]
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps`` for a command's ``--json`` output, through :func:`json_safe` (null where a
+    number is not finite, which every JSON reader accepts)."""
+    import json
+
+    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
 
 
 def db_file(text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QFrame, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
@@ -18,13 +18,14 @@ from desktop.widgets.chat_chrome import ChatHeader, EmptyState, ModelBanner
 from desktop.widgets.composer import Composer
 from desktop.widgets.decoding_panel import DecodingPanel
 from desktop.widgets.message_list import MessageList
+from desktop.widgets.panel_parts import min_width_for_text
 from engine.decoding import DecodeOptions
 
 DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message box
 SAVE_SETTINGS_MS = 600
 
 
-SIDE_MIN_WIDTH = 280  # px; more when the text size needs it (_fit_side)
+SIDE_MIN_WIDTH = 280  # px at the usual text size (proportionally more at larger ones)
 SPLITTER_DEFAULT = (270, 730, 370)  # history, conversation, side panel (pixels)
 
 
@@ -100,7 +101,7 @@ class ChatPanel(QWidget):
         self.side = QFrame()
         self.side.setObjectName("SidePanel")
         self.side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.side.setMinimumWidth(SIDE_MIN_WIDTH)
+        min_width_for_text(self.side, SIDE_MIN_WIDTH)  # its fields fit at larger text sizes too
         side_col = QVBoxLayout(self.side)
         side_col.setContentsMargins(6, 8, 0, 0)
         self.tabs = QTabWidget()
@@ -332,14 +333,6 @@ class ChatPanel(QWidget):
     def _set_side(self, on: bool) -> None:
         self.side.setVisible(on)
         self.settings.side_panel = on
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange:  # a new text size: the side panel's fields must fit
-            QTimer.singleShot(0, self, self._fit_side)  # not after the panel is gone
-
-    def _fit_side(self) -> None:
-        self.side.setMinimumWidth(max(SIDE_MIN_WIDTH, self.side.minimumSizeHint().width()))
 
     def save_state(self) -> None:
         self.settings.set_int_list("chat/splitter", self.splitter.sizes())

@@ -123,7 +123,7 @@ class HistoryPane(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
-        self._timer.timeout.connect(lambda: self.search_requested.emit(self.search.text().strip()))
+        self._timer.timeout.connect(self.refresh_search)
         self.last_results: list[dict] = []
 
     # ---------------------------------------------------------------------------- search
@@ -210,7 +210,7 @@ class HistoryPane(QWidget):
             self._on_result(self.results.item(0))
 
     def refresh_search(self) -> None:
-        """Ask again for the search shown (after a delete or restore its hits changed)."""
+        """Ask for the search typed (as typing pauses, and again after a delete or restore)."""
         if self.search.text().strip():
             self.search_requested.emit(self.search.text().strip())
 

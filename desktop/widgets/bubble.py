@@ -137,7 +137,7 @@ class MessageRow(QWidget):
         b = QToolButton()
         b.setObjectName(f"{name}Button")
         b.setToolTip(tip)
-        b.setAccessibleName(tip.split("(")[0].strip() or tip)  # icon only: what a screen reader says
+        b.setAccessibleName(theme.spoken(tip))  # icon only: what a screen reader says
         theme.set_icon(b, icon_name, "muted", 15)
         b.setCheckable(checkable)
         b.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -220,8 +220,8 @@ class ConversationList(QListWidget):
             self.conversation_chosen.emit(int(item.data(CID_ROLE)))
 
     def _on_current(self, item, _previous) -> None:
-        if not self._quiet and item is not None and item.data(CID_ROLE) is not None:
-            self.conversation_chosen.emit(int(item.data(CID_ROLE)))
+        if not self._quiet:
+            self._on_activated(item)
 
     def _after_edit(self, *_args) -> None:
         if self._pending is not None:

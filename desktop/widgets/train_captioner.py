@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from desktop.widgets.run_tab import model_ready
 from desktop.widgets.spinboxes import dspin, spin
-from desktop.widgets.train_task import PathRow, TaskTrainTab, model_ready
+from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.caption.config import CaptionerConfig, CaptionTrainConfig, ScstConfig
 from engine.lab import task_jobs
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout
 
+from desktop.widgets.run_tab import model_ready
 from desktop.widgets.spinboxes import dspin, spin
-from desktop.widgets.train_task import PathRow, TaskTrainTab, model_ready
+from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.lab import task_jobs
 from engine.summarize.train import SummarizerTrainConfig
 

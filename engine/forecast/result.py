@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from engine.cli_args import json_safe as _clean
 
 Z80 = 1.2815515655446004  # standard normal quantile for a central 80% interval
 Z95 = 1.959963984540054  # ... and for 95%
@@ -46,22 +47,6 @@ class Prediction:
         lo80, hi80 = np.minimum(lo80, mean), np.maximum(hi80, mean)
         lo95, hi95 = np.minimum(lo95, lo80), np.maximum(hi95, hi80)
         return Prediction(mean, lo80, hi80, lo95, hi95, self.info)
-
-
-def _clean(obj):
-    """JSON-safe copy: numpy -> lists / floats, non-finite floats -> None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 @dataclass

@@ -359,7 +359,7 @@ def dialogue_job(
         dialogues = [[d.id, list(d.turns)] for d in chats]
     cfg = make_config(config)  # unknown settings fail here, before a run is recorded
     if run_id is None:
-        _check_new_dialogue_run(cfg, dialogues is None)
+        dialogues = _check_new_dialogue_run(cfg, dialogues is None) or dialogues
         if cfg.init_from:  # fine-tuning keeps the starting model's cell: recorded and named as such
             config["model"] = {**(config.get("model") or {}), "cell": _cell_of(cfg)}
     rec = RunRecorder(store, "dialogue", config, corpus, device, out_root, run_id, progress)
@@ -386,10 +386,11 @@ def _cell_of(cfg) -> str:
     return str(cfg.model.get("cell", "gru"))
 
 
-def _check_new_dialogue_run(cfg, files: bool) -> None:
+def _check_new_dialogue_run(cfg, files: bool) -> list | None:
     """What would fail at the start of a new run fails here, before it is recorded with a folder and
     a Resume that could never work: the model's sizes (dot attention needs equal query and key
-    sizes) and a corpus file that cannot be read or is too small to hold a dialogue out."""
+    sizes) and a corpus file that cannot be read or is too small to hold a dialogue out. Returns
+    the file's dialogues as the run takes them (read once), or None."""
     from engine.dialogue.config import HREDConfig
     from engine.dialogue.model import HRED
     from engine.dialogue.run import held_out_split, load_dialogues
@@ -402,6 +403,8 @@ def _check_new_dialogue_run(cfg, files: bool) -> None:
     if files and cfg.corpus not in ("chitchat", "chatterbot"):  # the shipped corpora are known good
         dialogues = load_dialogues(cfg)
         held_out_split(dialogues, last_turn_only=cfg.last_turn_only)
+        return [[d.id, list(d.turns)] for d in dialogues]
+    return None
 
 
 def runs_job(*, store=None, live=()) -> list[dict]:
