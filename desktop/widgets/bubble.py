@@ -86,6 +86,7 @@ class MessageRow(QWidget):
         self._selected = False
         self._ideal = 0.0
         self._max_width = 600
+        self._tabbable = True
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 6, 0, 6)
         outer.setSpacing(10)
@@ -222,6 +223,7 @@ class MessageRow(QWidget):
         else:
             self.header.setText(short)
         self.header.setToolTip(full)
+        self._describe(message.get("text") or "", full)
         versions = message.get("versions") or [self.mid]
         n, k = len(versions), int(message.get("version") or 1)
         for w in (self.prev_button, self.next_button, self.version_label):
@@ -238,6 +240,31 @@ class MessageRow(QWidget):
             self.meta.setText(self._meta_text(message))
         else:
             self.retry_button.setVisible(not message.get("has_reply"))
+
+    def _describe(self, text: str, when: str) -> None:
+        """What a screen reader says about the message when one of its buttons has focus (the text
+        itself is not focusable)."""
+        who = "Your message" if self.role == "user" else "Parlance's reply"
+        words = " ".join(text.split())
+        words = words if len(words) <= 400 else words[:400] + "…"
+        described = f"{who}{', ' + when if when else ''}: {words}"
+        for b in self.findChildren(QToolButton):
+            b.setAccessibleDescription(described)
+
+    def focus_buttons(self) -> list[QToolButton]:
+        """The row's action buttons a keyboard user can reach, in the order they are shown."""
+        found = [self.footer.itemAt(i).widget() for i in range(self.footer.count())]
+        return [b for b in found if isinstance(b, QToolButton) and b.isVisibleTo(self) and b.isEnabled()]
+
+    def set_tabbable(self, on: bool) -> None:
+        """Only one row of a chat is in the Tab order (the message list moves it with the arrow
+        keys): with every row's buttons there, a long chat was hundreds of Tab presses to cross."""
+        if on == self._tabbable:
+            return
+        self._tabbable = on
+        policy = Qt.FocusPolicy.StrongFocus if on else Qt.FocusPolicy.NoFocus
+        for b in self.findChildren(QToolButton):
+            b.setFocusPolicy(policy)
 
     @staticmethod
     def _meta_text(message: dict) -> str:

@@ -2,17 +2,19 @@
 
 ``set_messages`` diffs by message id (rows are reused, so a reply that streams does not flicker);
 streamed pieces are buffered and drawn at most every ``FLUSH_MS``, so a fast model never floods
-the event loop with re-layouts.
+the event loop with re-layouts. With the keyboard, Tab reaches one message's buttons (the newest,
+or the one last visited) and Up/Down/Home/End move between messages.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from desktop.widgets.bubble import MessageRow
 
 FLUSH_MS = 40  # streamed text is redrawn at most this often
+_MOVE_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End)
 MAX_BUBBLE = 760  # px
 
 
@@ -35,6 +37,7 @@ class MessageList(QScrollArea):
         self.rows: dict[int, MessageRow] = {}
         self.order: list[int] = []
         self.selected: int | None = None
+        self.current: int | None = None  # the row whose buttons Tab reaches (arrow keys move it)
         self._stream: dict[int, str] = {}
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
@@ -64,6 +67,8 @@ class MessageList(QScrollArea):
             if row is None:
                 row = MessageRow(m, self.widget())
                 row.action.connect(self.action)
+                for button in row.findChildren(QToolButton):
+                    button.installEventFilter(self)
                 row.set_max_width(width)
                 self.rows[mid] = row
             elif mid in self._stream and m.get("status") == "streaming":
@@ -80,6 +85,10 @@ class MessageList(QScrollArea):
         self.order = ids
         if self.selected not in self.rows:
             self.selected = None
+        if self.current not in self.rows or not self._has_focus():
+            self.current = ids[-1] if ids else None  # the newest message, unless the user is in the list
+        for mid, row in self.rows.items():
+            row.set_tabbable(mid == self.current)
 
     def clear(self) -> None:
         self.selected = None
@@ -133,6 +142,56 @@ class MessageList(QScrollArea):
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._follow:
             self.verticalScrollBar().setValue(maximum)
+
+    # -------------------------------------------------------------------------- keyboard
+    def _has_focus(self) -> bool:
+        focused = QApplication.focusWidget()
+        return focused is not None and self.widget().isAncestorOf(focused)
+
+    def _row_of(self, widget: QObject) -> MessageRow | None:
+        while widget is not None and not isinstance(widget, MessageRow):
+            widget = widget.parent()
+        return widget
+
+    def move_current(self, key: Qt.Key, from_button: QToolButton | None = None) -> bool:
+        """Up/Down go to the previous/next message's buttons, Home/End to the first/last; the
+        button of the same kind is focused where the row has one."""
+        if self.current not in self.rows:
+            return False
+        i = self.order.index(self.current)
+        steps = {Qt.Key.Key_Up: i - 1, Qt.Key.Key_Down: i + 1, Qt.Key.Key_Home: 0}
+        target = steps.get(key, len(self.order) - 1)
+        if not 0 <= target < len(self.order) or target == i:
+            return False
+        row = self.rows[self.order[target]]
+        buttons = row.focus_buttons()
+        if not buttons:
+            return False
+        name = from_button.objectName() if from_button is not None else ""
+        button = next((b for b in buttons if b.objectName() == name), buttons[0])
+        self.current = row.mid
+        for mid, other in self.rows.items():
+            other.set_tabbable(mid == self.current)
+        button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._follow = False
+        self.ensureWidgetVisible(row, 0, 60)
+        return True
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.FocusIn:
+            row = self._row_of(obj)
+            if row is not None and row.mid != self.current and row.mid in self.rows:
+                self.current = row.mid
+                for mid, other in self.rows.items():
+                    other.set_tabbable(mid == self.current)
+        elif kind == QEvent.Type.KeyPress and event.key() in _MOVE_KEYS and not event.modifiers():
+            row = self._row_of(obj)
+            if row is not None:
+                self.current = row.mid
+                self.move_current(event.key(), obj)
+                return True
+        return super().eventFilter(obj, event)
 
     # ---------------------------------------------------------------------------- layout
     def _bubble_width(self) -> int:

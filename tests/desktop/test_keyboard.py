@@ -166,3 +166,41 @@ def test_undo_and_ctrl_z_bring_a_conversation_back_once(qtbot, start_app, send_m
     qtbot.waitUntil(lambda: len(lst.ids()) == 1, timeout=WAIT_MS)
     qtbot.wait(150)
     assert len(lst.ids()) == 1
+
+
+def _message_stops(run) -> list:
+    """The message buttons Tab stops on, going round the window's focus chain once."""
+    start = run.chat.composer.edit
+    stops, w = [], start.nextInFocusChain()
+    while w is not start:
+        reachable = w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+        if reachable and run.chat.messages.widget().isAncestorOf(w):
+            stops.append(w)
+        w = w.nextInFocusChain()
+    return stops
+
+
+def test_tab_crosses_a_long_chat_in_one_row_and_arrows_move_between_messages(qtbot, start_app, send_message):
+    """Every button of every message was a Tab stop: 7 per exchange, about 200 in a long chat
+    before the keyboard reached the decoding panel again."""
+    run = start_app(script="Answer {n}.")
+    for i in range(6):
+        send_message(run, f"question {i}")
+    messages = run.chat.messages
+    stops = _message_stops(run)
+    last = messages.rows[messages.order[-1]]
+    assert stops and all(messages._row_of(b) is last for b in stops)  # only the newest reply's buttons
+    copy = last.copy_button
+    _focus(qtbot, run, copy)
+    qtbot.keyClick(copy, Qt.Key.Key_Up)  # the question before it, same kind of button
+    question = messages.rows[messages.order[-2]]
+    assert question.copy_button.hasFocus() and messages.current == question.mid
+    assert all(messages._row_of(b) is question for b in _message_stops(run))
+    assert "question 5" in question.copy_button.accessibleDescription()  # what a screen reader hears
+    qtbot.keyClick(question.copy_button, Qt.Key.Key_Home)
+    first = messages.rows[messages.order[0]]
+    assert first.copy_button.hasFocus()
+    qtbot.keyClick(first.copy_button, Qt.Key.Key_End)
+    assert last.copy_button.hasFocus()
+    qtbot.keyClick(last.copy_button, Qt.Key.Key_Down)  # nothing below: focus stays
+    assert last.copy_button.hasFocus()
