@@ -187,8 +187,9 @@ def test_tab_crosses_a_long_chat_in_one_row_and_arrows_move_between_messages(qtb
     for i in range(6):
         send_message(run, f"question {i}")
     messages = run.chat.messages
-    stops = _message_stops(run)
     last = messages.rows[messages.order[-1]]
+    qtbot.waitUntil(last.copy_button.isVisible, timeout=WAIT_MS)  # a new row is shown by a queued call
+    stops = _message_stops(run)
     assert stops and all(messages._row_of(b) is last for b in stops)  # only the newest reply's buttons
     copy = last.copy_button
     _focus(qtbot, run, copy)
