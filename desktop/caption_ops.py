@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.history import save_or_note
 from engine.paths import default_model
 
 CAPTION_KIND = "caption"
@@ -166,13 +167,17 @@ def _meta(item: dict) -> dict:
     return meta
 
 
-def _save(item: dict, store) -> None:
-    if store is None:
-        item["note"] = " ".join(
-            filter(None, [item.get("note"), "History is off: this caption is not saved."])
+def _save(item: dict, store, failed: list[str]) -> None:
+    """Save ``item``; after one failed write (a locked or read-only history) the rest of the batch
+    is not tried again (each try waits out the lock) and carries the same note."""
+    why = failed[0] if failed else None if store is not None else "History is off: this caption is not saved."
+    if why is None:
+        item["caption_id"], why = save_or_note(
+            lambda: store.add_caption(item["name"], item["sha256"], item["caption"], _meta(item)), "caption"
         )
-        return
-    item["caption_id"] = store.add_caption(item["name"], item["sha256"], item["caption"], _meta(item))
+        failed.extend([why] if why else [])
+    if why:
+        item["note"] = " ".join(filter(None, [item.get("note"), why]))
 
 
 # ------------------------------------------------------------------------------------------ jobs
@@ -213,6 +218,7 @@ def caption_paths(
     options = caption_options(int(beam))
     images = [i for i, m in enumerate(media) if m == "image"]
     done = saved = 0
+    failed: list[str] = []  # why saving stopped working, once it did
     t0 = time.perf_counter()
     batches = _image_batches(files, images, batch_size, captioner.image_size)
     for batch in batches:
@@ -231,7 +237,7 @@ def caption_paths(
             item.update(
                 sha256=file_sha256(files[i]), preview=jpeg_bytes(prev), thumb=shrink(prev, THUMB_SIDE)
             )
-            _save(item, store)
+            _save(item, store, failed)
             saved += item["caption_id"] is not None
             items.append(item)
         done += len(batch)
@@ -247,7 +253,7 @@ def caption_paths(
         if stopped():
             break
         if item["error"] is None:
-            _save(item, store)
+            _save(item, store, failed)
             saved += item["caption_id"] is not None
         done += 1
         report({"stage": "batch", "items": [item], "done": done, "total": total})

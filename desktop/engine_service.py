@@ -87,7 +87,7 @@ def _default_loader(folder: str, device: str):
 
 class EngineService(ChatSlots, QObject):
     # ---- state --------------------------------------------------------------------------------
-    ready = Signal(object)  # {"history": bool, "data_dir", "db_path", "problem", "recovered_from"}
+    ready = Signal(object)  # {"history", "data_dir", "db_path", "problem", "recovered_from", "read_only"}
     device_changed = Signal(str)  # "CPU", "CUDA: NVIDIA H200", "Apple MPS"
     loaded_models_changed = Signal(object)  # display names of every loaded model
     error = Signal(str)  # the one error path: a message for a person
@@ -422,8 +422,24 @@ class EngineService(ChatSlots, QObject):
             "db_path": None,
             "problem": data.problem if data else None,
             "recovered_from": None,
+            "read_only": False,
         }
-        if data is not None and data.writable:
+        read_only = (
+            data is not None
+            and data.db_path.is_file()
+            and not (data.writable and os.access(data.db_path, os.W_OK))
+        )
+        if read_only:  # shown from a copy in memory: a read-only folder hid the whole history
+            try:
+                self._store = HistoryStore.read_only_copy(data.db_path)
+                info.update(
+                    read_only=True,
+                    problem=f"The history database {data.db_path} is read-only: your history is shown, "
+                    "but nothing new is saved to it.",
+                )
+            except Exception:
+                log.exception("reading the read-only history database failed")
+        elif data is not None and data.writable:
             try:
                 self._store = HistoryStore(data.db_path)
                 self._history_on = True

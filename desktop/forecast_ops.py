@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.history import save_or_note
+
 FORECAST_KIND = "forecast"
 METHODS = ("lstm", "hybrid", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
 BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear")  # always compared
@@ -189,9 +191,12 @@ def forecast_file(
     else:
         if progress:
             progress({"stage": "saving"})
-        result["forecast_id"] = store.add_forecast(
-            f"{series.name} · {file.name}", method, int(horizon), _meta(result)
+        result["forecast_id"], why = save_or_note(
+            lambda: store.add_forecast(f"{series.name} · {file.name}", method, int(horizon), _meta(result)),
+            "forecast",
         )
+        if why:
+            result["warnings"].append(why)
     return result
 
 

@@ -251,10 +251,17 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self, info: dict) -> None:
         self.history_on = bool(info.get("history"))
-        self.status.set_history(self.history_on, info.get("db_path") or info.get("problem"))
+        self.status.set_history(
+            self.history_on, info.get("db_path") or info.get("problem"), bool(info.get("read_only"))
+        )
         if info.get("problem"):
+            rest = (
+                " New conversations and results work for this session but are not saved."
+                if info.get("read_only")
+                else " History is off for this session: conversations work but are not saved."
+            )
             self.notices.show_notice(
-                info["problem"] + " History is off for this session: conversations work but are not saved.",
+                info["problem"] + rest,
                 "warning",
                 timeout_ms=0,
             )

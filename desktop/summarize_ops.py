@@ -20,6 +20,8 @@ import re
 import time
 from pathlib import Path
 
+from engine.history import save_or_note
+
 SUMMARY_KIND = "summary"
 MAX_STORED_SENTENCES = 20_000  # store per-sentence scores and spans up to this many sentences
 LENGTH_MODES = ("sentences", "ratio", "words")
@@ -216,9 +218,12 @@ def _summarize(text, settings, origin, notes, progress, cancel, store, runner=No
     else:
         if progress:
             progress({"stage": "saving"})
-        result["summary_id"] = store.add_summary(
-            text, "\n".join(summary.sentences), summary.method, _meta(result, n)
+        result["summary_id"], why = save_or_note(
+            lambda: store.add_summary(text, "\n".join(summary.sentences), summary.method, _meta(result, n)),
+            "summary",
         )
+        if why:
+            result["notes"].append(why)
     result["shade"] = result_shading(result)
     return result
 

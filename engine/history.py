@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,6 +106,15 @@ def _looks_like_text(head: bytes) -> bool:
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
 
+def save_or_note(save: Callable[[], int], what: str) -> tuple[int | None, str | None]:
+    """(id, None) from ``save()``; a history that cannot be written now (another program holds
+    its lock, the file was made read-only) loses the entry, never the result: (None, a note)."""
+    try:
+        return save(), None
+    except (HistoryLockedError, PermissionError) as exc:
+        return None, f"This {what} is not saved to history: {exc}."
+
+
 class HistoryStore:
     """Conversations, results, runs and search in one SQLite file (see the module docstring)."""
 
@@ -140,6 +149,37 @@ class HistoryStore:
     def open_in_memory(cls) -> HistoryStore:
         """A private in-memory store (tests, previews); gone when closed."""
         return cls(":memory:")
+
+    @classmethod
+    def read_only_copy(cls, path: str | os.PathLike) -> HistoryStore:
+        """An in-memory copy of the history file at ``path``, for one that cannot be written (a
+        read-only file or folder): everything in it can be listed, searched and opened; what is
+        added lives until the store is closed. Raises as the constructor does for a file that is
+        damaged, not a history, or from a newer Parlance; the file itself is never changed."""
+        store = cls.__new__(cls)
+        store.path, store._named_by_user, store.recovered_from = Path(path), False, None
+        store._busy_timeout_s, store._memory = 5.0, True
+        uri = store.path.resolve().as_uri() + "?mode=ro"
+        src = sqlite3.connect(uri, uri=True)
+        try:
+            src.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:  # WAL in a read-only folder without its -shm: read it as is
+            src.close()
+            src = sqlite3.connect(uri + "&immutable=1", uri=True)
+        conn = sqlite3.connect(":memory:")
+        try:
+            store._check(src, quick=True)
+            conn.execute(f"PRAGMA page_size = {src.execute('PRAGMA page_size').fetchone()[0]}")
+            src.backup(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            store._db = Database(conn, execute_plugins=False)
+            store._migrate(store._db)  # an older schema is brought up to date in the copy
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            src.close()
+        return store
 
     def _locked_error(self) -> HistoryLockedError:
         return HistoryLockedError(

@@ -36,8 +36,9 @@ class StatusBar(QStatusBar):
     def set_models(self, names: list[str]) -> None:
         self.models.setText("Model: " + (", ".join(names) if names else "none loaded"))
 
-    def set_history(self, on: bool, where: str | None) -> None:
-        self.history.setText("History: on" if on else "History: off (not saved)")
+    def set_history(self, on: bool, where: str | None, read_only: bool = False) -> None:
+        off = "History: read-only (not saved)" if read_only else "History: off (not saved)"
+        self.history.setText("History: on" if on else off)
         self.history.setToolTip(
             f"Saved in {where}" if on and where else where or "Conversations are not saved"
         )

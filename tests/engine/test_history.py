@@ -870,3 +870,37 @@ def test_substring_matches_are_placed_in_the_text_as_written_and_merged(store):
     assert hit["snippet_text"][slice(*hit["matches"][0])] == "東京"
     (hit,) = store.search("東京 京都")
     assert hit["matches"] == [[12, 15]] and hit["snippet"].count("[") == 1
+
+
+def test_a_read_only_copy_holds_everything_and_never_changes_the_file(tmp_path):
+    """A read-only history file or folder showed no history at all (the app opened an empty one)."""
+    path = tmp_path / "h.db"
+    with HistoryStore(path) as s:
+        cid = s.create_conversation()
+        s.add_message(cid, "user", "walrus migration")
+        s.add_summary("The walrus swam north.", "The walrus swam north.", "textrank", {})
+    before = path.read_bytes()
+    with HistoryStore.read_only_copy(path) as copy:
+        assert [c["id"] for c in copy.list_conversations()] == [cid]
+        assert {hit["kind"] for hit in copy.search("walrus")} == {"message", "summary"}
+        copy.add_message(cid, "user", "only in memory")
+        assert copy.get_conversation(cid)["message_count"] == 2
+    assert path.read_bytes() == before
+    with HistoryStore(path) as s:
+        assert s.get_conversation(cid)["message_count"] == 1
+
+
+def test_save_or_note_keeps_the_result_when_the_history_is_locked(tmp_path):
+    from engine.history import save_or_note
+
+    path = tmp_path / "h.db"
+    with HistoryStore(path, busy_timeout_s=0.2) as s:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        saved, note = save_or_note(lambda: s.add_summary("a b.", "a b.", "textrank", {}), "summary")
+        assert saved is None and note.startswith("This summary is not saved to history: ")
+        assert "locked by another program" in note
+        other.execute("ROLLBACK")
+        other.close()
+        saved, note = save_or_note(lambda: s.add_summary("a b.", "a b.", "textrank", {}), "summary")
+        assert isinstance(saved, int) and note is None
