@@ -66,8 +66,16 @@ class ChatSlots:
     def load_attention(self, mid: int) -> None:
         self._call(self._attention, mid)
 
-    def search(self, query: str, limit: int = 50) -> None:
-        self._call(lambda: self.search_done.emit(query, self._store.search(query, limit=limit)))
+    def search(self, query: str, kinds=None, limit: int = 50) -> None:
+        """``kinds``: the kinds of hit wanted (engine.history.SEARCH_KINDS; None: all)."""
+        self._call(lambda: self.search_done.emit(query, self._store.search(query, limit=limit, kinds=kinds)))
+
+    def delete_result(self, kind: str, item_id: int) -> None:
+        """Delete a summary, caption or forecast from the history (result_deleted has the undo)."""
+        self._call(lambda: self.result_deleted.emit(kind, item_id, self._store.delete_result(kind, item_id)))
+
+    def restore_result(self, snapshot: dict) -> None:
+        self._call(lambda: self.result_restored.emit(snapshot["kind"], self._store.restore_result(snapshot)))
 
     def export_conversation(self, cid: int, fmt: str, path: str) -> None:
         self._call(self._export, cid, fmt, path)

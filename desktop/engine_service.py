@@ -104,6 +104,8 @@ class EngineService(ChatSlots, QObject):
     conversation_deleted = Signal(int, object)  # id, snapshot for undo
     conversation_restored = Signal(int)
     search_done = Signal(str, object)  # query, store.search(query)
+    result_deleted = Signal(str, int, object)  # kind, id, snapshot for undo (summaries, captions, forecasts)
+    result_restored = Signal(str, int)  # kind, id
     message_not_saved = Signal(str)  # the text of a message the history could not store (error follows)
     attention_loaded = Signal(int, object)  # message id, {"text", ...attention record} or None
     exported = Signal(str)  # path written

@@ -18,10 +18,11 @@ sqlite3's ``check_same_thread`` guard stays on as a tripwire.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,11 +78,9 @@ def fts_query(text: str) -> str | None:
     Quotes inside words are doubled, NULs dropped, chunks without a letter or digit skipped, so
     operators, brackets, ``*`` and stray quotes are searched for as text and never raise.
     """
-    terms = [
-        '"' + chunk.replace('"', '""') + '"'
-        for chunk in text.replace("\x00", " ").split()
-        if any(ch.isalnum() for ch in chunk)
-    ][:MAX_QUERY_TERMS]
+    chunks = dict.fromkeys(c for c in text.replace("\x00", " ").split() if any(ch.isalnum() for ch in c))
+    terms = ['"' + chunk.replace('"', '""') + '"' for chunk in chunks][:MAX_QUERY_TERMS]  # once each: a
+    # word repeated 64 times took seconds
     if not terms:
         return None
     terms[-1] += "*"
@@ -154,18 +153,33 @@ class HistoryStore:
     def read_only_copy(cls, path: str | os.PathLike) -> HistoryStore:
         """An in-memory copy of the history file at ``path``, for one that cannot be written (a
         read-only file or folder): everything in it can be listed, searched and opened; what is
-        added lives until the store is closed. Raises as the constructor does for a file that is
-        damaged, not a history, or from a newer Parlance; the file itself is never changed."""
+        added lives until the store is closed. ValueError for a file that is damaged, not a
+        history, or from a newer Parlance; the file itself is never changed, nor moved aside."""
         store = cls.__new__(cls)
         store.path, store._named_by_user, store.recovered_from = Path(path), False, None
         store._busy_timeout_s, store._memory = 5.0, True
-        uri = store.path.resolve().as_uri() + "?mode=ro"
-        src = sqlite3.connect(uri, uri=True)
+        with open(store.path, "rb") as f:  # FileNotFoundError, IsADirectoryError, PermissionError
+            head = f.read(4096)
+        if head and not head.startswith(SQLITE_MAGIC):
+            what = "a text file" if _looks_like_text(head) else "not an SQLite file"
+            raise ValueError(f"{path} is {what}, not a Parlance history database; it was left as it is")
         try:
-            src.execute("PRAGMA schema_version").fetchone()
-        except sqlite3.OperationalError:  # WAL in a read-only folder without its -shm: read it as is
-            src.close()
-            src = sqlite3.connect(uri + "&immutable=1", uri=True)
+            return cls._copy_into(store)
+        except (sqlite3.DatabaseError, _Damaged) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_corrupt(exc):
+                raise
+            raise ValueError(
+                f"the history database {path} is damaged ({exc}); it was left as it is (the app moves a "
+                "damaged history aside, keeping it, when it opens it)"
+            ) from exc
+
+    @staticmethod
+    def _copy_into(store: HistoryStore) -> HistoryStore:
+        uri = store.path.resolve().as_uri() + "?mode=ro"
+        # No -wal beside it: no program has it open, and reading it as is leaves no -wal/-shm behind
+        # (and works in a read-only folder, where a WAL file's -shm cannot be made)
+        live = Path(f"{store.path}-wal").exists()
+        src = sqlite3.connect(uri if live else uri + "&immutable=1", uri=True)
         conn = sqlite3.connect(":memory:")
         try:
             store._check(src, quick=True)
@@ -197,6 +211,7 @@ class HistoryStore:
             if not self._memory:
                 db.enable_wal()
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA secure_delete = ON")  # a deleted text is overwritten, not left in free pages
             self._migrate(db)
             return db
         except BaseException:
@@ -515,20 +530,47 @@ class HistoryStore:
         return self._get("forecasts", "Forecast", item_id)
 
     def add_summary(self, source: str, summary: str, method: str, meta: dict | None = None) -> int:
+        """``meta["origin"]`` (the file it came from) is searched too."""
         rec.check_strs(source=source, summary=summary, method=method)
-        return self._add("summaries", {"source": source, "summary": summary, "method": method}, meta)
+        rec.check_dict("meta", meta)
+        origin = (meta or {}).get("origin")
+        row = {"source": source, "summary": summary, "method": method}
+        return self._add("summaries", {**row, "origin": origin if isinstance(origin, str) else ""}, meta)
 
     def add_caption(self, file_name: str, file_hash: str, caption: str, meta: dict | None = None) -> int:
+        """The captions of a video's scenes (``meta["scenes"][i]["caption"]``) are searched too."""
         rec.check_strs(file_name=file_name, file_hash=file_hash, caption=caption)
-        return self._add(
-            "captions", {"file_name": file_name, "file_hash": file_hash, "caption": caption}, meta
-        )
+        rec.check_dict("meta", meta)
+        scenes = (meta or {}).get("scenes")
+        said = [s.get("caption") for s in scenes if isinstance(s, dict)] if isinstance(scenes, list) else []
+        row = {"file_name": file_name, "file_hash": file_hash, "caption": caption}
+        return self._add("captions", {**row, "scenes": " ".join(c for c in said if isinstance(c, str))}, meta)
 
     def add_forecast(self, name: str, method: str, horizon: int, meta: dict | None = None) -> int:
         rec.check_strs(name=name, method=method)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, not {horizon!r}")
         return self._add("forecasts", {"name": name, "method": method, "horizon": horizon}, meta)
+
+    def delete_result(self, kind: str, item_id: int) -> dict:
+        """Delete one summary, caption or forecast (``kind``); returns what restore_result() takes.
+        NotFoundError when it is already gone."""
+        table, what = _result_table(kind)
+        with self._write():
+            rows = self._rows(f"SELECT * FROM {table} WHERE id = ?", (int(item_id),))
+            if not rows:
+                raise NotFoundError(f"{what} {item_id} is no longer in the history")
+            self._db.execute(f"DELETE FROM {table} WHERE id = ?", (int(item_id),))
+        return {"kind": kind, "row": rows[0]}
+
+    def restore_result(self, snapshot: dict) -> int:
+        """Put back what delete_result() returned, under its old id when that is still free."""
+        table, _ = _result_table(snapshot.get("kind"))
+        row = dict(snapshot["row"])
+        with self._write() as db:
+            if self._rows(f"SELECT 1 FROM {table} WHERE id = ?", (row["id"],)):
+                row.pop("id")
+            return db[table].insert(row).last_pk
 
     def list_summaries(self, limit: int = 100) -> list[dict]:
         return self._list("summaries", limit)
@@ -587,39 +629,43 @@ class HistoryStore:
         return [self._run(r) for r in self._rows("SELECT * FROM runs ORDER BY id DESC")]
 
     # -------------------------------------------------------------------------------------- search
-    _SEARCH_SQL = """
-        SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
-            snippet(messages_fts, -1, {marks}, '…', 12) AS snippet, m.created_at,
-            messages_fts.rank AS rank
-        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-            JOIN conversations c ON c.id = m.conversation_id
-        WHERE messages_fts MATCH :q
-        UNION ALL
-        SELECT 'summary', s.id, NULL, s.source, snippet(summaries_fts, -1, {marks}, '…', 12),
-            s.created_at, summaries_fts.rank
-        FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid WHERE summaries_fts MATCH :q
-        UNION ALL
-        SELECT 'caption', p.id, NULL, p.file_name,
-            snippet(captions_fts, -1, {marks}, '…', 12), p.created_at, captions_fts.rank
-        FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid WHERE captions_fts MATCH :q
-        UNION ALL
-        SELECT 'forecast', f.id, NULL, f.name, snippet(forecasts_fts, -1, {marks}, '…', 12),
-            f.created_at, forecasts_fts.rank
-        FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid WHERE forecasts_fts MATCH :q
-        ORDER BY rank, created_at DESC
-        LIMIT :limit
-    """.format(marks=f"char({ord(_MARK_OPEN)}), char({ord(_MARK_CLOSE)})")
+    _MARKS = f"char({ord(_MARK_OPEN)}), char({ord(_MARK_CLOSE)})"
+    _KIND_SQL = {  # one ranked (bm25) query per kind: ranks of different indexes do not compare
+        "message": """
+            SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
+                snippet(messages_fts, -1, {marks}, '…', 12) AS snippet, m.created_at
+            FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+                JOIN conversations c ON c.id = m.conversation_id
+            WHERE messages_fts MATCH :q ORDER BY messages_fts.rank, m.created_at DESC LIMIT :limit""",
+        "summary": """
+            SELECT 'summary' AS kind, s.id, NULL AS conversation_id,
+                CASE WHEN s.origin != '' THEN s.origin || ': ' || s.source ELSE s.source END AS title,
+                snippet(summaries_fts, -1, {marks}, '…', 12) AS snippet, s.created_at
+            FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid
+            WHERE summaries_fts MATCH :q ORDER BY summaries_fts.rank, s.created_at DESC LIMIT :limit""",
+        "caption": """
+            SELECT 'caption' AS kind, p.id, NULL AS conversation_id, p.file_name AS title,
+                snippet(captions_fts, -1, {marks}, '…', 12) AS snippet, p.created_at
+            FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid
+            WHERE captions_fts MATCH :q ORDER BY captions_fts.rank, p.created_at DESC LIMIT :limit""",
+        "forecast": """
+            SELECT 'forecast' AS kind, f.id, NULL AS conversation_id, f.name AS title,
+                snippet(forecasts_fts, -1, {marks}, '…', 12) AS snippet, f.created_at
+            FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid
+            WHERE forecasts_fts MATCH :q ORDER BY forecasts_fts.rank, f.created_at DESC LIMIT :limit""",
+    }
 
     _SUBSTRING_SQL = """
         SELECT * FROM (
             SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title, m.text AS body,
                 m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
             UNION ALL
-            SELECT 'summary', s.id, NULL, s.source, s.summary || ' ' || COALESCE(s.source, ''), s.created_at
+            SELECT 'summary', s.id, NULL, s.source,
+                s.summary || ' ' || COALESCE(s.source, '') || ' ' || s.origin, s.created_at
             FROM summaries s
             UNION ALL
-            SELECT 'caption', p.id, NULL, p.file_name, p.caption || ' ' || COALESCE(p.file_name, ''),
-                p.created_at FROM captions p
+            SELECT 'caption', p.id, NULL, p.file_name,
+                p.caption || ' ' || COALESCE(p.file_name, '') || ' ' || p.scenes, p.created_at FROM captions p
             UNION ALL
             SELECT 'forecast', f.id, NULL, f.name, f.name || ' ' || COALESCE(f.method, ''), f.created_at
             FROM forecasts f
@@ -628,8 +674,10 @@ class HistoryStore:
         LIMIT :limit
     """
 
-    def search(self, query: str, limit: int = 50) -> list[dict]:
-        """Best-ranked hits (bm25) across messages, summaries, captions and forecasts.
+    def search(self, query: str, limit: int = 50, kinds: Iterable[str] | None = None) -> list[dict]:
+        """Best-ranked hits (bm25) among messages, summaries, captions and forecasts (``kinds``, a
+        subset of SEARCH_KINDS; default all), taken in turn from each kind's ranked list: one
+        index's ranks do not compare with another's, and short captions crowded out summaries.
 
         Free text: each word must occur, the last may be a prefix (search as you type); matches
         in ``snippet`` are wrapped in [ ]. Empty or punctuation-only queries return []. Words in
@@ -637,12 +685,17 @@ class HistoryStore:
         substrings instead, newest first: the word index sees a whole run of kanji as one word.
         """
         _check_limit(limit)
+        kinds = _check_kinds(kinds)
         if needs_substring_search(query):
-            return self._substring_search(query, limit)
+            return self._substring_search(query, limit, kinds)
         match = fts_query(query)
         if match is None:
             return []
-        rows = self._rows(self._SEARCH_SQL, {"q": match, "limit": limit})
+        ranked = [
+            self._rows(self._KIND_SQL[k].format(marks=self._MARKS), {"q": match, "limit": limit})
+            for k in kinds
+        ]
+        rows = [r for tier in itertools.zip_longest(*ranked) for r in tier if r is not None][:limit]
         out = []
         for r in rows:
             line = " ".join(r["snippet"].split())  # one line for lists
@@ -661,11 +714,11 @@ class HistoryStore:
             )
         return out
 
-    def _substring_search(self, query: str, limit: int) -> list[dict]:
-        terms = [t for t in query.replace("\x00", " ").split() if t][:MAX_QUERY_TERMS]
+    def _substring_search(self, query: str, limit: int, kinds: tuple[str, ...]) -> list[dict]:
+        terms = list(dict.fromkeys(t for t in query.replace("\x00", " ").split() if t))[:MAX_QUERY_TERMS]
         escape = {"\\": "\\\\", "%": "\\%", "_": "\\_"}
-        params: dict = {"limit": limit}
-        where = []
+        params: dict = {"limit": limit, **{f"k{i}": k for i, k in enumerate(kinds)}}
+        where = [f"kind IN ({', '.join(f':k{i}' for i in range(len(kinds)))})"]
         for i, term in enumerate(terms):
             params[f"t{i}"] = "%" + "".join(escape.get(ch, ch) for ch in term) + "%"
             where.append(f"body LIKE :t{i} ESCAPE '\\'")
@@ -696,6 +749,32 @@ class HistoryStore:
         snap = rec.load_snapshot(text, SCHEMA_VERSION)
         with self._write() as db:
             return rec.insert_snapshot(db, snap, keep_ids=False)
+
+
+SEARCH_KINDS = ("message", "summary", "caption", "forecast")
+
+
+_RESULT_TABLES = {
+    "summary": ("summaries", "Summary"),
+    "caption": ("captions", "Caption"),
+    "forecast": ("forecasts", "Forecast"),
+}
+
+
+def _result_table(kind) -> tuple[str, str]:
+    if kind not in _RESULT_TABLES:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(_RESULT_TABLES)}")
+    return _RESULT_TABLES[kind]
+
+
+def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
+    if kinds is None:
+        return SEARCH_KINDS
+    chosen = tuple(dict.fromkeys(kinds))
+    unknown = [k for k in chosen if k not in SEARCH_KINDS]
+    if unknown or not chosen:
+        raise ValueError(f"unknown kind {unknown[0] if unknown else ''!r}; known: {', '.join(SEARCH_KINDS)}")
+    return chosen
 
 
 def _with_meta(row: dict) -> dict:

@@ -1,8 +1,10 @@
-"""``python -m engine history --db PATH list | search QUERY | export CID | import FILE``.
+"""``python -m engine history --db PATH list | search QUERY | show KIND ID | export CID |
+import FILE | delete KIND ID``.
 
-Reads (and, for ``import``, writes) a Parlance history database. ``--db`` is required: the engine
-never decides where user files live. ``--json`` prints machine-readable output; it may be given
-before or after the sub-command.
+Reads (and, for ``import`` and ``delete``, writes) a Parlance history database. ``--db`` is
+required: the engine never decides where user files live. The reading actions work on a copy in
+memory, so a damaged file is reported and left as it is. ``--json`` prints machine-readable
+output; it may be given before or after the sub-command.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ import sys
 from pathlib import Path
 
 from engine.cli_args import db_file, json_text, positive
+from engine.history import SEARCH_KINDS, make_title
 
-HELP = "list, search, export and import the saved history (conversations, summaries, captions, forecasts)"
+LISTS = ("conversations", "summaries", "captions", "forecasts")
+RESULT_KINDS = ("summary", "caption", "forecast")
+
+HELP = "list, search, show, export, import and delete the saved history (chats, summaries, captions …)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +29,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     after = argparse.ArgumentParser(add_help=False)
     after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output")
 
-    sub.add_parser("list", help="list conversations, newest first", parents=[after])
+    p = sub.add_parser("list", help="list conversations (or --kind), newest first", parents=[after])
+    p.add_argument("--kind", choices=LISTS, default="conversations", help="what to list")
+    p.add_argument("--limit", type=positive, default=100, help="at most this many results (default 100)")
 
     p = sub.add_parser("search", help="full-text search across everything", parents=[after])
     p.add_argument(
         "query", help="words to find (the last may be a prefix); write -- first if it starts with -"
     )
     p.add_argument("--limit", type=positive, default=20, help="at most this many hits (default 20)")
+    p.add_argument("--kind", choices=SEARCH_KINDS, action="append", help="only this kind of hit (repeatable)")
+
+    p = sub.add_parser("show", help="print one summary, caption or forecast", parents=[after])
+    p.add_argument("kind", choices=RESULT_KINDS, help="what it is (as `search` prints it)")
+    p.add_argument("id", type=int, help="its id (as `search` or `list --kind` prints it)")
+
+    p = sub.add_parser("delete", help="delete a conversation, summary, caption or forecast", parents=[after])
+    p.add_argument("kind", choices=("conversation", *RESULT_KINDS), help="what it is")
+    p.add_argument("id", type=int, help="its id")
 
     p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
     p.add_argument("cid", type=int, help="conversation id (see `list`)")
@@ -48,7 +65,12 @@ def _emit(args: argparse.Namespace, obj, lines: list[str]) -> None:
 
 
 def _list(store, args) -> None:
-    convs = store.list_conversations()
+    if args.kind != "conversations":
+        rows = getattr(store, f"list_{args.kind}")(limit=args.limit)
+        lines = [f"{r['id']:>5}  {r['created_at']:<24} {_name(args.kind[:-1], r)}" for r in rows]
+        _emit(args, rows, lines if rows else [f"no {args.kind}"])
+        return
+    convs = store.list_conversations()[: args.limit]
     lines = [f"{'id':>5}  {'updated':<24} {'msgs':>5}  title"]
     lines += [
         f"{c['id']:>5}  {c['updated_at']:<24} {c['message_count']:>5}  {c['title'] or '(untitled)'}"
@@ -57,13 +79,44 @@ def _list(store, args) -> None:
     _emit(args, convs, lines if convs else ["no conversations"])
 
 
+def _name(kind: str, row: dict) -> str:
+    if kind == "summary":
+        return " · ".join(p for p in (row.get("origin"), make_title(row["source"])) if p)
+    return row["file_name"] if kind == "caption" else row["name"]
+
+
 def _search(store, args) -> None:
-    hits = store.search(args.query, limit=args.limit)
+    hits = store.search(args.query, limit=args.limit, kinds=args.kind)
     lines = []
     for h in hits:
         where = f" in conversation {h['conversation_id']}" if h["kind"] == "message" else ""
         lines += [f"{h['kind']} {h['id']}{where}: {h['title']}  ({h['created_at']})", f"    {h['snippet']}"]
+    if any(h["kind"] != "message" for h in hits):
+        lines.append("(open a summary, caption or forecast with: history --db FILE show KIND ID)")
     _emit(args, hits, lines if hits else ["no matches"])
+
+
+def _show(store, args) -> None:
+    row = getattr(store, f"get_{args.kind}")(args.id)
+    meta = row.get("meta") or {}
+    head = f"{args.kind} {row['id']}: {_name(args.kind, row)}  ({row['created_at']})"
+    if args.kind == "summary":
+        body = [f"method: {row['method']}", "", row["summary"], "", "source:", row["source"]]
+    elif args.kind == "caption":
+        scenes = [f"  {s.get('start_s', 0):.1f} s: {s.get('caption', '')}" for s in meta.get("scenes") or []]
+        body = [row["caption"], *(["scenes:", *scenes] if scenes else [])]
+    else:
+        mean = ", ".join(f"{v:.6g}" for v in meta.get("mean") or [] if isinstance(v, (int, float)))
+        body = [f"method: {row['method']}, horizon {row['horizon']}", f"mean: {mean}"]
+    _emit(args, row, [head, *body])
+
+
+def _delete(store, args) -> None:
+    if args.kind == "conversation":
+        store.delete_conversation(args.id)
+    else:
+        store.delete_result(args.kind, args.id)
+    _emit(args, {"deleted": args.kind, "id": args.id}, [f"deleted {args.kind} {args.id}"])
 
 
 def _export(store, args) -> None:
@@ -91,7 +144,15 @@ def _import(store, args) -> None:
     _emit(args, {"conversation_id": cid}, [f"imported as conversation {cid}"])
 
 
-ACTIONS = {"list": _list, "search": _search, "export": _export, "import": _import}
+ACTIONS = {
+    "list": _list,
+    "search": _search,
+    "show": _show,
+    "export": _export,
+    "import": _import,
+    "delete": _delete,
+}
+READING = ("list", "search", "show", "export")  # on a copy in memory: a damaged file is left as it is
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown history action {args.action!r}; known: {', '.join(ACTIONS)}")
     if args.action != "import" and not Path(args.db).exists():
         raise FileNotFoundError(f"no history database at {args.db}")
+    if args.action in READING:
+        with HistoryStore.read_only_copy(args.db) as store:
+            ACTIONS[args.action](store, args)
+        return 0
     with HistoryStore(args.db, named_by_user=True) as store:
         if store.recovered_from is not None:
             print(

@@ -3,6 +3,7 @@ a damaged file (moved aside, never deleted) and a busy one. Used by :mod:`engine
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from datetime import datetime, timezone
@@ -73,8 +74,30 @@ def _v3_runs(db: Database) -> None:
     """)
 
 
+def _v4_searchable_origins(db: Database) -> None:
+    """A summary is found by the file it came from, a video by the captions of its scenes."""
+    db.executescript("""
+        ALTER TABLE summaries ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+        ALTER TABLE captions ADD COLUMN scenes TEXT NOT NULL DEFAULT '';
+    """)
+    with contextlib.suppress(sqlite3.OperationalError):  # JSON1 (built in since SQLite 3.38) missing:
+        db.executescript(  # old rows keep empty columns
+            """
+            UPDATE summaries SET origin = COALESCE(json_extract(meta, '$.origin'), '')
+                WHERE json_valid(meta) AND json_type(meta, '$.origin') = 'text';
+            UPDATE captions SET scenes = COALESCE((SELECT group_concat(json_extract(value, '$.caption'), ' ')
+                FROM json_each(captions.meta, '$.scenes')), '')
+                WHERE json_valid(meta) AND json_type(meta, '$.scenes') = 'array';
+        """
+        )
+    searched = {"summaries": ["summary", "source", "origin"], "captions": ["caption", "file_name", "scenes"]}
+    for table, columns in searched.items():
+        db[table].disable_fts()
+        db[table].enable_fts(columns, create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
 # MIGRATIONS[i] upgrades a file from schema i to i + 1. Append only; never edit a released one.
-MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs)
+MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs, _v4_searchable_origins)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

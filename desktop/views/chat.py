@@ -20,6 +20,7 @@ from desktop.widgets.decoding_panel import DecodingPanel
 from desktop.widgets.message_list import MessageList
 from desktop.widgets.panel_parts import min_width_for_text
 from engine.decoding import DecodeOptions
+from engine.history import make_title
 
 DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message box
 SAVE_SETTINGS_MS = 600
@@ -156,6 +157,9 @@ class ChatPanel(QWidget):
         h.import_requested.connect(self.ask_import)
         h.search_requested.connect(s.search)
         h.result_chosen.connect(self._on_result)
+        h.delete_result_requested.connect(s.delete_result)
+        s.result_deleted.connect(self._on_result_deleted)
+        s.result_restored.connect(lambda *_: self.history.refresh_search())
         h.conversations.conversation_chosen.connect(self.open_conversation)
         h.conversations.rename_requested.connect(s.rename_conversation)
         h.conversations.delete_requested.connect(s.delete_conversation)
@@ -434,6 +438,15 @@ class ChatPanel(QWidget):
             f"Deleted “{title}” (Ctrl+Z undoes).",
             "info",
             ("Undo", lambda: self.undo_delete(cid)),
+        )
+
+    def _on_result_deleted(self, kind: str, _item_id: int, snapshot: dict) -> None:
+        row = snapshot.get("row") or {}
+        name = row.get("origin") or row.get("file_name") or row.get("name")
+        name = name or make_title(row.get("source") or "")
+        self.history.refresh_search()
+        self.notice_requested.emit(
+            f"Deleted the {kind} “{name}”.", "info", ("Undo", lambda: self.service.restore_result(snapshot))
         )
 
     def _on_restored(self, cid: int) -> None:

@@ -1,7 +1,9 @@
 """The history pane beside the chat: new chat, search over all history (FTS5), the conversation list.
 
 Typing in the search field (Ctrl+F) swaps the list for ranked results with the matches
-highlighted; choosing one jumps to that message. Esc or clearing the field brings the list back.
+highlighted; choosing one jumps to that message (or opens the summary, caption or forecast in its
+panel). The results can be narrowed to one kind; a summary, caption or forecast found there can be
+deleted (Del or the context menu). Esc or clearing the field brings the list back.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import html
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QToolButton,
@@ -30,6 +34,14 @@ SEARCH_DELAY_MS = 200
 DOWN_KEYS = (Qt.Key.Key_Down, Qt.Key.Key_PageDown)  # from the search field into the list below
 SEARCH_LIMIT = 50  # hits asked of the history (desktop.chat_slots.search's default)
 KIND_LABELS = {"message": "Chat", "summary": "Summary", "caption": "Caption", "forecast": "Forecast"}
+KIND_FILTERS = (  # the results' kind box: label, kinds asked of the history (None: all)
+    ("Everything", None),
+    ("Chats", ["message"]),
+    ("Summaries", ["summary"]),
+    ("Captions", ["caption"]),
+    ("Forecasts", ["forecast"]),
+)
+DELETABLE = ("summary", "caption", "forecast")  # a chat is deleted from the conversation list
 
 
 def highlight(text: str, matches: list, mark_bg: str, mark_fg: str) -> str:
@@ -56,8 +68,9 @@ def _plain(text: str) -> str:
 class HistoryPane(QWidget):
     new_chat = Signal()
     import_requested = Signal()
-    search_requested = Signal(str)
+    search_requested = Signal(str, object)  # query, kinds (None: all)
     result_chosen = Signal(object)
+    delete_result_requested = Signal(str, int)  # kind, id of a summary, caption or forecast
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -101,14 +114,26 @@ class HistoryPane(QWidget):
         results_page = QWidget()
         rcol = QVBoxLayout(results_page)
         rcol.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 12, 0)
         self.results_label = QLabel()
         self.results_label.setObjectName("SectionLabel")
-        rcol.addWidget(self.results_label)
+        head.addWidget(self.results_label, 1)
+        self.kind_box = QComboBox()
+        for label, kinds in KIND_FILTERS:
+            self.kind_box.addItem(label, kinds)
+        self.kind_box.setToolTip("Show results of one kind only")
+        self.kind_box.setAccessibleName("Kind of results")
+        self.kind_box.currentIndexChanged.connect(lambda _i: self.refresh_search())
+        head.addWidget(self.kind_box)
+        rcol.addLayout(head)
         self.results = QListWidget()
         self.results.setObjectName("ResultList")
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.itemClicked.connect(self._on_result)
         self.results.itemActivated.connect(self._on_result)
+        self.results.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.results.customContextMenuRequested.connect(self._result_menu)
         self.results.installEventFilter(self)  # its rows reflow when the pane's width changes
         self.search.installEventFilter(self)  # Down goes from the search field to the results
         rcol.addWidget(self.results, 1)
@@ -125,6 +150,7 @@ class HistoryPane(QWidget):
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self.refresh_search)
         self.last_results: list[dict] = []
+        self._empty = False  # the history holds no conversations (the hint shows with the list)
 
     # ---------------------------------------------------------------------------- search
     def focus_search(self) -> None:
@@ -139,6 +165,7 @@ class HistoryPane(QWidget):
         else:
             self._timer.stop()
             self.stack.setCurrentIndex(0)
+        self.set_empty(self._empty)  # "No conversations yet" stood under the search results
 
     def show_results(self, query: str, results: list[dict]) -> None:
         if query != self.search.text().strip():
@@ -188,6 +215,9 @@ class HistoryPane(QWidget):
                 label = self.results.itemWidget(item)
                 if label is not None:
                     self._fit_row(item, label)
+        elif obj is self.results and kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Delete:
+            self._delete(self.results.currentItem())
+            return True
         elif obj is self.search and kind == QEvent.Type.KeyPress and event.key() in DOWN_KEYS:
             if self.stack.currentIndex() == 1 and self.results.count():
                 self.results.setCurrentRow(0)
@@ -203,6 +233,23 @@ class HistoryPane(QWidget):
         if result:
             self.result_chosen.emit(result)
 
+    def _result_menu(self, pos) -> None:
+        item = self.results.itemAt(pos)
+        result = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if not result:
+            return
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self._on_result(item))
+        if result.get("kind") in DELETABLE:
+            what = KIND_LABELS[result["kind"]].lower()
+            menu.addAction(f"Delete this {what}\tDel", lambda: self._delete(item))
+        menu.exec(self.results.viewport().mapToGlobal(pos))
+
+    def _delete(self, item: QListWidgetItem | None) -> None:
+        result = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if result and result.get("kind") in DELETABLE:
+            self.delete_result_requested.emit(result["kind"], int(result["id"]))
+
     def _choose_first(self) -> None:
         self._timer.stop()
         if self.results.count():
@@ -212,7 +259,7 @@ class HistoryPane(QWidget):
     def refresh_search(self) -> None:
         """Ask for the search typed (as typing pauses, and again after a delete or restore)."""
         if self.search.text().strip():
-            self.search_requested.emit(self.search.text().strip())
+            self.search_requested.emit(self.search.text().strip(), self.kind_box.currentData())
 
     def clear_search(self) -> None:
         self.search.clear()
@@ -224,4 +271,5 @@ class HistoryPane(QWidget):
         super().keyPressEvent(event)
 
     def set_empty(self, empty: bool) -> None:
+        self._empty = empty
         self.empty.setVisible(empty and self.stack.currentIndex() == 0)

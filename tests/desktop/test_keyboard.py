@@ -205,3 +205,37 @@ def test_tab_crosses_a_long_chat_in_one_row_and_arrows_move_between_messages(qtb
     assert last.copy_button.hasFocus()
     qtbot.keyClick(last.copy_button, Qt.Key.Key_Down)  # nothing below: focus stays
     assert last.copy_button.hasFocus()
+
+
+def test_results_narrow_to_one_kind_and_a_summary_found_can_be_deleted_and_restored(
+    qtbot, start_app, tmp_path
+):
+    """Summaries, captions and forecasts could not be deleted at all; the hint "No conversations
+    yet" stood under the results of a history without chats."""
+    from engine.history import HistoryStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with HistoryStore(data / "history.db") as s:
+        s.add_summary("A private article about quokkas.", "Quokkas.", "textrank", {"origin": "quokka.txt"})
+        s.add_caption("q.png", "0" * 64, "a quokka", {})
+    run = start_app(data_dir=data)
+    pane = run.chat.history
+    qtbot.waitUntil(pane.empty.isVisible, timeout=WAIT_MS)  # no conversations
+    pane.search.setText("quokka")
+    results = pane.results
+    qtbot.waitUntil(lambda: results.count() == 2, timeout=WAIT_MS)
+    assert not pane.empty.isVisible()
+    pane.kind_box.setCurrentIndex(pane.kind_box.findText("Summaries"))
+    qtbot.waitUntil(lambda: results.count() == 1, timeout=WAIT_MS)
+    assert results.item(0).data(Qt.ItemDataRole.UserRole)["kind"] == "summary"
+    _focus(qtbot, run, results)
+    results.setCurrentRow(0)
+    qtbot.keyClick(results, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: results.count() == 0, timeout=WAIT_MS)
+    notice = run.window.notices.notices()[-1]
+    assert "Deleted the summary “quokka.txt”" in notice.text
+    notice.action_button.click()  # Undo
+    qtbot.waitUntil(lambda: results.count() == 1, timeout=WAIT_MS)
+    pane.clear_search()
+    assert pane.empty.isVisible()

@@ -904,3 +904,68 @@ def test_save_or_note_keeps_the_result_when_the_history_is_locked(tmp_path):
         other.close()
         saved, note = save_or_note(lambda: s.add_summary("a b.", "a b.", "textrank", {}), "summary")
         assert isinstance(saved, int) and note is None
+
+
+def test_summaries_captions_and_forecasts_can_be_deleted_and_restored(tmp_path):
+    """Only whole chats could be deleted: a pasted private article stayed for good."""
+    path = tmp_path / "h.db"
+    with HistoryStore(path) as s:
+        sid = s.add_summary("A private article about quokkas.", "Quokkas.", "textrank", {})
+        keep = s.add_caption("dog.png", "0" * 64, "a quokka and a dog", {})
+        snapshot = s.delete_result("summary", sid)
+        assert [h["id"] for h in s.search("quokkas")] == [] and s.search("quokka")[0]["id"] == keep
+        with pytest.raises(NotFoundError):
+            s.get_summary(sid)
+        with pytest.raises(NotFoundError):
+            s.delete_result("summary", sid)
+        with pytest.raises(ValueError, match="known: summary, caption, forecast"):
+            s.delete_result("message", 1)
+        assert s.restore_result(snapshot) == sid
+        assert s.get_summary(sid)["summary"] == "Quokkas." and s.search("quokkas")[0]["kind"] == "summary"
+        s.delete_result("summary", sid)
+    assert b"private article" not in path.read_bytes()  # overwritten, not left in a free page
+
+
+def test_a_summary_is_found_by_its_file_and_a_video_by_its_scenes(tmp_path):
+    with HistoryStore(tmp_path / "h.db") as s:
+        s.add_summary("Fish swim.", "Fish swim.", "textrank", {"origin": "zebrafish_article.txt"})
+        scenes = [{"caption": "children climbing a wall"}, {"caption": "a dog runs"}]
+        s.add_caption("clip.mp4", "0" * 64, "a person outside", {"scenes": scenes})
+        assert [h["kind"] for h in s.search("zebrafish")] == ["summary"]
+        assert [h["kind"] for h in s.search("climbing")] == ["caption"]
+
+
+def test_an_older_history_file_indexes_origins_and_scenes_when_upgraded(tmp_path):
+    path = tmp_path / "h.db"
+    _make_db_at_version(path, 3)
+    db = Database(sqlite3.connect(path))
+    origin, scenes = '{"origin": "zebrafish.txt"}', '{"scenes": [{"caption": "children climbing"}]}'
+    db["summaries"].insert({"source": "x", "summary": "x", "method": "t", "meta": origin, "created_at": "t"})
+    row = {"file_name": "c.mp4", "file_hash": "0", "caption": "c", "meta": scenes, "created_at": "t"}
+    db["captions"].insert(row)
+    db.conn.commit()
+    db.close()
+    with HistoryStore(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert [h["kind"] for h in s.search("zebrafish")] == ["summary"]
+        assert [h["kind"] for h in s.search("climbing")] == ["caption"]
+
+
+def test_each_kind_gets_its_turn_in_search_and_kinds_can_be_chosen(tmp_path):
+    """Ranks of different indexes were mixed: short captions crowded out every summary."""
+    with HistoryStore(tmp_path / "h.db") as s:
+        for i in range(6):
+            s.add_caption(f"{i}.png", "0" * 64, "weekend", {})
+        s.add_summary("A long article. " * 40 + "It rained all weekend.", "It rained all weekend.", "t", {})
+        hits = s.search("weekend", limit=3)
+        assert [h["kind"] for h in hits] == ["summary", "caption", "caption"]
+        assert {h["kind"] for h in s.search("weekend", kinds=["caption"])} == {"caption"}
+        with pytest.raises(ValueError, match="known: message"):
+            s.search("weekend", kinds=["picture"])
+        assert len(s.search("weekend " * 64)) == 7  # a repeated word is searched once
+
+
+def test_a_repeated_word_is_searched_once():
+    from engine.history import fts_query
+
+    assert fts_query("cat cat dog cat") == '"cat" "dog"*'

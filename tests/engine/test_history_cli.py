@@ -128,3 +128,35 @@ def test_export_refuses_to_write_over_the_history_database_itself(tmp_path, caps
     assert main(["history", "--db", str(db), "export", str(cid), "--out", "-"]) == 0
     assert "keep me" in capsys.readouterr().out and not (tmp_path / "-").exists()
     assert HistoryStore(db).messages(cid)[0]["text"] == "keep me"
+
+
+def test_summaries_captions_and_forecasts_are_listed_shown_and_deleted(db, capsys):
+    """`search` printed "caption 1" that no command could open; `export 1` then exported chat 1."""
+    path, _ = db
+    with HistoryStore(path) as s:
+        fid = s.add_forecast("sunspots · sun.csv", "ets", 3, {"mean": [1.5, 2.0, 2.5]})
+    assert cli.main(["history", "--db", str(path), "search", "gate", "--kind", "caption"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("caption 1: cat.jpg") and "show KIND ID" in out and "message" not in out
+    assert cli.main(["history", "--db", str(path), "show", "caption", "1"]) == 0
+    assert "a cat next to a gate" in capsys.readouterr().out
+    assert cli.main(["history", "--db", str(path), "show", "forecast", str(fid)]) == 0
+    assert "mean: 1.5, 2, 2.5" in capsys.readouterr().out
+    assert cli.main(["history", "--db", str(path), "--json", "list", "--kind", "captions"]) == 0
+    assert [r["file_name"] for r in json.loads(capsys.readouterr().out)] == ["cat.jpg"]
+    assert cli.main(["history", "--db", str(path), "delete", "caption", "1"]) == 0
+    assert cli.main(["history", "--db", str(path), "show", "caption", "1"]) == 2
+    assert "Caption 1 is no longer in the history" in capsys.readouterr().err
+
+
+def test_reading_a_damaged_file_reports_it_and_leaves_it_as_it_is(db, capsys):
+    """`search` on a damaged file renamed it, started an empty history and said "no matches"."""
+    path, _ = db
+    data = bytearray(path.read_bytes())
+    data[4096 : 4096 * 2] = b"\xff" * 4096  # the first table page: a broken b-tree
+    path.write_bytes(bytes(data))
+    before = sorted(p.name for p in path.parent.iterdir())
+    assert cli.main(["history", "--db", str(path), "search", "gate"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "left as it is" in err
+    assert sorted(p.name for p in path.parent.iterdir()) == before and path.read_bytes() == bytes(data)
