@@ -133,6 +133,37 @@ def _follow_system_theme(app, window) -> None:
     app.styleHints().colorSchemeChanged.connect(changed)
 
 
+def _lock_data_dir(explicit: str | None):
+    """One window per data folder: a second one would resume a training run the first is running
+    and wait on the history's lock. Returns the held QLockFile (None when the folder cannot be
+    written, where nothing is saved anyway), or False after telling the person the app is open.
+    A lock left by a crash is taken over: Qt sees that its process is gone."""
+    from PySide6.QtCore import QLockFile
+
+    from desktop.paths import resolve_data_dir
+
+    data = resolve_data_dir(explicit)
+    if not data.writable:
+        return None
+    lock = QLockFile(str(data.path / "parlance.lock"))
+    lock.setStaleLockTime(0)  # never stale by age: a long session is not a dead one
+    if lock.tryLock(300):
+        return lock
+    already_open(data.path)
+    return False
+
+
+def already_open(folder: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    text = (
+        f"Parlance is already open with the data folder {folder}.\n\nSwitch to that window, or start "
+        "Parlance with --data-dir to use another folder."
+    )
+    print(f"parlance: {text.splitlines()[0]}", file=sys.stderr)
+    QMessageBox.information(None, "Parlance is already open", text)
+
+
 def run(argv: list[str] | None = None, **service_kwargs) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot:
@@ -148,6 +179,9 @@ def run(argv: list[str] | None = None, **service_kwargs) -> int:
         from desktop import screenshot
 
         return screenshot.run(app, args, **service_kwargs)
+    lock = _lock_data_dir(args.data_dir)
+    if lock is False:
+        return 1
     window, service = create(args, **service_kwargs)
     _setup_logging(service.data.path if service.data and service.data.writable else None)
     from desktop import theme
@@ -166,6 +200,8 @@ def run(argv: list[str] | None = None, **service_kwargs) -> int:
     finally:
         window.save_state()
         service.shutdown()
+        if lock:
+            lock.unlock()
 
 
 def main() -> None:

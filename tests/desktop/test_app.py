@@ -308,3 +308,32 @@ def test_a_bad_screenshot_size_is_a_usage_error():
     for bad in ("abc", "0x0", "1280", "99999x800"):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["--size", bad])
+
+
+def test_a_second_window_on_the_same_data_folder_is_refused(qtbot, tmp_path, monkeypatch):
+    """Two windows on one folder: the second resumed the first one's live training run and waited
+    on the history's lock. Another folder, or a lock left by a process that is gone, opens."""
+    from PySide6.QtCore import QLockFile
+
+    from desktop import app
+
+    told: list = []
+    monkeypatch.setattr(app, "already_open", told.append)
+    built: list = []
+    monkeypatch.setattr(app, "create", lambda *a, **k: built.append(a) or 1 / 0)
+    data = tmp_path / "data"
+    data.mkdir()
+    first = QLockFile(str(data / "parlance.lock"))
+    assert first.tryLock(0)  # the window already open
+    assert app.run(["--data-dir", str(data)]) == 1
+    assert told == [data.resolve()] and built == []
+    first.unlock()
+    crash = "\n".join(
+        ["import os, sys", "from PySide6.QtCore import QLockFile", "f = QLockFile(sys.argv[1])"]
+        + ["f.tryLock(0)", "os._exit(0)"]  # ends without unlocking, as a crash does
+    )
+    subprocess.run([sys.executable, "-c", crash, str(data / "parlance.lock")], check=True, timeout=60)
+    assert (data / "parlance.lock").exists()
+    lock = app._lock_data_dir(str(data))  # a crashed session's lock: its process is gone
+    assert lock and lock.isLocked()
+    lock.unlock()
