@@ -9,11 +9,20 @@ or the one last visited) and Up/Down/Home/End move between messages.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.widgets.bubble import MessageRow
 
 FLUSH_MS = 40  # streamed text is redrawn at most this often
+PAGE = 60  # messages drawn at first, and added by each "Show earlier messages"
 _MOVE_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End)
 MAX_BUBBLE = 760  # px
 
@@ -29,13 +38,25 @@ class MessageList(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         host = QWidget()
         host.setObjectName("MessageHost")
-        self.vbox = QVBoxLayout(host)
-        self.vbox.setContentsMargins(28, 18, 28, 18)
+        outer = QVBoxLayout(host)
+        outer.setContentsMargins(28, 18, 28, 18)
+        outer.setSpacing(4)
+        self.earlier = QPushButton()  # "Show 60 earlier messages": a long chat is drawn a page at a time
+        self.earlier.setObjectName("EarlierButton")
+        self.earlier.clicked.connect(self.show_earlier)
+        self.earlier.hide()
+        outer.addWidget(self.earlier, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.vbox = QVBoxLayout()
         self.vbox.setSpacing(4)
         self.vbox.addStretch(1)
+        outer.addLayout(self.vbox, 1)
         self.setWidget(host)
         self.rows: dict[int, MessageRow] = {}
-        self.order: list[int] = []
+        self.order: list[int] = []  # the ids of the whole branch, root first
+        self.shown: list[int] = []  # the ids drawn (the end of ``order``, from ``_first`` on)
+        self._first: int | None = None  # the oldest message drawn
+        self._messages: list[dict] = []
+        self._from_bottom: int | None = None  # keep this distance to the end while earlier rows appear
         self.selected: int | None = None
         self.current: int | None = None  # the row whose buttons Tab reaches (arrow keys move it)
         self._stream: dict[int, str] = {}
@@ -49,14 +70,25 @@ class MessageList(QScrollArea):
 
     # --------------------------------------------------------------------------- content
     def set_messages(self, messages: list[dict], live: int | None = None) -> None:
-        """Show ``messages`` (root first). ``live``: the id of a reply streaming right now."""
+        """Show ``messages`` (root first): the last PAGE of them, or from the oldest one drawn
+        before (show_earlier, select). ``live``: the id of a reply streaming right now. Drawing
+        600 messages at once froze the window for seconds."""
+        self._messages = messages
+        self.order = [int(m["id"]) for m in messages]
+        if self._first not in self.order:  # another conversation: its newest page
+            self._from_bottom = None
+        start = self.order.index(self._first) if self._first in self.order else max(0, len(messages) - PAGE)
+        self._first = self.order[start] if messages else None
+        messages = messages[start:]
+        self.earlier.setVisible(start > 0)
+        self.earlier.setText(f"Show {min(PAGE, start)} earlier messages ({start:,} not shown)")
         ids = [int(m["id"]) for m in messages]
         for mid in [m for m in self.rows if m not in ids]:
             row = self.rows.pop(mid)
             row.hide()
             row.deleteLater()  # a streaming reply keeps its buffered text (see finish_stream)
         # Re-lay out only when the order changed; a new reply just appends (cheap while streaming).
-        keep = len(self.order) if ids[: len(self.order)] == self.order else 0
+        keep = len(self.shown) if ids[: len(self.shown)] == self.shown else 0
         if not keep:
             while self.vbox.count() > 1:
                 self.vbox.takeAt(0)
@@ -82,7 +114,7 @@ class MessageList(QScrollArea):
             row.set_selected(mid == self.selected)
             if i >= keep:
                 self.vbox.insertWidget(i, row)
-        self.order = ids
+        self.shown = ids
         if self.selected not in self.rows:
             self.selected = None
         if self.current not in self.rows or not self._has_focus():
@@ -93,6 +125,19 @@ class MessageList(QScrollArea):
     def clear(self) -> None:
         self.selected = None
         self.set_messages([])
+
+    def show_earlier(self, upto: int | None = None) -> None:
+        """Draw PAGE more of the older messages (or back to message ``upto``), keeping the view
+        where it was."""
+        if self._first not in self.order:
+            return
+        start = self.order.index(self._first)
+        start = self.order.index(upto) if upto in self.order[:start] else max(0, start - PAGE)
+        bar = self.verticalScrollBar()
+        self._from_bottom = bar.maximum() - bar.value()
+        self._follow = False
+        self._first = self.order[start]
+        self.set_messages(self._messages)
 
     def append_token(self, mid: int, piece: str) -> None:
         self._stream[mid] = self._stream.get(mid, "") + piece
@@ -114,6 +159,9 @@ class MessageList(QScrollArea):
 
     # -------------------------------------------------------------------- selection/scroll
     def select(self, mid: int | None, scroll: bool = True) -> None:
+        if mid in self.order and mid not in self.rows:  # older than the rows drawn (a search hit)
+            self._first = mid
+            self.set_messages(self._messages)
         if self.selected in self.rows:
             self.rows[self.selected].set_selected(False)
         self.selected = mid if mid in self.rows else None
@@ -130,6 +178,7 @@ class MessageList(QScrollArea):
 
     def scroll_to_end(self) -> None:
         self._follow = True
+        self._from_bottom = None
         QTimer.singleShot(0, self, self._to_bottom)
 
     def _to_bottom(self) -> None:
@@ -137,10 +186,14 @@ class MessageList(QScrollArea):
 
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
+        if self._from_bottom is not None and value != bar.maximum() - self._from_bottom:
+            self._from_bottom = None  # the person scrolled: the earlier rows are in place
         self._follow = value >= bar.maximum() - 40
 
     def _on_range(self, _min: int, maximum: int) -> None:
-        if self._follow:
+        if self._from_bottom is not None:
+            self.verticalScrollBar().setValue(maximum - self._from_bottom)
+        elif self._follow:
             self.verticalScrollBar().setValue(maximum)
 
     # -------------------------------------------------------------------------- keyboard
@@ -158,12 +211,12 @@ class MessageList(QScrollArea):
         button of the same kind is focused where the row has one."""
         if self.current not in self.rows:
             return False
-        i = self.order.index(self.current)
+        i = self.shown.index(self.current)
         steps = {Qt.Key.Key_Up: i - 1, Qt.Key.Key_Down: i + 1, Qt.Key.Key_Home: 0}
-        target = steps.get(key, len(self.order) - 1)
-        if not 0 <= target < len(self.order) or target == i:
+        target = steps.get(key, len(self.shown) - 1)
+        if not 0 <= target < len(self.shown) or target == i:
             return False
-        row = self.rows[self.order[target]]
+        row = self.rows[self.shown[target]]
         buttons = row.focus_buttons()
         if not buttons:
             return False

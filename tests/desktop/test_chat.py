@@ -381,3 +381,34 @@ def test_a_message_of_invisible_characters_cannot_be_sent(qtbot, start_app):
         assert not run.chat.composer.can_send()
     run.chat.composer.set_text("\u200bhi")
     assert run.chat.composer.can_send()
+
+
+def test_a_long_chat_is_drawn_a_page_at_a_time(qtbot, start_app, tmp_path):
+    """Opening a 600-message chat drew every bubble at once: the window froze for 3-5 s."""
+    from desktop.widgets.message_list import PAGE
+    from engine.history import HistoryStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with HistoryStore(data / "history.db") as s:
+        cid = s.create_conversation("long")
+        parent = None
+        for i in range(75):
+            u = s.add_message(cid, "user", f"question {i}", parent)
+            parent = s.add_message(cid, "bot", f"answer {i}", u)
+        first = s.thread(cid)[0]["id"]
+    run = start_app(data_dir=data)
+    messages = run.chat.messages
+    run.chat.open_conversation(cid)
+    qtbot.waitUntil(lambda: len(messages.order) == 150, timeout=WAIT_MS)
+    assert len(messages.rows) == PAGE and messages.shown == messages.order[-PAGE:]
+    assert messages.earlier.isVisible() and "90 not shown" in messages.earlier.text()
+    qtbot.waitUntil(lambda: messages.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+    messages.verticalScrollBar().setValue(0)
+    top = messages.rows[messages.shown[0]]
+    messages.earlier.click()
+    assert len(messages.rows) == 2 * PAGE and "30 not shown" in messages.earlier.text()
+    at = lambda: top.mapTo(messages.viewport(), top.rect().topLeft()).y()  # noqa: E731
+    qtbot.waitUntil(lambda: 0 <= at() < messages.viewport().height(), timeout=WAIT_MS)  # still in view
+    messages.select(first)  # a search hit older than every row drawn
+    assert len(messages.rows) == 150 and messages.selected == first and not messages.earlier.isVisible()
