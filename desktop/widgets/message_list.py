@@ -81,7 +81,11 @@ class MessageList(QScrollArea):
         self._first = self.order[start] if messages else None
         messages = messages[start:]
         self.earlier.setVisible(start > 0)
-        self.earlier.setText(f"Show {min(PAGE, start)} earlier messages ({start:,} not shown)")
+        self.earlier.setText(
+            f"Show {PAGE} earlier messages ({start:,} not shown)"
+            if start > PAGE
+            else f"Show the {start} earlier message{'s' if start != 1 else ''}"
+        )
         ids = [int(m["id"]) for m in messages]
         for mid in [m for m in self.rows if m not in ids]:
             row = self.rows.pop(mid)
