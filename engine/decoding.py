@@ -20,6 +20,10 @@ from engine.cancel import CancelToken
 __all__ = ["DecodeOptions", "CancelToken", "Hypothesis", "decode", "decode_batch", "METHODS"]
 
 
+MAX_BEAM = 64  # wider beams only cost memory and time (the app offers up to 16)
+MAX_LEN = 2000  # generated tokens (the app offers up to 200)
+
+
 @dataclass
 class DecodeOptions:
     method: str = "greedy"  # "greedy" | "beam" | "sample"
@@ -69,6 +73,8 @@ class DecodeOptions:
             raise ValueError(f"unknown decoding method {self.method!r}; known: {', '.join(METHODS)}")
         if self.max_len < 1 or self.beam_size < 1 or self.temperature <= 0:
             raise ValueError("max_len and beam_size must be >= 1 and temperature > 0")
+        if self.beam_size > MAX_BEAM or self.max_len > MAX_LEN:  # a beam of 100,000 ran out of memory
+            raise ValueError(f"beam_size can be at most {MAX_BEAM} and max_len at most {MAX_LEN}")
         if self.self_repeat_penalty < 0:
             raise ValueError("self_repeat_penalty must be >= 0 (0 = off)")
 

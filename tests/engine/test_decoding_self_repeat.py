@@ -149,3 +149,15 @@ def test_extreme_sampling_values_decode_instead_of_crashing():
     assert decode(step, {}, batch=1, bos=0, eos=1, options=cold)[0][0].tokens == greedy.tokens  # the limit
     with pytest.raises(ValueError, match="seed"):
         DecodeOptions(seed=2**70).validate()
+
+
+def test_a_beam_or_length_beyond_any_use_is_refused():
+    """`engine chat --method beam --beam-size 100000` ran out of memory instead of an error."""
+    import pytest
+
+    from engine.decoding import MAX_BEAM, MAX_LEN, DecodeOptions
+
+    assert DecodeOptions.from_dict({"beam_size": MAX_BEAM, "max_len": MAX_LEN}).beam_size == MAX_BEAM
+    for bad in ({"beam_size": 100_000}, {"max_len": 10**9}):
+        with pytest.raises(ValueError, match="at most"):
+            DecodeOptions.from_dict(bad)
