@@ -113,9 +113,12 @@ def run(args) -> int:
             print(
                 f"Chatting with {bot.name} on {bot.device_label} ({opts.method}). Empty line or Ctrl+D quits."
             )
+        typed = sys.stdin.isatty()
         for line in sys.stdin:
             if not has_visible(line):
-                break
+                if typed:
+                    break  # an empty line quits a typed chat; piped input just skips blank lines
+                continue
             answer(line.rstrip("\n"))
         return 0
     finally:

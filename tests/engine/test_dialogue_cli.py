@@ -184,3 +184,14 @@ def test_chat_db_records_a_conversation_only_when_something_was_said(
     (conv,) = store.list_conversations()
     assert set(store.get_conversation(conv["id"])["settings"]) == {"decoding"}
     store.close()
+
+
+def test_piped_messages_with_blank_lines_between_are_all_answered(monkeypatch, capsys, tiny_dialogue_model):
+    """A blank line ended piped input: the messages after it were dropped without a word."""
+    import io
+    import json
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n\nhow are you\n   \nbye\n"))
+    assert main(["chat", "--model", str(tiny_dialogue_model), "--json"]) == 0
+    replies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(replies) == 3 and all("reply" in r for r in replies)
