@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from datetime import datetime, timezone
 from typing import Any
 
 FORMAT = "parlance.conversation"  # the "format" marker of a snapshot / JSON export
@@ -84,6 +85,20 @@ def check_strs(**values: Any) -> None:
             raise ValueError(f"{name} must be a string, not {type(value).__name__}")
 
 
+def utc_stamp(name: str, value: Any) -> str:
+    """An imported time as the store writes its own (UTC, milliseconds, "Z"): lists sort by
+    these as text, so "yesterday" or a local time with an offset would put it out of order."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} {value[:40]!r} is not an ISO 8601 date and time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def check_optional_str(name: str, value: Any) -> None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{name} must be a string or None, not {type(value).__name__}")
@@ -123,9 +138,11 @@ def make_snapshot(conversation: dict, messages: list[dict], schema_version: int)
 def _conversation_field_errors(conv: dict) -> None:
     if not isinstance(conv.get("id"), int) or isinstance(conv.get("id"), bool):
         raise ValueError("conversation.id must be an integer")
-    for key in ("title", "model", "created_at", "updated_at"):
+    for key in ("title", "model"):
         if not isinstance(conv.get(key), str):
             raise ValueError(f"conversation.{key} must be a string")
+    for key in ("created_at", "updated_at"):
+        utc_stamp(f"conversation.{key}", conv.get(key))
     check_dict("conversation.settings", conv.get("settings"), optional=False)
     check_dict("conversation.settings.decoding", conv["settings"].get("decoding"))
 
@@ -147,8 +164,7 @@ def _message_field_errors(msg: dict, seen: set[int]) -> None:
     check_dict("attention", msg.get("attention"))
     check_number("latency_ms", msg.get("latency_ms"))
     check_choice("feedback", msg.get("feedback"), FEEDBACK)
-    if not isinstance(msg.get("created_at"), str):
-        raise ValueError("created_at must be a string")
+    utc_stamp("created_at", msg.get("created_at"))
 
 
 def load_snapshot(data: str | bytes | dict, schema_version: int) -> dict:
@@ -217,7 +233,8 @@ def insert_snapshot(db, snap: dict, keep_ids: bool) -> int:
         taken = db.execute("SELECT count(*) FROM conversations WHERE id = ?", (conv["id"],)).fetchone()[0]
         sql = "SELECT count(*) FROM messages WHERE id IN (SELECT value FROM json_each(?))"
         keep_ids = taken + db.execute(sql, (ids,)).fetchone()[0] == 0
-    row = {k: conv[k] for k in ("title", "model", "created_at", "updated_at")}
+    row = {k: conv[k] for k in ("title", "model")}
+    row.update({k: utc_stamp(k, conv[k]) for k in ("created_at", "updated_at")})
     # one line, as titles made here are (a hand-edited one held newlines and a Markdown heading)
     row["title"] = " ".join(conv["title"].split())[:MAX_TITLE]
     row["settings"] = dumps("settings", conv["settings"])
@@ -228,6 +245,7 @@ def insert_snapshot(db, snap: dict, keep_ids: bool) -> int:
     for m in messages:
         mrow = {k: m[k] for k in MESSAGE_KEYS}
         mrow.update(conversation_id=cid, settings=dumps("settings", m["settings"]))
+        mrow["created_at"] = utc_stamp("created_at", m["created_at"])
         mrow.update(attention=dumps("attention", m["attention"]))
         mrow["parent_id"] = None if m["parent_id"] is None else new_ids[m["parent_id"]]
         if not keep_ids:

@@ -544,6 +544,17 @@ def test_import_into_another_store_round_trips(tmp_path, store):
         )
 
 
+def test_imported_times_are_stored_in_utc_as_the_store_writes_them(store):
+    """A hand-made export's local time with an offset was kept as written, out of order in lists."""
+    cid, _ = _build_tree(store)
+    data = json.loads(store.export_conversation(cid, "json"))
+    data["conversation"]["updated_at"] = "2030-01-01T09:00:00+02:00"
+    data["messages"][0]["created_at"] = "2030-01-01 08:00"
+    new = store.import_conversation(json.dumps(data))
+    assert store.get_conversation(new)["updated_at"] == "2030-01-01T07:00:00.000Z"
+    assert store.messages(new)[0]["created_at"] == "2030-01-01T08:00:00.000Z"
+
+
 def _edit(text, fn):
     data = json.loads(text)
     fn(data)
@@ -563,6 +574,8 @@ def _edit(text, fn):
         (lambda d: d["messages"][2].update(feedback=5), "feedback"),
         (lambda d: d["conversation"].update(settings="x"), "conversation.settings"),
         (lambda d: d["messages"][1].update(attention="junk"), r"message #1: attention must be a dict"),
+        (lambda d: d["messages"][1].update(created_at="yesterday"), r"#1: created_at 'yesterday' is not"),
+        (lambda d: d["conversation"].update(updated_at="2026-13-45"), "conversation.updated_at"),
     ],
 )
 def test_import_rejects_bad_files_clearly_and_writes_nothing(store, mutate, match):
