@@ -21,6 +21,14 @@ from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, c
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are refused before reading
 NUMERIC_SHARE = 0.9  # a column is numeric when at least this share of its entries parse as numbers
+
+
+def numeric_enough(text: np.ndarray) -> bool:
+    """Whether few enough of a column's entries are text (``text``: a flag per entry). Counted,
+    not as a share: 1 - 0.9 is 0.0999…, so 9 numbers in 10 entries failed."""
+    return int(np.sum(text)) <= round((1 - NUMERIC_SHARE) * len(text), 9)
+
+
 _DATE_NAMES = re.compile(
     r"date|time|year|month|day|period|timestamp|^ds$|^t$|^(yr|jahr|ann[eé]e|a[nñ]o|anno|jaar|datum|fecha|"
     r"monat|mois|mes|tag|jour|d[ií]a|epoch|unix|ts)$",
@@ -283,7 +291,7 @@ def _parse_dates(col: pd.Series, name: str, notes: list[str] | None = None) -> p
             return None
         dayfirst = not best[3]
         parsed, utc = _to_datetime(col, dayfirst)
-        if parsed.isna().mean() > 1 - NUMERIC_SHARE:  # first-row format did not fit the rest
+        if not numeric_enough(parsed.isna().to_numpy()):  # first-row format did not fit the rest
             parsed, utc = _to_datetime(col.astype(str).str.strip(), dayfirst, "mixed")
     idx = pd.DatetimeIndex(parsed)
     if idx.tz is not None:  # one offset: the times as written; several: in UTC, where they are regular
@@ -372,14 +380,28 @@ def series_from_frame(
         names = [n for n in names if not _DATE_PART_NAMES.match(str(n).strip())] + [
             n for n in names if _DATE_PART_NAMES.match(str(n).strip())
         ]
+        nearest = None  # the column closest to numeric, to name what stopped it
         for name in names:
             said: list[str] = []
             vals, txt = _numeric(df[name], decimal_comma, said)
-            if txt.mean() <= 1 - NUMERIC_SHARE and np.isfinite(vals).any():
+            if numeric_enough(txt) and np.isfinite(vals).any():
                 candidates.append((name, vals, txt, said))
+            elif np.isfinite(vals).any() and (nearest is None or txt.mean() < nearest[1].mean()):
+                nearest = (name, txt)
         if not candidates:
             shown = ", ".join(f"'{c}'" for c in df.columns if c not in date_parts)
-            raise ValueError(f"no numeric column to forecast (columns: {shown}); the values must be numbers")
+            why = ""
+            if nearest is not None:
+                name, txt = nearest
+                first = int(np.flatnonzero(txt)[0])
+                why = (
+                    f"; '{name}' has {int(txt.sum())} of {len(txt)} entries that are not numbers "
+                    f"(e.g. {str(df[name].iloc[first]).strip()!r} on data row {first + 1}), and at least "
+                    f"{NUMERIC_SHARE:.0%} must be"
+                )
+            raise ValueError(
+                f"no numeric column to forecast (columns: {shown}); the values must be numbers{why}"
+            )
         value_name, values, text, said = candidates[0]
         notes.extend(said)
         if len(candidates) > 1:
@@ -391,7 +413,7 @@ def series_from_frame(
         first = int(np.flatnonzero(text)[0])
         example = str(df[value_name].iloc[first]).strip()
         where = f"e.g. {example!r} on data row {first + 1}"
-        if text.mean() > 1 - NUMERIC_SHARE:
+        if not numeric_enough(text):
             raise ValueError(f"column '{value_name}' is not numeric ({where}); choose a numeric column")
         notes.append(
             f"{int(text.sum())} non-numeric entr(y/ies) in '{value_name}' treated as missing ({where})"

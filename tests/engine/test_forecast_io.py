@@ -301,3 +301,14 @@ def test_one_odd_entry_does_not_turn_thousands_into_decimals(tmp_path):
     rows = "\n".join(f"{d},{v}" for d, v in zip(_days(24), values))
     s = read_series(write(tmp_path, "d,v\n" + rows))
     assert s.values[0] == 1234567 and s.values[3] == 1300.5  # "0,5" is the odd one, not the rest
+
+
+def test_nine_numbers_in_ten_entries_are_a_numeric_column_and_fewer_are_named(tmp_path):
+    """1 - 0.9 is 0.0999…: a column with exactly 90 % numbers was refused, and the refusal did not
+    say which entry stopped it."""
+    values = ["1", "2", "abc", "4", "5", "6", "7", "8", "9", "10"]
+    s = read_series(write(tmp_path, "value\n" + "\n".join(values) + "\n"))
+    assert s.values[2] == pytest.approx(3.0) and any("'abc'" in w for w in s.warnings)
+    values[3] = "x"
+    with pytest.raises(ValueError, match=r"'value' has 2 of 10 entries that are not numbers \(e.g. 'abc'"):
+        read_series(write(tmp_path, "value\n" + "\n".join(values) + "\n"))
