@@ -22,6 +22,7 @@ FORECAST_KIND = "forecast"
 METHODS = ("lstm", "hybrid", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
 BACKTEST_METHODS = ("naive", "snaive", "drift", "ets", "arima", "theta", "linear")  # always compared
 STORED_POINTS = 2000  # history points saved with a forecast (enough to draw it again)
+PROBE_ROWS = 500  # rows read to tell which columns hold numbers or dates
 PROGRESS_EVERY_S = 0.1  # forward at most this many progress events per second to the window
 MAX_HORIZON = 10_000
 BANDS = ("mean", "lo80", "hi80", "lo95", "hi95")
@@ -77,24 +78,16 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
 
 def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
     """Read ``path`` and return the history to draw and the file's numeric columns."""
-    from engine.forecast.io import decimal_comma, read_table, series_from_frame
+    from engine.forecast.io import decimal_comma, series_from_frame
 
     file = Path(path)
     if progress:
         progress({"stage": "reading", "file": file.name})
-    if file.exists() and file.is_file():
-        size = file.stat().st_size
-        if size > 0 and file.suffix.lower() in (".xlsx", ".xls", ".parquet", ".zip", ".gz", ".png", ".jpg"):
-            raise ValueError(f"{file.name}: not a text table; save it as CSV or TSV first")
-    try:
-        df = read_table(file)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{file.name}: not a readable text table ({exc.reason})") from None
+    df = _read_table(file)
     if cancel is not None and cancel.cancelled:
         return {"cancelled": True}
-    series = series_from_frame(df, column, decimal_comma=decimal_comma(file))
-    columns = [str(c) for c in df.columns if _mostly_numeric(df[c]) and str(c) != series.name]
-    columns = [series.name, *columns] if series.name in df.columns else columns
+    comma = decimal_comma(file)
+    series = series_from_frame(df, column, decimal_comma=comma)
     x, dated = _positions(series.dates, len(series))
     return {
         "path": str(file),
@@ -102,7 +95,7 @@ def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
         "rows": int(len(df)),
         "name": series.name,
         "column": series.name,
-        "columns": columns,
+        "columns": value_columns(df, series, comma),
         "x": x,
         "y": _finite(series.values),
         "dated": dated,
@@ -111,13 +104,51 @@ def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
     }
 
 
-def _mostly_numeric(col) -> bool:
-    import pandas as pd
+def _read_table(file: Path):
+    """The file as a table (engine.forecast.io.read_table), refusing binary files by name."""
+    from engine.forecast.io import read_table
 
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        return bool(col.notna().any())
-    probe = pd.to_numeric(col.head(500), errors="coerce")
-    return bool(probe.notna().mean() >= 0.9)
+    if file.exists() and file.is_file():
+        size = file.stat().st_size
+        if size > 0 and file.suffix.lower() in (".xlsx", ".xls", ".parquet", ".zip", ".gz", ".png", ".jpg"):
+            raise ValueError(f"{file.name}: not a text table; save it as CSV or TSV first")
+    try:
+        return read_table(file)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file.name}: not a readable text table ({exc.reason})") from None
+
+
+def value_columns(df, series, decimal_comma: bool) -> list[str]:
+    """The columns the panel offers as values: the series' own first, then every other column that
+    reads as numbers the way engine.forecast.io reads values (decimal commas, currency signs,
+    thousands separators), leaving out the date column and a month or quarter column that goes with
+    a year column (engine.forecast.io passes over these when it chooses the values)."""
+    from engine.forecast.io import _parse_dates, _year_with_part
+
+    head = df.head(PROBE_ROWS)
+    dates_from: set = set()
+    if series.dates is not None:
+        for name in head.columns:
+            if name == series.name:
+                continue
+            dates = _parse_dates(head[name], str(name))
+            if dates is not None:  # the first column that reads as dates is the date column
+                dates_from |= {name, _year_with_part(head, dates, name, series.name, [])[1]}
+                break
+    others = [
+        str(c)
+        for c in df.columns
+        if c not in dates_from and str(c) != series.name and _mostly_numeric(head[c], decimal_comma)
+    ]
+    return [series.name, *others] if series.name in df.columns else others
+
+
+def _mostly_numeric(col, decimal_comma: bool) -> bool:
+    """Whether ``col`` holds numbers as engine.forecast.io reads them ("0,5", "$1,200", "1 000")."""
+    from engine.forecast.io import _numeric, numeric_enough
+
+    values, text = _numeric(col, decimal_comma)
+    return bool(len(col) and numeric_enough(text) and np.isfinite(values).any())
 
 
 def forecast_file(
@@ -134,7 +165,7 @@ def forecast_file(
 ) -> dict:
     """Read, forecast ``horizon`` steps with ``method`` and save the forecast in the history."""
     from engine.forecast.context import Cancelled
-    from engine.forecast.io import read_series
+    from engine.forecast.io import decimal_comma, series_from_frame
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
@@ -143,7 +174,11 @@ def forecast_file(
     file = Path(path)
     if progress:
         progress({"stage": "reading", "file": file.name})
-    series = read_series(file, column)
+    df = _read_table(file)
+    comma = decimal_comma(file)
+    series = series_from_frame(df, column, decimal_comma=comma)
+    columns = value_columns(df, series, comma)
+    del df  # not kept in memory while the model fits
     if len(series) < 3:
         raise ValueError(f"{file.name}: only {len(series)} usable point(s); a forecast needs at least 3")
     from engine.forecast.methods import fit_forecast
@@ -171,6 +206,7 @@ def forecast_file(
         "origin": file.name,
         "name": series.name,
         "column": series.name,
+        "columns": columns,  # the file's value columns (not saved: a reopened forecast has its own)
         "method": method,
         "horizon": int(horizon),
         "season": int(fc.season),
@@ -247,6 +283,10 @@ def open_forecast(item_id: int, *, store=None) -> dict:
     notes = [f"From the history, saved {saved} UTC."]
     if meta.get("n_points", 0) > len(result["y"]):
         notes.append(f"Only the last {len(result['y']):,} of {meta['n_points']:,} points were saved.")
+    path = result.get("path")
+    result["missing"] = not (isinstance(path, str) and path and Path(path).is_file())
+    if result["missing"]:
+        notes.append(f"The file is no longer at {path}, so it cannot be forecast or backtested again.")
     result.update(
         method=row["method"],
         horizon=int(row["horizon"]),
@@ -341,10 +381,14 @@ def forecast_csv_rows(result: dict) -> list[list]:
 
 
 def write_forecast_csv(path: str, result: dict) -> str:
-    """Write the forecast with its intervals to ``path`` as CSV; returns the path."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    """Write the forecast with its intervals to ``path`` as CSV (".csv" added when it has no
+    extension); returns the path written."""
+    target = Path(path)
+    if not target.suffix:
+        target = target.with_suffix(".csv")
+    with open(target, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(forecast_csv_rows(result))
-    return path
+    return str(target)
 
 
 def samples(folder: Path) -> list[Path]:

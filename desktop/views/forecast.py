@@ -28,7 +28,9 @@ from desktop.widgets.panel_parts import add_banner, listen_to_jobs, side_by_side
 
 OPEN_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")  # a drop of several files opens the first table
+BACKTEST_HINT = "Press Backtest to compare methods on this series."
 DEMO_SAMPLE = "co2_monthly.csv"
+BUSY_REOPEN = "A forecast or backtest is still running: stop it first or wait, then open this again."
 
 
 class ForecastPanel(QWidget):
@@ -131,14 +133,15 @@ class ForecastPanel(QWidget):
         else:
             self.show_message("The LSTM is back to its default settings.", "info")
 
-    def open_file(self, path: str, column=None) -> None:
-        """Read ``path`` on the engine thread and draw its history."""
+    def open_file(self, path: str, column=None) -> bool:
+        """Read ``path`` on the engine thread and draw its history; False when refused (busy)."""
         if self.busy:
             self.show_message("A job is running; wait for it or cancel it first.", "info")
-            return
+            return False
         self._start(
             "load", ops.load_series, {"path": str(path), "column": column}, f"Reading {Path(path).name}…"
         )
+        return True
 
     def open_sample(self, name: str) -> None:
         self.open_file(str(RESOURCES / "samples" / name))
@@ -148,8 +151,7 @@ class ForecastPanel(QWidget):
         tables = [p for p in files if Path(p).suffix.lower() in TABLE_SUFFIXES] or files
         if not tables:
             return
-        self.open_file(tables[0])
-        if len(files) > 1 and self.busy:
+        if self.open_file(tables[0]) and len(files) > 1:
             rest = len(files) - 1
             self._show_progress(
                 f"Reading {Path(tables[0]).name} ({rest} other dropped file{'s' if rest > 1 else ''} "
@@ -181,8 +183,9 @@ class ForecastPanel(QWidget):
     def show_history_item(self, kind: str, item_id: int) -> None:
         if kind != ops.FORECAST_KIND:
             return
-        if self.busy:
-            self.cancel()
+        if self.busy:  # never stop a fit or backtest silently: the person asks again when it is done
+            self.show_message(BUSY_REOPEN, "info")
+            return
         self._start("open", ops.open_forecast, {"item_id": int(item_id)}, "Opening the saved forecast…")
 
     def cancel(self) -> None:
@@ -303,7 +306,8 @@ class ForecastPanel(QWidget):
 
     def _on_job_finished(self, job_id: int, result) -> None:
         if job_id in self.export_jobs:
-            self.show_message(f"Forecast exported to {self.export_jobs.pop(job_id)}", "info")
+            path = self.export_jobs.pop(job_id)
+            self.show_message(f"Forecast exported to {result if isinstance(result, str) else path}", "info")
         elif job_id == self.backtest_id:
             self.backtest_id = None
             self._set_busy(self.job_id is not None)
@@ -336,30 +340,41 @@ class ForecastPanel(QWidget):
         """A freshly read file: its history on the plot, its columns in the box."""
         self.source = source
         self.result = self.backtest = None
-        self.column_box.clear()
-        self.column_box.addItems(source["columns"] or [source["column"]])
-        self.column_box.setCurrentText(source["column"])
+        self._show_columns(source["columns"] or [source["column"]], source["column"])
         self.plot.clear()
         self.plot.set_history(source["x"], source["y"], source["dated"], source["name"])
         self.plot.fit_view()
-        self.metrics.set_rows([], None)
-        self.backtest_note.setText("Press Backtest to compare methods on this series.")
+        self._forget_backtest()
         self.origin_label.setText(f"   {source['origin']} · {len(source['y']):,} points")
         self._set_notes(source.get("warnings") or [])
         self._update_enabled()
 
+    def _show_columns(self, columns: list, current) -> None:
+        self.column_box.blockSignals(True)
+        self.column_box.clear()
+        self.column_box.addItems([str(c) for c in columns])
+        self.column_box.setCurrentText(str(current))
+        self.column_box.blockSignals(False)
+
+    def _forget_backtest(self) -> None:
+        self.backtest = None
+        self.metrics.set_rows([], None)
+        self.backtest_note.setText(BACKTEST_HINT)
+
     def show_result(self, result: dict) -> None:
         """Draw a forecast of desktop.forecast_ops (fresh or from the history)."""
         self.result = result
-        if self.source is None or self.source.get("path") != result.get("path") or self.job_kind == "open":
+        other = self.source is None or self.source.get("path") != result.get("path")
+        if other or self.job_kind == "open" or result.get("columns") is not None:
+            # a saved forecast, or a fresh one (of the whole file: its count and columns as read now)
+            columns = result.get("columns") or [result.get("column")]
             self.source = {
                 k: result.get(k) for k in ("path", "origin", "name", "column", "x", "y", "dated")
-            } | {"columns": [result.get("column")], "warnings": []}
-            self.column_box.clear()
-            self.column_box.addItem(str(result.get("column")))
+            } | {"columns": columns, "warnings": [], "missing": bool(result.get("missing"))}
+            self._show_columns(columns, result.get("column"))
             self.origin_label.setText(f"   {result.get('origin')} · {len(result['y']):,} points")
-            self.metrics.set_rows([], None)
-            self.backtest = None
+            if other or self.job_kind == "open":
+                self._forget_backtest()
         self.plot.set_history(result["x"], result["y"], bool(result["dated"]), result["name"])
         self.plot.clear_forecast()
         self.plot.set_forecast(result)
@@ -430,8 +445,9 @@ class ForecastPanel(QWidget):
 
     def _update_enabled(self) -> None:
         loaded = self.source is not None
-        self.run_button.setEnabled(loaded or self.busy)
-        self.backtest_button.setEnabled(loaded and not self.busy)
+        readable = loaded and not self.source.get("missing")  # a reopened forecast's file may be gone
+        self.run_button.setEnabled(readable or self.busy)
+        self.backtest_button.setEnabled(readable and not self.busy)
         self.csv_button.setEnabled(self.result is not None)
         self.png_button.setEnabled(loaded)
         self.empty_label.setVisible(not loaded)

@@ -47,6 +47,7 @@ class ForecastMetrics(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setShowGrid(False)
+        self.setTabKeyNavigation(False)  # Tab leaves the table (arrow keys move between rows)
         self.setAlternatingRowColors(True)
         self.best: str | None = None
         self.itemSelectionChanged.connect(self._on_selection)

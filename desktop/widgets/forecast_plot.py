@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import math
 
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtGui import QImageWriter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop import theme
 
-HISTORY_COLOR = "#5b6472"
+HISTORY_COLOR = "#5b6472"  # on the light theme's pane (5.8:1)
+HISTORY_COLOR_DARK = "#7a8494"  # on the dark theme's pane (4.5:1; graphics need 3:1)
 FORECAST_COLOR = "#4f62e8"
 BACKTEST_COLOR = "#e67e22"
 FAN_POINTS = 1500  # most vertices per edge of an interval fan
@@ -23,17 +26,13 @@ class ForecastPlot(QWidget):
         import pyqtgraph as pg
 
         self._pg = pg
-        c = theme.current_colors()
+        self._title = ""  # the forecast's title ("" : none)
+        self._restyle_due = False
         self.date_axis = _axis_class(pg)(orientation="bottom")
-        self.widget = pg.PlotWidget(background=c["pane"], axisItems={"bottom": self.date_axis})
+        self.widget = pg.PlotWidget(axisItems={"bottom": self.date_axis})
         self.plot = self.widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        for side in ("left", "bottom"):
-            ax = self.plot.getAxis(side)
-            ax.setPen(pg.mkPen(c["border"]))
-            ax.setTextPen(pg.mkPen(c["muted"]))
-        self.legend = self.plot.addLegend(offset=(12, 8), labelTextColor=c["text"])
-        self.legend.setBrush(pg.mkBrush(c["surface"] + "d0"))
+        self.legend = self.plot.addLegend(offset=(12, 8))
         fc = pg.mkColor(FORECAST_COLOR)
         edge = pg.mkPen(None)
         self.hi95 = pg.PlotDataItem(pen=edge)
@@ -47,10 +46,9 @@ class ForecastPlot(QWidget):
         self.fan80 = pg.FillBetweenItem(self.lo80, self.hi80, brush=pg.mkBrush(fc))
         for item in (self.hi95, self.lo95, self.hi80, self.lo80, self.fan95, self.fan80):
             self.plot.addItem(item)
-        self.history = self.plot.plot(name="history", pen=pg.mkPen(HISTORY_COLOR, width=1.5))
-        self.backtest = self.plot.plot(
-            name="backtest", pen=pg.mkPen(BACKTEST_COLOR, width=1.5), connect="finite"
-        )
+        self.history = self.plot.plot(name="history")
+        # in the legend only while a backtest is drawn (set_backtest), with its method's name
+        self.backtest = self.plot.plot(pen=pg.mkPen(BACKTEST_COLOR, width=1.5), connect="finite")
         self.mean = self.plot.plot(name="forecast", pen=pg.mkPen(FORECAST_COLOR, width=2.2))
         # a FillBetweenItem in a legend crashes pyqtgraph 0.14's ItemSample: show filled stand-ins
         self._fan_samples = []
@@ -58,7 +56,7 @@ class ForecastPlot(QWidget):
             sample = pg.PlotDataItem([0, 1], [1, 1], pen=pg.mkPen(None), fillLevel=0, brush=fan.brush())
             self._fan_samples.append(sample)
             self.legend.addItem(sample, label)
-        self.split = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(c["muted"], width=1, dash=[4, 4]))
+        self.split = pg.InfiniteLine(angle=90, movable=False)
         self.plot.addItem(self.split)
         self.split.hide()
         self._fan_items = (self.fan80, self.fan95)
@@ -66,7 +64,33 @@ class ForecastPlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget)
+        self.restyle()
         self.clear()
+
+    # ------------------------------------------------------------------ theme
+    def restyle(self) -> None:
+        """Take the colours of the theme in use (pyqtgraph does not follow Qt's palette)."""
+        pg, c = self._pg, theme.current_colors()
+        self._restyle_due = False
+        self.widget.setBackground(c["pane"])
+        for side in ("left", "bottom"):
+            ax = self.plot.getAxis(side)
+            ax.setPen(pg.mkPen(c["border"]))
+            ax.setTextPen(pg.mkPen(c["muted"]))
+        self.legend.setLabelTextColor(c["text"])
+        self.legend.setBrush(pg.mkBrush(c["surface"] + "d0"))
+        self.history.setPen(pg.mkPen(history_color(c), width=1.5))
+        self.split.setPen(pg.mkPen(c["muted"], width=1, dash=[4, 4]))
+        if self._title:
+            self.widget.setTitle(self._title, color=c["muted"], size="10pt")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        # a theme change (main window: theme.apply) sets the palette and style sheet before the
+        # colours it records, so the plot restyles once the change is complete
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange) and not self._restyle_due:
+            self._restyle_due = True
+            QTimer.singleShot(0, self, self.restyle)
 
     # ------------------------------------------------------------------ data
     def set_dated(self, dated: bool) -> None:
@@ -101,12 +125,18 @@ class ForecastPlot(QWidget):
             getattr(self, key).setData(fx[keep], band[keep])
         for item in self._fan_items:
             item.setVisible(True)
-        self.widget.setTitle(_title(result), color=theme.current_colors()["muted"], size="10pt")
+        self._title = _title(result)
+        self.widget.setTitle(self._title, color=theme.current_colors()["muted"], size="10pt")
 
     def set_backtest(self, x: list, y: list, label: str = "backtest") -> None:
+        """Draw backtest forecasts, named ``label`` in the legend (no entry when there are none)."""
         self.backtest.setData(_arr(x), _arr(y), connect="finite")
         self.legend.removeItem(self.backtest)
-        self.legend.addItem(self.backtest, label)
+        if len(x):
+            self.legend.addItem(self.backtest, label)
+
+    def legend_labels(self) -> list[str]:
+        return [label.text for _, label in self.legend.items]
 
     def show_backtest(self, on: bool) -> None:
         self.backtest.setVisible(on)
@@ -114,8 +144,10 @@ class ForecastPlot(QWidget):
     def clear_forecast(self) -> None:
         for curve in (self.mean, self.lo80, self.hi80, self.lo95, self.hi95, self.backtest):
             curve.setData([], [])
+        self.legend.removeItem(self.backtest)
         for item in self._fan_items:
             item.setVisible(False)
+        self._title = ""
         self.widget.setTitle(None)
 
     def clear(self) -> None:
@@ -138,7 +170,8 @@ class ForecastPlot(QWidget):
 
     def export_png(self, path: str, width: int = 1600) -> str:
         """Write the plot to ``path`` (".png" added when it has no extension); the path written.
-        OSError when nothing could be written (pyqtgraph only returns False then)."""
+        ValueError for a name that is not an image type Qt writes ("plot.csv"); OSError when nothing
+        could be written (pyqtgraph only returns False then)."""
         from pathlib import Path
 
         from pyqtgraph.exporters import ImageExporter
@@ -146,6 +179,9 @@ class ForecastPlot(QWidget):
         target = Path(path)
         if not target.suffix:
             target = target.with_suffix(".png")
+        kinds = {bytes(f.data()).decode().lower() for f in QImageWriter.supportedImageFormats()}
+        if target.suffix[1:].lower() not in kinds:
+            raise ValueError(f"'{target.suffix}' is not an image type; name the file with .png at the end")
         if not target.parent.is_dir():
             raise OSError(f"no folder {target.parent}")
         exporter = ImageExporter(self.plot)
@@ -153,6 +189,24 @@ class ForecastPlot(QWidget):
         if exporter.export(str(target)) is False or not target.is_file():
             raise OSError("the image could not be written there")
         return str(target)
+
+
+def history_color(c: dict) -> str:
+    """The history line's colour for the theme colours ``c``: a lighter grey on a dark pane."""
+    return HISTORY_COLOR_DARK if _luminance(c["pane"]) < 0.2 else HISTORY_COLOR
+
+
+def _luminance(color: str) -> float:
+    """WCAG relative luminance of "#rrggbb" (0 black … 1 white)."""
+    rgb = [int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours (1 … 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def _axis_class(pg):

@@ -8,6 +8,7 @@ Reading files lives in :mod:`engine.forecast.io`; this module only cleans what i
 
 from __future__ import annotations
 
+import re
 import warnings as _warnings
 from dataclasses import dataclass, field
 
@@ -180,6 +181,72 @@ def infer_freq(dates: pd.DatetimeIndex) -> str:
     return f"{max(1, round(step))}s"
 
 
+_FREQ_WORDS = {  # pandas frequency codes as a person says them ("ME" -> "month-end")
+    "D": ("daily", "day"),
+    "B": ("business-day", "business day"),
+    "C": ("business-day", "business day"),
+    "W": ("weekly", "week"),
+    "SM": ("half-monthly", "half-month"),
+    "SMS": ("half-monthly", "half-month"),
+    "M": ("month-end", "month"),
+    "ME": ("month-end", "month"),
+    "MS": ("month-start", "month"),
+    "BM": ("month-end", "month"),
+    "BME": ("month-end", "month"),
+    "BMS": ("month-start", "month"),
+    "Q": ("quarter-end", "quarter"),
+    "QE": ("quarter-end", "quarter"),
+    "QS": ("quarter-start", "quarter"),
+    "BQ": ("quarter-end", "quarter"),
+    "BQE": ("quarter-end", "quarter"),
+    "BQS": ("quarter-start", "quarter"),
+    "Y": ("year-end", "year"),
+    "A": ("year-end", "year"),
+    "YE": ("year-end", "year"),
+    "YS": ("year-start", "year"),
+    "AS": ("year-start", "year"),
+    "BY": ("year-end", "year"),
+    "BYE": ("year-end", "year"),
+    "BYS": ("year-start", "year"),
+    "H": ("hourly", "hour"),
+    "BH": ("hourly", "hour"),
+    "T": ("minute", "minute"),
+    "MIN": ("minute", "minute"),
+    "S": ("second", "second"),
+    "L": ("millisecond", "millisecond"),
+    "MS_": ("millisecond", "millisecond"),
+    "US": ("microsecond", "microsecond"),
+    "U": ("microsecond", "microsecond"),
+    "N": ("nanosecond", "nanosecond"),
+    "NS": ("nanosecond", "nanosecond"),
+}
+_WEEKDAYS = {"MON": "Monday", "TUE": "Tuesday", "WED": "Wednesday", "THU": "Thursday", "FRI": "Friday"}
+_WEEKDAYS |= {"SAT": "Saturday", "SUN": "Sunday"}
+
+
+def freq_words(freq: str | None) -> str:
+    """A pandas frequency code in words for notes: "D" -> "daily", "ME" -> "month-end",
+    "W-SUN" -> "weekly (weeks ending Sunday)", "30min" -> "30-minute", "2D" -> "2-day"."""
+    m = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-([A-Za-z]{3}))?", str(freq or "").strip())
+    if m is None:
+        return f"'{freq}'"
+    count, code, anchor = m.group(1), m.group(2), (m.group(3) or "").upper()
+    # "ms" is milliseconds, "MS" month start: only the lower case tells them apart
+    key = "MS_" if code == "ms" else code.upper()
+    if key not in _FREQ_WORDS:
+        return f"'{freq}'"
+    adjective, unit = _FREQ_WORDS[key]
+    if count and int(count) != 1:
+        words = f"{int(count)}-{unit.replace(' ', '-')}"
+    elif unit in ("minute", "second", "millisecond", "microsecond", "nanosecond"):
+        words = f"1-{unit}" if count else f"{unit}-by-{unit}"
+    else:
+        words = adjective
+    if anchor in _WEEKDAYS:
+        words += f" (weeks ending {_WEEKDAYS[anchor]})"
+    return words
+
+
 def season_for(freq: str | None, dates: pd.DatetimeIndex | None = None) -> int:
     """The usual season length for a frequency (1 when unknown or undated)."""
     if freq is None:
@@ -240,8 +307,8 @@ def clean_dated(dates, values, name: str, max_points: int = DEFAULT_MAX_POINTS) 
     if len(regular) != len(idx) or not regular.equals(idx):
         if len(regular) > 4 * max_points:
             raise ValueError(
-                f"dates span {len(regular):,} steps of '{freq}' but only {len(idx):,} rows are present; "
-                "the file is too sparse to put on a regular grid"
+                f"dates span {len(regular):,} {freq_words(freq)} steps but only {len(idx):,} rows are "
+                "present; the file is too sparse to put on a regular grid"
             )
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
@@ -251,12 +318,12 @@ def clean_dated(dates, values, name: str, max_points: int = DEFAULT_MAX_POINTS) 
             first = int(np.flatnonzero(moved)[0])
             shown = series.index[series.index.searchsorted(idx[first])]
             notes.append(
-                f"dates put on a regular '{freq}' grid: "
+                f"dates put on a regular {freq_words(freq)} grid: "
                 f"e.g. {idx[first]:%Y-%m-%d} is shown as {shown:%Y-%m-%d}"
             )
         missing = int(series.isna().sum() - frame["value"].isna().sum())
         if missing > 0:
-            notes.append(f"{missing} missing date(s) in the '{freq}' grid")
+            notes.append(f"{missing} missing date(s) in the {freq_words(freq)} grid")
         if len(series) > max_points:
             series = series.iloc[-max_points:]
     vals = series.to_numpy(dtype=float)
