@@ -277,6 +277,8 @@ def detect_season(values: np.ndarray, max_lag: int = 400) -> int:
     y = y / peak  # values near 1e300: the squares below must not overflow
     y = y - y.mean()
     denom = float(np.dot(y, y))
+    if denom == 0.0:  # equal steps (a straight line): no season, and 0/0 warned on the terminal
+        return 1
     acf = np.array([np.dot(y[:-k], y[k:]) / denom for k in range(1, top + 1)])  # acf[k-1] = lag k
     best, best_lag = 0.0, 1
     for lag in range(2, top):

@@ -131,6 +131,7 @@ def test_detect_season_undated():
     y = np.sin(2 * np.pi * t / 12) + 0.01 * t
     assert detect_season(y) == 12
     assert detect_season(np.random.default_rng(0).normal(size=200)) == 1
+    assert detect_season(np.arange(20.0)) == 1  # equal steps: 0/0 printed a RuntimeWarning
 
 
 def test_day_first_dates_are_read_day_first_and_said(tmp_path):
