@@ -38,6 +38,7 @@ from engine.caption.video import VIDEO_EXTENSIONS
 MEDIA_GLOBS = " ".join(f"*{ext}" for ext in (*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS))
 OPEN_FILTER = f"Images and videos ({MEDIA_GLOBS});;All files (*)"
 EXPORT_LABELS = {"csv": "CSV (*.csv)", "json": "JSON (*.json)"}
+BUSY_REOPEN = "Captioning is still running: stop it first or wait, then open this again."
 
 
 class CaptionPanel(QWidget):
@@ -92,9 +93,10 @@ class CaptionPanel(QWidget):
         self.stack.addWidget(self.drop_zone)
         self.stack.addWidget(self.grid)
         lcol.addWidget(self.stack)
+        min_width_for_text(left, 220)  # one grid cell (they grow with the text size) and its margins
         self.splitter.addWidget(left)
         self.detail = CaptionDetail()
-        self.detail.setMinimumWidth(380)
+        min_width_for_text(self.detail, 380)
         # in a scroll area: in a short window the picture, timeline and word chips scroll rather
         # than being squeezed on top of each other
         self.detail_scroll = QScrollArea()
@@ -102,6 +104,7 @@ class CaptionPanel(QWidget):
         self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.detail_scroll.setWidget(self.detail)
+        self.detail_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its words and buttons take focus
         min_width_for_text(self.detail_scroll, 380 + 20)  # the pane and a vertical scroll bar
         self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
@@ -110,6 +113,13 @@ class CaptionPanel(QWidget):
         col.addWidget(self.splitter, 1)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         QShortcut(QKeySequence(QKeySequence.StandardKey.Open), self, self.ask_open, context=context)
+        # Tab goes through the header in the order shown: the picker (made last) before Open…
+        # (set once everything is built: with nothing after it the chain wraps, and Qt sees no change)
+        p = self.model_picker
+        chain = [p.combo, p.info_button, p.rescan_button, h.open_button, h.folder_button]
+        chain += [h.export_button, h.clear_button, h.beam, h.run_button]
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
 
     def _connect(self) -> None:
         listen_to_jobs(self)
@@ -163,8 +173,9 @@ class CaptionPanel(QWidget):
         """A caption chosen in the history search: show it (with its picture when the file is there)."""
         if kind != ops.CAPTION_KIND:
             return
-        if self.busy:
-            self.cancel()
+        if self.busy:  # never stop a batch silently: the person asks again when it is done
+            self.show_message(BUSY_REOPEN, "info")
+            return
         self._start(ops.open_caption, {"item_id": int(item_id)}, "Opening the saved caption…")
 
     def cancel(self) -> None:

@@ -36,6 +36,7 @@ from desktop.widgets.summary_view import SummaryView
 
 OPEN_FILTER = "Texts (*.txt *.md *.markdown *.html *.htm *.text);;All files (*)"
 DEMO_SAMPLE = "article_ferry.txt"
+BUSY_REOPEN = "A summary is still being made: stop it first or wait, then open this again."
 STAGES = {
     "reading": "Reading {file}…",
     "saving": "Saving to the history…",
@@ -99,9 +100,10 @@ class SummarizePanel(QWidget):
         left_col.setContentsMargins(24, 14, 16, 16)
         self.source = SourceView()
         left_col.addWidget(self.source)
+        min_width_for_text(left, 260)  # the text box keeps a readable width (97 px at 18 pt before)
         self.splitter.addWidget(left)
         self.summary = SummaryView()
-        min_width_for_text(self.summary, 340)
+        min_width_for_text(self.summary, 310)  # its legends and buttons wrap: 287 px fits at 10 pt
         self.splitter.addWidget(self.summary)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -182,8 +184,9 @@ class SummarizePanel(QWidget):
         """A summary chosen in the history search: show it with its source again."""
         if kind != ops.SUMMARY_KIND:
             return
-        if self.busy:
-            self.cancel()
+        if self.busy:  # never stop a summary silently: the person asks again when it is done
+            self.show_message(BUSY_REOPEN, "info")
+            return
         self._start(ops.open_summary, {"item_id": int(item_id)}, "Opening the saved summary…")
 
     def cancel(self) -> None:
@@ -364,7 +367,7 @@ class SummarizePanel(QWidget):
 def _amount(text: str) -> str:
     if len(text) > 1_000_000:
         return f"{len(text.encode('utf-8', 'replace')) / 2**20:.1f} MB of text"
-    return f"{len(text.split()):,} words"
+    return f"{ops.count_words(text):,} words"
 
 
 def _stats(result: dict) -> str:

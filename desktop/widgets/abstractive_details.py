@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QToolButton,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from desktop.abstractive_ops import attended_window
 from desktop.widgets.attention_view import COL_PX
+from desktop.widgets.keyword_chips import FlowLayout
 
 COPIED = 0.5  # a word whose copy share is at least this is underlined as copied
 MAX_TINT_ALPHA = 150  # alpha of the tint under a fully copied word
@@ -57,34 +57,86 @@ def copy_html(sentence: str, copy: list[float]) -> str:
     return " ".join(parts)
 
 
-class CopyLegend(QWidget):
-    """A tinted, underlined swatch 'copied from the source', then a plain one 'written by the model'."""
+LEGEND_ROW = 22  # height of one line of a legend
+
+
+class WrappingLegend(QWidget):
+    """A legend of entries (a swatch and its label each) side by side, wrapping onto more lines in a
+    narrow pane rather than being cut; subclasses list the entries in :meth:`entries`."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setFixedHeight(22)
-        self.setMinimumWidth(300)
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
-    def paintEvent(self, _event) -> None:
+    def entries(self, fm) -> list[tuple[int, object]]:
+        """``(width, draw(painter, x, top, colours))`` per entry, in order."""
+        raise NotImplementedError
+
+    def _rows(self, width: int) -> list[list[tuple[int, object]]]:
+        rows: list[list[tuple[int, object]]] = [[]]
+        x = 0
+        for w, draw in self.entries(self.fontMetrics()):
+            if rows[-1] and x + w > width:
+                rows.append([])
+                x = 0
+            rows[-1].append((x, draw))
+            x += w
+        return rows
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt override)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt override)
+        return LEGEND_ROW * len(self._rows(width))
+
+    def sizeHint(self):  # noqa: N802 (Qt override)
+        widths = [w for w, _ in self.entries(self.fontMetrics())]
+        return QSize(sum(widths), LEGEND_ROW)
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt override)
+        widths = [w for w, _ in self.entries(self.fontMetrics())] or [0]
+        return QSize(max(widths), LEGEND_ROW)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # the number of lines may change
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
         c = theme.current_colors()
         p = QPainter(self)
-        fm = p.fontMetrics()
-        x = 0
-        for label, alpha in (("copied from the source", MAX_TINT_ALPHA), ("written from the vocabulary", 0)):
-            tint = QColor(c["accent"])
-            tint.setAlpha(alpha)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(tint)
-            p.drawRoundedRect(x, 4, 26, 14, 3, 3)
-            p.setPen(QColor(c["text"]))
-            base = 4 + fm.ascent()
-            p.drawText(x + 5, base, "ab")
-            if alpha:
-                p.drawLine(x + 5, base + 2, x + 5 + fm.horizontalAdvance("ab"), base + 2)
-            p.setPen(QColor(c["muted"]))
-            p.drawText(x + 34, 4 + fm.ascent(), label)
-            x += 34 + fm.horizontalAdvance(label) + 20
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for r, row in enumerate(self._rows(self.width())):
+            for x, draw in row:
+                draw(p, x, r * LEGEND_ROW, c)
         p.end()
+
+
+class CopyLegend(WrappingLegend):
+    """A tinted, underlined swatch 'copied from the source', then a plain one 'written by the model'."""
+
+    def entries(self, fm) -> list[tuple[int, object]]:
+        out = []
+        for label, alpha in (("copied from the source", MAX_TINT_ALPHA), ("written from the vocabulary", 0)):
+
+            def draw(p, x, top, c, label=label, alpha=alpha) -> None:
+                tint = QColor(c["accent"])
+                tint.setAlpha(alpha)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(tint)
+                p.drawRoundedRect(x, top + 4, 26, 14, 3, 3)
+                p.setPen(QColor(c["text"]))
+                base = top + 4 + fm.ascent()
+                p.drawText(x + 5, base, "ab")
+                if alpha:
+                    p.drawLine(x + 5, base + 2, x + 5 + fm.horizontalAdvance("ab"), base + 2)
+                p.setPen(QColor(c["muted"]))
+                p.drawText(x + 34, base, label)
+
+            out.append((34 + fm.horizontalAdvance(label) + 20, draw))
+        return out
 
 
 class AbstractiveDetails(QWidget):
@@ -106,7 +158,8 @@ class AbstractiveDetails(QWidget):
         self.beams.setToolTip("The candidates beam search kept, best first, with their log-probabilities")
         col.addWidget(self.beams)
         self.toggle = QToolButton()
-        self.toggle.setText("Attention map: summary words × source words")
+        self.toggle.setText("Attention map")  # short: the pane can be narrow (the tooltip says more)
+        self.toggle.setToolTip("Show or hide the attention map: summary words × source words")
         self.toggle.setCheckable(True)
         self.toggle.setChecked(True)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow)
@@ -122,16 +175,16 @@ class AbstractiveDetails(QWidget):
         hint.setObjectName("MutedLabel")
         hint.setWordWrap(True)
         inner.addWidget(hint)
-        row = QHBoxLayout()
+        buttons = QWidget()
+        row = FlowLayout(buttons, spacing=12)  # one line, or two in a narrow pane
         self.crop = QCheckBox("Only the attended words")
         self.crop.setToolTip("Crop the map to the source words the summary looked at")
         self.crop.toggled.connect(self._draw)
         row.addWidget(self.crop)
-        row.addStretch(1)
         self.larger_button = QPushButton("Open larger")
         self.larger_button.clicked.connect(self.open_large)
         row.addWidget(self.larger_button)
-        inner.addLayout(row)
+        inner.addWidget(buttons)
         self.heat_layout = inner
         self.heat = None  # HeatMap, made on first use (imports pyqtgraph)
         col.addWidget(self.section)

@@ -1,11 +1,14 @@
 """The Caption panel's grid: one cell per file, its thumbnail and its caption (or why it could not
 be used). Cells are keyed by a string the panel chooses; they are added waiting and filled in as
-the engine thread reports each batch. Thumbnails arrive as small arrays made on that thread."""
+the engine thread reports each batch. Thumbnails arrive as small arrays made on that thread.
+
+Cells are drawn in the theme's colours and sized for three lines of caption at the text size: a
+theme or text size change (a style, palette or font change event) redraws and resizes them."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
@@ -13,7 +16,10 @@ from desktop import theme
 from desktop.widgets.attention_image import to_qimage
 
 ICON = QSize(156, 110)  # thumbnail box
-GRID = QSize(176, 200)  # cell: the box and three lines of caption
+GRID = QSize(176, 200)  # cell at the usual text size: the box and three lines of caption
+CAPTION_LINES = 3  # lines of caption a cell has room for
+BASE_PT = 10.0  # the text size GRID was designed at
+RESTYLE_EVENTS = (QEvent.Type.StyleChange, QEvent.Type.PaletteChange, QEvent.Type.FontChange)
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -67,7 +73,6 @@ class CaptionGrid(QListWidget):
         self.setObjectName("CaptionGrid")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(ICON)
-        self.setGridSize(GRID)
         self.setWordWrap(True)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -80,15 +85,53 @@ class CaptionGrid(QListWidget):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.cells: dict[str, QListWidgetItem] = {}
         self.state: dict[str, str] = {}  # key -> "waiting" | "done" | "error"
+        self.results: dict[str, dict] = {}  # key -> the caption item shown (to draw it again)
+        self._look: tuple | None = None  # (colours, cell size) the cells were drawn with
+        self._restyle_timer = QTimer(self)  # the theme sets its colours after the style events
+        self._restyle_timer.setSingleShot(True)
+        self._restyle_timer.timeout.connect(self.restyle)
+        self.setGridSize(self.cell_size())
+
+    def cell_size(self) -> QSize:
+        """The grid cell for the current text size: the thumbnail box and three lines of caption."""
+        fm = self.fontMetrics()
+        scale = max(1.0, self.font().pointSizeF() / BASE_PT)
+        # the view's margins around the icon and the text (4 px each side, 8 between): measured
+        height = ICON.height() + CAPTION_LINES * fm.lineSpacing() + 8 + 24
+        return QSize(max(GRID.width(), round(GRID.width() * scale)), max(GRID.height(), height))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in RESTYLE_EVENTS:
+            self._restyle_timer.start(0)
+
+    def restyle(self) -> None:
+        """Draw every cell again in the theme's colours and size the cells for the text size (after a
+        theme or text size change; cheap when nothing changed)."""
+        look = (tuple(sorted(theme.current_colors().items())), self.cell_size())
+        if look == self._look:
+            return
+        self._look = look
+        self.setGridSize(look[1])
+        for key, item in self.cells.items():
+            item.setSizeHint(look[1] - QSize(8, 8))
+            if key in self.results:
+                self.set_result(key, self.results[key])
+            else:
+                self._paint_waiting(item)
+
+    def _paint_waiting(self, item: QListWidgetItem) -> None:
+        item.setIcon(symbol_icon("caption", "disabled"))
+        item.setForeground(QBrush(QColor(theme.current_colors()["muted"])))
 
     def add_waiting(self, key: str, name: str) -> None:
-        item = QListWidgetItem(symbol_icon("caption", "disabled"), "")
+        item = QListWidgetItem("")
         item.setData(KEY_ROLE, key)
         item.setText(f"{name}\nWaiting…")
         item.setToolTip(name)
-        item.setForeground(QBrush(QColor(theme.current_colors()["muted"])))
+        self._paint_waiting(item)
         item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        item.setSizeHint(GRID - QSize(8, 8))  # room for three lines of caption, whatever the first cell says
+        item.setSizeHint(self.gridSize() - QSize(8, 8))  # room for three lines, whatever the first cell says
         self.addItem(item)
         self.cells[key] = item
         self.state[key] = "waiting"
@@ -99,6 +142,7 @@ class CaptionGrid(QListWidget):
         if item is None:
             self.add_waiting(key, result["name"])
             item = self.cells[key]
+        self.results[key] = result
         c = theme.current_colors()
         if result.get("error"):
             reason = result.get("reason") or result["error"]
@@ -125,6 +169,7 @@ class CaptionGrid(QListWidget):
         for key in list(keys):
             item = self.cells.pop(key, None)
             self.state.pop(key, None)
+            self.results.pop(key, None)
             if item is not None:
                 self.takeItem(self.row(item))
 
@@ -149,3 +194,4 @@ class CaptionGrid(QListWidget):
         self.clear()
         self.cells.clear()
         self.state.clear()
+        self.results.clear()

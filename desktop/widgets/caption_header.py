@@ -3,7 +3,7 @@ the message banner and the progress row."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
-from desktop.widgets.panel_parts import title_row
+from desktop.widgets.model_picker import give_way
+from desktop.widgets.panel_parts import BASE_PT, min_width_for_text, title_row
 
 
 def _muted(text: str = "") -> QLabel:
@@ -25,7 +26,7 @@ def _muted(text: str = "") -> QLabel:
     return label
 
 
-COMPACT_WIDTH = 1150  # pixels: narrower, the header's buttons show icons only
+COMPACT_WIDTH = 1150  # pixels at the usual text size (more at larger ones): narrower, icons only
 
 
 class CaptionHeader(QFrame):
@@ -40,6 +41,7 @@ class CaptionHeader(QFrame):
         self.origin_label, self.open_button = title_row(
             row, "Caption", "Open images or videos (Ctrl+O); or drop files and folders here", "import"
         )
+        give_way(self.origin_label)  # in a narrow header the origin text is elided, never the picker cut
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.setToolTip("Caption every image and video in a folder")
         theme.set_icon(self.folder_button, "folder", "text", 16)
@@ -55,12 +57,17 @@ class CaptionHeader(QFrame):
         for b in (self.open_button, self.folder_button, self.export_button, self.clear_button):
             row.addWidget(b)
         self._labels = {b: b.text() for b in (self.open_button, self.folder_button, self.export_button)}
+        for button, text in self._labels.items():  # still named when a narrow window drops the text
+            button.setAccessibleName(text.rstrip("…"))
         row.addSpacing(10)
-        row.addWidget(_muted("Beam"))
+        beam_label = _muted("Beam")
+        row.addWidget(beam_label)
         self.beam = QSpinBox()
+        beam_label.setBuddy(self.beam)
+        self.beam.setAccessibleName("Beam size")
         self.beam.setRange(1, 10)
         self.beam.setValue(3)
-        self.beam.setFixedWidth(72)
+        min_width_for_text(self.beam, 72)
         self.beam.setToolTip("Beam size: how many captions are followed at once (1 = greedy)")
         row.addWidget(self.beam)
         self.run_button = QPushButton("Caption again")
@@ -68,11 +75,22 @@ class CaptionHeader(QFrame):
         self.run_button.setToolTip("Caption the same files again with this beam size")
         row.addWidget(self.run_button)
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_labels()  # the labels' widths changed with the text size
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """Narrow windows: the open and export buttons show their icons only (their tooltips say
-        what they do) and the count gives its room, so nothing is cut to "Open folc" / "tion ag"."""
         super().resizeEvent(event)
-        compact = self.width() < COMPACT_WIDTH
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Narrow windows: the open and export buttons show their icons only (their tooltips and
+        accessible names say what they do) and the count gives its room, so nothing is cut to
+        "Open folc" / "tion ag"."""
+        if not hasattr(self, "_labels"):
+            return  # (a style event while being built)
+        compact = self.width() < COMPACT_WIDTH * max(1.0, self.font().pointSizeF() / BASE_PT)
         if compact != getattr(self, "_compact", None):
             self._compact = compact
             for button, text in self._labels.items():

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -22,6 +24,34 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
+from desktop.widgets.panel_parts import BASE_PT, min_width_for_text
+
+
+class _ElideText(QObject):
+    """Paints a label's text elided ("… could not be u…") in the room it has, with the whole text
+    as its tooltip when cut (see :func:`give_way`)."""
+
+    def eventFilter(self, label, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() != QEvent.Type.Paint:
+            return False
+        rect = label.contentsRect()
+        text = label.fontMetrics().elidedText(label.text(), Qt.TextElideMode.ElideRight, rect.width())
+        label.setToolTip("" if text == label.text() else label.text())
+        painter = QPainter(label)
+        align, role = int(label.alignment()), label.foregroundRole()
+        label.style().drawItemText(painter, rect, align, label.palette(), label.isEnabled(), text, role)
+        painter.end()
+        return True
+
+
+def give_way(label: QLabel) -> None:
+    """Let ``label`` (a header's origin text beside a model picker) shrink first, eliding its text,
+    so that a narrow header never squeezes the picker's combo under its (i) button."""
+    label.setMinimumWidth(0)
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+    label.installEventFilter(_ElideText(label))
 
 
 class ModelCardDialog(QDialog):
@@ -133,9 +163,20 @@ class TaskModelPicker(ModelPicker):
         super().__init__(parent, noun=noun)
         self.kind = kind
         self.data = data
-        self.combo.setMinimumWidth(150)
-        self.combo.setMaximumWidth(240)  # the panel header keeps room for its own buttons
+        min_width_for_text(self.combo, 150)
+        self._fit_combo()
         self.rescan_requested.connect(self.rescan)
+
+    def _fit_combo(self) -> None:
+        """At most 240 px at the usual text size (the panel header keeps room for its own buttons),
+        proportionally more at larger ones."""
+        scale = max(1.0, self.combo.font().pointSizeF() / BASE_PT)
+        self.combo.setMaximumWidth(round(240 * scale))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_combo()
 
     def rescan(self) -> None:
         from desktop.task_models import entry_for, task_model_entries

@@ -36,6 +36,8 @@ class SourceView(QPlainTextEdit):
         self.setObjectName("SourceView")
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setTabChangesFocus(True)
+        self.setAccessibleName("Text to summarize")  # the hint is painted: a screen reader gets this
+        self.setAccessibleDescription(" ".join(HINT.split()))
         self.document().setDocumentMargin(10)
         self._starts: list[int] = []  # UTF-16 start of each sentence, ascending
         self._ends: list[int] = []
@@ -53,11 +55,22 @@ class SourceView(QPlainTextEdit):
 
     # ------------------------------------------------------------------ content
     def set_text(self, text: str) -> None:
-        """Replace the text (drops any shading) without counting as an edit."""
+        """Replace the text (drops any shading) without counting as an edit. Over a text the person
+        typed or pasted (an unsaved draft) the replacement is one undo step, so Ctrl+Z brings the
+        draft back; otherwise ``setPlainText`` (fast for megabytes, and nothing to undo)."""
         self._setting = True
         try:
             self.clear_shading()
-            self.setPlainText(text)
+            if self.document().isUndoAvailable() and not self.is_blank():
+                cursor = QTextCursor(self.document())
+                cursor.beginEditBlock()
+                cursor.select(QTextCursor.SelectionType.Document)
+                cursor.insertText(text)
+                cursor.endEditBlock()
+                cursor.movePosition(QTextCursor.MoveOperation.Start)
+                self.setTextCursor(cursor)
+            else:
+                self.setPlainText(text)
         finally:
             self._setting = False
 

@@ -9,7 +9,7 @@ are listed here so that opening the panel does not import numpy and scipy on the
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.keyword_chips import FlowLayout
+from desktop.widgets.panel_parts import min_width_for_text
 
 # variant name -> (label, what it does)
 VARIANTS = {
@@ -89,7 +90,8 @@ class SummarizeControls(QFrame):
         self.beam.setRange(*BEAM_RANGE)
         self.beam.setValue(BEAM_DEFAULT)
         self.beam.setPrefix("Beam ")
-        self.beam.setMinimumWidth(90)
+        self.beam.setAccessibleName("Beam size")
+        min_width_for_text(self.beam, 90)
         self.beam.setToolTip(
             "Beam search width: how many candidate sentences the model keeps while writing "
             "(1 = greedy). The runners-up are shown under the summary."
@@ -104,7 +106,8 @@ class SummarizeControls(QFrame):
         self._faded.setOpacity(0.4)
         self._faded.setEnabled(False)
         self.length_box.setGraphicsEffect(self._faded)
-        length.addWidget(self._muted("Length"))
+        length_label = self._muted("Length")
+        length.addWidget(length_label)
         self.length_group = QButtonGroup(self)
         self.length_buttons: dict[str, QPushButton] = {}
         for mode, (label, _range, _default, _suffix, tip) in LENGTHS.items():
@@ -116,16 +119,21 @@ class SummarizeControls(QFrame):
         self.length_buttons["sentences"].setChecked(True)
         self.length_group.buttonToggled.connect(self._on_mode)
         self.amount = QSpinBox()
-        self.amount.setMinimumWidth(128)
+        length_label.setBuddy(self.amount)
+        self.amount.setAccessibleName("Summary length")
+        min_width_for_text(self.amount, 128)
         self.amount.valueChanged.connect(self._on_amount)
         length.addWidget(self.amount)
 
         keywords = _group(flow)
-        keywords.addWidget(self._muted("Keywords"))
+        keywords_label = self._muted("Keywords")
+        keywords.addWidget(keywords_label)
         self.keywords = QSpinBox()
+        keywords_label.setBuddy(self.keywords)
+        self.keywords.setAccessibleName("Number of keywords")
         self.keywords.setRange(0, 30)
         self.keywords.setValue(8)
-        self.keywords.setMinimumWidth(70)
+        min_width_for_text(self.keywords, 70)
         self.keywords.setToolTip("How many key words and phrases to extract (0: none)")
         self.keywords.valueChanged.connect(self._emit)
         keywords.addWidget(self.keywords)
@@ -133,20 +141,15 @@ class SummarizeControls(QFrame):
         # placed by the panel (in its header row); created here because the bar drives its state
         self.run_button = QPushButton("Summarize")
         self.run_button.setObjectName("PrimaryButton")
-        self.run_button.setMinimumWidth(118)
+        min_width_for_text(self.run_button, 118)
         self.run_button.clicked.connect(self._on_run)
         self._apply_mode("sentences")
         self.set_can_run(False, "Paste a text or open a file first")
 
     @staticmethod
     def _segment(text: str, tip: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName("SegmentButton")
-        b.setCheckable(True)
+        b = SegmentButton(text)
         b.setToolTip(tip)
-        bold = b.font()
-        bold.setWeight(bold.Weight.DemiBold)
-        b.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(text) + 26)  # checked text is bold
         return b
 
     @staticmethod
@@ -255,6 +258,27 @@ class SummarizeControls(QFrame):
             self.cancel_requested.emit()
         else:
             self.submit_requested.emit()
+
+
+class SegmentButton(QPushButton):
+    """A checkable button of a segmented control, wide enough for its text in bold (the checked look)
+    at the text size in effect: measured again when the text size changes."""
+
+    def __init__(self, text: str, parent=None) -> None:
+        super().__init__(text, parent)
+        self.setObjectName("SegmentButton")
+        self.setCheckable(True)
+        self._fit()
+
+    def _fit(self) -> None:
+        bold = self.font()
+        bold.setWeight(bold.Weight.DemiBold)
+        self.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(self.text()) + 26)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
 
 
 def _group(flow: FlowLayout) -> QHBoxLayout:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from desktop.widgets.model_picker import give_way
 from desktop.widgets.panel_parts import title_row
 from desktop.widgets.summarize_controls import SummarizeControls
 
@@ -21,6 +22,7 @@ class SummarizeHeader(QFrame):
         self.origin_label, self.open_button = title_row(
             row, "Summarize", "Open a text, Markdown or HTML file (Ctrl+O)"
         )
+        give_way(self.origin_label)  # in a narrow header the origin text is elided, never the picker cut
         row.addWidget(self.open_button)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Start again with an empty text")

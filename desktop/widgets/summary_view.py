@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QLinearGradient, QPainter
+from PySide6.QtGui import QColor, QCursor, QLinearGradient
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -30,54 +30,56 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
-from desktop.widgets.abstractive_details import AbstractiveDetails, copy_html
+from desktop.widgets.abstractive_details import AbstractiveDetails, WrappingLegend, copy_html
 from desktop.widgets.keyword_chips import KeywordChips
 from desktop.widgets.source_view import CHOSEN_DARK, CHOSEN_LIGHT, MAX_SHADE_ALPHA, MIN_SHADE_ALPHA
 
 MAX_SHOWN_SENTENCES = 400  # a longer summary is shown in part; copy and export hold all of it
 
 
-class ShadeLegend(QWidget):
+class ShadeLegend(WrappingLegend):
     """'in the summary' swatch, then a low -> high importance gradient, as the source is shaded
     (for an abstractive summary: only the gradient, of the attention each sentence got)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setFixedHeight(22)
-        self.setMinimumWidth(300)
         self.attention = False  # shading by attention share (abstractive), not by importance
 
-    def paintEvent(self, _event) -> None:
-        c = theme.current_colors()
-        dark = QColor(c["window"]).lightness() < 128
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = p.fontMetrics()
-        x = 0
+    def entries(self, fm) -> list[tuple[int, object]]:
+        out = []
         if not self.attention:
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(CHOSEN_DARK if dark else CHOSEN_LIGHT)
-            p.drawRoundedRect(0, 4, 26, 14, 3, 3)
             label = "in the summary"
-            p.setPen(QColor(c["muted"]))
-            p.drawText(34, 4 + fm.ascent(), label)
-            x = 34 + fm.horizontalAdvance(label) + 18
-        p.setPen(QColor(c["muted"]))
+
+            def chosen(p, x, top, c) -> None:
+                dark = QColor(c["window"]).lightness() < 128
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(CHOSEN_DARK if dark else CHOSEN_LIGHT)
+                p.drawRoundedRect(x, top + 4, 26, 14, 3, 3)
+                p.setPen(QColor(c["muted"]))
+                p.drawText(x + 34, top + 4 + fm.ascent(), label)
+
+            out.append((34 + fm.horizontalAdvance(label) + 18, chosen))
         low_label = "attention: none" if self.attention else "importance: low"
-        p.drawText(x, 4 + fm.ascent(), low_label)
-        x += fm.horizontalAdvance(low_label) + 6
-        grad = QLinearGradient(x, 0, x + 70, 0)
-        low, high = QColor(c["accent"]), QColor(c["accent"])
-        low.setAlpha(MIN_SHADE_ALPHA)
-        high.setAlpha(MAX_SHADE_ALPHA)
-        grad.setColorAt(0, low)
-        grad.setColorAt(1, high)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(grad)
-        p.drawRoundedRect(x, 4, 70, 14, 3, 3)
-        p.setPen(QColor(c["muted"]))
-        p.drawText(x + 76, 4 + fm.ascent(), "high")
-        p.end()
+        low_w = fm.horizontalAdvance(low_label) + 6
+
+        def scale(p, x, top, c) -> None:
+            p.setPen(QColor(c["muted"]))
+            p.drawText(x, top + 4 + fm.ascent(), low_label)
+            g = x + low_w
+            grad = QLinearGradient(g, 0, g + 70, 0)
+            low, high = QColor(c["accent"]), QColor(c["accent"])
+            low.setAlpha(MIN_SHADE_ALPHA)
+            high.setAlpha(MAX_SHADE_ALPHA)
+            grad.setColorAt(0, low)
+            grad.setColorAt(1, high)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(grad)
+            p.drawRoundedRect(g, top + 4, 70, 14, 3, 3)
+            p.setPen(QColor(c["muted"]))
+            p.drawText(g + 76, top + 4 + fm.ascent(), "high")
+
+        out.append((low_w + 76 + fm.horizontalAdvance("high") + 4, scale))
+        return out
 
 
 class FittedBrowser(QTextBrowser):
@@ -297,6 +299,7 @@ class SummaryView(QFrame):
         self.abstractive.setVisible(abstractive)
         self.legend.attention = abstractive
         self.legend_label.setText("SOURCE SHADED BY ATTENTION" if abstractive else "SOURCE SHADING")
+        self.legend.updateGeometry()  # its entries (and so its lines) changed
         self.legend.update()
         keywords = list(result.get("keywords") or [])
         self.chips.set_keywords(keywords)

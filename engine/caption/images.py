@@ -8,12 +8,19 @@ EXIF orientation. Images are squashed to ``size x size`` (the training data was 
 way, so the aspect ratio is not kept on purpose).
 
 PIL's global ``Image.MAX_IMAGE_PIXELS`` is left alone (no module-level state): the limit is a
-per-call argument, and PIL's own bomb error/warning is turned into :class:`ImageError` too.
+per-call argument, checked from the header with a clear "image too large" message. PIL's own
+warning (above ~89 Mpx) is not needed for that, and its hard error (above ~179 Mpx, raised while
+opening) becomes the same kind of message. JPEGs are decoded at a reduced scale (``draft``, 1/8 for
+a phone photo), so they may have ``DRAFT_FACTOR`` times the pixels: a 108 Mpx phone photo costs
+about 2 Mpx of memory, while a PNG is decoded whole.
+
+:func:`sniff_media` tells an image from a video by the file's first bytes, whatever its name says.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from pathlib import Path
 
@@ -21,6 +28,28 @@ import numpy as np
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 DEFAULT_MAX_PIXELS = 80_000_000  # ~ 9000 x 9000; a 30000 x 30000 bomb (900 Mpx) is refused unread
+DRAFT_FACTOR = 2  # JPEGs (decoded at a reduced scale) may have this many times max_pixels: 160 Mpx
+DRAFT_FORMATS = ("JPEG", "MPO")  # MPO: the JPEG variant many phones write
+DRAFT_MODES = ("RGB", "L", "CMYK", "YCbCr")
+SNIFF_BYTES = 64  # bytes read to tell an image from a video
+# first bytes -> "image" | "video"; (offset, magic); checked in order
+MAGIC = (
+    (0, b"\xff\xd8\xff", "image"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n", "image"),
+    (0, b"GIF87a", "image"),
+    (0, b"GIF89a", "image"),
+    (0, b"BM", "image"),
+    (0, b"II*\x00", "image"),  # TIFF
+    (0, b"MM\x00*", "image"),
+    (8, b"WEBP", "image"),  # RIFF....WEBP
+    (8, b"AVI ", "video"),  # RIFF....AVI
+    (0, b"\x1aE\xdf\xa3", "video"),  # Matroska / WebM
+    (0, b"FLV", "video"),
+    (0, b"\x00\x00\x01\xba", "video"),  # MPEG program stream
+    (0, b"\x00\x00\x01\xb3", "video"),  # MPEG-1/2 elementary stream
+    (0, b"0&\xb2u\x8ef\xcf\x11", "video"),  # ASF / WMV
+)
+STILL_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")  # ISO still images
 
 
 class ImageError(ValueError):
@@ -35,6 +64,26 @@ class ImageError(ValueError):
 def is_image_path(path: str | Path) -> bool:
     """True when the file name has an image extension (the content is checked when loading)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def sniff_media(path: str | Path) -> str | None:
+    """Whether the file is an "image" or a "video", from its first bytes; None when they say neither
+    (or it cannot be read): the caller then goes by the file name."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return None
+    for offset, magic, kind in MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if head[4:8] == b"ftyp":  # MP4, MOV, 3GP … and HEIF/AVIF stills, told apart by their brand
+        return "image" if head[8:12] in STILL_BRANDS else "video"
+    if head[:4] in (b"\x00\x00\x00\x14", b"\x00\x00\x00\x08") and head[4:8] in (b"moov", b"mdat", b"wide"):
+        return "video"  # an old QuickTime file without ftyp
+    if head[:2] in (b"P2", b"P3", b"P5", b"P6") and head[2:3].isspace():  # PGM / PPM
+        return "image"
+    return None
 
 
 def load_image(path: str | Path, size: int = 224, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -77,21 +126,30 @@ def _decode(path: str | Path, max_pixels: int, convert):
     try:
         with warnings.catch_warnings():
             # a damaged file's decoder chatter ("Corrupt EXIF data", libtiff's "More samples per
-            # pixel…") would interleave with the CLI's output: the file succeeds or gets its message
+            # pixel…") would interleave with the CLI's output: the file succeeds or gets its message.
+            # PIL's bomb warning (between MAX_IMAGE_PIXELS and twice that) too: the size is checked
+            # below, from the header, before anything is decoded.
             warnings.simplefilter("ignore", UserWarning)
-            # PIL warns (not raises) between MAX_IMAGE_PIXELS and twice that: treat it as an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as img:
                 w, h = img.size
-                if w * h > max_pixels:
-                    raise ImageError(p, f"image too large ({w}x{h} pixels; limit {max_pixels:,} pixels)")
+                limit = pixel_limit(img, max_pixels)
+                if w * h > limit:
+                    raise ImageError(p, f"image too large ({w}x{h} pixels; limit {limit:,} pixels)")
                 if w == 0 or h == 0:
                     raise ImageError(p, f"image has no pixels ({w}x{h})")
                 return convert(img)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(p, f"refused as a possible decompression bomb ({exc})") from None
+        # raised by PIL while opening, above twice its MAX_IMAGE_PIXELS: over any limit we allow
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found[1]):,} pixels; " if found else ""
+        with open(p, "rb") as f:  # (PIL said no more: no format to ask it for)
+            jpeg = f.read(3) == MAGIC[0][1]
+        limit = min(max_pixels * (DRAFT_FACTOR if jpeg else 1), 2 * Image.MAX_IMAGE_PIXELS)
+        why = f"image too large ({size}limit {limit:,} pixels): refused unread as a likely decompression bomb"
+        raise ImageError(p, why) from None
     except UnidentifiedImageError:
         raise ImageError(p, "not a recognised image format (corrupt, or not an image at all)") from None
     except MemoryError:
@@ -106,6 +164,16 @@ def _decode(path: str | Path, max_pixels: int, convert):
         raise ImageError(p, f"cannot decode image ({msg})") from None
 
 
+def pixel_limit(img, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The most pixels ``img`` (opened, not decoded) may have: ``max_pixels``, or ``DRAFT_FACTOR``
+    times that for a JPEG, which is decoded at a reduced scale (see :func:`_prepared`)."""
+    return max_pixels * DRAFT_FACTOR if _draftable(img) else max_pixels
+
+
+def _draftable(img) -> bool:
+    return img.format in DRAFT_FORMATS and img.mode in DRAFT_MODES
+
+
 def pil_to_array(img, size: int = 224) -> np.ndarray:
     """Any PIL image (first frame of an animation) -> RGB uint8 ``(size, size, 3)``."""
     return _squash(_prepared(img, size), size)
@@ -117,7 +185,7 @@ def _prepared(img, size: int):
 
     if getattr(img, "is_animated", False):
         img.seek(0)
-    if img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK", "YCbCr"):
+    if _draftable(img):
         img.draft("RGB", (size * 2, size * 2))  # decode big JPEGs at a reduced scale: much faster
     img.load()
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture

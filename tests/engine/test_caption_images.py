@@ -48,7 +48,7 @@ def test_decompression_bomb_is_refused_unread(tmp_path):
     p = tmp_path / "bomb.png"
     write_bomb_png(p)
     assert p.stat().st_size < 2_000_000
-    with pytest.raises(ImageError, match="bomb.png: (refused as a possible decompression bomb|too large)"):
+    with pytest.raises(ImageError, match=r"bomb.png: image too large \(900,000,000 pixels; limit 80,000,000"):
         load_image(p)
     # and with a raised limit PIL's own guard still refuses it, with a clear message
     with pytest.raises(ImageError, match="decompression bomb"):
