@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self._quit_box = None
         self.session_theme: str | None = None  # --theme: this session's look, until Settings picks one
         self.setWindowTitle("Parlance")
-        self.setMinimumSize(*MIN_SIZE)
+        self.fit_minimum()
         self.setAcceptDrops(True)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -340,8 +340,20 @@ class MainWindow(QMainWindow):
             theme.retint(self)
             self.nav.retint()
             self.chat.empty.retint()
+            self.fit_minimum()
         finally:
             QGuiApplication.restoreOverrideCursor()
+
+    def fit_minimum(self) -> None:
+        """Larger text needs a larger window: from MIN_SIZE at 10 pt, 40 x 15 px more per point
+        (at 18 pt the panels' panes ran off a 900 x 560 window), within the screen."""
+        extra = max(0.0, self.settings.font_pt - 10)
+        w, h = MIN_SIZE[0] + int(40 * extra), MIN_SIZE[1] + int(15 * extra)
+        screen = self.screen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            w, h = min(w, max(room.width(), MIN_SIZE[0])), min(h, max(room.height(), MIN_SIZE[1]))
+        self.setMinimumSize(w, h)  # a smaller window grows to it
 
     # ================================================================= window state
     def _restore(self, panel: str | None) -> None:

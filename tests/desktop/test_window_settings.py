@@ -283,3 +283,21 @@ def test_closing_also_asks_about_a_job_waiting_behind_another(qtbot, start_app):
         release.set()
         run.service.cancel(first)
     qtbot.waitUntil(lambda: run.service.unfinished_jobs() == [], timeout=WAIT_MS)
+
+
+def test_a_larger_text_size_makes_the_window_larger_within_the_screen(qtbot, start_app, monkeypatch):
+    """At 18 pt the panels' panes ran off a 900 x 560 window; the minimum never grew."""
+    from desktop.app import MIN_SIZE
+
+    run = start_app()
+    w = run.window
+    w.resize(*MIN_SIZE)
+    monkeypatch.setattr(w, "screen", lambda: None)  # a screen large enough (offscreen's is 800 x 800)
+    w.settings.font_pt = 18
+    w.restyle()
+    assert (w.minimumWidth(), w.minimumHeight()) == (MIN_SIZE[0] + 320, MIN_SIZE[1] + 120)
+    assert w.width() >= MIN_SIZE[0] + 320  # the window grew to it
+    monkeypatch.undo()
+    w.settings.font_pt = 10
+    w.restyle()
+    assert (w.minimumWidth(), w.minimumHeight()) == MIN_SIZE
