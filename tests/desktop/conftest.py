@@ -51,6 +51,20 @@ def start_app(qtbot, tmp_path):
 
 
 @pytest.fixture
+def panel_of(start_app):
+    """``panel_of(name)``: that panel of a started app (fake chat model), shown, ``.run`` set."""
+
+    def show(name: str):
+        run = start_app()
+        run.window.select_panel(name)
+        panel = run.window.panels[name]
+        panel.run = run
+        return panel
+
+    return show
+
+
+@pytest.fixture
 def send_message(qtbot):
     return lambda run, text, timeout=WAIT_MS: send(qtbot, run, text, timeout)
 

@@ -65,3 +65,8 @@ def send(qtbot, run: Running, text: str, timeout: int = WAIT_MS) -> dict:
     qtbot.keyClick(run.chat.composer.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bool(rec.calls) and not run.chat.generating, timeout=timeout)
     return rec.calls[-1][1]
+
+
+def wait_done(qtbot, panel, timeout: int = WAIT_MS) -> None:
+    """Wait until a panel's job (``panel.busy``) has ended."""
+    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 from caption_fixtures import write_bad_files, write_clip, write_photo
-from desktop_testkit import WAIT_MS, recorder
+from desktop_testkit import WAIT_MS, recorder, wait_done
 from PySide6.QtCore import QTimer
 
 from desktop import caption_export
@@ -26,21 +26,13 @@ LONG_WAIT_MS = 120_000
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("caption")
-    p = run.window.panels["caption"]
-    p.run = run
-    return p
+def panel(panel_of):
+    return panel_of("caption")
 
 
 @pytest.fixture(scope="module")
 def captioner():
     return ops.load_captioner(ops.MODEL_FOLDER, "cpu")
-
-
-def wait_done(qtbot, panel, timeout=WAIT_MS):
-    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
 
 
 def photos(folder, n, size=(320, 240)):

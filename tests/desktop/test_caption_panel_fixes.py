@@ -22,12 +22,8 @@ from desktop.widgets.caption_grid import ICON, CaptionGrid
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("caption")
-    p = run.window.panels["caption"]
-    p.run = run
-    return p
+def panel(panel_of):
+    return panel_of("caption")
 
 
 @pytest.fixture

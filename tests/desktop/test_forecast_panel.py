@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from desktop_testkit import WAIT_MS, recorder
+from desktop_testkit import WAIT_MS, recorder, wait_done
 from PySide6.QtCore import QTimer
 
 from desktop.paths import RESOURCES
@@ -21,16 +21,8 @@ TINY_LSTM = {"seeds": 1, "epochs": 6, "patience": 3, "hidden": 4, "windows_per_e
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("forecast")
-    p = run.window.panels["forecast"]
-    p.run = run
-    return p
-
-
-def wait_done(qtbot, panel, timeout=WAIT_MS):
-    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
+def panel(panel_of):
+    return panel_of("forecast")
 
 
 def load(qtbot, panel, path, timeout=WAIT_MS):

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from desktop_testkit import WAIT_MS, recorder
+from desktop_testkit import WAIT_MS, recorder, wait_done
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -22,16 +22,8 @@ SUNSPOTS = RESOURCES / "samples" / "sunspots_yearly.csv"
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("forecast")
-    p = run.window.panels["forecast"]
-    p.run = run
-    return p
-
-
-def wait_done(qtbot, panel, timeout=WAIT_MS):
-    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
+def panel(panel_of):
+    return panel_of("forecast")
 
 
 def load(qtbot, panel, path, column=None):

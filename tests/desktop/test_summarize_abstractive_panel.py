@@ -20,11 +20,8 @@ SAMPLE = RESOURCES / "samples" / "article_ferry.txt"
 
 
 @pytest.fixture
-def panel(start_app, tiny_summarizer_model):
-    run = start_app()
-    run.window.select_panel("summarize")
-    p = run.window.panels["summarize"]
-    p.run = run
+def panel(panel_of, tiny_summarizer_model):
+    p = panel_of("summarize")
     p.model_folder = tiny_summarizer_model
     return p
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from desktop_testkit import WAIT_MS, recorder
+from desktop_testkit import WAIT_MS, recorder, wait_done
 from PySide6.QtCore import Qt, QTimer
 
 from desktop import summarize_ops as ops
@@ -20,20 +20,12 @@ LONG_WAIT_MS = 60_000
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("summarize")
-    p = run.window.panels["summarize"]
-    p.run = run
-    return p
+def panel(panel_of):
+    return panel_of("summarize")
 
 
 def run_and_wait(qtbot, panel, timeout=WAIT_MS):
     panel.controls.run_button.click()
-    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
-
-
-def wait_done(qtbot, panel, timeout=WAIT_MS):
     qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
 
 

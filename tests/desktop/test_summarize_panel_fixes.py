@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from desktop_testkit import WAIT_MS
+from desktop_testkit import wait_done
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication
@@ -18,16 +18,8 @@ from desktop import theme
 
 
 @pytest.fixture
-def panel(start_app):
-    run = start_app()
-    run.window.select_panel("summarize")
-    p = run.window.panels["summarize"]
-    p.run = run
-    return p
-
-
-def wait_done(qtbot, panel, timeout=WAIT_MS):
-    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
+def panel(panel_of):
+    return panel_of("summarize")
 
 
 def _hold(release: threading.Event, result: dict, cancel=None) -> dict:
