@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.widgets.pause_button import PAUSED_NOTE, PauseButton
 from engine.lab import jobs
@@ -91,6 +91,24 @@ class RunTab(QWidget):
         if not self.CAN_RESUME:  # hide() only: setVisible(True) on a widget with no parent yet shows a window
             self.resume_button.hide()
         return row
+
+    def form_column(self, form_box: QWidget) -> QWidget:
+        """The form in a scroll area that scrolls only up and down, with Start, Pause, Cancel and
+        Resume pinned below it: at the bottom of a 20-field form they were below the fold at
+        1280 x 720, and the form scrolled sideways by a few pixels."""
+        column = QWidget()
+        col = QVBoxLayout(column)
+        col.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(form_box)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(form_box.minimumSizeHint().width() + bar + 4)
+        self.form_scroll = scroll
+        col.addWidget(scroll, 1)
+        col.addLayout(self.run_buttons())
+        return column
 
     def status_line(self) -> QLabel:
         self.status = QLabel(self.HINT)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -143,13 +142,9 @@ class DialogueTrainTab(RunTab):
         ):
             form.addRow(label, widget)
         self.start_from.currentIndexChanged.connect(self._sync_architecture)
-        form.addRow(self.run_buttons())
         form.addRow(self.against_time)
         form.addRow(self.show_ppl)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(form_box)
-        split.addWidget(scroll)
+        split.addWidget(self.form_column(form_box))
         right = QWidget()
         col = QVBoxLayout(right)
         col.addWidget(self.status_line())

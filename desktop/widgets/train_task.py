@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -141,11 +140,7 @@ class TaskTrainTab(RunTab):
         form_box = QWidget()
         form = QFormLayout(form_box)
         self.build_form(form)
-        form.addRow(self.run_buttons())
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(form_box)
-        split.addWidget(scroll)
+        split.addWidget(self.form_column(form_box))
         right = QWidget()
         col = QVBoxLayout(right)
         col.addWidget(self.status_line())

@@ -199,3 +199,16 @@ def test_runs_with_unlike_measures_are_compared_by_training_loss(qtbot):
     assert sorted(table.overlay.names()) == ["#1 summarizer", "#2 summarizer"]
     table.select([1])
     assert table.overlay.plot.getAxis("left").labelText == "ROUGE-L" and table.overlay.note.isHidden()
+
+
+def test_start_and_cancel_stay_in_view_below_a_long_form(qtbot, panel):
+    """At 1280 x 720 Start, Pause and Cancel were below the fold of the 20-field chat-model form,
+    and the form scrolled sideways by a few pixels."""
+    panel.resize(1180, 640)
+    for i in range(4):  # chat model, summarizer, captioner, forecaster
+        tab = panel.tabs.widget(i)
+        panel.tabs.setCurrentIndex(i)
+        qtbot.waitUntil(tab.start_button.isVisible, timeout=5000)
+        assert not tab.form_scroll.isAncestorOf(tab.start_button)
+        assert tab.start_button.visibleRegion().boundingRect().height() == tab.start_button.height()
+        assert not tab.form_scroll.horizontalScrollBar().isVisible()
