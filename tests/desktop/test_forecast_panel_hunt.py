@@ -283,3 +283,14 @@ def test_a_reopened_forecast_whose_file_is_gone_says_so_and_cannot_be_rerun(qtbo
     assert panel.png_button.isEnabled() and panel.csv_button.isEnabled()  # what was saved still exports
     load(qtbot, panel, daily_csv(tmp_path, "other.csv"))
     assert panel.run_button.isEnabled() and panel.backtest_button.isEnabled()
+
+
+def test_the_panel_opens_on_a_method_that_follows_the_samples_cycles(qtbot, panel):
+    """ETS, the old default, drew a flat line on sunspots: the 11-year cycle was lost."""
+    assert panel.method_box.currentText() == "arima"
+    load(qtbot, panel, SUNSPOTS)
+    panel.horizon.setValue(12)
+    panel.run_button.click()
+    wait_done(qtbot, panel)
+    mean = np.asarray(panel.result["mean"])
+    assert panel.result["method"] == "arima" and np.ptp(mean) > 20  # a cycle, not a flat line
