@@ -313,12 +313,16 @@ def backtest_file(
 ) -> dict:
     """Rolling-origin backtest of ``methods`` (default: the baselines) plus ``method``: a metrics
     row per method, the winner by MASE, each method's forecasts over the history (NaN between folds)."""
+    from engine.forecast.auto import AutoConfig
     from engine.forecast.backtest import backtest
     from engine.forecast.context import Cancelled
     from engine.forecast.io import read_series
 
     series = read_series(Path(path), column)
-    methods = list(dict.fromkeys((*(methods or BACKTEST_METHODS), method)))
+    # auto's candidates are fitted at every origin anyway (auto chooses among them): their rows cost
+    # nothing, and without them the table could not show what auto combined (lstm, hybrid)
+    chosen_from = AutoConfig().candidates if method == "auto" else ()
+    methods = list(dict.fromkeys((*(methods or BACKTEST_METHODS), *chosen_from, method)))
     try:
         bt = backtest(
             series,

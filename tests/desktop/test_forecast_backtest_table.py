@@ -60,3 +60,26 @@ def test_rows_that_failed_some_folds_come_after_complete_ones(tmp_path):
     rows = {r["method"]: r for r in out["rows"]}
     assert rows["linear"]["failed"] >= 1 and rows["linear"]["mase"] < rows["drift"]["mase"]
     assert out["rows"][-1]["method"] == "linear" and out["best"] == out["rows"][0]["method"] != "linear"
+
+
+def test_a_backtest_of_auto_shows_the_candidates_it_combined_at_no_extra_fits(tmp_path):
+    """The table had an auto row but none for lstm or hybrid, which auto had combined."""
+    import numpy as np
+
+    from desktop.forecast_ops import backtest_file
+    from engine.forecast.auto import AutoConfig
+
+    t = np.arange(80)
+    y = 10 + np.sin(t / 3) + np.random.default_rng(1).normal(0, 0.1, 80)
+    path = tmp_path / "wave.csv"
+    path.write_text("value\n" + "\n".join(f"{v:.4f}" for v in y) + "\n")
+    tiny = {"seeds": 1, "epochs": 3, "patience": 2, "hidden": 4, "windows_per_epoch": 32, "refit": False}
+    totals = []
+    out = backtest_file(
+        str(path), None, 4, "auto", season=1, methods=("naive",), lstm=tiny,
+        progress=lambda info: totals.append(info.get("total")),
+    )  # fmt: skip
+    shown = {r["method"] for r in out["rows"]}
+    assert set(AutoConfig().candidates) | {"naive", "auto"} <= shown
+    fits = max(t for t in totals if t)  # every fit the backtest made, outer and auto's inner origins
+    assert fits == 3 * (1 + len(AutoConfig().candidates)) + AutoConfig().folds * len(AutoConfig().candidates)
