@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from desktop.widgets.live_plot import LivePlot
 
 COLUMNS = ("Run", "Task", "Data", "Cell", "Status", "Best", "Steps", "Minutes", "Started", "Model folder")
+FOLDER_COLUMN = len(COLUMNS) - 1
 SHORT = {
     "train_loss": "training loss",
     "val_ppl": "ppl",
@@ -157,4 +158,5 @@ class RunsTable(QWidget):
             label = f"#{run['id']} {run_cell(run) or run.get('task', '')}"
             self.overlay.set_curve(label, [p[0] for p in points], [p[1] for p in points])
         self.overlay.flush()
+        self.overlay.widget.setVisible(bool(chosen))  # an empty log axis drew its ticks over each other
         self.selection_changed.emit(chosen)

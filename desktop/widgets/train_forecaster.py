@@ -46,6 +46,7 @@ class ForecasterTrainTab(TaskTrainTab):
     X_LABEL = "epoch (ensemble members in a row)"
     CAN_RESUME = False
     HINT = "Choose a CSV file and the column to forecast, then Start. " + NO_RESUME
+    HAS_FOLDER = False  # the runs table shows no "Model folder" column
 
     use_settings = Signal(object, str)  # LSTMConfig fields, where they come from ("run #3")
 
@@ -75,8 +76,6 @@ class ForecasterTrainTab(TaskTrainTab):
         self.lr = dspin(1e-5, 1.0, d["lr"], 5, 1e-4)
         self.batch = spin(1, 4096, d["batch_size"], 8)
         self.seeds = spin(1, 10, d["seeds"])
-        note = QLabel(NO_RESUME)
-        note.setWordWrap(True)
         for label, widget in (
             ("Series file", self.path),
             ("Column", self.column),
@@ -92,8 +91,7 @@ class ForecasterTrainTab(TaskTrainTab):
             ("Learning rate", self.lr),
             ("Batch (windows)", self.batch),
             ("Ensemble members", self.seeds),
-            ("", note),
-        ):
+        ):  # (no checkpoint to resume: the hint above the plots says so, once)
             form.addRow(label, widget)
 
     def build_extra(self) -> QWidget:

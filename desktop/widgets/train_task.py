@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
 from desktop.widgets.run_tab import RESUMABLE, RunTab, ended_words, model_ready
-from desktop.widgets.runs_table import RunsTable
+from desktop.widgets.runs_table import FOLDER_COLUMN, RunsTable
 
 TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
 METRIC_NAMES = {
@@ -158,6 +158,7 @@ class TaskTrainTab(RunTab):
         if extra is not None:
             col.addWidget(extra, 2)
         self.runs = RunsTable()
+        self.runs.table.setColumnHidden(FOLDER_COLUMN, not self.HAS_FOLDER)
         self.runs.selection_changed.connect(self._on_runs_selected)
         col.addWidget(self.runs, 3)
         split.addWidget(right)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from desktop_testkit import recorder
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from train_task_fixtures import TINY_LSTM, write_caption_set, write_series_csv, write_summarizer_jsonl
 
 LONG_MS = 60000
@@ -313,3 +314,17 @@ def test_the_forecaster_tab_follows_a_new_files_columns_and_shows_undefined_scor
     qtbot.waitUntil(lambda: tab.column.count() == 1, timeout=LONG_MS)
     assert tab.column.currentText() == "c"
     assert _score(float("nan")) == _score(float("inf")) == "n/a" and _score(0.12345) == "0.123"
+
+
+def test_the_forecaster_tab_says_no_checkpoint_once_and_shows_no_folder_column(train_panel):
+    """Its form repeated the status line's note, its runs table had an always-empty "Model folder"
+    column, and the empty "Selected runs" plot drew its log-axis ticks over each other."""
+    from desktop.widgets.runs_table import FOLDER_COLUMN
+    from desktop.widgets.train_forecaster import NO_RESUME
+
+    tab = train_panel.forecaster
+    labels = [w.text() for w in tab.findChildren(QLabel) if NO_RESUME in w.text()]
+    assert labels == [tab.status.text()]
+    assert tab.runs.table.isColumnHidden(FOLDER_COLUMN)
+    assert not train_panel.dialogue.runs.table.isColumnHidden(FOLDER_COLUMN)
+    assert tab.runs.overlay.widget.isHidden() and not tab.runs.overlay.note.isHidden()
