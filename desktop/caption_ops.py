@@ -104,15 +104,6 @@ def list_media(paths: list[str]) -> list[Path]:
     return files
 
 
-def media_kind(path: Path) -> str:
-    """Whether to caption ``path`` as an "image" or a "video": what its first bytes say (a video
-    named .jpg is a video), else what its name says."""
-    from engine.caption.images import sniff_media
-    from engine.caption.video import is_video_path
-
-    return sniff_media(path) or ("video" if is_video_path(path) else "image")
-
-
 # ----------------------------------------------------------------------------------------- items
 def _caption_fields(cap) -> dict:
     return {
@@ -204,6 +195,7 @@ def caption_paths(
 ) -> dict:
     """Caption the images and videos in ``paths`` (files or folders); see the module docstring."""
     from engine.caption.captioner import caption_options
+    from engine.caption.video import media_kind
 
     report = progress or (lambda info: None)
     stopped = lambda: cancel is not None and cancel.cancelled  # noqa: E731
@@ -211,7 +203,7 @@ def caption_paths(
     captioner = load_captioner(model or MODEL_FOLDER, device, cache)
     model_name = Path(model or MODEL_FOLDER).name
     files = list_media(paths)
-    media = [media_kind(f) for f in files]
+    media = [media_kind(f) for f in files]  # by the bytes: a video named .jpg is a video
     total = len(files)
     report(
         {

@@ -61,7 +61,7 @@ def run(args) -> int:
         SamplingOptions,
         VideoError,
         caption_video,
-        is_video_path,
+        media_kind,
         scene_ends,
     )
     from engine.device import choose_device
@@ -90,8 +90,9 @@ def run(args) -> int:
     if args.alternatives:  # other beams need a beam search, also with --beam 1
         opts.method = "beam"
         opts.beam_size = max(opts.beam_size, args.alternatives + 1)
-    videos = [f for f in files if is_video_path(f)]
-    images = [f for f in files if not is_video_path(f)]
+    kinds = {f: media_kind(f) for f in files}  # by the bytes: a video named .jpg is a video
+    videos = [f for f in files if kinds[f] == "video"]
+    images = [f for f in files if kinds[f] == "image"]
     results: list[dict] = []
     if images:
         for r in cap.caption_files(images, opts, batch_size=args.batch_size, block_repeats=block):

@@ -47,6 +47,14 @@ def is_video_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
+def media_kind(path: str | Path) -> str:
+    """Whether to caption ``path`` as an "image" or a "video": what its first bytes say (a video
+    named .jpg is a video), else what its name says."""
+    from engine.caption.images import sniff_media
+
+    return sniff_media(path) or ("video" if is_video_path(path) else "image")
+
+
 @dataclass
 class SamplingOptions:
     every_s: float = 2.0  # one uniform sample per this many seconds

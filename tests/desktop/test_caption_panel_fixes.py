@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from desktop import caption_ops as ops
 from desktop import theme
 from desktop.widgets.caption_grid import ICON, CaptionGrid
+from engine.caption.video import media_kind
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ def test_a_file_is_captioned_as_what_it_holds_not_what_its_name_says(tmp_path):
     shutil.copy(clip, tmp_path / "video_named.jpg")
     shutil.copy(photo, tmp_path / "image_named.mp4")
     (tmp_path / "notes.jpg").write_text("not a picture\n")
-    kinds = {p.name: ops.media_kind(p) for p in sorted(tmp_path.iterdir())}
+    kinds = {p.name: media_kind(p) for p in sorted(tmp_path.iterdir())}
     assert kinds == {
         "clip.mp4": "video",
         "image_named.mp4": "image",

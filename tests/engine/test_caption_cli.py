@@ -222,3 +222,16 @@ def test_self_critical_fine_tuning_from_a_trained_model(dataset, tmp_path, capsy
     with pytest.raises(ValueError, match="at least 2 samples"):  # and the run in OUT is kept
         scst(["--init", str(base), "--samples", "1", "--overwrite"])
     assert (out / "checkpoint").is_dir()
+
+
+def test_a_file_is_captioned_as_what_it_holds_not_what_its_name_says(tmp_path, capsys):
+    """A video named .jpg was refused as "not an image at all"; a picture named .mp4 failed as a video."""
+    from caption_fixtures import write_clip, write_photo
+
+    write_clip(tmp_path / "clip.mp4", seconds=0.5)
+    (tmp_path / "clip.mp4").rename(tmp_path / "holiday.jpg")
+    write_photo(tmp_path / "p.png").rename(tmp_path / "still.mp4")
+    assert main(["caption", str(tmp_path / "holiday.jpg"), str(tmp_path / "still.mp4"), "--json"]) == 0
+    results = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert "scenes" in results["holiday.jpg"] and "scenes" not in results["still.mp4"]
+    assert results["still.mp4"]["caption"] and "error" not in results["holiday.jpg"]
