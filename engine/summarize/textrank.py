@@ -33,6 +33,7 @@ from engine.summarize.pagerank import pagerank
 from engine.summarize.similarity import content_tokens, cosine_graph, tfidf_matrix, word_vector_matrix
 from engine.summarize.summary import Budget, Summary
 from engine.summarize.words import find_words, light_stem
+from engine.text.normalize import count_words
 
 
 @dataclass
@@ -198,7 +199,7 @@ def summarize_sentences(
     method the same splits)."""
     config = config or TextRankConfig()
     scores, x = score_sentences(sentences, config, title, keyed_vectors)
-    word_counts = [len(s.split()) for s in sentences]
+    word_counts = [count_words(s) for s in sentences]  # a Chinese character is a word: no spaces
     order = selection_order(scores, x, config, word_counts) if sentences else []
     chosen = budget.take(_first_copies(order, sentences), word_counts)
     keywords = extract_keywords([title, *sentences] if title else sentences, n_keywords) if n_keywords else []

@@ -104,3 +104,30 @@ def clean_for_model(text: str, max_chars: int) -> str:
     while start < len(tail) and unicodedata.combining(tail[start]):
         start += 1
     return tail[start:].strip()
+
+
+WORD_CHUNK = 1 << 16  # count words of a long text in pieces, so no single call holds the GIL long
+# scripts written without spaces between words: each character counts as a word (kana, CJK ideographs)
+_CJK_RANGES = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_CJK_RANGES += "\U00020000-\U0003134f"
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"  # 。、「」！ …: no words
+_CJK = re.compile(f"[{_CJK_RANGES}{_CJK_PUNCT}]")
+_CJK_OR_WORD = re.compile(f"[{_CJK_RANGES}]|[^\\s{_CJK_RANGES}{_CJK_PUNCT}]+")
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``: runs between spaces, and each Chinese or Japanese character on its own (those
+    scripts put no spaces between words: "3 of 1 words" was said otherwise); their punctuation is
+    no word. Counted in pieces: a 10 MB split would stall the window's thread."""
+    total = 0
+    for i in range(0, len(text), WORD_CHUNK):
+        piece = text[i : i + WORD_CHUNK]
+        total += len(_CJK_OR_WORD.findall(piece)) if _CJK.search(piece) else len(piece.split())
+        if i and _joined(text[i - 1], text[i]):
+            total -= 1  # a word cut in two by the piece boundary
+    return total
+
+
+def _joined(a: str, b: str) -> bool:
+    """Whether the characters ``a`` and ``b`` side by side belong to one word."""
+    return not (a.isspace() or b.isspace() or _CJK.match(a) or _CJK.match(b))

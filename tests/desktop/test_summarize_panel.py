@@ -394,7 +394,7 @@ def test_shading_and_counting_helpers(monkeypatch):
     assert ops.shade_levels([0.3, 0.3]) == [0.5, 0.5] and ops.shade_levels([]) == []
     shade = ops.shading("🚢 One. Two.", [(2, 6), (7, 11)], [0.2, 0.8])
     assert shade == {"starts": [3, 8], "ends": [7, 12], "levels": [0.0, 1.0]}
-    monkeypatch.setattr(ops, "WORD_CHUNK", 7)  # pieces that cut words in two, and ones that do not
+    monkeypatch.setattr("engine.text.normalize.WORD_CHUNK", 7)  # pieces that cut words in two, or do not
     for text in ("alpha beta gamma delta epsilon", "a bb  ccc dddd eeeee ffffff\n", " x " * 20, ""):
         assert ops.count_words(text) == len(text.split())
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop import summarize_ops as ops
 from desktop import theme
+from engine.text import normalize
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_every_input_has_a_spoken_name(panel):
 def test_chinese_text_gets_sensible_word_counts(panel):
     assert ops.count_words("我们今天去公园。天气很好。") == 11  # each character; punctuation is no word
     assert ops.count_words("Parlance 很好 ok") == 4
-    assert ops.count_words("x" * (ops.WORD_CHUNK + 5) + " 我们") == 3  # the piece boundary joins no CJK
+    assert ops.count_words("x" * (normalize.WORD_CHUNK + 5) + " 我们") == 3  # the piece boundary joins no CJK
     day = "天，渡轮服务在星期一恢复了。岛上的居民已经等待了整整一个星期。游客们也很高兴。"
     text = "".join(f"第{i}{day}" for i in range(6))
     result = ops.summarize_text(text, {**panel.controls.settings(), "value": 2})

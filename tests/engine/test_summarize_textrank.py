@@ -207,3 +207,10 @@ def test_textrank_never_imports_torch_or_gensim():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_word_budget_counts_chinese_characters_as_words():
+    """Chinese has no spaces: each sentence was one "word", so a 20-word budget took whole pages."""
+    text = "".join(f"第{i}天，渡轮服务在星期一恢复了。岛上的居民已经等待了整整一个星期。" for i in range(8))
+    s = summarize(text, words=20)
+    assert len(s.sentences) == 1 and len(s.source_sentences) == 16
