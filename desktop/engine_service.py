@@ -579,7 +579,7 @@ class EngineService(ChatSlots, QObject):
             self.error.emit("Your message was saved, but there is no reply: " + message)
 
     def _emit_loaded_models(self) -> None:
-        names = ([self._bot.name] if self._bot is not None else []) + self.cache.labels()
+        names = ([f"Chat ({self._bot.name})"] if self._bot is not None else []) + self.cache.labels()
         self.loaded_models_changed.emit(names)
 
     # ------------------------------------------------------------------- public model control

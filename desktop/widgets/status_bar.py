@@ -34,7 +34,9 @@ class StatusBar(QStatusBar):
         self.device.setText(f"Device: {label}")
 
     def set_models(self, names: list[str]) -> None:
-        self.models.setText("Model: " + (", ".join(names) if names else "none loaded"))
+        # "Models: Chat (dialogue), Summarizer": the chat model by its folder, the others by their task
+        head = "Models: " if len(names) > 1 else "Model: "
+        self.models.setText(head + (", ".join(names) or "none loaded"))
 
     def set_history(self, on: bool, where: str | None, read_only: bool = False) -> None:
         off = "History: read-only (not saved)" if read_only else "History: off (not saved)"

@@ -301,3 +301,12 @@ def test_a_larger_text_size_makes_the_window_larger_within_the_screen(qtbot, sta
     w.settings.font_pt = 10
     w.restyle()
     assert (w.minimumWidth(), w.minimumHeight()) == MIN_SIZE
+
+
+def test_the_status_bar_names_the_chat_model_as_the_chat_model(qtbot, start_app):
+    """It read "Model: dialogue, Summarizer, Captioner": a folder name beside task names."""
+    run = start_app()
+    qtbot.waitUntil(lambda: "tiny-bot" in run.window.status.models.text(), timeout=WAIT_MS)
+    assert run.window.status.models.text() == "Model: Chat (tiny-bot)"
+    run.window.status.set_models(["Chat (tiny-bot)", "Summarizer"])
+    assert run.window.status.models.text() == "Models: Chat (tiny-bot), Summarizer"
