@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             theme.apply(QGuiApplication.instance(), self.theme_in_effect(), self.settings.font_pt)
-            theme.retint(self)
+            theme.retheme(self)  # themed icons, and every widget's own retheme(): plots, rich text
             self.nav.retint()
             self.chat.empty.retint()
             self.fit_minimum()

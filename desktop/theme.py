@@ -165,13 +165,28 @@ def _icon(name: str, color: str, size: int) -> QIcon:
     return result
 
 
-def set_icon(button, name: str, color_key: str = "text", size: int = 18) -> None:
-    """Give a button a themed icon; :func:`retint` redraws it when the theme changes."""
-    button.setProperty("icon_name", name)
-    button.setProperty("icon_color", color_key)
-    button.setProperty("icon_size", size)
-    button.setIcon(icon(name, current_colors()[color_key], size))
-    button.setIconSize(QSize(size, size))
+def set_icon(target, name: str, color_key: str = "text", size: int = 18) -> None:
+    """Give a button, a label (as its pixmap) or an action a themed icon; :func:`retint` redraws it
+    when the theme changes."""
+    from PySide6.QtWidgets import QLabel
+
+    target.setProperty("icon_name", name)
+    target.setProperty("icon_color", color_key)
+    target.setProperty("icon_size", size)
+    drawn = icon(name, current_colors()[color_key], size)
+    if isinstance(target, QLabel):
+        target.setPixmap(drawn.pixmap(size, size))
+        return
+    target.setIcon(drawn)
+    if hasattr(target, "setIconSize"):
+        target.setIconSize(QSize(size, size))
+
+
+def font_pt() -> float:
+    """The application's text size in points (what :func:`apply` set)."""
+    app = QGuiApplication.instance()
+    size = app.font().pointSizeF() if app is not None else -1.0
+    return size if size > 0 else 10.0
 
 
 def spoken(tip: str) -> str:
@@ -193,13 +208,28 @@ def name_icon_buttons(root) -> None:
 
 
 def retint(root) -> None:
-    """Redraw every themed icon under ``root`` (after a theme change)."""
-    from PySide6.QtWidgets import QAbstractButton
+    """Redraw every themed icon (:func:`set_icon`) under ``root`` (after a theme change)."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QAbstractButton, QLabel
 
-    buttons = root.findChildren(QAbstractButton)
-    if isinstance(root, QAbstractButton):
-        buttons.append(root)
-    for b in buttons:
-        name = b.property("icon_name")
+    targets = [root] if root.property("icon_name") else []
+    for kind in (QAbstractButton, QLabel, QAction):
+        targets += root.findChildren(kind)
+    for t in targets:
+        name = t.property("icon_name")
         if name:
-            set_icon(b, name, b.property("icon_color") or "text", int(b.property("icon_size") or 18))
+            set_icon(t, name, t.property("icon_color") or "text", int(t.property("icon_size") or 18))
+
+
+def retheme(root) -> None:
+    """After :func:`apply`: redraw the themed icons under ``root`` and call ``retheme()`` on ``root``
+    and every widget under it that has one. A widget that bakes the theme's colours or text size
+    into what it shows (rich text, plots, pixmaps) defines ``retheme()`` to draw its content again
+    with :func:`current_colors` and :func:`font_pt`."""
+    from PySide6.QtWidgets import QWidget
+
+    retint(root)
+    for w in [root, *root.findChildren(QWidget)]:
+        hook = getattr(w, "retheme", None)
+        if callable(hook):
+            hook()

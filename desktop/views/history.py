@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -65,6 +66,19 @@ def _plain(text: str) -> str:
     return html.escape(text)
 
 
+def _result_html(r: dict, c: dict[str, str]) -> str:
+    """One search result as rich text in the colours ``c``: title, kind and time, the snippet."""
+    short, _ = local_time(r.get("created_at"))
+    kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
+    title = html.escape(r.get("title") or "Untitled")
+    text, marks = r.get("snippet_text", r.get("snippet", "")), r.get("matches", [])
+    return (
+        f"<div><b>{title}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
+        f"<div style='color:{c['text']}'>"
+        f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
+    )
+
+
 class HistoryPane(QWidget):
     new_chat = Signal()
     import_requested = Signal()
@@ -98,10 +112,8 @@ class HistoryPane(QWidget):
         self.search.setObjectName("SearchField")
         self.search.setPlaceholderText("Search all history  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.addAction(
-            theme.icon("search", theme.current_colors()["muted"], 16),
-            QLineEdit.ActionPosition.LeadingPosition,
-        )
+        self.search_icon = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
+        theme.set_icon(self.search_icon, "search", "muted", 16)  # theme.retint redraws it
         self.search.textChanged.connect(self._on_text)
         self.search.returnPressed.connect(self._choose_first)
         search_row = QHBoxLayout()
@@ -186,21 +198,28 @@ class HistoryPane(QWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setContentsMargins(12, 7, 12, 7)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+            label.setText(_result_html(r, c))
             short, _ = local_time(r.get("created_at"))
             kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
-            title = html.escape(r.get("title") or "Untitled")
-            text, marks = r.get("snippet_text", r.get("snippet", "")), r.get("matches", [])
-            label.setText(
-                f"<div><b>{title}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
-                f"<div style='color:{c['text']}'>"
-                f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
-            )
+            text = r.get("snippet_text", r.get("snippet", ""))
             # what a screen reader says for the row (its text is drawn by the label)
             plain = f"{r.get('title') or 'Untitled'}, {kind}, {short}: {text}"
             item.setData(Qt.ItemDataRole.AccessibleTextRole, plain)
             self.results.addItem(item)
             self.results.setItemWidget(item, label)
             self._fit_row(item, label)
+
+    def retheme(self) -> None:
+        """Draw the results shown again in the theme's colours (their text holds them) and refit their
+        rows to the text size; the selection and scroll position stay."""
+        c = theme.current_colors()
+        for i in range(self.results.count()):
+            item = self.results.item(i)
+            label = self.results.itemWidget(item)
+            result = item.data(Qt.ItemDataRole.UserRole)
+            if label is not None and result:
+                label.setText(_result_html(result, c))
+                self._fit_row(item, label)
 
     def _fit_row(self, item: QListWidgetItem, label: QLabel) -> None:
         label.setFixedWidth(max(self.results.viewport().width() - 20, 160))

@@ -18,7 +18,7 @@ class PlaceholderPanel(QWidget):
         col.addStretch(2)
         icon = QLabel()
         icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        icon.setPixmap(theme.icon(icon_name, theme.current_colors()["muted"], 48).pixmap(48, 48))
+        theme.set_icon(icon, icon_name, "muted", 48)
         col.addWidget(icon)
         self.title = QLabel(title)
         self.title.setObjectName("EmptyTitle")

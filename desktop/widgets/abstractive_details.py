@@ -197,6 +197,16 @@ class AbstractiveDetails(QWidget):
         self.beam_rows = [(sentence, float(self.extras.get("log_prob", 0.0)))] + [
             (a["text"], float(a["log_prob"])) for a in self.extras.get("alternatives") or []
         ]
+        self._show_beams()
+        self.beams_title.setText(f"BEAMS · LOG-PROBABILITY{'' if len(self.beam_rows) > 1 else ' (BEAM 1)'}")
+        attention = self.extras.get("attention") or {}
+        has_map = bool(attention.get("rows") and attention.get("cols"))
+        self.toggle.setVisible(has_map)
+        self.section.setVisible(has_map and self.toggle.isChecked())
+        if has_map:
+            self._draw()
+
+    def _show_beams(self) -> None:
         c = theme.current_colors()
         rows = "".join(
             f"<tr><td style='padding:2px 10px 2px 0; color:{c['muted']}'>{k + 1}</td>"
@@ -206,13 +216,11 @@ class AbstractiveDetails(QWidget):
             for k, (text, lp) in enumerate(self.beam_rows)
         )
         self.beams.setText(f"<table cellspacing='0'>{rows}</table>")
-        self.beams_title.setText(f"BEAMS · LOG-PROBABILITY{'' if len(self.beam_rows) > 1 else ' (BEAM 1)'}")
-        attention = self.extras.get("attention") or {}
-        has_map = bool(attention.get("rows") and attention.get("cols"))
-        self.toggle.setVisible(has_map)
-        self.section.setVisible(has_map and self.toggle.isChecked())
-        if has_map:
-            self._draw()
+
+    def retheme(self) -> None:
+        """The beams again in the theme's colours (the heat map redraws itself)."""
+        if self.beam_rows:
+            self._show_beams()
 
     def _ensure_heat(self):
         if self.heat is None:

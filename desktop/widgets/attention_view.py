@@ -161,6 +161,11 @@ class HeatMap(QWidget):
         self.canvas.setMinimumWidth(min(left_w, 140) + max(len(cols), 1) * self.col_px + 24)
         self.scroll.setFixedHeight(height + 12)
 
+    def retheme(self) -> None:
+        """Draw the map shown again in the theme's colours and at the text size."""
+        if self.rows or self.cols or self.values:
+            self.set_data(self.values, self.rows, self.cols)
+
     def _hover(self, pos) -> None:
         if not self.values:
             return

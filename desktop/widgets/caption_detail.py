@@ -150,6 +150,20 @@ class CaptionDetail(QWidget):
             entry.setIcon(thumb_icon(thumb))
         self.timeline.addItem(entry)
 
+    def _thumbs(self) -> list:
+        """The timeline's thumbnails, row by row: the whole clip's, then each scene's."""
+        item = self.item or {}
+        return [item.get("thumb")] + [s.get("thumb") for s in item.get("scenes") or []]
+
+    def retheme(self) -> None:
+        """The timeline's tiles and the beams' log-probabilities again in the theme's colours."""
+        if self.timeline.count():
+            for row, thumb in enumerate(self._thumbs()[: self.timeline.count()]):
+                if thumb is not None:
+                    self.timeline.item(row).setIcon(thumb_icon(thumb))
+        if self.view is not None:
+            self._show_beams(self.view)
+
     def select_scene(self, row: int) -> None:
         """Row 0: the whole clip (on its first frame); row k: scene k, on its own frame."""
         item = self.item
@@ -196,6 +210,9 @@ class CaptionDetail(QWidget):
         n = max(len(words), 1)
         self.score.setText(f"log-probability {view['logprob']:.2f} · {view['logprob'] / n:.2f} per word")
         self.score.show()
+        self._show_beams(view)
+
+    def _show_beams(self, view: dict) -> None:
         alts = view.get("alternatives") or []
         muted = theme.current_colors()["muted"]
         self.beams.setText(

@@ -23,7 +23,7 @@ class DropZone(QWidget):
         col.addStretch(2)
         self.icon = QLabel()
         self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.icon.setPixmap(theme.icon(icon_name, theme.current_colors()["muted"], 48).pixmap(48, 48))
+        theme.set_icon(self.icon, icon_name, "muted", 48)
         col.addWidget(self.icon)
         self.title = QLabel(title)
         self.title.setObjectName("EmptyTitle")

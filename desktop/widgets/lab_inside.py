@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from desktop.paths import SHIPPED_MODELS
 from desktop.widgets.lab_experiments import _JobTab
+from desktop.widgets.live_plot import style_plot
 from desktop.widgets.train_dialogue import CELL_CHOICES
 from engine.lab import jobs
 
@@ -59,16 +61,28 @@ class GateMaps(QWidget):
         self.canvas.setBackground(theme.current_colors()["pane"])
         lay.addWidget(self.canvas)
         self.images: dict[str, object] = {}
+        self.shown: tuple[dict, list] | None = None  # (gates, tokens) drawn
+
+    def retheme(self) -> None:
+        """Draw the maps shown again in the theme's colours and at the text size."""
+        self.canvas.setBackground(theme.current_colors()["pane"])
+        if self.shown is not None:
+            self.set_gates(*self.shown)
 
     def set_gates(self, gates: dict[str, list], tokens: list[str]) -> None:
         import numpy as np
 
+        self.shown = (gates, tokens)
+        c, pt = theme.current_colors(), theme.font_pt()
+        self.canvas.setBackground(c["pane"])
         self.canvas.clear()
         self.images = {}
         names = [g for g in MAIN_GATES if g in gates] + [g for g in gates if g not in MAIN_GATES]
         for row, name in enumerate(names):
             data = np.asarray(gates[name], dtype=float).T  # (H, T): units down, time across
-            plot = self.canvas.addPlot(row=row, col=0, title=name)
+            plot = self.canvas.addPlot(row=row, col=0)
+            plot.setTitle(name, color=c["text"], size=f"{pt:g}pt")
+            style_plot(plot, c, pt)
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(False, False)
             plot.hideButtons()
@@ -174,10 +188,31 @@ class EmbeddingsTab(_JobTab):
         self.model_list, self.gensim_list = QListWidget(), QListWidget()
         lists.addWidget(self.model_list)
         lists.addWidget(self.gensim_list)
-        self.scatter = pg.PlotWidget(
-            background=theme.current_colors()["pane"], title="PCA of the chosen words"
-        )
+        self.scatter = pg.PlotWidget()
+        self.projection: dict | None = None  # the words drawn in the scatter (and where)
         self._arrange(form, right=((lists, 1), (self.scatter, 2)))
+        self.retheme()
+
+    def retheme(self) -> None:
+        """The scatter (background, title, axes, points, words) in the theme's colours and text size."""
+        import pyqtgraph as pg
+
+        c, pt = theme.current_colors(), theme.font_pt()
+        self.scatter.setBackground(c["pane"])
+        plot = self.scatter.getPlotItem()
+        plot.setTitle("PCA of the chosen words", color=c["text"], size=f"{pt:g}pt")
+        style_plot(plot, c, pt)
+        self.scatter.clear()
+        proj = self.projection
+        if proj:
+            xs = [p[0] for p in proj["xy"]]
+            ys = [p[1] for p in proj["xy"]]
+            self.scatter.plot(xs, ys, pen=None, symbol="o", symbolBrush=c["accent"])
+            for w, x, y in zip(proj["words"], xs, ys):
+                label = pg.TextItem(w, color=c["text"])
+                label.setFont(QApplication.font())
+                label.setPos(x, y)
+                self.scatter.addItem(label)
 
     def _use_chat_model(self) -> None:
         """The shipped chat model, with gensim vectors trained on a sample of its corpus."""
@@ -204,8 +239,6 @@ class EmbeddingsTab(_JobTab):
         self._submit("embeddings", jobs.embeddings_job, kwargs)
 
     def finished(self, result) -> None:
-        import pyqtgraph as pg
-
         self.model_list.clear()
         self.gensim_list.clear()
         word = result.get("word") or ""
@@ -221,16 +254,8 @@ class EmbeddingsTab(_JobTab):
             self.gensim_list.addItem(f"(no gensim vectors: {result['gensim_error']})")
         for w, s in result.get("gensim", []):
             self.gensim_list.addItem(f"{w}   {s:.2f}")
-        self.scatter.clear()
-        proj = result.get("projection")
-        if proj:
-            xs = [p[0] for p in proj["xy"]]
-            ys = [p[1] for p in proj["xy"]]
-            self.scatter.plot(xs, ys, pen=None, symbol="o", symbolBrush=theme.current_colors()["accent"])
-            for w, x, y in zip(proj["words"], xs, ys):
-                label = pg.TextItem(w, color=theme.current_colors()["text"])
-                label.setPos(x, y)
-                self.scatter.addItem(label)
+        self.projection = result.get("projection") or None
+        self.retheme()
         said = [f"Neighbours of {word!r}." if word else "No word given: the projection only."]
         if result.get("projection_error"):
             said.append(f"Projection: {result['projection_error']}")

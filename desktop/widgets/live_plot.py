@@ -12,12 +12,38 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from desktop import theme
 
 REDRAW_MS = 250
 PALETTE = ("#4f62e8", "#d64545", "#1f9d55", "#b7791f", "#8e44ad", "#16a2b8", "#e67e22", "#7f8c8d")
+
+
+def small_pt(font_pt: float) -> float:
+    """The size of a plot's axis labels, ticks and legend for the text size ``font_pt``."""
+    return max(font_pt - 1.0, 7.0)
+
+
+def style_plot(plot, c: dict[str, str], font_pt: float) -> None:
+    """A pyqtgraph PlotItem's bottom and left axes (lines, grid, tick text, label) in the colours ``c``
+    and sized for the text size ``font_pt``; the labels keep their text."""
+    tick_font = QFont(QApplication.font())
+    tick_font.setPointSizeF(small_pt(font_pt))
+    for name in ("bottom", "left"):
+        axis = plot.getAxis(name)
+        axis.setPen(c["muted"])  # the grid is drawn with it too (faintly)
+        axis.setTextPen(c["muted"])
+        axis.setTickFont(tick_font)
+        axis.setLabel(
+            axis.labelText,
+            axis.labelUnits,
+            axis.labelUnitPrefix,
+            unitPower=axis.unitPower,
+            color=c["muted"],
+            **{"font-size": f"{small_pt(font_pt):g}pt"},
+        )
 
 
 class LivePlot(QWidget):
@@ -36,19 +62,19 @@ class LivePlot(QWidget):
         self._pg = pg
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        c = theme.current_colors()
-        self.widget = pg.PlotWidget(background=c["pane"])
+        self.widget = pg.PlotWidget()
         self.widget.setMinimumHeight(160)
         self.plot = self.widget.getPlotItem()
-        self.plot.setTitle(title, color=c["text"], size="10pt")
-        self.plot.setLabel("bottom", x_label, color=c["muted"])
-        self.plot.setLabel("left", y_label, color=c["muted"])
+        self.title = title
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMenuEnabled(False)
         self.plot.setLogMode(False, log_y)
         self.log_y = log_y
         self.markers = markers  # dots on the points: for sparse curves (dots cost time to draw)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor=c["text"])
+        self.legend = self.plot.addLegend(offset=(-8, 8))
+        self.retheme()
         self.note = QLabel()  # what to do while the plot is empty (set_note), above it
         self.note.setObjectName("MutedLabel")
         self.note.setWordWrap(True)
@@ -62,6 +88,23 @@ class LivePlot(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.flush)
+
+    def retheme(self) -> None:
+        """Background, title, axes, grid and legend in the theme's colours and at the text size (when
+        built, and again after a theme or text size change)."""
+        c, pt = theme.current_colors(), theme.font_pt()
+        self.widget.setBackground(c["pane"])
+        self.plot.setTitle(self.title, color=c["text"], size=f"{pt:g}pt")
+        title_font = QFont(QApplication.font())
+        title_font.setPointSizeF(pt)
+        room = max(30, QFontMetrics(title_font).height() + 12)  # pyqtgraph gives a title 30 px: 10 pt
+        self.plot.titleLabel.setMaximumHeight(room)
+        self.plot.layout.setRowFixedHeight(0, room)
+        style_plot(self.plot, c, pt)
+        self.legend.setLabelTextColor(c["text"])
+        self.legend.setLabelTextSize(f"{small_pt(pt):g}pt")
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # the legend keeps the new colour and size; its labels show them now
 
     def set_note(self, text: str) -> None:
         """A line above the plot ("select runs to compare them"); empty text hides it."""

@@ -63,7 +63,7 @@ class Notice(QFrame):
         row.setSpacing(10)
         icon_name, color = LEVEL_ICONS.get(level, LEVEL_ICONS["info"])
         icon = QLabel()
-        icon.setPixmap(theme.icon(icon_name, theme.current_colors()[color], 18).pixmap(18, 18))
+        theme.set_icon(icon, icon_name, color, 18)  # theme.retint redraws it
         row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         self.label = QLabel(text)
         self.label.setWordWrap(True)

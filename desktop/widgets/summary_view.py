@@ -125,6 +125,7 @@ class SummaryView(QFrame):
             self.stack.addWidget(page)
         self.sentences: list[str] = []
         self.copy_shares: list[float] = []  # per word of an abstractive summary: the share copied
+        self._text_of: tuple[list[str], list[int], bool] = ([], [], False)  # shown, indices, abstractive
 
     # ------------------------------------------------------------------ pages
     def _empty_page(self) -> QWidget:
@@ -133,7 +134,7 @@ class SummaryView(QFrame):
         col.addStretch(2)
         icon = QLabel()
         icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        icon.setPixmap(theme.icon("summarize", theme.current_colors()["muted"], 44).pixmap(44, 44))
+        theme.set_icon(icon, "summarize", "muted", 44)
         col.addWidget(icon)
         title = QLabel("Your summary appears here")
         title.setObjectName("EmptyTitle")
@@ -289,13 +290,10 @@ class SummaryView(QFrame):
         self.notes.setVisible(bool(notes))
         abstractive = result.get("method") == "abstractive"
         self.copy_shares = list((result.get("extras") or {}).get("copy") or []) if abstractive else []
+        self._text_of = (shown, list(result.get("indices") or []), abstractive)
+        self._show_text()
         if abstractive:
-            sentence = shown[0] if shown else ""
-            words = copy_html(sentence, self.copy_shares)
-            self.text.setHtml(f"<p style='margin:0 0 6px 0; line-height:150%'>{words}</p>")
-            self.abstractive.set_result(sentence, result.get("extras") or {})
-        else:
-            self.text.setHtml(self._html(shown, list(result.get("indices") or [])))
+            self.abstractive.set_result(shown[0] if shown else "", result.get("extras") or {})
         self.abstractive.setVisible(abstractive)
         self.legend.attention = abstractive
         self.legend_label.setText("SOURCE SHADED BY ATTENTION" if abstractive else "SOURCE SHADING")
@@ -306,6 +304,20 @@ class SummaryView(QFrame):
         self.keywords_label.setVisible(bool(keywords))
         self.chips.setVisible(bool(keywords))
         self.stack.setCurrentWidget(self.result)
+
+    def _show_text(self) -> None:
+        """The summary's sentences (or its one abstractive sentence) in the theme's colours."""
+        shown, indices, abstractive = self._text_of
+        if abstractive:
+            words = copy_html(shown[0] if shown else "", self.copy_shares)
+            self.text.setHtml(f"<p style='margin:0 0 6px 0; line-height:150%'>{words}</p>")
+        else:
+            self.text.setHtml(self._html(shown, indices))
+
+    def retheme(self) -> None:
+        """Draw the summary shown again in the theme's colours (its text holds them)."""
+        if self.sentences:
+            self._show_text()
 
     def _html(self, sentences: list[str], indices: list[int]) -> str:
         c = theme.current_colors()
