@@ -79,6 +79,12 @@ class DecodeOptions:
             raise ValueError("self_repeat_penalty must be >= 0 (0 = off)")
 
 
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's length penalty ((5 + length) / 6) ** alpha: beam search ranks its candidates by their
+    log-probability divided by it, so a longer candidate is not ruled out by its longer sum."""
+    return ((5 + length) / 6) ** alpha
+
+
 @dataclass
 class Hypothesis:
     tokens: list[int]  # generated ids, EOS excluded
@@ -263,7 +269,7 @@ def _beam(
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
 
     def penalty(length: int) -> float:
-        return ((5 + length) / 6) ** opts.length_penalty
+        return length_penalty(length, opts.length_penalty)
 
     for _ in range(opts.max_len):
         if cancel is not None and cancel.cancelled:

@@ -155,7 +155,11 @@ class AbstractiveDetails(QWidget):
         self.beams.setWordWrap(True)
         self.beams.setTextFormat(Qt.TextFormat.RichText)
         self.beams.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.beams.setToolTip("The candidates beam search kept, best first, with their log-probabilities")
+        self.beams.setToolTip(
+            "The candidates beam search kept, best first by their score: the log-probability divided by a "
+            "length penalty, so a longer candidate is not ruled out by its longer sum; the total "
+            "log-probability in brackets"
+        )
         col.addWidget(self.beams)
         self.toggle = QToolButton()
         self.toggle.setText("Attention map")  # short: the pane can be narrow (the tooltip says more)
@@ -189,16 +193,19 @@ class AbstractiveDetails(QWidget):
         self.heat = None  # HeatMap, made on first use (imports pyqtgraph)
         col.addWidget(self.section)
         self.extras: dict = {}
-        self.beam_rows: list[tuple[str, float]] = []  # (text, log-probability), best first
+        self.beam_rows: list[tuple] = []  # (text, log-probability, score or None), best first
         self.shown_cols: tuple[int, int] = (0, 0)  # source-word columns the map shows
 
     def set_result(self, sentence: str, extras: dict) -> None:
         self.extras = extras or {}
-        self.beam_rows = [(sentence, float(self.extras.get("log_prob", 0.0)))] + [
-            (a["text"], float(a["log_prob"])) for a in self.extras.get("alternatives") or []
-        ]
+        best = (sentence, float(self.extras.get("log_prob", 0.0)), self.extras.get("score"))
+        alternatives = self.extras.get("alternatives") or []
+        others = [(a["text"], float(a["log_prob"]), a.get("score")) for a in alternatives]
+        self.beam_rows = [best, *others]
         self._show_beams()
-        self.beams_title.setText(f"BEAMS · LOG-PROBABILITY{'' if len(self.beam_rows) > 1 else ' (BEAM 1)'}")
+        scored = all(score is not None for *_, score in self.beam_rows)  # (summaries saved before: no score)
+        what = "SCORE (LOG-PROBABILITY)" if scored else "LOG-PROBABILITY"
+        self.beams_title.setText(f"BEAMS · {what}{'' if len(self.beam_rows) > 1 else ' (BEAM 1)'}")
         attention = self.extras.get("attention") or {}
         has_map = bool(attention.get("rows") and attention.get("cols"))
         self.toggle.setVisible(has_map)
@@ -212,8 +219,9 @@ class AbstractiveDetails(QWidget):
             f"<tr><td style='padding:2px 10px 2px 0; color:{c['muted']}'>{k + 1}</td>"
             f"<td style='padding:2px 12px 2px 0'>{'<b>' if k == 0 else ''}{html.escape(text)}"
             f"{'</b>' if k == 0 else ''}</td>"
-            f"<td style='padding:2px 0; color:{c['muted']}' align='right'>{lp:.2f}</td></tr>"
-            for k, (text, lp) in enumerate(self.beam_rows)
+            f"<td style='padding:2px 0; color:{c['muted']}' align='right'>"
+            f"{f'{score:.2f} ({lp:.2f})' if score is not None else f'{lp:.2f}'}</td></tr>"
+            for k, (text, lp, score) in enumerate(self.beam_rows)
         )
         self.beams.setText(f"<table cellspacing='0'>{rows}</table>")
 

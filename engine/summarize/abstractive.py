@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.decoding import DecodeOptions
+from engine.decoding import DecodeOptions, length_penalty
 
 WORD_PIECE_START = "\u2581"
 
@@ -43,7 +43,8 @@ class AbstractSummary:
     attention: list[list[float]]  # one row per generated piece, one column per source piece
     p_gen: list[float]  # per generated piece: 1 = written from the vocabulary, 0 = copied
     log_prob: float  # sum of the pieces' log-probabilities
-    alternatives: list[dict] = field(default_factory=list)  # other beams: text, log_prob
+    score: float = 0.0  # what the beams are ranked by: log_prob / decoding.length_penalty
+    alternatives: list[dict] = field(default_factory=list)  # other beams: text, log_prob, score
     source_text: str = ""  # the source text the pieces came from
     piece_sentence: list[int] = field(default_factory=list)  # source sentence of each source piece
     seconds: float = 0.0
@@ -215,6 +216,14 @@ class Abstractor:
                 n_best=max(1, n_best),
             )[0]
         best = hyps[0]
+
+        def text_of(h) -> str:
+            return _tidy(self.tokenizer.decode(h.tokens))
+
+        def ranked(h) -> float:  # what beam search sorted them by (greedy: the log-probability)
+            alpha = options.length_penalty if options.method == "beam" else 0.0
+            return float(h.score) / length_penalty(len(h.tokens), alpha)
+
         pieces = [self.tokenizer.id_to_piece(t) for t in best.tokens]
         n = len(best.tokens)  # the step that chose EOS has attention too: not shown
         skip = 1 if self.model.cfg.task_prefix else 0  # the task piece is not part of the text
@@ -227,8 +236,9 @@ class Abstractor:
             attention=attention,
             p_gen=p_gen,
             log_prob=float(best.score),
+            score=ranked(best),
             alternatives=[
-                {"text": _tidy(self.tokenizer.decode(h.tokens)), "log_prob": float(h.score)} for h in hyps[1:]
+                {"text": text_of(h), "log_prob": float(h.score), "score": ranked(h)} for h in hyps[1:]
             ],
             source_text=self.tokenizer.decode(src[skip:]),
             piece_sentence=where[skip:],
@@ -307,6 +317,7 @@ def summarize_text(abstractor: Abstractor, text: str, beam: int = 4, n_keywords:
             "copy": [c / max(n, 1) for c, n in zip(copy, counts)],
             "alternatives": result.alternatives,
             "log_prob": result.log_prob,
+            "score": result.score,
             "note": "" if mostly_latin(text) else FOREIGN_NOTE,
             "model": str(abstractor.folder) if abstractor.folder else "",
         },

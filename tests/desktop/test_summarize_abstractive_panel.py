@@ -80,13 +80,18 @@ def test_abstractive_end_to_end_matches_the_engine_and_is_saved_found_and_reopen
     assert heat.image.image.shape == (len(heat.rows), len(heat.cols))
     np.testing.assert_allclose(heat.image.image, att["values"], rtol=1e-6)  # what is drawn
     assert float(np.max(heat.values)) > 0.2
-    # the beams, best first, with their log-probabilities
+    # the beams, best first by the score beam search ranks them by, with their log-probabilities
     alternatives = expected.extras["alternatives"]
     assert len(details.beam_rows) == 3 and details.beam_rows[0] == (
         sentence,
         pytest.approx(expected.extras["log_prob"]),
+        pytest.approx(expected.extras["score"]),
     )
-    assert details.beam_rows[1:] == [(a["text"], pytest.approx(a["log_prob"])) for a in alternatives]
+    assert details.beam_rows[1:] == [
+        (a["text"], pytest.approx(a["log_prob"]), pytest.approx(a["score"])) for a in alternatives
+    ]
+    scores = [row[2] for row in details.beam_rows]
+    assert scores == sorted(scores, reverse=True)  # "best first" holds for the numbers shown
     assert all(a["text"] in details.beams.text() for a in alternatives)
     # copied words: the model was trained to copy, so every word is marked copied
     assert panel.summary.copy_shares == pytest.approx(expected.extras["copy"])
@@ -119,7 +124,7 @@ def test_abstractive_end_to_end_matches_the_engine_and_is_saved_found_and_reopen
     assert panel.controls.method() == "abstractive" and panel.controls.beam.value() == 3
     assert heat.rows == att["rows"] and heat.cols == att["cols"]
     np.testing.assert_allclose(heat.image.image, att["values"], rtol=1e-3, atol=1e-7)
-    assert [t for t, _ in details.beam_rows] == [sentence] + [a["text"] for a in alternatives]
+    assert [row[0] for row in details.beam_rows] == [sentence] + [a["text"] for a in alternatives]
     assert again["scores"] == pytest.approx(expected.scores, rel=1e-5) and panel.source.shaded
 
 
