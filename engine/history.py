@@ -21,7 +21,9 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -78,13 +80,21 @@ def fts_query(text: str) -> str | None:
     Quotes inside words are doubled, NULs dropped, chunks without a letter or digit skipped, so
     operators, brackets, ``*`` and stray quotes are searched for as text and never raise.
     """
-    chunks = dict.fromkeys(c for c in text.replace("\x00", " ").split() if any(ch.isalnum() for ch in c))
-    terms = ['"' + chunk.replace('"', '""') + '"' for chunk in chunks][:MAX_QUERY_TERMS]  # once each: a
-    # word repeated 64 times took seconds
+    chunks: dict[tuple, str] = {}  # once each, as the index sees words (case and accents folded):
+    for chunk in text.replace("\x00", " ").split():  # a word repeated 64 times took seconds
+        if any(ch.isalnum() for ch in chunk):
+            chunks.setdefault(_index_words(chunk), chunk)
+    terms = ['"' + chunk.replace('"', '""') + '"' for chunk in chunks.values()][:MAX_QUERY_TERMS]
     if not terms:
         return None
     terms[-1] += "*"
     return " ".join(terms)
+
+
+def _index_words(chunk: str) -> tuple[str, ...]:
+    """The words the index (unicode61, diacritics removed) makes of ``chunk``, roughly."""
+    folded = unicodedata.normalize("NFKD", chunk.casefold())
+    return tuple(re.findall(r"\w+", "".join(ch for ch in folded if not unicodedata.combining(ch))))
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -373,6 +383,7 @@ class HistoryStore:
         with self._write() as db:
             snapshot = self._snapshot(cid)
             db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        self._forget("messages")
         for m in snapshot["messages"]:  # a reply being written ends with the delete: put back stopped
             if m.get("status") == "streaming":
                 m["status"] = "stopped"
@@ -561,7 +572,18 @@ class HistoryStore:
             if not rows:
                 raise NotFoundError(f"{what} {item_id} is no longer in the history")
             self._db.execute(f"DELETE FROM {table} WHERE id = ?", (int(item_id),))
+        self._forget(table)
         return {"kind": kind, "row": rows[0]}
+
+    def _forget(self, table: str) -> None:
+        """After a delete: the word index keeps a deleted text's words in its segments until they
+        are merged, and the -wal file old copies of its pages until a checkpoint (secure_delete
+        clears only the table's own pages). Both are done now, best effort (a reader elsewhere can
+        hold the checkpoint back)."""
+        with self._write() as db:
+            db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('optimize')")
+        if not self._memory:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def restore_result(self, snapshot: dict) -> int:
         """Put back what delete_result() returned, under its old id when that is still free."""

@@ -18,6 +18,7 @@ from engine.history import SEARCH_KINDS, make_title
 
 LISTS = ("conversations", "summaries", "captions", "forecasts")
 RESULT_KINDS = ("summary", "caption", "forecast")
+ONE_OF = dict(zip(LISTS[1:], RESULT_KINDS))  # "summaries" -> "summary" ([:-1] gave "summarie")
 
 HELP = "list, search, show, export, import and delete the saved history (chats, summaries, captions …)"
 
@@ -67,7 +68,7 @@ def _emit(args: argparse.Namespace, obj, lines: list[str]) -> None:
 def _list(store, args) -> None:
     if args.kind != "conversations":
         rows = getattr(store, f"list_{args.kind}")(limit=args.limit)
-        lines = [f"{r['id']:>5}  {r['created_at']:<24} {_name(args.kind[:-1], r)}" for r in rows]
+        lines = [f"{r['id']:>5}  {r['created_at']:<24} {_name(ONE_OF[args.kind], r)}" for r in rows]
         _emit(args, rows, lines if rows else [f"no {args.kind}"])
         return
     convs = store.list_conversations()[: args.limit]
@@ -103,12 +104,18 @@ def _show(store, args) -> None:
     if args.kind == "summary":
         body = [f"method: {row['method']}", "", row["summary"], "", "source:", row["source"]]
     elif args.kind == "caption":
-        scenes = [f"  {s.get('start_s', 0):.1f} s: {s.get('caption', '')}" for s in meta.get("scenes") or []]
+        scenes = [_scene_line(s) for s in meta.get("scenes") or [] if isinstance(s, dict)]
         body = [row["caption"], *(["scenes:", *scenes] if scenes else [])]
     else:
         mean = ", ".join(f"{v:.6g}" for v in meta.get("mean") or [] if isinstance(v, (int, float)))
         body = [f"method: {row['method']}, horizon {row['horizon']}", f"mean: {mean}"]
     _emit(args, row, [head, *body])
+
+
+def _scene_line(scene: dict) -> str:
+    start = scene.get("start_s")
+    when = f"{start:.1f} s" if isinstance(start, (int, float)) and not isinstance(start, bool) else "?"
+    return f"  {when}: {scene.get('caption', '')}"
 
 
 def _delete(store, args) -> None:

@@ -3,7 +3,6 @@ a damaged file (moved aside, never deleted) and a busy one. Used by :mod:`engine
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 from datetime import datetime, timezone
@@ -80,16 +79,17 @@ def _v4_searchable_origins(db: Database) -> None:
         ALTER TABLE summaries ADD COLUMN origin TEXT NOT NULL DEFAULT '';
         ALTER TABLE captions ADD COLUMN scenes TEXT NOT NULL DEFAULT '';
     """)
-    with contextlib.suppress(sqlite3.OperationalError):  # JSON1 (built in since SQLite 3.38) missing:
-        db.executescript(  # old rows keep empty columns
-            """
+    try:
+        db.executescript("""
             UPDATE summaries SET origin = COALESCE(json_extract(meta, '$.origin'), '')
                 WHERE json_valid(meta) AND json_type(meta, '$.origin') = 'text';
             UPDATE captions SET scenes = COALESCE((SELECT group_concat(json_extract(value, '$.caption'), ' ')
-                FROM json_each(captions.meta, '$.scenes')), '')
+                FROM json_each(captions.meta, '$.scenes') WHERE type = 'object'), '')
                 WHERE json_valid(meta) AND json_type(meta, '$.scenes') = 'array';
-        """
-        )
+        """)
+    except sqlite3.OperationalError as exc:  # JSON1 (built in since SQLite 3.38) missing: old rows
+        if "no such function" not in str(exc):  # keep empty columns; anything else is a real error
+            raise
     searched = {"summaries": ["summary", "source", "origin"], "captions": ["caption", "file_name", "scenes"]}
     for table, columns in searched.items():
         db[table].disable_fts()

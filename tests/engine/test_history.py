@@ -936,7 +936,12 @@ def test_summaries_captions_and_forecasts_can_be_deleted_and_restored(tmp_path):
         assert s.restore_result(snapshot) == sid
         assert s.get_summary(sid)["summary"] == "Quokkas." and s.search("quokkas")[0]["kind"] == "summary"
         s.delete_result("summary", sid)
-    assert b"private article" not in path.read_bytes()  # overwritten, not left in a free page
+        cid = s.create_conversation()
+        s.add_message(cid, "user", "my secret zanzibarian password")
+        s.delete_conversation(cid)
+    data = path.read_bytes() + (Path(f"{path}-wal").read_bytes() if Path(f"{path}-wal").exists() else b"")
+    for word in (b"private", b"article", b"quokkas", b"zanzibarian"):  # text, index, -wal: all gone
+        assert word not in data.lower(), word
 
 
 def test_a_summary_is_found_by_its_file_and_a_video_by_its_scenes(tmp_path):
@@ -953,6 +958,9 @@ def test_an_older_history_file_indexes_origins_and_scenes_when_upgraded(tmp_path
     _make_db_at_version(path, 3)
     db = Database(sqlite3.connect(path))
     origin, scenes = '{"origin": "zebrafish.txt"}', '{"scenes": [{"caption": "children climbing"}]}'
+    odd = {"file_name": "o.mp4", "file_hash": "0", "caption": "c", "meta": '{"scenes": ["junk"]}'}
+    odd["created_at"] = "t"
+    db["captions"].insert(odd)  # a scene that is not an object must not stop the others' backfill
     db["summaries"].insert({"source": "x", "summary": "x", "method": "t", "meta": origin, "created_at": "t"})
     row = {"file_name": "c.mp4", "file_hash": "0", "caption": "c", "meta": scenes, "created_at": "t"}
     db["captions"].insert(row)
@@ -982,3 +990,4 @@ def test_a_repeated_word_is_searched_once():
     from engine.history import fts_query
 
     assert fts_query("cat cat dog cat") == '"cat" "dog"*'
+    assert fts_query("Café cafe CAFÉ, walrus WALRUS") == '"Café" "walrus"*'  # as the index folds them

@@ -144,6 +144,14 @@ def test_summaries_captions_and_forecasts_are_listed_shown_and_deleted(db, capsy
     assert "mean: 1.5, 2, 2.5" in capsys.readouterr().out
     assert cli.main(["history", "--db", str(path), "--json", "list", "--kind", "captions"]) == 0
     assert [r["file_name"] for r in json.loads(capsys.readouterr().out)] == ["cat.jpg"]
+    with HistoryStore(path) as s:
+        s.add_summary("Source text.", "Sum.", "textrank", {"origin": "a.txt"})
+        s.add_caption("v.mp4", "h", "a clip", {"scenes": [{"start_s": "x", "caption": "odd"}, "junk"]})
+    for kind, name in (("summaries", "a.txt · Source text."), ("forecasts", "sunspots · sun.csv")):
+        assert cli.main(["history", "--db", str(path), "list", "--kind", kind]) == 0
+        assert name in capsys.readouterr().out  # "summaries" crashed: it looked up "summarie"
+    assert cli.main(["history", "--db", str(path), "show", "caption", "2"]) == 0
+    assert "?: odd" in capsys.readouterr().out  # a scene time that is not a number
     assert cli.main(["history", "--db", str(path), "delete", "caption", "1"]) == 0
     assert cli.main(["history", "--db", str(path), "show", "caption", "1"]) == 2
     assert "Caption 1 is no longer in the history" in capsys.readouterr().err
