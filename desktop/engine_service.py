@@ -439,8 +439,14 @@ class EngineService(ChatSlots, QObject):
                     problem=f"The history database {data.db_path} is read-only: your history is shown, "
                     "but nothing new is saved to it.",
                 )
-            except Exception:
+            except Exception as exc:
                 log.exception("reading the read-only history database failed")
+                why = human_message(exc).rstrip(". ") + "."
+                info["problem"] = (  # said, as for a file that cannot be opened (history was off silently)
+                    why[:1].upper() + why[1:]
+                    if str(data.db_path) in why
+                    else f"The history database {data.db_path} is read-only and could not be read: {why}"
+                )
         elif data is not None and data.writable:
             try:
                 self._store = HistoryStore(data.db_path)

@@ -350,9 +350,9 @@ class MainWindow(QMainWindow):
         extra = max(0.0, self.settings.font_pt - 10)
         w, h = MIN_SIZE[0] + int(40 * extra), MIN_SIZE[1] + int(15 * extra)
         screen = self.screen()
-        if screen is not None:
+        if screen is not None:  # never wider or taller than the screen, even below MIN_SIZE
             room = screen.availableGeometry()
-            w, h = min(w, max(room.width(), MIN_SIZE[0])), min(h, max(room.height(), MIN_SIZE[1]))
+            w, h = min(w, room.width()), min(h, room.height())
         self.setMinimumSize(w, h)  # a smaller window grows to it
 
     # ================================================================= window state

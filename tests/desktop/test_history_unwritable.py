@@ -65,3 +65,19 @@ def test_a_caption_batch_tries_a_locked_history_once(monkeypatch):
     assert store.calls == 1  # each try waits out the lock: the rest of the batch is not tried
     assert all(item["caption_id"] is None for item in items[:1])
     assert all("not saved to history" in item["note"] for item in items)
+
+
+def test_a_read_only_history_that_cannot_be_read_says_why(qtbot, start_app, tmp_path, monkeypatch):
+    """History went off without a word when the read-only file could not be copied."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # damaged
+    real_access = os.access
+    monkeypatch.setattr(
+        "desktop.engine_service.os.access",
+        lambda p, mode, **kw: False if str(p).endswith("history.db") else real_access(p, mode, **kw),
+    )
+    run = start_app(data_dir=data)
+    qtbot.waitUntil(lambda: run.window.status.history.text().startswith("History: off"), timeout=WAIT_MS)
+    texts = [n.text for n in run.window.notices.notices()]
+    assert any("history.db" in t and "damaged" in t for t in texts), texts
