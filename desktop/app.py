@@ -138,27 +138,37 @@ def _lock_data_dir(explicit: str | None):
     and wait on the history's lock. Returns the held QLockFile (None when the folder cannot be
     written, where nothing is saved anyway), or False after telling the person the app is open.
     A lock left by a crash is taken over: Qt sees that its process is gone."""
-    from PySide6.QtCore import QLockFile
+    from PySide6.QtCore import QLockFile, QSysInfo
 
     from desktop.paths import resolve_data_dir
 
     data = resolve_data_dir(explicit)
     if not data.writable:
         return None
-    lock = QLockFile(str(data.path / "parlance.lock"))
+    path = data.path / LOCK_NAME
+    lock = QLockFile(str(path))
     lock.setStaleLockTime(0)  # never stale by age: a long session is not a dead one
     if lock.tryLock(300):
         return lock
-    already_open(data.path)
+    pid, host, _app = lock.getLockInfo()
+    if not pid and lock.removeStaleLockFile() and lock.tryLock(300):
+        return lock  # an empty or unreadable lock (power lost while it was written) holds nobody
+    here = QSysInfo.machineHostName()
+    already_open(data.path, host if host and host != here else "", path)
     return False
 
 
-def already_open(folder: Path) -> None:
+LOCK_NAME = "parlance.lock"  # in the data folder, while a window uses it
+
+
+def already_open(folder: Path, host: str = "", lock: Path | None = None) -> None:
     from PySide6.QtWidgets import QMessageBox
 
+    where = f" on the computer {host}" if host else ""
     text = (
-        f"Parlance is already open with the data folder {folder}.\n\nSwitch to that window, or start "
-        "Parlance with --data-dir to use another folder."
+        f"Parlance is already open with the data folder {folder}{where}.\n\nSwitch to that window, or "
+        "start Parlance with --data-dir to use another folder."
+        + (f" If no Parlance is open, delete {lock} and start again." if lock else "")
     )
     print(f"parlance: {text.splitlines()[0]}", file=sys.stderr)
     QMessageBox.information(None, "Parlance is already open", text)

@@ -318,7 +318,7 @@ def test_a_second_window_on_the_same_data_folder_is_refused(qtbot, tmp_path, mon
     from desktop import app
 
     told: list = []
-    monkeypatch.setattr(app, "already_open", told.append)
+    monkeypatch.setattr(app, "already_open", lambda folder, *_: told.append(folder))
     built: list = []
     monkeypatch.setattr(app, "create", lambda *a, **k: built.append(a) or 1 / 0)
     data = tmp_path / "data"
@@ -327,6 +327,7 @@ def test_a_second_window_on_the_same_data_folder_is_refused(qtbot, tmp_path, mon
     assert first.tryLock(0)  # the window already open
     assert app.run(["--data-dir", str(data)]) == 1
     assert told == [data.resolve()] and built == []
+    told.clear()
     first.unlock()
     crash = "\n".join(
         ["import os, sys", "from PySide6.QtCore import QLockFile", "f = QLockFile(sys.argv[1])"]
@@ -336,4 +337,8 @@ def test_a_second_window_on_the_same_data_folder_is_refused(qtbot, tmp_path, mon
     assert (data / "parlance.lock").exists()
     lock = app._lock_data_dir(str(data))  # a crashed session's lock: its process is gone
     assert lock and lock.isLocked()
+    lock.unlock()
+    (data / "parlance.lock").write_bytes(b"")  # power lost while the lock was written: nobody holds it
+    lock = app._lock_data_dir(str(data))
+    assert lock and lock.isLocked() and told == []
     lock.unlock()
