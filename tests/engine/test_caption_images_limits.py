@@ -14,14 +14,14 @@ from caption_fixtures import write_bomb_png, write_clip
 from engine.caption.images import DEFAULT_MAX_PIXELS, ImageError, load_image
 
 
-def _jpeg_claiming(path, width: int, height: int) -> None:
+def _jpeg_claiming(path, width: int, height: int, progressive: bool = False) -> None:
     """A small real JPEG whose header says it is ``width x height`` (its data is then too short)."""
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(buf, "JPEG")
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(buf, "JPEG", progressive=progressive)
     data = bytearray(buf.getvalue())
-    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")  # frame header: length, precision, h, w
     data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
     path.write_bytes(bytes(data))
 
@@ -89,3 +89,11 @@ def test_sniff_media_reads_the_first_bytes_not_the_name(tmp_path):
         None,
     ]
     assert sniff_media(tmp_path / "missing.jpg") is None
+
+
+def test_a_progressive_jpeg_gets_no_extra_allowance(tmp_path):
+    """Its decoder holds every coefficient at full size: 345 MB for 108 Mpx, not 47 MB."""
+    p = tmp_path / "progressive.jpg"
+    _jpeg_claiming(p, 12_000, 9_000, progressive=True)
+    with pytest.raises(ImageError, match=r"limit 80,000,000 pixels"):
+        load_image(p)
