@@ -56,7 +56,8 @@ class MessageList(QScrollArea):
         self.shown: list[int] = []  # the ids drawn (the end of ``order``, from ``_first`` on)
         self._first: int | None = None  # the oldest message drawn
         self._messages: list[dict] = []
-        self._from_bottom: int | None = None  # keep this distance to the end while earlier rows appear
+        self._cid = None  # the conversation shown (its messages' conversation_id)
+        self._anchor: tuple[int, int] | None = None  # (row id, its y on screen) kept while rows appear above
         self.selected: int | None = None
         self.current: int | None = None  # the row whose buttons Tab reaches (arrow keys move it)
         self._stream: dict[int, str] = {}
@@ -74,10 +75,17 @@ class MessageList(QScrollArea):
         before (show_earlier, select). ``live``: the id of a reply streaming right now. Drawing
         600 messages at once froze the window for seconds."""
         self._messages = messages
-        self.order = [int(m["id"]) for m in messages]
-        if self._first not in self.order:  # another conversation: its newest page
-            self._from_bottom = None
-        start = self.order.index(self._first) if self._first in self.order else max(0, len(messages) - PAGE)
+        before, self.order = self.order, [int(m["id"]) for m in messages]
+        cid, self._cid = self._cid, messages[0].get("conversation_id") if messages else None
+        k = before.index(self._first) if self._first in before else -1
+        if self._first in self.order:
+            start = self.order.index(self._first)
+        elif k >= 0 and cid == self._cid is not None and self.order[:k] == before[:k]:
+            start = min(k, len(self.order) - 1)  # another version of the oldest message drawn: the page
+            # starts at the same place (it showed the newest page, without the message just switched)
+        else:  # another conversation: its newest page
+            start = max(0, len(messages) - PAGE)
+            self._anchor = None
         self._first = self.order[start] if messages else None
         messages = messages[start:]
         self.earlier.setVisible(start > 0)
@@ -137,8 +145,9 @@ class MessageList(QScrollArea):
             return
         start = self.order.index(self._first)
         start = self.order.index(upto) if upto in self.order[:start] else max(0, start - PAGE)
-        bar = self.verticalScrollBar()
-        self._from_bottom = bar.maximum() - bar.value()
+        top = self.rows.get(self.shown[0]) if self.shown else None
+        if top is not None:  # the row on top stays where it is on screen as earlier rows come above it
+            self._anchor = (top.mid, top.y() - self.verticalScrollBar().value())
         self._follow = False
         self._first = self.order[start]
         self.set_messages(self._messages)
@@ -182,7 +191,7 @@ class MessageList(QScrollArea):
 
     def scroll_to_end(self) -> None:
         self._follow = True
-        self._from_bottom = None
+        self._anchor = None
         QTimer.singleShot(0, self, self._to_bottom)
 
     def _to_bottom(self) -> None:
@@ -190,15 +199,26 @@ class MessageList(QScrollArea):
 
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
-        if self._from_bottom is not None and value != bar.maximum() - self._from_bottom:
-            self._from_bottom = None  # the person scrolled: the earlier rows are in place
+        if self._anchor is not None and value != self._anchored_value():
+            self._anchor = None  # the person scrolled: the earlier rows are in place
         self._follow = value >= bar.maximum() - 40
 
     def _on_range(self, _min: int, maximum: int) -> None:
-        if self._from_bottom is not None:
-            self.verticalScrollBar().setValue(maximum - self._from_bottom)
+        if self._anchor is not None:  # after the rows are placed: the range changes before they move
+            QTimer.singleShot(0, self, self._keep_anchor)
         elif self._follow:
             self.verticalScrollBar().setValue(maximum)
+
+    def _keep_anchor(self) -> None:
+        if self._anchor is not None:
+            self.verticalScrollBar().setValue(self._anchored_value())
+
+    def _anchored_value(self) -> int:
+        """The scroll position that keeps the anchor row where it was on screen (a reply streaming in
+        below does not move it: keeping the distance to the end did)."""
+        mid, offset = self._anchor or (None, 0)
+        row = self.rows.get(mid)
+        return self.verticalScrollBar().value() if row is None else row.y() - offset
 
     # -------------------------------------------------------------------------- keyboard
     def _has_focus(self) -> bool:

@@ -409,6 +409,19 @@ def test_a_long_chat_is_drawn_a_page_at_a_time(qtbot, start_app, tmp_path):
     messages.earlier.click()
     assert len(messages.rows) == 2 * PAGE and messages.earlier.text() == "Show the 30 earlier messages"
     at = lambda: top.mapTo(messages.viewport(), top.rect().topLeft()).y()  # noqa: E731
+    shown = lambda: all(r.isVisible() for r in messages.rows.values()) and top.y() > 1000  # noqa: E731
+    qtbot.waitUntil(shown, timeout=WAIT_MS)  # the earlier rows are placed above it
     qtbot.waitUntil(lambda: 0 <= at() < messages.viewport().height(), timeout=WAIT_MS)  # still in view
+    y = at()
+    reply = dict(messages._messages[-1], id=10**6, text="a long reply streaming in " * 60)
+    messages.set_messages([*messages._messages, reply])  # text arriving below does not move it
+    qtbot.wait(300)
+    assert at() == y
+    k = messages.order.index(messages.shown[0])  # another version of the oldest message drawn:
+    full = list(messages._messages)
+    branch = [*full[:k], dict(full[k], id=2 * 10**6, text="edited")]
+    messages.set_messages(branch)  # it stays drawn (the newest page of the branch left it out)
+    assert 2 * 10**6 in messages.rows and messages.shown[0] == 2 * 10**6
+    messages.set_messages(full)
     messages.select(first)  # a search hit older than every row drawn
-    assert len(messages.rows) == 150 and messages.selected == first and not messages.earlier.isVisible()
+    assert len(messages.rows) == 151 and messages.selected == first and not messages.earlier.isVisible()
