@@ -47,6 +47,7 @@ class ForecastPanel(QWidget):
         self.result: dict | None = None  # the shown forecast
         self.backtest: dict | None = None  # the shown backtest
         self.progress_events = 0  # LSTM epochs seen for the running job
+        self.auto_share: float | None = None
         self.refit_done: dict[int, float] = {}  # member -> share of its refit done (members may interleave)
         self.lstm_options: dict | None = None  # LSTMConfig overrides (None: the engine's defaults)
         self.backtest_methods: list[str] | None = None  # methods compared (None: all baselines)
@@ -176,6 +177,7 @@ class ForecastPanel(QWidget):
         self.message.hide()
         self.progress_events = 0
         self.refit_done = {}
+        self.auto_share = None  # auto's share of its candidate fits done (the bar while they train)
         self._show_progress(f"Backtesting methods at horizon {s['horizon']}…", None)
         self.backtest_id = self.service.submit("forecast", ops.backtest_file, kwargs)
         self._set_busy(True)
@@ -265,6 +267,7 @@ class ForecastPanel(QWidget):
         self.message.hide()
         self.progress_events = 0
         self.refit_done = {}
+        self.auto_share = None  # auto's share of its candidate fits done (the bar while they train)
         self.job_kind = kind
         self._show_progress(what, None)
         self.job_id = self.service.submit("forecast", fn, kwargs)
@@ -280,7 +283,8 @@ class ForecastPanel(QWidget):
             self.refit_done.pop(member + 1, None)  # a new fit (the backtest's next origin) begins
             val = info.get("val_loss")
             loss = f", validation loss {val:.4f}" if isinstance(val, float) else ""
-            self._show_progress(f"Training the LSTM: member {member + 1}, epoch {epoch}{loss}", None)
+            text = f"Training the LSTM: member {member + 1}, epoch {epoch}{loss}"
+            self._show_progress(text, self.auto_share)
         elif stage == "lstm_refit":
             self.progress_events += 1
             member, epoch = int(info.get("member", 0)) + 1, int(info.get("epoch", 0))
@@ -297,9 +301,13 @@ class ForecastPanel(QWidget):
             self._show_progress(
                 f"Backtesting {info.get('method')} at origin {info.get('origin')}…", done / total
             )
-        elif stage == "auto":
+        elif stage == "auto":  # a bar that moves: the text stood still 8-10 s while a candidate fitted
+            done, total = int(info.get("done", 0)), int(info.get("total", 0))
+            self.auto_share = done / (total + 1) if total else None  # (+1: the final forecast)
+            count = f" (fit {done + 1} of {total})" if total else ""
             self._show_progress(
-                f"auto: backtesting {info.get('method')} at origin {info.get('origin')}…", None
+                f"auto: trying {info.get('method')} on the points before {info.get('origin')}{count}…",
+                self.auto_share,
             )
         elif stage == "fitting":
             self._show_progress(f"Fitting {info.get('method')} on {info.get('points', 0):,} points…", None)

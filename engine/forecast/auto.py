@@ -218,9 +218,11 @@ def auto_forecast(y: np.ndarray, horizon: int, season: int, ctx: FitContext) -> 
     n = y.size
     origins = [n - j * horizon for j in range(cfg.folds, 0, -1) if n - j * horizon >= max(2 * horizon, 8)]
     preds: dict[str, list[Prediction | None]] = {m: [] for m in cfg.candidates}
+    fits = len(origins) * len(cfg.candidates)
     for i, o in enumerate(origins):
-        for m in cfg.candidates:
-            ctx.report(stage="auto", origin=o, method=m, step=i + 1, steps=len(origins))
+        for j, m in enumerate(cfg.candidates):
+            done = i * len(cfg.candidates) + j  # fits finished, of ``fits`` (then the final forecast)
+            ctx.report(stage="auto", origin=o, method=m, done=done, total=fits)
             try:
                 preds[m].append(run_method(m, y[:o], horizon, season, ctx.cut(o)))
             except Cancelled:

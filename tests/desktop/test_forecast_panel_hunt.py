@@ -294,3 +294,14 @@ def test_the_panel_opens_on_a_method_that_follows_the_samples_cycles(qtbot, pane
     wait_done(qtbot, panel)
     mean = np.asarray(panel.result["mean"])
     assert panel.result["method"] == "arima" and np.ptp(mean) > 20  # a cycle, not a flat line
+
+
+def test_auto_shows_how_many_candidate_fits_are_done(panel):
+    """The text stood still for 8-10 s under a busy indicator while auto's candidates fitted."""
+    panel.job_id = 7
+    panel._on_job_progress(7, {"stage": "auto", "method": "lstm", "origin": 120, "done": 4, "total": 10})
+    row = panel.progress_row
+    assert row.label.text() == "auto: trying lstm on the points before 120 (fit 5 of 10)…"
+    assert row.bar.maximum() == 1000 and row.bar.value() == 1000 * 4 // 11
+    panel._on_job_progress(7, {"stage": "lstm", "member": 0, "epoch": 3})  # the candidate's epochs
+    assert row.label.text().startswith("Training the LSTM") and row.bar.value() == 1000 * 4 // 11
