@@ -15,6 +15,14 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QScroll
 from desktop import theme
 
 ROW_PX = 18  # height of one generated word's row
+LABEL_CHARS = 24  # longer row and column labels are cut with an ellipsis
+
+
+def one_line(label: str) -> str:
+    """A row or column label on one line: a word of a reply with a line break in it ("here:\n```")
+    was drawn on three lines over its neighbours' labels."""
+    text = " ".join(str(label).replace("\n", " ⏎ ").split())
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 COL_PX = 11  # narrowest column of a context word (word level); wider when there is room
 TURN_COL_PX = 30  # narrowest column of a turn (utterance level)
 LABEL_MAX_PX = 210  # tallest rotated column label
@@ -144,6 +152,7 @@ class HeatMap(QWidget):
             data = np.zeros((1, 1))
         self.image.setImage(data, levels=(0.0, max(float(data.max()), 1e-6)))
         self.image.setRect(QRectF(0, 0, data.shape[1], data.shape[0]))
+        rows, cols = [one_line(r) for r in rows], [one_line(c) for c in cols]  # (what is drawn)
         self.plot.getAxis("left").setTicks([[(i + 0.5, r) for i, r in enumerate(rows)]])
         self.bottom.setTicks([[(j + 0.5, "") for j in range(len(cols))]])
         self.bottom.labels = list(cols)

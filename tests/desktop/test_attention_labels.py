@@ -34,3 +34,17 @@ def test_view_labels_rows_and_columns_by_piece(qtbot):
     assert view.word_map.rows == ["yeah", ",", "week", "-end"]
     assert view.word_map.cols == ["you:", "do", "you", "w", "-eekend", "?"]
     assert view.turn_map.rows == view.word_map.rows
+
+
+def test_a_label_with_a_line_break_is_drawn_on_one_line(qtbot):
+    """A reply word such as "here:\\n```" was drawn on three lines over its neighbours' labels."""
+    from desktop.widgets.attention_view import HeatMap, one_line
+
+    assert one_line("here:\n\n```") == "here: ⏎ ⏎ ```"
+    assert one_line("x" * 40) == "x" * 23 + "…"
+    heat = HeatMap(col_px=14)
+    qtbot.addWidget(heat)
+    heat.set_data([[1.0], [0.5]], ["here:\n```", "def"], ["you: a\nb"])
+    ticks = heat.plot.getAxis("left")._tickLevels[0]
+    assert [label for _, label in ticks] == ["here: ⏎ ```", "def"] and heat.bottom.labels == ["you: a ⏎ b"]
+    assert heat.rows == ["here:\n```", "def"]  # the hover readout keeps the words as written
