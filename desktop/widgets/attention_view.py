@@ -23,6 +23,8 @@ def one_line(label: str) -> str:
     was drawn on three lines over its neighbours' labels."""
     text = " ".join(str(label).replace("\n", " ⏎ ").split())
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
 COL_PX = 11  # narrowest column of a context word (word level); wider when there is room
 TURN_COL_PX = 30  # narrowest column of a turn (utterance level)
 LABEL_MAX_PX = 210  # tallest rotated column label
