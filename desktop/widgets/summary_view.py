@@ -226,8 +226,9 @@ class SummaryView(QFrame):
         col = QVBoxLayout(body)
         col.setContentsMargins(20, 0, 18, 12)
         col.setSpacing(8)
-        self.title = QLabel()
-        self.title.setObjectName("ChatTitle")
+        self.title = QLabel()  # the source's own title, small: set large, it read as the summary
+        self.title.setObjectName("MutedLabel")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         col.addWidget(self.title)
@@ -276,7 +277,7 @@ class SummaryView(QFrame):
     def show_result(self, result: dict, stats: str) -> None:
         """Show a result dict from desktop.summarize_ops (sentences, indices, keywords, title, notes)."""
         self.sentences = list(result["sentences"])
-        self.title.setText(result.get("title") or "")
+        self.title.setText(f"Of “{result['title']}”" if result.get("title") else "")
         self.title.setVisible(bool(result.get("title")))
         self.stats.setText(stats)
         notes = list(result.get("notes") or [])

@@ -170,3 +170,12 @@ def test_a_long_origin_is_elided_and_leaves_the_model_picker_its_room(qtbot, pan
     assert label.width() < label.fontMetrics().horizontalAdvance(label.text())
     label.grab()  # paints: the elided text, and the whole text as the tooltip
     assert label.toolTip() == label.text()
+
+
+def test_the_source_title_is_not_shown_as_the_summary(qtbot, panel):
+    """The article's own title stood large and bold above the summary, which read as the summary."""
+    panel.source.setPlainText("Ferry <returns> to service\n\n" + "The ferry came back on Monday. " * 5)
+    panel.controls.run_button.click()
+    wait_done(qtbot, panel)
+    title = panel.summary.title
+    assert title.text() == "Of “Ferry <returns> to service”" and title.objectName() == "MutedLabel"
