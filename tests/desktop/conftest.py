@@ -75,16 +75,9 @@ def train_panel(qtbot, tmp_path):
     libraries imported as in the app after start-up."""
     from desktop_testkit import recorder
 
-    from desktop.engine_service import EngineService
-    from desktop.paths import resolve_data_dir
     from desktop.views.train import create_panel
 
-    service = EngineService(
-        resolve_data_dir(tmp_path / "data"),
-        bot_loader=fakes.loader(),
-        model_finder=fakes.finder("tiny-bot"),
-        device_probe=fakes.probe,
-    )
+    service = fakes.service(tmp_path / "data")
     ready = recorder(service.ready)
     service.start()
     qtbot.waitUntil(lambda: bool(ready.calls), timeout=60_000)

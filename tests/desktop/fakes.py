@@ -124,3 +124,13 @@ def finder(*names: str):
 def probe(requested=None, force_cpu=False):
     """A ``device_probe`` that never imports torch."""
     return SimpleNamespace(name="cpu", label="CPU", bf16=False)
+
+
+def service(data_dir):
+    """An EngineService on ``data_dir`` with the scripted bot "tiny-bot" (not started yet)."""
+    from desktop.engine_service import EngineService
+    from desktop.paths import resolve_data_dir
+
+    return EngineService(
+        resolve_data_dir(data_dir), bot_loader=loader(), model_finder=finder("tiny-bot"), device_probe=probe
+    )

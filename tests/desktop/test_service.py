@@ -10,8 +10,6 @@ import pytest
 from desktop_testkit import WAIT_MS, recorder
 
 from desktop import chat_ops
-from desktop.engine_service import EngineService
-from desktop.paths import resolve_data_dir
 
 
 @pytest.fixture
@@ -19,12 +17,7 @@ def service(qtbot, tmp_path):
     made = []
 
     def make(data_dir=None):
-        s = EngineService(
-            resolve_data_dir(data_dir or tmp_path / "data"),
-            bot_loader=fakes.loader(),
-            model_finder=fakes.finder("tiny-bot"),
-            device_probe=fakes.probe,
-        )
+        s = fakes.service(data_dir or tmp_path / "data")
         ready = recorder(s.ready)
         s.start()
         qtbot.waitUntil(lambda: bool(ready.calls), timeout=WAIT_MS)
@@ -228,12 +221,7 @@ def test_a_chat_reply_is_written_while_a_long_job_runs_and_a_waiting_job_can_be_
 def test_jobs_submitted_before_start_run_on_the_engine_thread_with_the_history(qtbot, tmp_path):
     """Bug hunt: the Train panel, built with the window before the service starts, listed its runs
     on the GUI thread with no history (the table stayed empty when the app opened on Train)."""
-    s = EngineService(
-        resolve_data_dir(tmp_path / "data"),
-        bot_loader=fakes.loader(),
-        model_finder=fakes.finder("tiny-bot"),
-        device_probe=fakes.probe,
-    )
+    s = fakes.service(tmp_path / "data")
     finished = recorder(s.job_finished)
     seen = {}
 
