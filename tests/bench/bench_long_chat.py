@@ -40,16 +40,9 @@ def _history(folder: Path, n: int) -> tuple[int, int]:
 
 
 def _measure(app, window, long: int, short: int, n: int) -> tuple[float, float]:
-    from PySide6.QtCore import QTimer
+    from desktop_testkit import LatencyProbe
 
     chat = window.chat
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
 
     def wait(cond, timeout=120.0) -> None:
         end = time.perf_counter() + timeout
@@ -60,18 +53,16 @@ def _measure(app, window, long: int, short: int, n: int) -> tuple[float, float]:
 
     chat.open_conversation(short)
     wait(lambda: len(chat.messages.order) == 1)
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(10)
-    t0 = last[0] = time.perf_counter()
+    probe = LatencyProbe()
+    t0 = probe.last = time.perf_counter()
     chat.open_conversation(long)
     wait(lambda: len(chat.messages.order) == n and all(r.isVisible() for r in chat.messages.rows.values()))
     opened = time.perf_counter() - t0
     end = time.perf_counter() + 0.3
     while time.perf_counter() < end:  # stalls just after it shows count too
         app.processEvents()
-    timer.stop()
-    return opened, max(gaps, default=0.0)
+    probe.timer.stop()
+    return opened, probe.worst
 
 
 def main() -> None:

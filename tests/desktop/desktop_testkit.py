@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
 
 WAIT_MS = 30_000  # generous: a timeout is a guard against hangs, not a speed claim
 
@@ -70,3 +73,27 @@ def send(qtbot, run: Running, text: str, timeout: int = WAIT_MS) -> dict:
 def wait_done(qtbot, panel, timeout: int = WAIT_MS) -> None:
     """Wait until a panel's job (``panel.busy``) has ended."""
     qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
+
+
+class LatencyProbe(QObject):
+    """Measures the GUI event loop: the longest gap between 10 ms timer ticks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.gaps: list[float] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.gaps)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
+from desktop_testkit import LatencyProbe
 from dialogue_fixtures import TINY_DIALOGUES
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt
 
 LONG_MS = 30000
 STEPS = 100  # step budget of the tiny dialogue run
@@ -21,30 +21,6 @@ TINY_TEXT = (
 @pytest.fixture
 def panel(train_panel):
     return train_panel
-
-
-class LatencyProbe(QObject):
-    """Measures the GUI event loop: the longest gap between 10 ms timer ticks."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last = time.perf_counter()
-        self.worst = 0.0
-        self.gaps: list[float] = []
-        self.timer = QTimer(self)
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self.tick)
-        self.timer.start()
-
-    def tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last)
-        self.gaps.append(now - self.last)
-        self.last = now
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.gaps)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def max_stall_ms() -> float:
