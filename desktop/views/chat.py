@@ -470,8 +470,7 @@ class ChatPanel(QWidget):
 
     def _on_result(self, result: dict) -> None:
         if result.get("kind") == "message" and result.get("conversation_id") is not None:
-            listed = self._listed and {c["id"] for c in self.conversations}
-            if listed is not False and int(result["conversation_id"]) not in listed:
+            if self._listed and int(result["conversation_id"]) not in {c["id"] for c in self.conversations}:
                 self.notice_requested.emit("That conversation has been deleted.", "info", None)
                 self.history.refresh_search()  # an old result: the chat must not point at it
                 return

@@ -66,17 +66,19 @@ def _plain(text: str) -> str:
     return html.escape(text)
 
 
-def _result_html(r: dict, c: dict[str, str]) -> str:
-    """One search result as rich text in the colours ``c``: title, kind and time, the snippet."""
+def _result_html(r: dict, c: dict[str, str]) -> tuple[str, str]:
+    """One search result as rich text in the colours ``c`` (title, kind and time, the snippet), and
+    as the plain line a screen reader says for it."""
     short, _ = local_time(r.get("created_at"))
     kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
-    title = html.escape(r.get("title") or "Untitled")
+    title = r.get("title") or "Untitled"
     text, marks = r.get("snippet_text", r.get("snippet", "")), r.get("matches", [])
-    return (
-        f"<div><b>{title}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
+    rich = (
+        f"<div><b>{html.escape(title)}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
         f"<div style='color:{c['text']}'>"
         f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
     )
+    return rich, f"{title}, {kind}, {short}: {text}"
 
 
 class HistoryPane(QWidget):
@@ -198,13 +200,9 @@ class HistoryPane(QWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setContentsMargins(12, 7, 12, 7)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-            label.setText(_result_html(r, c))
-            short, _ = local_time(r.get("created_at"))
-            kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
-            text = r.get("snippet_text", r.get("snippet", ""))
-            # what a screen reader says for the row (its text is drawn by the label)
-            plain = f"{r.get('title') or 'Untitled'}, {kind}, {short}: {text}"
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, plain)
+            rich, plain = _result_html(r, c)
+            label.setText(rich)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, plain)  # (the label draws the row's text)
             self.results.addItem(item)
             self.results.setItemWidget(item, label)
             self._fit_row(item, label)
@@ -218,7 +216,7 @@ class HistoryPane(QWidget):
             label = self.results.itemWidget(item)
             result = item.data(Qt.ItemDataRole.UserRole)
             if label is not None and result:
-                label.setText(_result_html(result, c))
+                label.setText(_result_html(result, c)[0])
                 self._fit_row(item, label)
 
     def _fit_row(self, item: QListWidgetItem, label: QLabel) -> None:
@@ -228,7 +226,11 @@ class HistoryPane(QWidget):
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
-        if obj is self.results and kind == QEvent.Type.Resize:
+        if (
+            obj is self.results
+            and kind == QEvent.Type.Resize
+            and event.oldSize().width() != event.size().width()
+        ):
             for i in range(self.results.count()):
                 item = self.results.item(i)
                 label = self.results.itemWidget(item)

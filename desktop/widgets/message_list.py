@@ -129,10 +129,8 @@ class MessageList(QScrollArea):
         self.shown = ids
         if self.selected not in self.rows:
             self.selected = None
-        if self.current not in self.rows or not self._has_focus():
-            self.current = ids[-1] if ids else None  # the newest message, unless the user is in the list
-        for mid, row in self.rows.items():
-            row.set_tabbable(mid == self.current)
+        keep = self.current in self.rows and self._has_focus()  # the user is in the list: stay there
+        self._set_current(self.current if keep else ids[-1] if ids else None)
 
     def clear(self) -> None:
         self.selected = None
@@ -246,22 +244,24 @@ class MessageList(QScrollArea):
             return False
         name = from_button.objectName() if from_button is not None else ""
         button = next((b for b in buttons if b.objectName() == name), buttons[0])
-        self.current = row.mid
-        for mid, other in self.rows.items():
-            other.set_tabbable(mid == self.current)
+        self._set_current(row.mid)
         button.setFocus(Qt.FocusReason.OtherFocusReason)
         self._follow = False
         self.ensureWidgetVisible(row, 0, 60)
         return True
+
+    def _set_current(self, mid: int | None) -> None:
+        """Make ``mid``'s row the one whose buttons Tab reaches."""
+        self.current = mid
+        for other_mid, row in self.rows.items():
+            row.set_tabbable(other_mid == mid)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind == QEvent.Type.FocusIn:
             row = self._row_of(obj)
             if row is not None and row.mid != self.current and row.mid in self.rows:
-                self.current = row.mid
-                for mid, other in self.rows.items():
-                    other.set_tabbable(mid == self.current)
+                self._set_current(row.mid)
         elif kind == QEvent.Type.KeyPress and event.key() in _MOVE_KEYS and not event.modifiers():
             row = self._row_of(obj)
             if row is not None:

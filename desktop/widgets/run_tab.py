@@ -50,7 +50,6 @@ def runs_request(service):
 
 class RunTab(QWidget):
     CAN_RESUME = True
-    HAS_FOLDER = True  # its runs leave a model folder (the runs table's last column)
     HINT = "Choose data and a model, then Start."
     CANCEL_NOTE = "Stopping after the current step; the run can be resumed later."
 

@@ -46,7 +46,6 @@ class ForecasterTrainTab(TaskTrainTab):
     X_LABEL = "epoch (ensemble members in a row)"
     CAN_RESUME = False
     HINT = "Choose a CSV file and the column to forecast, then Start. " + NO_RESUME
-    HAS_FOLDER = False  # the runs table shows no "Model folder" column
 
     use_settings = Signal(object, str)  # LSTMConfig fields, where they come from ("run #3")
 

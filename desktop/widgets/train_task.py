@@ -158,7 +158,7 @@ class TaskTrainTab(RunTab):
         if extra is not None:
             col.addWidget(extra, 2)
         self.runs = RunsTable()
-        self.runs.table.setColumnHidden(FOLDER_COLUMN, not self.HAS_FOLDER)
+        self.runs.table.setColumnHidden(FOLDER_COLUMN, not self.KEEPS_MODEL)
         self.runs.selection_changed.connect(self._on_runs_selected)
         col.addWidget(self.runs, 3)
         split.addWidget(right)
