@@ -79,6 +79,17 @@ class DecodeOptions:
             raise ValueError("self_repeat_penalty must be >= 0 (0 = off)")
 
 
+def banning(step, banned):
+    """``step`` (a model's ``(tokens, state) -> (logp, state, …)``) with the ids ``banned`` (a long
+    tensor on the model's device) never chosen."""
+
+    def banned_step(tokens, state):
+        logp, new_state, *rest = step(tokens, state)
+        return (logp.index_fill(1, banned, -1e9), new_state, *rest)
+
+    return banned_step
+
+
 def length_penalty(length: int, alpha: float) -> float:
     """GNMT's length penalty ((5 + length) / 6) ** alpha: beam search ranks its candidates by their
     log-probability divided by it, so a longer candidate is not ruled out by its longer sum."""

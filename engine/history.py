@@ -44,7 +44,6 @@ from engine.history_search import (  # noqa: F401 (part of this module's interfa
     SEARCH_KINDS,
     fts_query,
     make_title,
-    needs_substring_search,
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
@@ -345,10 +344,9 @@ class HistoryStore:
 
     def delete_conversation(self, cid: int) -> dict:
         """Delete it with its messages; return the snapshot that restore_conversation() puts back."""
-        with self._write() as db:
+        with self._deleting("messages") as db:
             snapshot = self._snapshot(cid)
             db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
-        self._forget("messages")
         for m in snapshot["messages"]:  # a reply being written ends with the delete: put back stopped
             if m.get("status") == "streaming":
                 m["status"] = "stopped"
@@ -532,20 +530,21 @@ class HistoryStore:
         """Delete one summary, caption or forecast (``kind``); returns what restore_result() takes.
         NotFoundError when it is already gone."""
         table, what = _result_table(kind)
-        with self._write():
+        with self._deleting(table) as db:
             rows = self._rows(f"SELECT * FROM {table} WHERE id = ?", (int(item_id),))
             if not rows:
                 raise NotFoundError(f"{what} {item_id} is no longer in the history")
-            self._db.execute(f"DELETE FROM {table} WHERE id = ?", (int(item_id),))
-        self._forget(table)
+            db.execute(f"DELETE FROM {table} WHERE id = ?", (int(item_id),))
         return {"kind": kind, "row": rows[0]}
 
-    def _forget(self, table: str) -> None:
-        """After a delete: the word index keeps a deleted text's words in its segments until they
-        are merged, and the -wal file old copies of its pages until a checkpoint (secure_delete
-        clears only the table's own pages). Both are done now, best effort (a reader elsewhere can
-        hold the checkpoint back)."""
+    @contextlib.contextmanager
+    def _deleting(self, table: str) -> Iterator[Database]:
+        """The write transaction of a delete from ``table``, which also merges its word index: the
+        index keeps a deleted text's words in its segments until they are merged, and the -wal file
+        keeps old copies of pages until a checkpoint, done after it (secure_delete clears only the
+        table's own pages; best effort: a reader elsewhere can hold the checkpoint back)."""
         with self._write() as db:
+            yield db
             db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('optimize')")
         if not self._memory:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

@@ -67,26 +67,26 @@ def _index_words(chunk: str) -> tuple[str, ...]:
 
 _MARKS = f"char({ord(_MARK_OPEN)}), char({ord(_MARK_CLOSE)})"
 _KIND_SQL = {  # one ranked (bm25) query per kind: ranks of different indexes do not compare
-    "message": """
+    "message": f"""
         SELECT 'message' AS kind, m.id, m.conversation_id, c.title AS title,
-            snippet(messages_fts, -1, {marks}, '…', 12) AS snippet, m.created_at
+            snippet(messages_fts, -1, {_MARKS}, '…', 12) AS snippet, m.created_at
         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
             JOIN conversations c ON c.id = m.conversation_id
         WHERE messages_fts MATCH :q ORDER BY messages_fts.rank, m.created_at DESC LIMIT :limit""",
-    "summary": """
+    "summary": f"""
         SELECT 'summary' AS kind, s.id, NULL AS conversation_id,
             CASE WHEN s.origin != '' THEN s.origin || ': ' || s.source ELSE s.source END AS title,
-            snippet(summaries_fts, -1, {marks}, '…', 12) AS snippet, s.created_at
+            snippet(summaries_fts, -1, {_MARKS}, '…', 12) AS snippet, s.created_at
         FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid
         WHERE summaries_fts MATCH :q ORDER BY summaries_fts.rank, s.created_at DESC LIMIT :limit""",
-    "caption": """
+    "caption": f"""
         SELECT 'caption' AS kind, p.id, NULL AS conversation_id, p.file_name AS title,
-            snippet(captions_fts, -1, {marks}, '…', 12) AS snippet, p.created_at
+            snippet(captions_fts, -1, {_MARKS}, '…', 12) AS snippet, p.created_at
         FROM captions_fts JOIN captions p ON p.id = captions_fts.rowid
         WHERE captions_fts MATCH :q ORDER BY captions_fts.rank, p.created_at DESC LIMIT :limit""",
-    "forecast": """
+    "forecast": f"""
         SELECT 'forecast' AS kind, f.id, NULL AS conversation_id, f.name AS title,
-            snippet(forecasts_fts, -1, {marks}, '…', 12) AS snippet, f.created_at
+            snippet(forecasts_fts, -1, {_MARKS}, '…', 12) AS snippet, f.created_at
         FROM forecasts_fts JOIN forecasts f ON f.id = forecasts_fts.rowid
         WHERE forecasts_fts MATCH :q ORDER BY forecasts_fts.rank, f.created_at DESC LIMIT :limit""",
 }
@@ -129,7 +129,7 @@ def search(rows_of: Rows, query: str, limit: int = 50, kinds: Iterable[str] | No
     match = fts_query(query)
     if match is None:
         return []
-    ranked = [rows_of(_KIND_SQL[k].format(marks=_MARKS), {"q": match, "limit": limit}) for k in kinds]
+    ranked = [rows_of(_KIND_SQL[k], {"q": match, "limit": limit}) for k in kinds]
     rows = [r for tier in itertools.zip_longest(*ranked) for r in tier if r is not None][:limit]
     out = []
     for r in rows:
@@ -188,8 +188,6 @@ def needs_substring_search(query: str) -> bool:
     """Whether ``query`` needs the substring search: it holds a script written without spaces
     between words, or it is only symbols such as emoji (which the word index leaves out; around a
     word, "®fox®", they are punctuation and the word is searched)."""
-    import unicodedata
-
     if any(any(lo <= ord(ch) <= hi for lo, hi in _NO_SPACE_SCRIPTS) for ch in query):
         return True
     return not any(ch.isalnum() for ch in query) and any(unicodedata.category(ch) == "So" for ch in query)
@@ -201,8 +199,6 @@ SNIPPET_CHARS = 80  # around the first match, for the search list
 def _substring_snippet(body: str, terms: list[str]) -> dict:
     """A snippet of ``body`` around the first term found, with every term's matches in it (found in
     the text itself, case-insensitively, and merged where they overlap)."""
-    import re
-
     patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms]
     found = [m.start() for m in (p.search(body) for p in patterns) if m]
     first = min(found, default=0)

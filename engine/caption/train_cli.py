@@ -6,21 +6,13 @@ import argparse
 import time
 from dataclasses import fields
 
-from engine.cli_args import count, folder, json_text
+from engine.cli_args import boolean, count, folder, json_text
 
 HELP = "train an image captioner (EfficientNet-Lite0 regions + attention LSTM) on captioned images"
 
 # flags spelled differently from their config field
 _ALIASES = {"images_per_batch": "--batch", "max_minutes": "--minutes"}
 _SKIP_MODEL = {"vocab_size", "feature_dim", "encoder", "image_size"}
-
-
-def _bool(s: str) -> bool:
-    if s.lower() in ("1", "true", "yes", "on"):
-        return True
-    if s.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
 
 
 def _comments(cls) -> dict[str, str]:
@@ -47,7 +39,7 @@ def _add_fields(p: argparse.ArgumentParser, cls, skip=(), title: str = "") -> No
         if f.name in skip:
             continue
         flag = _ALIASES.get(f.name, "--" + f.name.replace("_", "-"))
-        kind = _bool if isinstance(f.default, bool) else type(f.default)
+        kind = boolean if isinstance(f.default, bool) else type(f.default)
         group.add_argument(
             flag,
             dest=f.name,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine import checkpoint
-from engine.decoding import DecodeOptions, decode
+from engine.decoding import DecodeOptions, banning, decode
 from engine.lab.lm_config import LMConfig, LMTrainConfig
 from engine.nn.recurrent import Recurrent
 from engine.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
@@ -274,16 +274,8 @@ def generate(
             state = _batch_first(final)
         # control pieces (<sep>, <u1> …) are never written; EOS ends the sentence; bytes spell
         # characters the vocabulary lacks
-        banned = torch.tensor(
-            [i for i in range(len(tok)) if i != EOS_ID and tok.is_special(i) and not tok.is_byte(i)],
-            dtype=torch.long,
-            device=device,
-        )
-
-        def step(tokens, st):
-            logp, new_state, *rest = model.step(tokens, st)
-            return (logp.index_fill(1, banned, -1e9), new_state, *rest)
-
+        banned = torch.tensor(tok.never_written(keep_bytes=True), dtype=torch.long, device=device)
+        step = banning(model.step, banned)
         hyps = decode(
             step, state, batch=1, bos=ids[-1], eos=EOS_ID, options=options, unk=UNK_ID, device=device
         )

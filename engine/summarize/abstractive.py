@@ -172,11 +172,8 @@ class Abstractor:
         the vocabulary lacks decodes to '\ufffd'); EOS excepted."""
         import torch
 
-        from engine.text.tokenizer import EOS_ID
-
         if getattr(self, "_banned", None) is None:
-            ids = [i for i in range(len(self.tokenizer)) if i != EOS_ID and self.tokenizer.is_special(i)]
-            self._banned = torch.tensor(ids, dtype=torch.long, device=self.device)
+            self._banned = torch.tensor(self.tokenizer.never_written(), dtype=torch.long, device=self.device)
         return self._banned
 
     def summarize(
@@ -185,7 +182,7 @@ class Abstractor:
         """A headline-style summary of ``text``. ValueError when there are no words to read."""
         import torch
 
-        from engine.decoding import decode
+        from engine.decoding import banning, decode
         from engine.summarize.pointer import batch_tensors
         from engine.text.tokenizer import BOS_ID, EOS_ID, UNK_ID
 
@@ -195,11 +192,7 @@ class Abstractor:
             raise ValueError("nothing to summarise: the text has no words")
         options = options or default_options()
         batch = batch_tensors([(src, [])], BOS_ID, EOS_ID, self.device)
-        banned = self._never_written()
-
-        def step(tokens, state):  # the model's step, with the pieces a summary never holds banned
-            logp, new, attn = self.model.step(tokens, state)
-            return logp.index_fill(1, banned, -1e9), new, attn
+        step = banning(self.model.step, self._never_written())  # pieces a summary never holds
 
         with torch.no_grad():
             state = self.model.encode(batch["src"], batch["lengths"])

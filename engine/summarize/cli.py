@@ -79,6 +79,12 @@ def _abstractive(args):
 METHODS = {"textrank": _textrank, "abstractive": _abstractive}
 
 
+def check_beam(beam: int) -> None:
+    """``--beam`` of the abstractive summarizer (here and in ``eval summarize``)."""
+    if beam > MAX_BEAM:
+        raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
+
+
 def run(args) -> int:
     from engine.summarize.summary import Budget
     from engine.summarize.textio import read_source
@@ -89,8 +95,7 @@ def run(args) -> int:
         raise ValueError("--keywords must be >= 0")
     if args.files.count("-") > 1:
         raise ValueError("stdin (-) can be read only once")
-    if args.beam > MAX_BEAM:
-        raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
+    check_beam(args.beam)
     budget = Budget.of(args.sentences, args.ratio, args.words)  # ValueError for a bad limit
     given = [
         n for n, v in (("--sentences", args.sentences), ("--ratio", args.ratio), ("--words", args.words)) if v

@@ -165,22 +165,21 @@ def word_vectors(args, examples):
 def run(args) -> int:
     from engine.summarize.data import load_examples, select_split
 
-    if args.list_methods:  # every name --methods takes
-        print("\n".join([*method_registry(), "parlance-vectors", "abstractive"]))
+    known = [*method_registry(), "parlance-vectors", "abstractive"]  # every name --methods takes
+    if args.list_methods:
+        print("\n".join(known))
         return 0
     if args.data is None:
         raise ValueError("--data DIR is required (a BBC News Summary folder or a .jsonl file)")
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be >= 1")
     wanted = [m.strip() for m in (args.methods or "").split(",") if m.strip()]
-    known = [*method_registry(), "parlance-vectors", "abstractive"]
     unknown = [m for m in wanted if m not in known]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    from engine.summarize.cli import MAX_BEAM
+    from engine.summarize.cli import check_beam
 
-    if args.beam > MAX_BEAM:
-        raise ValueError(f"--beam must be at most {MAX_BEAM} (a wider search does not help a headline)")
+    check_beam(args.beam)
     if "parlance-vectors" in wanted and not (args.vectors or args.train_vectors):
         raise ValueError("parlance-vectors needs --vectors FILE or --train-vectors")
     everything = load_examples(args.data, args.format)

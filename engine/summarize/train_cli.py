@@ -6,7 +6,7 @@ import argparse
 import time
 from dataclasses import fields
 
-from engine.cli_args import count, folder, json_text, positive
+from engine.cli_args import boolean, count, folder, json_text, positive
 
 HELP = "train the abstractive summarizer (pointer-generator with coverage) on article/headline pairs"
 
@@ -21,14 +21,6 @@ MODEL_FLAGS = {
     "max_source": int,
     "max_target": int,
 }
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected on/off, got {text!r}")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,9 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=6, help="evaluations without improvement before stopping")
     p.add_argument("--eval-every", type=int, default=0, help="steps between validations (0 = every epoch)")
     p.add_argument("--vocab-size", type=int, default=6000)
-    p.add_argument("--word-vectors", type=_bool, default=True, help="on/off: Word2Vec start for embeddings")
-    p.add_argument("--pointer", type=_bool, default=True, help="on/off: the copy mechanism (ablation)")
-    p.add_argument("--coverage", type=_bool, default=True, help="on/off: coverage (ablation)")
+    p.add_argument("--word-vectors", type=boolean, default=True, help="on/off: Word2Vec start for embeddings")
+    p.add_argument("--pointer", type=boolean, default=True, help="on/off: the copy mechanism (ablation)")
+    p.add_argument("--coverage", type=boolean, default=True, help="on/off: coverage (ablation)")
     p.add_argument("--limit", type=count, default=0, help="use at most N training pairs (0 = all)")
     p.add_argument(
         "--denoise",

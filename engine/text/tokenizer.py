@@ -233,6 +233,15 @@ class Tokenizer:
         """True for a byte-fallback piece (<0x41>)."""
         return bool(self._sp.is_byte(self._check_id(i)))
 
+    def never_written(self, keep_bytes: bool = False) -> list[int]:
+        """Ids a generator may not write: every special piece but EOS (which ends the text), and the
+        raw bytes unless ``keep_bytes`` (they spell characters the vocabulary lacks)."""
+        return [
+            i
+            for i in range(len(self))
+            if i != EOS_ID and self.is_special(i) and not (keep_bytes and self.is_byte(i))
+        ]
+
     def is_special(self, i: int) -> bool:
         """True for control, unknown, user-defined (<sep>, <u1>, <u2>), byte and unused pieces."""
         i = self._check_id(i)
