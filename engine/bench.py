@@ -78,7 +78,7 @@ def _numeric(s: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     if args.threads == 0:  # 0 means torch's default, as in every other command
         args.threads = None
-    for opt in ("batch", "seq", "hidden", "repeats", "threads"):
+    for opt in ("batch", "seq", "hidden", "repeats"):  # (--threads is a count: 0 or more)
         value = getattr(args, opt)
         if value is not None and value < 1:
             raise ValueError(f"--{opt} must be >= 1, got {value}")

@@ -458,7 +458,7 @@ class RunRecorder:
             store.update_run(run_id, status="running")
         elif store is not None:
             self.run_id = store.add_run(task, config, data, device)
-        self.progress({"kind": "heartbeat", "run_id": self.run_id})  # the app knows the run is live
+        self.heartbeat()  # the app knows the run is live (the first beat is never held back)
 
     def folder(self, name: str) -> Path:
         if self.checkpoint:
