@@ -338,8 +338,6 @@ class MainWindow(QMainWindow):
         try:
             theme.apply(QGuiApplication.instance(), self.theme_in_effect(), self.settings.font_pt)
             theme.retheme(self)  # themed icons, and every widget's own retheme(): plots, rich text
-            self.nav.retint()
-            self.chat.empty.retint()
             self.fit_minimum()
         finally:
             QGuiApplication.restoreOverrideCursor()

@@ -136,8 +136,7 @@ class EmptyState(QWidget):
         col.addStretch(2)
         logo = QLabel()
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 52).pixmap(52, 52))
-        self.logo = logo
+        theme.set_icon(logo, "logo", "accent", 52)
         col.addWidget(logo)
         title = QLabel("Chat with Parlance")
         title.setObjectName("EmptyTitle")
@@ -182,6 +181,3 @@ class EmptyState(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange and hasattr(self, "grid"):
             self._arrange()
-
-    def retint(self) -> None:
-        self.logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 52).pixmap(52, 52))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QImageWriter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -27,7 +26,6 @@ class ForecastPlot(QWidget):
 
         self._pg = pg
         self._title = ""  # the forecast's title ("" : none)
-        self._restyle_due = False
         self.date_axis = _axis_class(pg)(orientation="bottom")
         self.widget = pg.PlotWidget(axisItems={"bottom": self.date_axis})
         self.plot = self.widget.getPlotItem()
@@ -64,14 +62,14 @@ class ForecastPlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget)
-        self.restyle()
+        self.retheme()
         self.clear()
 
     # ------------------------------------------------------------------ theme
-    def restyle(self) -> None:
-        """Take the colours of the theme in use (pyqtgraph does not follow Qt's palette)."""
+    def retheme(self) -> None:
+        """Take the colours of the theme in use (pyqtgraph does not follow Qt's palette); called by
+        theme.retheme after a theme change."""
         pg, c = self._pg, theme.current_colors()
-        self._restyle_due = False
         self.widget.setBackground(c["pane"])
         for side in ("left", "bottom"):
             ax = self.plot.getAxis(side)
@@ -83,14 +81,6 @@ class ForecastPlot(QWidget):
         self.split.setPen(pg.mkPen(c["muted"], width=1, dash=[4, 4]))
         if self._title:
             self.widget.setTitle(self._title, color=c["muted"], size="10pt")
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().changeEvent(event)
-        # a theme change (main window: theme.apply) sets the palette and style sheet before the
-        # colours it records, so the plot restyles once the change is complete
-        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange) and not self._restyle_due:
-            self._restyle_due = True
-            QTimer.singleShot(0, self, self.restyle)
 
     # ------------------------------------------------------------------ data
     def set_dated(self, dated: bool) -> None:

@@ -23,11 +23,10 @@ class NavRail(QFrame):
         logo = QLabel()
         logo.setObjectName("NavLogo")
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 30).pixmap(30, 30))
+        theme.set_icon(logo, "logo", "accent", 30)
         logo.setToolTip("Parlance")
         col.addWidget(logo)
         col.addSpacing(14)
-        self._logo = logo
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: dict[str, QToolButton] = {}
@@ -73,10 +72,6 @@ class NavRail(QFrame):
             b.setChecked(k == key)
             theme.set_icon(b, b.property("icon_name"), "accent_text_on_soft" if k == key else "muted", 22)
 
-    def retint(self) -> None:
-        self._logo.setPixmap(theme.icon("logo", theme.current_colors()["accent"], 30).pixmap(30, 30))
-        current = next((k for k, b in self.buttons.items() if b.isChecked()), None)
-        theme.retint(self)
-        if current:
-            self.set_current(current)
+    def retheme(self) -> None:
+        """After a theme or text-size change (the icons are redrawn by theme.retheme): refit."""
         self._fit_width()
