@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 
 from desktop import theme
 from desktop.widgets.attention_image import to_qimage
+from desktop.widgets.panel_parts import text_scale
 
 ICON = QSize(156, 110)  # thumbnail box
 GRID = QSize(176, 200)  # cell at the usual text size: the box and three lines of caption
 CAPTION_LINES = 3  # lines of caption a cell has room for
-BASE_PT = 10.0  # the text size GRID was designed at
 RESTYLE_EVENTS = (QEvent.Type.StyleChange, QEvent.Type.PaletteChange, QEvent.Type.FontChange)
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
@@ -95,7 +95,7 @@ class CaptionGrid(QListWidget):
     def cell_size(self) -> QSize:
         """The grid cell for the current text size: the thumbnail box and three lines of caption."""
         fm = self.fontMetrics()
-        scale = max(1.0, self.font().pointSizeF() / BASE_PT)
+        scale = text_scale(self)
         # the view's margins around the icon and the text (4 px each side, 8 between): measured
         height = ICON.height() + CAPTION_LINES * fm.lineSpacing() + 8 + 24
         return QSize(max(GRID.width(), round(GRID.width() * scale)), max(GRID.height(), height))

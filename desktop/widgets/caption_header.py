@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop import theme
 from desktop.widgets.model_picker import give_way
-from desktop.widgets.panel_parts import BASE_PT, min_width_for_text, title_row
+from desktop.widgets.panel_parts import min_width_for_text, text_scale, title_row
 
 
 def _muted(text: str = "") -> QLabel:
@@ -90,7 +90,7 @@ class CaptionHeader(QFrame):
         "Open folc" / "tion ag"."""
         if not hasattr(self, "_labels"):
             return  # (a style event while being built)
-        compact = self.width() < COMPACT_WIDTH * max(1.0, self.font().pointSizeF() / BASE_PT)
+        compact = self.width() < COMPACT_WIDTH * text_scale(self)
         if compact != getattr(self, "_compact", None):
             self._compact = compact
             for button, text in self._labels.items():

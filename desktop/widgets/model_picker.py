@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
-from desktop.widgets.panel_parts import BASE_PT, min_width_for_text
+from desktop.widgets.panel_parts import min_width_for_text, text_scale
 
 
 class _ElideText(QObject):
@@ -170,7 +170,7 @@ class TaskModelPicker(ModelPicker):
     def _fit_combo(self) -> None:
         """At most 240 px at the usual text size (the panel header keeps room for its own buttons),
         proportionally more at larger ones."""
-        scale = max(1.0, self.combo.font().pointSizeF() / BASE_PT)
+        scale = text_scale(self.combo)
         self.combo.setMaximumWidth(round(240 * scale))
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -57,6 +57,11 @@ def listen_to_jobs(panel) -> None:
 BASE_PT = 10.0  # the text size the panes' pixel widths were designed at
 
 
+def text_scale(widget) -> float:
+    """How much larger than BASE_PT ``widget``'s text is (1 at the usual size or smaller)."""
+    return max(1.0, widget.font().pointSizeF() / BASE_PT)
+
+
 class _WidthFollowsFont(QObject):
     """Keeps a pane's minimum width in step with the text size (see :func:`min_width_for_text`)."""
 
@@ -67,8 +72,7 @@ class _WidthFollowsFont(QObject):
         self.apply(widget)
 
     def apply(self, widget) -> None:
-        scale = max(1.0, widget.font().pointSizeF() / BASE_PT)
-        widget.setMinimumWidth(int(round(self.px * scale)))
+        widget.setMinimumWidth(int(round(self.px * text_scale(widget))))
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.FontChange:
