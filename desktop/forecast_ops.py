@@ -78,30 +78,37 @@ def _options(method: str, lstm: dict | None, quick: bool = False) -> dict:
 
 def load_series(path: str, column=None, *, progress=None, cancel=None) -> dict:
     """Read ``path`` and return the history to draw and the file's numeric columns."""
-    from engine.forecast.io import decimal_comma, series_from_frame
-
     file = Path(path)
     if progress:
         progress({"stage": "reading", "file": file.name})
-    df = _read_table(file)
+    series, columns, rows = _series_and_columns(file, column)
     if cancel is not None and cancel.cancelled:
         return {"cancelled": True}
-    comma = decimal_comma(file)
-    series = series_from_frame(df, column, decimal_comma=comma)
     x, dated = _positions(series.dates, len(series))
     return {
         "path": str(file),
         "origin": file.name,
-        "rows": int(len(df)),
+        "rows": rows,
         "name": series.name,
         "column": series.name,
-        "columns": value_columns(df, series, comma),
+        "columns": columns,
         "x": x,
         "y": _finite(series.values),
         "dated": dated,
         "freq": series.freq,
         "warnings": list(series.warnings),
     }
+
+
+def _series_and_columns(file: Path, column):
+    """The series of ``column`` in ``file``, the file's value columns and its number of rows (the
+    table itself is not kept)."""
+    from engine.forecast.io import decimal_comma, series_from_frame
+
+    df = _read_table(file)
+    comma = decimal_comma(file)
+    series = series_from_frame(df, column, decimal_comma=comma)
+    return series, value_columns(df, series, comma), int(len(df))
 
 
 def _read_table(file: Path):
@@ -165,7 +172,6 @@ def forecast_file(
 ) -> dict:
     """Read, forecast ``horizon`` steps with ``method`` and save the forecast in the history."""
     from engine.forecast.context import Cancelled
-    from engine.forecast.io import decimal_comma, series_from_frame
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
@@ -174,11 +180,7 @@ def forecast_file(
     file = Path(path)
     if progress:
         progress({"stage": "reading", "file": file.name})
-    df = _read_table(file)
-    comma = decimal_comma(file)
-    series = series_from_frame(df, column, decimal_comma=comma)
-    columns = value_columns(df, series, comma)
-    del df  # not kept in memory while the model fits
+    series, columns, _ = _series_and_columns(file, column)  # (the table is not kept while models fit)
     if len(series) < 3:
         raise ValueError(f"{file.name}: only {len(series)} usable point(s); a forecast needs at least 3")
     from engine.forecast.methods import fit_forecast
