@@ -294,11 +294,7 @@ class EngineService(ChatSlots, QObject):
         else:
             self.job_finished.emit(job_id, result)
         finally:
-            with self._lock:
-                self._jobs.pop(job_id, None)
-                self._kinds.pop(job_id, None)
-                self._running.pop(job_id, None)
-                self._live_runs.pop(job_id, None)
+            self._forget_job(job_id)
 
     # ================================================================ engine-thread plumbing
     def _call(self, fn: Callable, *args, heavy: bool = False) -> None:
@@ -360,14 +356,18 @@ class EngineService(ChatSlots, QObject):
             else:
                 i += 1
 
+    def _forget_job(self, job_id: int) -> None:
+        """A job has ended (or was dropped before it started): it is no longer tracked."""
+        with self._lock:
+            for tracked in (self._jobs, self._kinds, self._running, self._live_runs):
+                tracked.pop(job_id, None)
+
     def _drop_waiting(self, job_id: int) -> None:
         """A job cancelled while it waits for another to finish ends now, not when its turn comes."""
         for i, (fn, args, _mode) in enumerate(self._backlog):
             if fn == self._run_job and args[0] == job_id:
                 del self._backlog[i]
-                with self._lock:
-                    self._jobs.pop(job_id, None)
-                    self._kinds.pop(job_id, None)
+                self._forget_job(job_id)
                 self.job_failed.emit(job_id, f"{args[1]}: cancelled before it started")
                 return
 
