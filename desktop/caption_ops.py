@@ -170,12 +170,16 @@ def _meta(item: dict) -> dict:
 def _save(item: dict, store, failed: list[str]) -> None:
     """Save ``item``; after one failed write (a locked or read-only history) the rest of the batch
     is not tried again (each try waits out the lock) and carries the same note."""
-    why = failed[0] if failed else None if store is not None else "History is off: this caption is not saved."
-    if why is None:
+    if failed:
+        why = failed[0]
+    elif store is None:
+        why = "History is off: this caption is not saved."
+    else:
         item["caption_id"], why = save_or_note(
             lambda: store.add_caption(item["name"], item["sha256"], item["caption"], _meta(item)), "caption"
         )
-        failed.extend([why] if why else [])
+        if why:
+            failed.append(why)
     if why:
         item["note"] = " ".join(filter(None, [item.get("note"), why]))
 
