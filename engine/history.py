@@ -61,8 +61,8 @@ class HistoryLockedError(TimeoutError):
 
 
 def utc_now() -> str:
-    """ISO-8601 UTC with milliseconds, e.g. 2026-05-09T07:35:12.123Z (sorts as text)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now, as the store writes every time (history_export.iso_utc)."""
+    return rec.iso_utc(datetime.now(timezone.utc))
 
 
 def _looks_like_text(head: bytes) -> bool:

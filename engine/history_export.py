@@ -85,6 +85,11 @@ def check_strs(**values: Any) -> None:
             raise ValueError(f"{name} must be a string, not {type(value).__name__}")
 
 
+def iso_utc(when: datetime) -> str:
+    """ISO-8601 UTC with milliseconds, e.g. 2026-05-09T07:35:12.123Z (sorts as text)."""
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_stamp(name: str, value: Any) -> str:
     """An imported time as the store writes its own (UTC, milliseconds, "Z"): lists sort by
     these as text, so "yesterday" or a local time with an offset would put it out of order."""
@@ -96,7 +101,7 @@ def utc_stamp(name: str, value: Any) -> str:
         raise ValueError(f"{name} {value[:40]!r} is not an ISO 8601 date and time") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(when)
 
 
 def check_optional_str(name: str, value: Any) -> None:
