@@ -17,6 +17,14 @@ HISTORY_COLOR_DARK = "#7a8494"  # on the dark theme's pane (4.5:1; graphics need
 FORECAST_COLOR = "#4f62e8"
 BACKTEST_COLOR = "#e67e22"
 FAN_POINTS = 1500  # most vertices per edge of an interval fan
+LEGEND_MARGIN = 12, 8  # px between the legend and the plot's edges
+# where the legend may stand, in order of preference: (item/parent anchor, offset signs)
+CORNERS = {
+    "top-left": ((0, 0), (1, 1)),
+    "top-right": ((1, 0), (-1, 1)),
+    "bottom-left": ((0, 1), (1, -1)),
+    "bottom-right": ((1, 1), (-1, -1)),
+}
 
 
 class ForecastPlot(QWidget):
@@ -30,7 +38,8 @@ class ForecastPlot(QWidget):
         self.widget = pg.PlotWidget(axisItems={"bottom": self.date_axis})
         self.plot = self.widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.plot.addLegend(offset=(12, 8))
+        self.legend = self.plot.addLegend(offset=LEGEND_MARGIN)
+        self.legend_corner = "top-left"
         fc = pg.mkColor(FORECAST_COLOR)
         edge = pg.mkPen(None)
         self.hi95 = pg.PlotDataItem(pen=edge)
@@ -98,6 +107,7 @@ class ForecastPlot(QWidget):
         self.plot.setLabel("left", label)
         self.split.setValue(x[-1] if x else 0)
         self.split.setVisible(bool(x))
+        self.place_legend()
 
     def set_forecast(self, result: dict) -> None:
         """Forecast line and fan, starting at the last history point so the lines join."""
@@ -117,6 +127,7 @@ class ForecastPlot(QWidget):
             item.setVisible(True)
         self._title = _title(result)
         self.widget.setTitle(self._title, color=theme.current_colors()["muted"], size="10pt")
+        self.place_legend()
 
     def set_backtest(self, x: list, y: list, label: str = "backtest") -> None:
         """Draw backtest forecasts, named ``label`` in the legend (no entry when there are none)."""
@@ -124,12 +135,60 @@ class ForecastPlot(QWidget):
         self.legend.removeItem(self.backtest)
         if len(x):
             self.legend.addItem(self.backtest, label)
+        self.place_legend()
+
+    def place_legend(self) -> None:
+        """Stand the legend in the corner of the data's extent with the fewest points under it (it
+        stood top left and covered a falling series' start)."""
+        import numpy as np
+
+        xs, ys = [], []
+        for curve in (self.history, self.mean, self.hi95, self.lo95, self.backtest):
+            x, y = curve.getData()
+            if x is not None and len(x) and curve.isVisible():
+                xs.append(np.asarray(x, dtype=float))
+                ys.append(np.asarray(y, dtype=float))
+        corner = "top-left"
+        if xs:
+            x, y = np.concatenate(xs), np.concatenate(ys)
+            ok = np.isfinite(x) & np.isfinite(y)
+            x, y = x[ok], y[ok]
+        if xs and len(x):
+            span_x, span_y = np.ptp(x) or 1.0, np.ptp(y) or 1.0
+            u, v = (x - x.min()) / span_x, (y - y.min()) / span_y  # 0…1, v up
+            fw, fh = self._legend_share()
+            counts = {
+                "top-left": np.count_nonzero((u <= fw) & (v >= 1 - fh)),
+                "top-right": np.count_nonzero((u >= 1 - fw) & (v >= 1 - fh)),
+                "bottom-left": np.count_nonzero((u <= fw) & (v <= fh)),
+                "bottom-right": np.count_nonzero((u >= 1 - fw) & (v <= fh)),
+            }
+            corner = min(CORNERS, key=lambda name: counts[name])  # ties: the earlier corner
+        if corner != self.legend_corner:
+            anchor, (sx, sy) = CORNERS[corner]
+            self.legend.anchor(
+                itemPos=anchor, parentPos=anchor, offset=(sx * LEGEND_MARGIN[0], sy * LEGEND_MARGIN[1])
+            )
+            self.legend_corner = corner
+
+    def _legend_share(self) -> tuple[float, float]:
+        """The legend's width and height as shares of the plot area (a guess before it is shown)."""
+        view = self.plot.getViewBox().boundingRect()
+        box = self.legend.boundingRect()
+        if view.width() < 50 or view.height() < 50 or box.width() <= 0:
+            return 0.3, 0.3
+        pad_x, pad_y = LEGEND_MARGIN[0] / view.width(), LEGEND_MARGIN[1] / view.height()
+        return (
+            min(0.5, box.width() / view.width() + pad_x),
+            min(0.5, box.height() / view.height() + pad_y),
+        )
 
     def legend_labels(self) -> list[str]:
         return [label.text for _, label in self.legend.items]
 
     def show_backtest(self, on: bool) -> None:
         self.backtest.setVisible(on)
+        self.place_legend()
 
     def clear_forecast(self) -> None:
         for curve in (self.mean, self.lo80, self.hi80, self.lo95, self.hi95, self.backtest):
@@ -139,6 +198,7 @@ class ForecastPlot(QWidget):
             item.setVisible(False)
         self._title = ""
         self.widget.setTitle(None)
+        self.place_legend()
 
     def clear(self) -> None:
         self.history.setData([], [])

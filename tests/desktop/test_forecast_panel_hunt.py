@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 from desktop_testkit import WAIT_MS, recorder, wait_done
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop import forecast_ops as ops
@@ -305,3 +305,29 @@ def test_auto_shows_how_many_candidate_fits_are_done(panel):
     assert row.bar.maximum() == 1000 and row.bar.value() == 1000 * 4 // 11
     panel._on_job_progress(7, {"stage": "lstm", "member": 0, "epoch": 3})  # the candidate's epochs
     assert row.label.text().startswith("Training the LSTM") and row.bar.value() == 1000 * 4 // 11
+
+
+def _points_under_legend(plot) -> int:
+    """Data points of the history drawn under the legend's box."""
+    rect = plot.legend.sceneBoundingRect()
+    box = plot.plot.getViewBox()
+    x, y = plot.history.getData()
+    return sum(rect.contains(box.mapViewToScene(QPointF(float(a), float(b)))) for a, b in zip(x, y))
+
+
+@pytest.mark.parametrize("slope", [-1.0, 1.0])
+def test_the_legend_stands_where_the_series_is_not(qtbot, slope):
+    plot = ForecastPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 450)
+    plot.show()
+    qtbot.waitExposed(plot)
+    x = [float(i) for i in range(200)]
+    y = [slope * i for i in x]  # a falling line starts under the top-left corner
+    plot.set_history(x, y, dated=False)
+    plot.fit_view()
+    qtbot.wait(50)
+    plot.place_legend()
+    qtbot.wait(50)
+    assert plot.legend_corner == ("top-right" if slope < 0 else "top-left")
+    assert _points_under_legend(plot) == 0
