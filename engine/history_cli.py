@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("cid", type=int, help="conversation id (see `list`)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="md: current thread; json: all")
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    p.add_argument("--force", action="store_true", help="replace --out when it already exists")
 
     p = sub.add_parser("import", help="import a conversation from a JSON export", parents=[after])
     p.add_argument("file", type=Path, help="a file written by `export --format json`")
@@ -137,9 +138,29 @@ def _export(store, args) -> None:
     db = Path(store.path).resolve()
     if args.out.resolve() in {db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal"))}:
         raise ValueError(f"{args.out} is the history database itself; export to another file")
-    args.out.write_text(text, encoding="utf-8")
+    if args.out.is_dir():
+        raise ValueError(f"{args.out} is a folder; name a file to export to")
+    if args.out.exists() and not args.force:
+        raise ValueError(f"{args.out} already exists; add --force to replace it, or name another file")
+    _write_whole(args.out, text)
     info = {"conversation_id": args.cid, "format": args.format, "path": str(args.out)}
     _emit(args, info, [f"wrote conversation {args.cid} to {args.out}"])
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then put it in place: an interrupted or
+    failed write leaves an existing file as it was."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _import(store, args) -> None:

@@ -168,3 +168,23 @@ def test_reading_a_damaged_file_reports_it_and_leaves_it_as_it_is(db, capsys):
     err = capsys.readouterr().err
     assert "is damaged" in err and "left as it is" in err
     assert sorted(p.name for p in path.parent.iterdir()) == before and path.read_bytes() == bytes(data)
+
+
+def test_export_keeps_an_existing_file_unless_forced(db, capsys, tmp_path):
+    """`export --out notes.md` wrote over whatever notes.md held, without a word."""
+    path, cid = db
+    out = tmp_path / "notes.md"
+    out.write_text("my own notes", encoding="utf-8")
+    assert cli.main(["history", "--db", str(path), "export", str(cid), "--out", str(out)]) == 2
+    assert "already exists; add --force" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "my own notes"
+    assert cli.main(["history", "--db", str(path), "export", str(cid), "--out", str(out), "--force"]) == 0
+    assert out.read_text(encoding="utf-8").startswith("# Which cell has a forget gate?")
+    assert cli.main(["history", "--db", str(path), "export", str(cid), "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert (
+        cli.main(["history", "--db", str(path), "export", str(cid), "--out", str(tmp_path / "no" / "x.md")])
+        == 2
+    )
+    assert "error:" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.db", "notes.md"]
