@@ -234,6 +234,9 @@ class MessageList(QScrollArea):
         if self.current not in self.rows:
             return False
         i = self.shown.index(self.current)
+        if key == Qt.Key.Key_Up and i == 0 and self.earlier.isVisible():
+            self.show_earlier()  # Up on the oldest row drawn draws the page before it
+            i = self.shown.index(self.current)
         steps = {Qt.Key.Key_Up: i - 1, Qt.Key.Key_Down: i + 1, Qt.Key.Key_Home: 0}
         target = steps.get(key, len(self.shown) - 1)
         if not 0 <= target < len(self.shown) or target == i:

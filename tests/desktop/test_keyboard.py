@@ -239,3 +239,31 @@ def test_results_narrow_to_one_kind_and_a_summary_found_can_be_deleted_and_resto
     qtbot.waitUntil(lambda: results.count() == 1, timeout=WAIT_MS)
     pane.clear_search()
     assert pane.empty.isVisible()
+
+
+def test_up_on_the_oldest_message_drawn_draws_the_page_before_it(qtbot, start_app, tmp_path):
+    """In a long chat Up stopped at the oldest of the 60 rows drawn: the earlier messages could
+    only be reached with the mouse ("Show earlier messages")."""
+    from desktop.widgets.message_list import PAGE
+    from engine.history import HistoryStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with HistoryStore(data / "history.db") as s:
+        cid = s.create_conversation("long")
+        parent = None
+        for i in range(40):
+            u = s.add_message(cid, "user", f"question {i}", parent)
+            parent = s.add_message(cid, "bot", f"answer {i}", u)
+    run = start_app(data_dir=data)
+    messages = run.chat.messages
+    run.chat.open_conversation(cid)
+    qtbot.waitUntil(lambda: len(messages.rows) == PAGE, timeout=WAIT_MS)
+    oldest = messages.rows[messages.shown[0]]
+    qtbot.waitUntil(oldest.copy_button.isVisible, timeout=WAIT_MS)
+    messages._set_current(oldest.mid)
+    _focus(qtbot, run, oldest.copy_button)
+    qtbot.keyClick(oldest.copy_button, Qt.Key.Key_Up)
+    assert len(messages.rows) == 80 and not messages.earlier.isVisible()
+    before = messages.rows[messages.order[messages.order.index(oldest.mid) - 1]]
+    assert messages.current == before.mid and before.copy_button.hasFocus()
