@@ -10,17 +10,31 @@ job signals with its own bound methods, keeping only the job ids it submitted.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.widgets.lab_experiments import CompareTab, FlowTab
 from desktop.widgets.lab_inside import EmbeddingsTab, GatesTab
 from desktop.widgets.lab_lm import LanguageModelTab
+from desktop.widgets.model_picker import give_way
 from desktop.widgets.train_captioner import CaptionerTrainTab
 from desktop.widgets.train_dialogue import DialogueTrainTab
 from desktop.widgets.train_forecaster import ForecasterTrainTab
 from desktop.widgets.train_summarizer import SummarizerTrainTab
 from engine.lab import jobs
+
+# what each tab is for, under the panel's title (the other panels' headers say what they show)
+TAB_HINTS = {
+    "Chat model": "Train or fine-tune the chat model on chitchat, your own chat history or a chat export",
+    "Summarizer": "Train the summarizer on a BBC News Summary folder or a .jsonl file",
+    "Captioner": "Train or fine-tune the captioner on a folder of images and a captions file",
+    "Forecaster": "Fit the LSTM forecaster to a CSV column and use its settings in Forecast",
+    "Compare cells": "Compare recurrent cells on the parity, adding and copy tasks",
+    "Gradient flow": "Watch the gradient flow back through time while a cell learns",
+    "Gates": "See the gate activations of a trained language model over a text",
+    "Language model": "Train a small language model, let it write, and guess: human or model?",
+    "Embeddings": "See a trained model's word embeddings as a scatter",
+}
 
 
 class TrainPanel(QWidget):
@@ -31,7 +45,24 @@ class TrainPanel(QWidget):
         self.service = service
         self.setObjectName("ChatArea")
         col = QVBoxLayout(self)
-        col.setContentsMargins(12, 8, 12, 8)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("ChatHeader")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(header)
+        row.setContentsMargins(24, 10, 14, 8)
+        title = QLabel("Train")
+        title.setObjectName("ChatTitle")
+        row.addWidget(title)
+        self.hint = QLabel()
+        self.hint.setObjectName("MutedLabel")
+        give_way(self.hint)  # elided in a narrow window, never widening it
+        row.addWidget(self.hint, 1)
+        col.addWidget(header)
+        body = QVBoxLayout()
+        body.setContentsMargins(12, 8, 12, 8)
+        col.addLayout(body, 1)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         # built with a parent: a parentless tab's setVisible(True) showed its buttons and plots as
@@ -57,12 +88,17 @@ class TrainPanel(QWidget):
             (self.embeddings, "Embeddings"),
         ):
             self.tabs.addTab(widget, label)
-        col.addWidget(self.tabs)
+        body.addWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._show_hint)
+        self._show_hint(self.tabs.currentIndex())
         self.lm.model_ready.connect(self._on_lm_ready)
         self.forecaster.use_settings.connect(self.forecaster_settings)
         self.warm = False  # True once the training libraries are imported (see jobs.warm_up)
         service.job_finished.connect(self._on_job_finished)  # before submitting: it may finish at once
         self._warm_job = service.submit("prepare", jobs.warm_up, {})
+
+    def _show_hint(self, index: int) -> None:
+        self.hint.setText(TAB_HINTS.get(self.tabs.tabText(index), ""))
 
     def _on_job_finished(self, job_id: int, _result) -> None:
         if job_id == self._warm_job:

@@ -9,6 +9,7 @@ import pytest
 from desktop_testkit import LatencyProbe
 from dialogue_fixtures import TINY_DIALOGUES
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 LONG_MS = 30000
 STEPS = 100  # step budget of the tiny dialogue run
@@ -188,3 +189,19 @@ def test_start_and_cancel_stay_in_view_below_a_long_form(qtbot, panel):
         assert not tab.form_scroll.isAncestorOf(tab.start_button)
         assert tab.start_button.visibleRegion().boundingRect().height() == tab.start_button.height()
         assert not tab.form_scroll.horizontalScrollBar().isVisible()
+
+
+def test_the_panel_has_a_header_saying_what_the_tab_is_for(qtbot, panel):
+    """Every other panel opens with its name and what it shows; Train opened on a bare tab bar."""
+    from desktop.views.train import TAB_HINTS
+
+    titles = [label.text() for label in panel.findChildren(QLabel) if label.objectName() == "ChatTitle"]
+    assert titles == ["Train"]
+    assert set(TAB_HINTS) == {panel.tabs.tabText(i) for i in range(panel.tabs.count())}
+    panel.tabs.setCurrentWidget(panel.forecaster)
+    assert "forecaster" in panel.hint.text()
+    panel.tabs.setCurrentWidget(panel.compare)
+    assert panel.hint.text() == TAB_HINTS["Compare cells"]
+    width = panel.minimumSizeHint().width()
+    panel.hint.setText("a hint " * 200)  # a long hint gives way; it never widens the window
+    assert panel.minimumSizeHint().width() == width
