@@ -42,6 +42,11 @@ def length_penalty(lengths: Tensor, alpha: float) -> Tensor:
     return ((5.0 + lengths.float()) / 6.0) ** alpha
 
 
+def score_dtype(device: torch.device) -> torch.dtype:
+    """Summed log-probabilities in float64 (no ties by rounding), float32 on MPS (no float64 there)."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
 def adjust_logprobs(
     logp: Tensor,
     hist: Tensor,
@@ -102,7 +107,7 @@ def greedy_search(
     hist = torch.empty(batch, 0, dtype=torch.long, device=device)
     seen = None
     track = no_repeat is not None or options.repetition_penalty != 1.0
-    logprob = torch.zeros(batch, dtype=torch.float64, device=device)
+    logprob = torch.zeros(batch, dtype=score_dtype(device), device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     lengths = torch.zeros(batch, dtype=torch.long, device=device)
     attns: list[Tensor] = []
@@ -155,17 +160,18 @@ def beam_search(
     n_best = n_best or K
     alpha = float(options.length_penalty)
     device = next(iter(state.values())).device
+    acc = score_dtype(device)
     base = (torch.arange(B, device=device) * K).unsqueeze(1)  # (B, 1)
     tokens = torch.full((N,), bos, dtype=torch.long, device=device)
-    scores = torch.full((B, K), NEG, dtype=torch.float64, device=device)  # float64: no ties by rounding
+    scores = torch.full((B, K), NEG, dtype=acc, device=device)
     scores[:, 0] = 0.0  # one live beam per input at the start (no duplicates)
     hist = torch.empty(N, 0, dtype=torch.long, device=device)
     att_hist: Tensor | None = None  # (N, t, S)
     seen = None
     track = no_repeat is not None or options.repetition_penalty != 1.0
     # pool of finished hypotheses per input (B, K): normalised score, raw log-prob, length, rows
-    pool_score = torch.full((B, K), NEG, dtype=torch.float64, device=device)
-    pool_raw = torch.full((B, K), NEG, dtype=torch.float64, device=device)
+    pool_score = torch.full((B, K), NEG, dtype=acc, device=device)
+    pool_raw = torch.full((B, K), NEG, dtype=acc, device=device)
     pool_len = torch.zeros(B, K, dtype=torch.long, device=device)
     pool_tok = torch.zeros(B, K, options.max_len, dtype=torch.long, device=device)
     pool_att: Tensor | None = None  # (B, K, max_len, S)
@@ -180,7 +186,7 @@ def beam_search(
                 pool_att = torch.zeros(B, K, options.max_len, S, device=device)
                 att_hist = torch.zeros(N, 0, S, device=device)
             logp = adjust_logprobs(logp, hist, seen, options, eos, unk, no_repeat, ban)
-            cand = (scores.reshape(N, 1) + logp.double()).reshape(B, K * V)  # (B, K*V) summed log-probs
+            cand = (scores.reshape(N, 1) + logp.to(acc)).reshape(B, K * V)  # (B, K*V) summed log-probs
             top_raw, top_idx = cand.topk(min(2 * K, K * V), dim=1)  # (B, 2K)
             top_src = base + top_idx // V  # (B, 2K) flat beam rows
             top_tok = top_idx % V

@@ -283,7 +283,9 @@ class Trainer:
         d = self.out_dir / STATE_DIR
         state = json.loads((d / STATE_FILE).read_text())
         self._load_model_state(load_file(str(d / "model.safetensors"), device=self.device))
-        tensors = load_file(str(d / "optimizer.safetensors"), device=self.device)
+        # on the CPU: load_state_dict moves each moment to its parameter's device and leaves "step"
+        # where a fresh optimizer keeps it (the CPU; a CUDA step costs a sync per parameter per step)
+        tensors = load_file(str(d / "optimizer.safetensors"), device="cpu")
         opt_state: dict = {}
         for key, v in tensors.items():
             pid, k = key.split(".", 1)

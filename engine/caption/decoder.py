@@ -131,8 +131,10 @@ class AttentionDecoder(nn.Module):
         cols = torch.cat([torch.full((o.shape[0],), t, device=tokens.device) for t, o in enumerate(outs)])
         logits = packed.new_zeros(N, T, packed.shape[-1])
         logits = logits.index_put((rows, cols), packed)  # (N, T, V), sorted order
-        attn = packed.new_zeros(N, T, features.shape[1])
-        attn = attn.index_put((rows, cols), torch.cat(alphas))  # (N, T, S)
+        # the weights' own dtype: under CUDA autocast the softmax gives fp32 while ``packed`` is bf16
+        alpha = torch.cat(alphas)  # (P, S)
+        attn = alpha.new_zeros(N, T, features.shape[1])
+        attn = attn.index_put((rows, cols), alpha)  # (N, T, S)
         return logits[inv], attn[inv]
 
     # ---- one step, for search --------------------------------------------------------------------

@@ -81,9 +81,9 @@ def method_registry(keyed_vectors=None) -> dict:
     return methods
 
 
-def abstractive_method(folder, beam: int = 4):
+def abstractive_method(folder, beam: int = 4, device: str | None = None):
     """The pointer-generator as an evaluated method (it writes text rather than choosing sentences);
-    loaded on first use."""
+    loaded on first use, on ``device`` (None: the best available, as ``--device`` says)."""
     from engine.paths import default_model
 
     folder = folder or default_model("summarizer")
@@ -93,7 +93,7 @@ def abstractive_method(folder, beam: int = 4):
         from engine.summarize.abstractive import Abstractor, default_options
 
         if "m" not in cache:
-            cache["m"] = Abstractor.load(folder, device="cpu")
+            cache["m"] = Abstractor.load(folder, device=device)
         return cache["m"].summarize(" ".join(sents), default_options(beam), n_best=1).text
 
     return run
@@ -185,7 +185,7 @@ def run(args) -> int:
     everything = load_examples(args.data, args.format)
     methods = method_registry(word_vectors(args, everything))
     if "abstractive" in wanted or args.model:
-        methods["abstractive"] = abstractive_method(args.model, args.beam)
+        methods["abstractive"] = abstractive_method(args.model, args.beam, getattr(args, "device", None))
     if wanted:
         methods = {m: methods[m] for m in wanted}
     examples = select_split(everything, args.split)

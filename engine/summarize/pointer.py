@@ -76,7 +76,7 @@ class PointerGenerator(nn.Module):
         packed = nn.utils.rnn.pack_padded_sequence(
             emb, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
-        out, last = self.encoder(packed)
+        out, last = self._run_encoder(packed)
         enc, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         final = torch.cat([last[0], last[1]], dim=-1)
         b = src.size(0)
@@ -90,6 +90,20 @@ class PointerGenerator(nn.Module):
             "mask": src != 0,
             "src": src,
         }
+
+    def _run_encoder(self, packed):
+        """The GRU. Under CUDA bf16 autocast torch would run it in fp16 (its autocast rule for cuDNN
+        RNNs hard-codes half precision; no GradScaler here): there it runs in its weights' dtype,
+        as :class:`engine.nn.recurrent.Recurrent` does."""
+        w = self.encoder.weight_ih_l0
+        if (
+            w.is_cuda
+            and torch.is_autocast_enabled("cuda")
+            and torch.get_autocast_dtype("cuda") == torch.bfloat16
+        ):
+            with torch.autocast("cuda", enabled=False):
+                return self.encoder(packed.to(w.dtype))
+        return self.encoder(packed)
 
     # ------------------------------------------------------------------------------- one step
     def _step(self, tokens: torch.Tensor, state: dict):
