@@ -55,18 +55,29 @@ def _gb(n: float) -> str:
 
 
 def check_fits(n_params: int, device: str = "cpu", what: str = "this model", extra_bytes: int = 0) -> int:
-    """Raise :class:`TooLargeError` when training ``n_params`` parameters (plus ``extra_bytes`` of
-    data held in memory) needs more than the free memory of ``device``; returns the estimate."""
-    need = n_params * BYTES_PER_PARAM + int(extra_bytes)
+    """Raise :class:`TooLargeError` when training ``n_params`` parameters needs more than the free
+    memory of ``device``, or ``extra_bytes`` of data held in the computer's memory (RAM, whatever
+    the device: the captioner's image features) do not fit there; returns the estimate. The data
+    were counted against the GPU's memory on CUDA, and the computer's memory went unchecked."""
+    on_gpu = str(device).startswith("cuda")
+    model = n_params * BYTES_PER_PARAM
+    need = model + (0 if on_gpu else int(extra_bytes))
     free = available_bytes(device)
     if free is not None and need > free:
-        where = "GPU memory" if str(device).startswith("cuda") else "memory"
+        where = "GPU memory" if on_gpu else "memory"
         raise TooLargeError(
             f"{what} does not fit: {n_params / 1e6:.1f} M parameters need at least {_gb(need)} of {where} "
             f"to train, and {_gb(free)} is free. Choose smaller sizes (embedding, hidden, vocabulary) "
             "or close other programs."
         )
-    return need
+    if on_gpu and extra_bytes:
+        ram = available_bytes("cpu")
+        if ram is not None and extra_bytes > ram:
+            raise TooLargeError(
+                f"{what} does not fit: its training data need {_gb(extra_bytes)} of the computer's memory, "
+                f"and {_gb(ram)} is free. Train on fewer images or close other programs."
+            )
+    return model + int(extra_bytes)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

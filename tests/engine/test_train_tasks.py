@@ -357,3 +357,21 @@ def test_a_run_whose_folder_was_deleted_is_not_resumed_as_if_it_were_there(tmp_p
     with pytest.raises(ValueError, match="cannot be resumed: its folder .* is gone"):
         task_jobs.summarizer_job({}, str(tmp_path), run_id=out["run_id"], isolate=False, store=store)
     assert store.get_run(out["run_id"])["status"] == "stopped"
+
+
+def test_data_held_in_ram_are_checked_against_ram_also_when_training_on_a_gpu(monkeypatch):
+    """The captioner's image features stay in the computer's memory: on CUDA they were counted
+    against the GPU's free memory (a small GPU refused a big image set) and RAM went unchecked."""
+    from engine import memory
+
+    free = {"cuda:0": 2_000_000_000, "cpu": 1_000_000_000}
+    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": free[str(device)])
+    features = 1_500_000_000  # more than the RAM, less than the GPU has
+    with pytest.raises(memory.TooLargeError, match="training data need 1.5 GB of the computer's memory"):
+        memory.check_fits(1_000, "cuda:0", "This captioner", extra_bytes=features)
+    free["cpu"] = 8_000_000_000
+    free["cuda:0"] = 1_000_000_000  # less GPU memory than the features take: they are not on it
+    assert memory.check_fits(1_000, "cuda:0", "This captioner", extra_bytes=features) > features
+    with pytest.raises(memory.TooLargeError, match="1.5 GB of memory"):  # on the CPU both count
+        free["cpu"] = 1_000_000_000
+        memory.check_fits(1_000, "cpu", "This captioner", extra_bytes=features)
