@@ -4,8 +4,9 @@ Candidate words are the words that are not stopwords (a stand-in for the paper's
 filter), contain a letter and are not bare numbers; inflections share one node (``light_stem``).
 Two candidates are linked when they occur within ``window`` words of each other in the same
 sentence, weighted by how often they do. PageRank ranks the nodes; the top third become
-keywords, and maximal runs of adjacent keywords in the text become key phrases, scored by the sum
-of their words' scores. Each phrase is shown in its most frequent spelling in the text.
+keywords, and maximal runs of adjacent keywords in the text (with only spaces between them: a
+comma, a full stop or a dash ends a run) become key phrases, scored by the sum of their words'
+scores. Each phrase is shown in its most frequent spelling in the text.
 """
 
 from __future__ import annotations
@@ -39,15 +40,19 @@ def extract_keywords(
         return []
     # tokens per sentence: (key or None, surface form); each distinct word is classified once
     keys: dict[str, str | None] = {}
-    docs = []
+    docs, breaks = [], []  # breaks: indices of tokens with more than spaces before them
     for sentence in sentences:
-        doc = []
+        doc, cut, end = [], set(), 0
         for m in find_words(sentence):
             word = m.group()
             if word not in keys:
                 keys[word] = _candidate(word)
+            if sentence[end : m.start()].strip():
+                cut.add(len(doc))
             doc.append((keys[word], word))
+            end = m.end()
         docs.append(doc)
+        breaks.append(cut)
     vocab: dict[str, int] = {}
     for doc in docs:
         for key, _ in doc:
@@ -80,10 +85,10 @@ def extract_keywords(
 
     phrase_score: dict[tuple[str, ...], float] = {}
     spellings: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-    for doc in docs:
+    for doc, cut in zip(docs, breaks):
         run: list[tuple[str, str]] = []
-        for key, surface in [*doc, (None, "")]:
-            if key is not None and key in keep and len(run) < max_phrase_words:
+        for i, (key, surface) in enumerate([*doc, (None, "")]):
+            if key is not None and key in keep and len(run) < max_phrase_words and i not in cut:
                 run.append((key, surface))
                 continue
             if run:

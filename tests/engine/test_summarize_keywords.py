@@ -47,3 +47,16 @@ def test_non_english_words_are_candidates():
 def test_stopword_lists():
     assert {"the", "and", "said"} <= STOPWORDS
     assert STOPWORDS < KEYWORD_STOPWORDS and "year" in KEYWORD_STOPWORDS and "year" not in STOPWORDS
+
+
+def test_a_phrase_never_runs_across_punctuation():
+    """Words on either side of a comma, full stop or dash were merged as if adjacent: the text
+    "inflation, unemployment" gave the key phrase "inflation unemployment"."""
+    sents = [
+        "Markets watched inflation, unemployment and wages.",
+        "Analysts said inflation, unemployment data mattered.",
+        "The report on inflation; unemployment came later.",
+    ]
+    phrases = [p.lower() for p in extract_keywords(sents, k=10)]
+    assert phrases and not any("inflation unemployment" in p for p in phrases), phrases
+    assert "inflation" in " ".join(phrases) and "unemployment" in " ".join(phrases)
