@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
@@ -352,6 +352,11 @@ class MainWindow(QMainWindow):
             room = screen.availableGeometry()
             w, h = min(w, room.width()), min(h, room.height())
         self.setMinimumSize(w, h)  # a smaller window grows to it
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ScreenChangeInternal:  # moved to another screen
+            self.fit_minimum()  # the minimum was fitted to the screen the window opened on
+        return super().event(event)
 
     # ================================================================= window state
     def _restore(self, panel: str | None) -> None:

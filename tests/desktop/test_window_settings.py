@@ -305,6 +305,29 @@ def test_a_larger_text_size_makes_the_window_larger_within_the_screen(qtbot, sta
     assert (w.minimumWidth(), w.minimumHeight()) == fits
 
 
+def test_moving_to_another_screen_fits_the_minimum_to_it(qtbot, start_app, monkeypatch):
+    """The minimum was fitted once, to the screen the window opened on: moved to a smaller
+    screen, the window could not be made to fit it."""
+    from PySide6.QtCore import QEvent, QRect
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import MIN_SIZE
+
+    run = start_app()
+    w = run.window
+    monkeypatch.setattr(w, "screen", lambda: None)  # a large screen
+    w.fit_minimum()
+    assert (w.minimumWidth(), w.minimumHeight()) == MIN_SIZE
+
+    class Small:
+        def availableGeometry(self):
+            return QRect(0, 0, 700, 480)
+
+    monkeypatch.setattr(w, "screen", lambda: Small())
+    QApplication.sendEvent(w, QEvent(QEvent.Type.ScreenChangeInternal))
+    assert (w.minimumWidth(), w.minimumHeight()) == (700, 480)
+
+
 def test_the_status_bar_names_the_chat_model_as_the_chat_model(qtbot, start_app):
     """It read "Model: dialogue, Summarizer, Captioner": a folder name beside task names."""
     run = start_app()
