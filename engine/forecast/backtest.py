@@ -109,6 +109,8 @@ def backtest(
     fits: dict[tuple[str, int], FoldResult] = {}
     jobs = [(meth, o) for o in outer for meth in dict.fromkeys(base + cands)]
     jobs += [(meth, o) for o in extra for meth in cands]
+    jobs.sort(key=lambda job: job[1])  # earliest origin first: the progress reads in order (auto's
+    # inner origins, before the first fold, came last); every fit is independent of the others
     for i, (meth, o) in enumerate(jobs):
         ctx.report(stage="backtest", method=meth, origin=o, done=i, total=len(jobs))
         fits[(meth, o)] = _fold(meth, y, o, horizon, m, ctx)

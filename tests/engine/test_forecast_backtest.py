@@ -63,3 +63,15 @@ def test_a_method_that_failed_some_folds_cannot_be_best():
     assert s["linear"]["failed"] >= 1 and s["linear"]["folds"] >= 1
     assert s["linear"]["mase"] < min(s["naive"]["mase"], s["drift"]["mase"])  # would win on its mean
     assert bt.best() == min(("naive", "drift"), key=lambda m: s[m]["mase"])
+
+
+def test_progress_goes_through_the_origins_in_order():
+    """Auto's inner origins, earlier than every fold, were fitted and reported last: the panel's
+    progress went 82, 88, 94, then back to 70 and 76."""
+    events = []
+    backtest(
+        series(110), 6, methods=["auto", "naive"], folds=3, season=12, options=CANDS, progress=events.append
+    )
+    origins = [e["origin"] for e in events if e.get("stage") == "backtest"]
+    assert origins == sorted(origins) and len(set(origins)) == 5
+    assert [e["done"] for e in events if e.get("stage") == "backtest"] == list(range(len(origins)))
