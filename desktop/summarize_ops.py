@@ -138,10 +138,20 @@ def summarize_text(
     if not text.strip():
         raise ValueError("Nothing to summarize: the text is empty. Paste a text or open a file.")
     prepared = prepare_text(text)
-    notes = []
-    if prepared != text.replace("\r\n", "\n").replace("\r", "\n"):
-        notes.append("The text was HTML: tags, scripts and styles were removed before summarizing.")
-    return _summarize(prepared, settings, origin, notes, progress, cancel, store, runner)
+    return _summarize(prepared, settings, origin, _markup_notes(text), progress, cancel, store, runner)
+
+
+def _markup_notes(text: str) -> list[str]:
+    """What prepare_text stripped from ``text``, asked the way it decides (pasted Markdown was
+    reported as HTML: any change to the text counted as HTML)."""
+    from engine.summarize.textio import looks_like_html, looks_like_markdown
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if looks_like_html(text):
+        return ["The text was HTML: tags, scripts and styles were removed before summarizing."]
+    if looks_like_markdown(text):
+        return ["The text was Markdown: its markup and code blocks were removed before summarizing."]
+    return []
 
 
 def summarize_file(path: str, settings: dict, *, progress=None, cancel=None, store=None, runner=None) -> dict:

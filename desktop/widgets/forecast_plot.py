@@ -5,6 +5,7 @@ plot. Every curve is created once and updated with ``setData``; zoom and pan are
 
 from __future__ import annotations
 
+import html
 import math
 
 from PySide6.QtGui import QImageWriter
@@ -17,6 +18,7 @@ HISTORY_COLOR_DARK = "#7a8494"  # on the dark theme's pane (4.5:1; graphics need
 FORECAST_COLOR = "#4f62e8"
 BACKTEST_COLOR = "#e67e22"
 FAN_POINTS = 1500  # most vertices per edge of an interval fan
+MAX_LABEL_CHARS = 60  # a longer column name is elided in the axis label, title and legend
 LEGEND_MARGIN = 12, 8  # px between the legend and the plot's edges
 # where the legend may stand, in order of preference: (item/parent anchor, offset signs)
 CORNERS = {
@@ -104,7 +106,7 @@ class ForecastPlot(QWidget):
             self.set_dated(dated)
         self.history.setData(_arr(x), _arr(y))
         self._show_values(bool(x))
-        self.plot.setLabel("left", label)
+        self.plot.setLabel("left", label_html(label))
         self.split.setValue(x[-1] if x else 0)
         self.split.setVisible(bool(x))
         self.place_legend()
@@ -125,7 +127,7 @@ class ForecastPlot(QWidget):
             getattr(self, key).setData(fx[keep], band[keep])
         for item in self._fan_items:
             item.setVisible(True)
-        self._title = _title(result)
+        self._title = label_html(_title(result), limit=None)
         self.widget.setTitle(self._title, color=theme.current_colors()["muted"], size="10pt")
         self.place_legend()
 
@@ -134,7 +136,7 @@ class ForecastPlot(QWidget):
         self.backtest.setData(_arr(x), _arr(y), connect="finite")
         self.legend.removeItem(self.backtest)
         if len(x):
-            self.legend.addItem(self.backtest, label)
+            self.legend.addItem(self.backtest, label_html(label))
         self.place_legend()
 
     def place_legend(self) -> None:
@@ -184,7 +186,7 @@ class ForecastPlot(QWidget):
         )
 
     def legend_labels(self) -> list[str]:
-        return [label.text for _, label in self.legend.items]
+        return [html.unescape(label.text) for _, label in self.legend.items]  # as shown
 
     def show_backtest(self, on: bool) -> None:
         self.backtest.setVisible(on)
@@ -241,6 +243,17 @@ class ForecastPlot(QWidget):
         return str(target)
 
 
+def label_html(text: str, limit: int | None = MAX_LABEL_CHARS) -> str:
+    """``text`` for a pyqtgraph label, which reads HTML: a column "temp<5 & rain>3" showed "temp3"
+    and "<b>sales</b>" bold. Escaped, and elided with "…" past ``limit`` characters (a 300-character
+    name filled the plot's left edge)."""
+    return html.escape(_elide(str(text), limit), quote=False)
+
+
+def _elide(text: str, limit: int | None = MAX_LABEL_CHARS) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def history_color(c: dict) -> str:
     """The history line's colour for the theme colours ``c``: a lighter grey on a dark pane."""
     return HISTORY_COLOR_DARK if _luminance(c["pane"]) < 0.2 else HISTORY_COLOR
@@ -294,4 +307,5 @@ def _title(result: dict) -> str:
     method = result.get("method", "")
     if method == "auto" and result.get("chosen"):
         method = f"auto → {' + '.join(result['chosen'])}"
-    return f"{result.get('name', '')}: {result.get('horizon', 0)}-step forecast · {method}"
+    name = _elide(str(result.get("name", "")))
+    return f"{name}: {result.get('horizon', 0)}-step forecast · {method}"

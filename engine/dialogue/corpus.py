@@ -244,7 +244,7 @@ def _read_text(path) -> str:
         raise ValueError(f"{p} is a folder; with --format give a corpus file in it")
     if not p.is_file():
         raise FileNotFoundError(f"corpus file not found: {p}")
-    from engine.summarize.textio import decode_bytes
+    from engine.text.decode import decode_bytes
 
     # UTF-8 (with Excel's BOM), UTF-16 with its BOM, or Windows-1252 (Latin-1 files: "héllo" was
     # learned as "h\ufffdllo"); binary files and other legacy encodings are refused by name

@@ -9,6 +9,7 @@ changed on the way (sorted, merged, interpolated, capped) is listed in ``Series.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 import warnings as _warnings
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.forecast.series import DEFAULT_MAX_POINTS, Series, _trim_and_fill, clean_dated, spike_note
+from engine.text.decode import SNIFF_BYTES, sniff_encoding
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are refused before reading
 NUMERIC_SHARE = 0.9  # a column is numeric when at least this share of its entries parse as numbers
@@ -47,10 +49,15 @@ EPOCH_SECONDS = (1e8, 4.2e9)  # 1973 … 2103 as seconds since 1970 (×1000: mil
 _NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "missing"}
 
 
-def _sniff(path: Path) -> tuple[str, bool]:
-    """(separator, has_header) from the first 64 KB."""
-    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-        head = fh.read(65536)
+def _sniff(path: Path) -> tuple[str, bool, str]:
+    """(separator, has_header, encoding) from the first 64 KB. The encoding was fixed to UTF-8:
+    UTF-16 files failed with NULs in the column names and Latin-1/Windows-1252 ones read as
+    mojibake; it is now found as Summarize finds it (engine.text.decode), binary data refused."""
+    with path.open("rb") as fh:
+        raw = fh.read(SNIFF_BYTES)
+    complete = len(raw) < SNIFF_BYTES
+    encoding = sniff_encoding(raw, complete, path.name)
+    head = codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=complete)
     lines = [ln for ln in head.splitlines() if ln.strip()]
     if not lines:
         raise ValueError(f"{path.name} is empty")
@@ -68,7 +75,14 @@ def _sniff(path: Path) -> tuple[str, bool]:
         sep = r"\s+"
     fields = re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)
     has_header = not all(_is_number(f) for f in fields)
-    return sep, has_header
+    return sep, has_header, encoding
+
+
+def _after_ascii(path: Path) -> str:
+    """The encoding of a file whose first 64 KB read as UTF-8 but a later byte does not: Windows-1252
+    when that start is plain ASCII (an old export), else UTF-8, with the stray bytes replaced."""
+    with path.open("rb") as fh:
+        return "cp1252" if fh.read(SNIFF_BYTES).isascii() else "utf-8"
 
 
 def _is_number(text: str) -> bool:
@@ -93,26 +107,29 @@ def read_table(path) -> pd.DataFrame:
         raise ValueError(
             f"{p.name} is {size / 2**20:,.0f} MiB; files over {MAX_FILE_BYTES // 2**20} MiB are refused"
         )
-    sep, has_header = _sniff(p)
+    sep, has_header, encoding = _sniff(p)
+    options = dict(
+        sep=sep,
+        header=0 if has_header else None,
+        skipinitialspace=True,
+        low_memory=False,
+        # a semicolon file's numbers may use decimal commas and thousands dots: read as text
+        dtype=str if sep == ";" else None,
+    )
     try:
-        df = pd.read_csv(
-            p,
-            sep=sep,
-            header=0 if has_header else None,
-            encoding="utf-8-sig",
-            encoding_errors="replace",
-            skipinitialspace=True,
-            low_memory=False,
-            # a semicolon file's numbers may use decimal commas and thousands dots: read as text
-            dtype=str if sep == ";" else None,
-        )
+        try:
+            # strict, so that a Latin-1 byte after the first 64 KB of ASCII is not read as U+FFFD
+            errors = "strict" if encoding == "utf-8" else "replace"
+            df = pd.read_csv(p, encoding=encoding, encoding_errors=errors, **options)
+        except UnicodeDecodeError:  # read again, only for such a file
+            df = pd.read_csv(p, encoding=_after_ascii(p), encoding_errors="replace", **options)
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"{p.name} has no data") from exc
     except pd.errors.ParserError as exc:
         raise ValueError(f"{p.name} could not be parsed as a table: {exc}") from exc
     if not has_header:
         df.columns = ["value"] if df.shape[1] == 1 else [f"col{i}" for i in range(df.shape[1])]
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = [str(c).replace("\x00", "").strip() for c in df.columns]  # NULs cut messages short
     if len(df) == 0:
         raise ValueError(f"{p.name} has a header but no data rows")
     return df

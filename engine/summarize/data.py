@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.summarize.textio import decode_bytes
+from engine.text.decode import decode_bytes
 
 SPLITS = ("test", "train", "all")
 TEST_BUCKETS = frozenset({0, 1})  # md5(id) % 10 in this set -> test

@@ -1,9 +1,7 @@
 """Turning what a person hands the summarizer (a file, stdin, a paste) into plain text, or a clear error.
 
-- Binary files (NUL bytes, or a known signature such as PDF, PNG, ZIP) are refused with a message.
-- Text is decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, and otherwise as Windows-1252
-  when that yields readable text (a stray Latin-1 pound sign in an old article); bytes that are
-  neither are refused.
+- Bytes are decoded by ``engine.text.decode.decode_bytes`` (re-exported here): binary files are
+  refused; UTF-8, UTF-16 (with or without a BOM) and Windows-1252 are read.
 - HTML is reduced to its text with the standard library's ``html.parser``: scripts, styles and the
   head are dropped, block elements become paragraph breaks, entities are decoded.
 """
@@ -12,23 +10,12 @@ from __future__ import annotations
 
 import re
 import sys
-import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
-MAX_BYTES = 50 * 1024 * 1024  # refuse inputs larger than this (50 MB) rather than exhaust memory
+from engine.text.decode import decode_bytes
 
-_SIGNATURES = {
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"PK\x03\x04": "a ZIP archive (or an Office document)",
-    b"\x1f\x8b": "a gzip archive",
-    b"\x7fELF": "a program (ELF binary)",
-    b"MZ": "a Windows program",
-    b"SQLite format 3": "an SQLite database",
-}
+MAX_BYTES = 50 * 1024 * 1024  # refuse inputs larger than this (50 MB) rather than exhaust memory
 
 
 def read_source(path: str) -> str:
@@ -51,56 +38,6 @@ def read_source(path: str) -> str:
     if len(data) > MAX_BYTES:
         raise ValueError(f"{name}: more than the {MAX_BYTES // 2**20} MB limit")
     return prepare_text(decode_bytes(data, name))
-
-
-def decode_bytes(data: bytes, name: str = "input") -> str:
-    """Decode file contents to text, refusing binary data with a message that names ``name``."""
-    for magic, kind in _SIGNATURES.items():
-        if data.startswith(magic):
-            raise ValueError(f"{name}: looks like {kind}, not text")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{name}: damaged UTF-16 text ({exc.reason})") from None
-    if b"\x00" in data[:65536]:
-        raise ValueError(f"{name}: looks like a binary file (it contains NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    else:
-        return _checked(text, name)
-    if _accented_share(text) > 0.3:  # Russian in Windows-1251, Chinese in GBK…: mojibake
-        raise ValueError(
-            f"{name}: is not UTF-8 and does not read as Western European text either (another "
-            "encoding?); save it as UTF-8 and try again"
-        )
-    return _checked(text, name)
-
-
-def _checked(text: str, name: str) -> str:
-    if _control_share(text) > 0.01:
-        raise ValueError(f"{name}: cannot be read as text (too many control or undecodable bytes)")
-    return text
-
-
-def _accented_share(text: str) -> float:
-    """Share of the letters that are not ASCII: a few percent in French or German, most of them when
-    another encoding's bytes are read as Windows-1252."""
-    letters = [c for c in text[:200_000] if c.isalpha()]
-    return sum(not c.isascii() for c in letters) / len(letters) if letters else 0.0
-
-
-def _control_share(text: str) -> float:
-    """Share of characters that are control codes (other than tab and line breaks) or undecodable."""
-    sample = text[:200_000]
-    if not sample:
-        return 0.0
-    bad = sum(
-        1 for c in sample if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v")
-    )
-    return bad / len(sample)
 
 
 _HTML_HINT = re.compile(
@@ -177,6 +114,7 @@ class _TextExtractor(HTMLParser):
         "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
         "article", "header", "blockquote", "pre", "hr", "dd", "dt", "figcaption", "main", "aside",
     }  # fmt: skip
+    CELL = {"td", "th"}  # table cells were glued together ("<td>c1</td><td>c2</td>" read "c1c2")
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -190,12 +128,16 @@ class _TextExtractor(HTMLParser):
             self.skip_depth += 1
         elif tag in self.BLOCK:
             self.parts.append("\n\n")
+        elif tag in self.CELL:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag):
         if tag in self.SKIP:
             self.skip_depth = max(0, self.skip_depth - 1)
         elif tag in self.BLOCK:
             self.parts.append("\n\n")
+        elif tag in self.CELL:
+            self.parts.append(" ")
 
     def handle_data(self, data):
         if not self.skip_depth:
