@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 from engine.cli_args import db_file, json_text, positive
@@ -60,24 +61,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _emit(args: argparse.Namespace, obj, lines: list[str]) -> None:
+    """``obj`` as JSON (exact: escapes keep control characters) or ``lines`` for people, in which
+    stored control characters are shown, not sent: BEL rang, ESC[31m turned the terminal red."""
     if args.json:
         print(json_text(obj, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(lines))
+        print("\n".join(_shown(line) for line in lines))
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(text, one_line: bool = False) -> str:
+    """``text`` for a terminal: control characters (Unicode Cc, as escape sequences, BEL and NUL
+    are) written as ``\\xNN``; newlines and tabs kept, or for ``one_line`` fields newlines as ``\\n``."""
+    keep = "\t" if one_line else "\n\t"
+    return "".join(
+        ch if ch in keep or unicodedata.category(ch) != "Cc" else _ESCAPES.get(ch, f"\\x{ord(ch):02x}")
+        for ch in str(text)
+    )
 
 
 def _list(store, args) -> None:
     if args.kind != "conversations":
         rows = getattr(store, f"list_{args.kind}")(limit=args.limit)
-        lines = [f"{r['id']:>5}  {r['created_at']:<24} {_name(ONE_OF[args.kind], r)}" for r in rows]
+        names = [_shown(_name(ONE_OF[args.kind], r), one_line=True) for r in rows]
+        lines = [f"{r['id']:>5}  {r['created_at']:<24} {name}" for r, name in zip(rows, names)]
         _emit(args, rows, lines if rows else [f"no {args.kind}"])
         return
     convs = store.list_conversations()[: args.limit]
     lines = [f"{'id':>5}  {'updated':<24} {'msgs':>5}  title"]
-    lines += [
-        f"{c['id']:>5}  {c['updated_at']:<24} {c['message_count']:>5}  {c['title'] or '(untitled)'}"
-        for c in convs
-    ]
+    for c in convs:
+        title = _shown(c["title"] or "(untitled)", one_line=True)
+        lines.append(f"{c['id']:>5}  {c['updated_at']:<24} {c['message_count']:>5}  {title}")
     _emit(args, convs, lines if convs else ["no conversations"])
 
 
@@ -92,7 +108,8 @@ def _search(store, args) -> None:
     lines = []
     for h in hits:
         where = f" in conversation {h['conversation_id']}" if h["kind"] == "message" else ""
-        lines += [f"{h['kind']} {h['id']}{where}: {h['title']}  ({h['created_at']})", f"    {h['snippet']}"]
+        head = f"{h['kind']} {h['id']}{where}: {_shown(h['title'], one_line=True)}  ({h['created_at']})"
+        lines += [head, f"    {_shown(h['snippet'], one_line=True)}"]
     if any(h["kind"] != "message" for h in hits):
         lines.append("(open a summary, caption or forecast with: history --db FILE show KIND ID)")
     _emit(args, hits, lines if hits else ["no matches"])
@@ -101,22 +118,23 @@ def _search(store, args) -> None:
 def _show(store, args) -> None:
     row = getattr(store, f"get_{args.kind}")(args.id)
     meta = row.get("meta") or {}
-    head = f"{args.kind} {row['id']}: {_name(args.kind, row)}  ({row['created_at']})"
+    head = f"{args.kind} {row['id']}: {_shown(_name(args.kind, row), one_line=True)}  ({row['created_at']})"
     if args.kind == "summary":
-        body = [f"method: {row['method']}", "", row["summary"], "", "source:", row["source"]]
+        method = _shown(row["method"], one_line=True)
+        body = [f"method: {method}", "", row["summary"], "", "source:", row["source"]]
     elif args.kind == "caption":
         scenes = [_scene_line(s) for s in meta.get("scenes") or [] if isinstance(s, dict)]
         body = [row["caption"], *(["scenes:", *scenes] if scenes else [])]
     else:
         mean = ", ".join(f"{v:.6g}" for v in meta.get("mean") or [] if isinstance(v, (int, float)))
-        body = [f"method: {row['method']}, horizon {row['horizon']}", f"mean: {mean}"]
+        body = [f"method: {_shown(row['method'], one_line=True)}, horizon {row['horizon']}", f"mean: {mean}"]
     _emit(args, row, [head, *body])
 
 
 def _scene_line(scene: dict) -> str:
     start = scene.get("start_s")
     when = f"{start:.1f} s" if isinstance(start, (int, float)) and not isinstance(start, bool) else "?"
-    return f"  {when}: {scene.get('caption', '')}"
+    return f"  {when}: {_shown(scene.get('caption', ''), one_line=True)}"
 
 
 def _delete(store, args) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
@@ -301,10 +303,14 @@ def _settings_line(settings: dict | None) -> str:
 def to_markdown(conversation: dict, thread: list[tuple[dict, int, int]]) -> str:
     """Readable Markdown of one thread: ``thread`` holds (message, version number, versions there).
 
-    Message text is written as is (it is Markdown already, as the chat bubbles show it). Notes in
+    Message text is Markdown already (as the chat bubbles show it) and is written as such, except
+    what would break the document or lose text (see :func:`markdown_text`): it was written as is,
+    so a message starting with ``#`` became a heading of the document, an unclosed fence turned
+    every later section into code, NULs went into the file and ``List<String>`` vanished. Notes in
     italics say which version of a reply this is, a non-complete status and the user's feedback.
     """
-    title = conversation["title"] or "Untitled conversation"
+    title = _inline_text(conversation["title"] or "Untitled conversation")
+    title = re.sub(r"([ \t])(#+[ \t]*)$", r"\1\\\2", title)  # not a closing sequence: "C #" kept its #
     lines = [f"# {title}", ""]
     facts = [f"created {conversation['created_at']}", f"updated {conversation['updated_at']}"]
     if conversation["model"]:
@@ -325,5 +331,70 @@ def to_markdown(conversation: dict, thread: list[tuple[dict, int, int]]) -> str:
         if msg["latency_ms"] is not None and msg["role"] == "bot":
             notes.append(f"{msg['latency_ms']:.0f} ms")
         lines += ["", f"### {ROLE_LABELS[msg['role']]}", "", "_" + " · ".join(notes) + "_", ""]
-        lines.append(msg["text"] if msg["text"].strip() else "_(empty)_")
-    return "\n".join(lines) + "\n"
+        lines.append(markdown_text(msg["text"]) if msg["text"].strip() else "_(empty)_")
+    return _no_controls("\n".join(lines) + "\n")
+
+
+def _no_controls(text: str) -> str:
+    """Line breaks as \\n; other control characters (Unicode Cc but \\n and \\t: NUL, BEL, ESC …)
+    as U+FFFD, so the file stays text and the gap shows."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "\ufffd" for ch in text)
+
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")  # an ATX heading
+_UNDERLINE = re.compile(r"^( {0,3})(=+|-+)[ \t]*$")  # under a line of text: a setext heading
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+_RAW = re.compile(r"<|&(?=#?\w+;)")  # an HTML tag or comment, an entity
+
+
+def markdown_text(text: str) -> str:
+    """A message's Markdown as a part of the export: control characters replaced, a fence left open
+    closed at its end, headings (``# …``, a line under text made of ``=`` or ``-``) escaped so they
+    do not become the document's, and ``<`` and entities outside code escaped (``List<String>``
+    showed as "List")."""
+    out: list[str] = []
+    block: list[str] = []  # lines outside fenced code
+    fence = ""
+    for line in _no_controls(text).split("\n"):
+        m = _FENCE.match(line)
+        if fence:
+            out.append(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+                fence = ""
+        elif m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            out += _escaped_block(block)
+            block = []
+            out.append(line)
+            fence = m.group(1)
+        else:
+            block.append(line)
+    out += _escaped_block(block)
+    if fence:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def _escaped_block(lines: list[str]) -> list[str]:
+    """Lines outside fenced code: headings escaped, ``<`` and entities outside code spans."""
+    if not lines:
+        return []
+    text = []
+    for i, line in enumerate(lines):
+        line = _HEADING.sub(r"\1\\\2", line)
+        if i and lines[i - 1].strip():
+            line = _UNDERLINE.sub(r"\1\\\2", line)
+        text.append(line)
+    paragraphs = re.split(r"(\n[ \t]*\n)", "\n".join(text))  # code spans end with a paragraph
+    return "".join(_inline_text(p) if i % 2 == 0 else p for i, p in enumerate(paragraphs)).split("\n")
+
+
+def _inline_text(text: str) -> str:
+    """``<`` and entities outside code spans backslash-escaped."""
+    parts, pos = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        parts += [_RAW.sub(r"\\\g<0>", text[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    parts.append(_RAW.sub(r"\\\g<0>", text[pos:]))
+    return "".join(parts)

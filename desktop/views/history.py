@@ -9,8 +9,10 @@ deleted (Del or the context menu). Esc or clearing the field brings the list bac
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -63,7 +65,32 @@ def highlight(text: str, matches: list, mark_bg: str, mark_fg: str) -> str:
 def _plain(text: str) -> str:
     for marker in ("**", "__", "`"):  # Markdown emphasis reads as noise in a one-line snippet
         text = text.replace(marker, "")
-    return html.escape(text)
+    return html.escape(_breakable(text))
+
+
+BREAK_EVERY = 12  # characters between the break chances put into a long word
+_LONG_RUN = re.compile(rf"\S{{{2 * BREAK_EVERY},}}")
+
+
+def _breakable(text: str) -> str:
+    """Zero-width spaces every BREAK_EVERY characters of a long word (a URL, a hash), where they
+    split no character from its marks, no emoji and no joined script: a label wraps at word
+    boundaries only, so the end of such a word ran past the row's edge."""
+
+    def split(m: re.Match) -> str:
+        word, out = m.group(), []
+        last = 0
+        for i in range(1, len(word)):
+            if i - last >= BREAK_EVERY and _break_ok(word[i - 1]) and _break_ok(word[i]):
+                out.append(word[last:i])
+                last = i
+        return "\u200b".join([*out, word[last:]])
+
+    return _LONG_RUN.sub(split, text)
+
+
+def _break_ok(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LNP" and unicodedata.bidirectional(ch) != "AL"
 
 
 def _result_html(r: dict, c: dict[str, str]) -> tuple[str, str]:
@@ -73,8 +100,11 @@ def _result_html(r: dict, c: dict[str, str]) -> tuple[str, str]:
     kind = KIND_LABELS.get(r.get("kind"), r.get("kind", ""))
     title = r.get("title") or "Untitled"
     text, marks = r.get("snippet_text", r.get("snippet", "")), r.get("matches", [])
+    # FSI … PDI: the title is a unit of its own direction; in a Hebrew title the meta landed between
+    # its words ("abc · Chat · 14:01 שלום 2024 עולם")
     rich = (
-        f"<div><b>{html.escape(title)}</b> <span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
+        f"<div><b>\u2068{html.escape(_breakable(title))}\u2069</b> "
+        f"<span style='color:{c['muted']}'>· {kind} · {short}</span></div>"
         f"<div style='color:{c['text']}'>"
         f"{highlight(text, marks, c['accent_soft'], c['accent_text_on_soft'])}</div>"
     )
@@ -220,9 +250,13 @@ class HistoryPane(QWidget):
                 self._fit_row(item, label)
 
     def _fit_row(self, item: QListWidgetItem, label: QLabel) -> None:
-        label.setFixedWidth(max(self.results.viewport().width() - 20, 160))
-        label.adjustSize()
-        item.setSizeHint(label.sizeHint())
+        """The row as tall as its label's text wrapped at the row's width (its size hint, the text
+        unwrapped, was 46089×78 for a long URL, and the snippet line fell off the row)."""
+        width = max(self.results.viewport().width() - 20, 160)
+        label.setFixedWidth(width)
+        height = label.heightForWidth(width)
+        label.resize(width, height)
+        item.setSizeHint(QSize(width, height))
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
