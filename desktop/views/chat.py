@@ -21,6 +21,7 @@ from desktop.widgets.message_list import MessageList
 from desktop.widgets.panel_parts import min_width_for_text
 from engine.decoding import DecodeOptions
 from engine.history import make_title
+from engine.text.decode import decode_bytes
 
 DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message box
 SAVE_SETTINGS_MS = 600
@@ -324,10 +325,14 @@ class ChatPanel(QWidget):
             if path.suffix.lower() == ".json":
                 self.service.import_conversation(str(path))
             elif path.is_file() and path.stat().st_size <= DROP_TEXT_LIMIT:
+                # decoded as Summarize does (UTF-16 with a BOM, Windows-1252): read as UTF-8 only,
+                # a Latin-1 or smart-quoted file was "not a text file"
                 try:
-                    self.composer.set_text(path.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
+                    text = decode_bytes(path.read_bytes(), path.name)
+                except (OSError, ValueError):
                     self.notice_requested.emit(f"{path.name} is not a text file.", "warning", None)
+                else:
+                    self.composer.set_text(text.replace("\r\n", "\n").replace("\r", "\n"))
             else:
                 self.notice_requested.emit(f"{path.name} cannot be used in the chat.", "warning", None)
 

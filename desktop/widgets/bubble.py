@@ -11,11 +11,12 @@ import re
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
+from PySide6.QtGui import QGuiApplication, QKeySequence, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -44,14 +45,82 @@ MAX_RENDER_CHARS = 20000  # longer texts are shown cut (the whole text is stored
 BUBBLE_PADDING = 30  # left + right inner margins of a bubble, px
 STATUS_TAGS = {"stopped": "Stopped", "error": "Error — reply failed", "streaming": "Interrupted"}
 
+_MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
+_LINE_ENDS = re.compile("\r\n?|[\x85\u2028\u2029]")
+_SOFT = " \ue001"  # put before a line end; after parsing, "<_SOFT> " is a soft break (the space)
+_AMP = "\ue002"  # stands for the "&" of an entity while Markdown is parsed
+_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+# lines a marker would change the meaning of: fences, ATX headings, rules, underlines, table rules
+_NO_MARK = re.compile(r"^ {0,3}(?:```|~~~|#{1,6}(?:\s|$))|^[\s=*_:|+-]*$")
+ZWSP = "\u200b"
+LONG_RUN = 24  # characters without a break: from here a run may break anywhere in a bubble
+_LONG = re.compile(rf"[^\s\u200b]{{{LONG_RUN},}}")
+
+
+def _mark_lines(text: str) -> str:
+    """The text with a soft-break marker at the end of each line that may run on into the next."""
+    lines = text.split("\n")
+    for i in range(len(lines) - 1):
+        if lines[i + 1].strip() and not _NO_MARK.match(lines[i]):
+            lines[i] += _SOFT
+    return "\n".join(lines)
+
+
+def _replace_all(doc: QTextDocument, find: str, put: str) -> None:
+    cursor = doc.find(find)
+    while not cursor.isNull():
+        cursor.insertText(put)
+        cursor = doc.find(find, cursor)
+
+
+def _break_long_runs(doc: QTextDocument) -> None:
+    """A break chance (zero-width space) after each character of a long word, URL or blob: QLabel
+    wraps only at word boundaries, so such a run was cut off at the bubble's right edge."""
+    cursor = QTextCursor(doc)
+    block = doc.begin()
+    while block.isValid():
+        if not block.blockFormat().nonBreakableLines():  # code blocks are not wrapped at all
+            for run in reversed(list(_LONG.finditer(block.text()))):
+                for i in range(run.end() - 1, run.start(), -1):
+                    cursor.setPosition(block.position() + i)
+                    cursor.insertText(ZWSP)
+        block = block.next()
+
 
 def render_markdown(text: str) -> str:
-    """Markdown -> HTML through Qt's own parser (QTextDocument.setMarkdown)."""
+    """Markdown -> HTML through Qt's own parser (QTextDocument.setMarkdown).
+
+    The text is what a person or the bot wrote, so HTML in it stays text (``List<String>`` showed
+    as "List", ``<img>`` as an empty bubble) and so do entities (``&amp;``); every line break is
+    kept (Markdown joins lines, so a list typed with Shift+Enter became one line), and a long run
+    without spaces wraps instead of being cut off.
+    """
+    text = _LINE_ENDS.sub("\n", text)
+    protect = _SOFT[1] not in text and _AMP not in text  # else (never typed in practice) plain Markdown
+    if protect:
+        text = _mark_lines(_ENTITY.sub(_AMP, text))
     doc = QTextDocument()
-    doc.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub)
+    doc.setUndoRedoEnabled(False)
+    doc.setMarkdown(text, _MARKDOWN)
+    edit = QTextCursor(doc)
+    edit.beginEditBlock()  # one layout at the end, not one per change
+    if protect:
+        _replace_all(doc, _SOFT + " ", "\u2028")  # a line break inside the paragraph
+        _replace_all(doc, _SOFT, "")  # at the end of a block: nothing to break
+        _replace_all(doc, _AMP, "&")
+    _break_long_runs(doc)
+    edit.endEditBlock()
     # toHtml() writes the font of the moment into <body style=…>: without it the bubble follows the
     # label's font, so a new text size in Settings applies to the messages already shown too
     return _BODY_STYLE.sub("<body>", doc.toHtml(), count=1)
+
+
+def shown_selection(selected: str) -> str:
+    """A bubble's selected text as copied: without the break chances of ``_break_long_runs`` (a
+    copied URL must work) and with newlines for Qt's separators."""
+    for sep in ("\u2029", "\u2028", "\ufdd0", "\ufdd1"):
+        selected = selected.replace(sep, "\n")
+    return selected.replace(ZWSP, "").replace("\xa0", " ")
 
 
 def display_text(text: str) -> tuple[str, bool]:
@@ -85,6 +154,7 @@ class MessageRow(QWidget):
         self._editor: QWidget | None = None
         self._selected = False
         self._ideal = 0.0
+        self._chars = 0  # characters shown (Select All)
         self._max_width = 600
         self._tabbable = True
         outer = QHBoxLayout(self)
@@ -109,6 +179,10 @@ class MessageRow(QWidget):
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
         self.text.installEventFilter(self)
+        self.text.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)  # its Copy kept the ZWSPs
+        self.text.customContextMenuRequested.connect(self._text_menu)
+        self._link = ""
+        self.text.linkHovered.connect(lambda link: setattr(self, "_link", link))
         self.bubble.installEventFilter(self)
         inner.addWidget(self.text)
         self.footer = QHBoxLayout()
@@ -305,6 +379,7 @@ class MessageRow(QWidget):
         doc.setDefaultFont(self.text.font())
         doc.setHtml(html)
         self._ideal = doc.idealWidth()
+        self._chars = doc.characterCount() - 1
         self._fit_width()
 
     def _fit_width(self) -> None:
@@ -318,6 +393,23 @@ class MessageRow(QWidget):
 
     def full_text(self) -> str:
         return self._streaming_text if self._streaming_text is not None else self.message.get("text") or ""
+
+    def copy_selection(self) -> None:
+        if self.text.hasSelectedText():
+            QGuiApplication.clipboard().setText(shown_selection(self.text.selectedText()))
+
+    def _text_menu(self, pos) -> None:
+        """QLabel's own menu (Copy, Copy Link Location, Select All), copying what is shown."""
+        menu = QMenu(self.text)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        copy = menu.addAction("Copy", self.copy_selection)
+        copy.setEnabled(self.text.hasSelectedText())
+        link = self._link
+        if link:
+            menu.addAction("Copy Link Location", lambda: QGuiApplication.clipboard().setText(link))
+        menu.addSeparator()
+        menu.addAction("Select All", lambda: self.text.setSelection(0, self._chars))
+        menu.popup(self.text.mapToGlobal(pos))
 
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.full_text())
@@ -396,6 +488,10 @@ class MessageRow(QWidget):
             self._ideal = doc.idealWidth()
             self._fit_width()
             return False
+        copy = event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Copy)
+        if obj is self.text and copy:
+            self.copy_selection()
+            return True
         released = event.type() == QEvent.Type.MouseButtonRelease
         if released and self.role == "bot" and not self.text.hasSelectedText():
             self.action.emit("select", self.mid, None)

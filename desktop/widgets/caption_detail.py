@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -24,6 +24,7 @@ from desktop import theme
 from desktop.widgets.attention_image import AttentionImage, jpeg_qimage
 from desktop.widgets.caption_grid import thumb_icon
 from desktop.widgets.keyword_chips import FlowLayout
+from desktop.widgets.notice import plain_tip
 
 HINT = "Click a word to see where the model looked while writing it."
 CLIP_HINT = "The clip caption comes from the mean of all sampled frames; its maps are drawn on the first."
@@ -32,6 +33,15 @@ CLIP_HINT = "The clip caption comes from the mean of all sampled frames; its map
 def clock(seconds: float) -> str:
     m, s = divmod(round(max(0.0, float(seconds))), 60)
     return f"{m}:{s:02d}"
+
+
+def shown_name(name: str) -> str:
+    """A file name for one line, left to right: a tab or newline in it as a space (the newline wrapped
+    the title), other control characters as �, and a left-to-right mark first (a Hebrew name took
+    the line's direction from its first letter and read "png.…")."""
+    return "\u200e" + "".join(
+        " " if c in "\t\n\r\v\f" else "\ufffd" if c < " " or c == "\x7f" else c for c in name
+    )
 
 
 def _label(name: str = "", wrap: bool = True) -> QLabel:
@@ -58,6 +68,9 @@ class CaptionDetail(QWidget):
         head = QHBoxLayout()
         self.title = QLabel("Caption")
         self.title.setObjectName("PaneTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a file name, not HTML
+        self.title.setMinimumWidth(40)  # a long name is elided, not a reason to widen the pane
+        self._title = "Caption"
         head.addWidget(self.title, 1)
         self.copy_button = QToolButton()
         self.copy_button.setText("Copy")
@@ -111,7 +124,7 @@ class CaptionDetail(QWidget):
         self, text: str = "Select a picture to see its caption and where the model looked."
     ) -> None:
         self.item = self.view = None
-        self.title.setText("Caption")
+        self._set_title("Caption")
         self.meta.setText("")
         self.timeline.clear()
         self.timeline.hide()
@@ -121,7 +134,7 @@ class CaptionDetail(QWidget):
 
     def show_item(self, item: dict) -> None:
         self.item = item
-        self.title.setText(item["name"])
+        self._set_title(item["name"])
         self.meta.setText(_describe(item))
         self.meta.setToolTip(item["path"] + (f"\nSHA-256 {item['sha256']}" if item.get("sha256") else ""))
         self.note.setText(item.get("note") or "")
@@ -142,6 +155,26 @@ class CaptionDetail(QWidget):
             self._show_view(None, None, f"This file could not be used.\n\n{item['error']}")
         else:
             self._show_view(item, jpeg_qimage(item.get("preview")), _no_picture(item))
+
+    def _set_title(self, name: str) -> None:
+        self._title = name
+        self.title.setToolTip("" if name == "Caption" else plain_tip(name))
+        self._elide_title()
+
+    def _elide_title(self) -> None:
+        """The name cut with "…" to the label's width (the whole name is the tooltip)."""
+        metrics = self.title.fontMetrics()
+        width = max(self.title.width(), 40)
+        self.title.setText(metrics.elidedText(shown_name(self._title), Qt.TextElideMode.ElideRight, width))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide_title()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "_title"):  # a new text size
+            self._elide_title()
 
     def _add_scene(self, when: str, thumb, caption: str) -> None:
         entry = QListWidgetItem(f"{when}\n{caption}")

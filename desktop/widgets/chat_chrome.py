@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop import theme
 from desktop.widgets.model_picker import ModelPicker
+from desktop.widgets.notice import plain_tip
 
 ONE_COLUMN_PT = 14.0  # from this text size the suggestions stand in one column
 SUGGESTIONS = (
@@ -42,6 +43,7 @@ class ChatHeader(QFrame):
         row.setSpacing(8)
         self.title = QLabel("New chat")
         self.title.setObjectName("ChatTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a title with <img> or <b> is text
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.title, 1)
         self.picker = ModelPicker()
@@ -64,11 +66,11 @@ class ChatHeader(QFrame):
 
     def set_title(self, title: str) -> None:
         self._full_title = title
-        self.title.setToolTip(title)
+        self.title.setToolTip(plain_tip(title))
         self._elide()
 
     def _elide(self) -> None:
-        full = getattr(self, "_full_title", "")
+        full = " ".join(getattr(self, "_full_title", "").split())  # one line, however it was typed
         width = max(self.title.width(), 160)
         self.title.setText(self.title.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, width))
 
@@ -90,6 +92,7 @@ class ModelBanner(QFrame):
         row.setContentsMargins(14, 9, 10, 9)
         row.setSpacing(12)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # it names model folders and errors
         self.label.setWordWrap(True)
         row.addWidget(self.label, 1)
         self.bar = QProgressBar()

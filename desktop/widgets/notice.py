@@ -6,14 +6,24 @@ deleted — Undo", "Could not load the model: …"). Notices never block and nev
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
+from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from desktop import theme
 
 LEVEL_ICONS = {"info": ("info", "accent"), "warning": ("alert", "warn"), "error": ("alert", "danger")}
+
+
+def plain_tip(text: str) -> str:
+    """``text`` as a tooltip that shows it as written: Qt draws a tooltip that looks like HTML as
+    HTML, so such a one is escaped (and wrapped in a paragraph that keeps its spaces)."""
+    if not QtGui.Qt.mightBeRichText(text):
+        return text
+    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
 
 
 class MessageBanner(QFrame):
@@ -27,6 +37,7 @@ class MessageBanner(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 8, 8, 8)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # AutoText drew a file name's <b> as HTML
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
@@ -66,6 +77,7 @@ class Notice(QFrame):
         theme.set_icon(icon, icon_name, color, 18)  # theme.retint redraws it
         row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         self.label = QLabel(text)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # titles and names in it are text, not HTML
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setMinimumWidth(260)
