@@ -67,6 +67,7 @@ class MessageList(QScrollArea):
         self._flush.timeout.connect(self._flush_stream)
         self._follow = True
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
 
     # --------------------------------------------------------------------------- content
@@ -185,6 +186,7 @@ class MessageList(QScrollArea):
 
     def _ensure_visible(self, row: MessageRow) -> None:
         if row in self.rows.values():  # still shown (a newer thread may have replaced it)
+            self._anchor = None
             self.ensureWidgetVisible(row, 0, 60)
 
     def scroll_to_end(self) -> None:
@@ -196,10 +198,13 @@ class MessageList(QScrollArea):
         self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
 
     def _on_scrolled(self, value: int) -> None:
-        bar = self.verticalScrollBar()
-        if self._anchor is not None and value != self._anchored_value():
-            self._anchor = None  # the person scrolled: the earlier rows are in place
-        self._follow = value >= bar.maximum() - 40
+        self._follow = value >= self.verticalScrollBar().maximum() - 40
+
+    def _on_user_scroll(self, _action: int) -> None:
+        """The person scrolled (wheel, drag, keys): the earlier rows are in place. Any change of the
+        value dropped the anchor, also the one a shrinking range makes while the rows are placed,
+        and the view was left at the top (seen when drawing took longer)."""
+        self._anchor = None
 
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._anchor is not None:  # after the rows are placed: the range changes before they move
@@ -250,6 +255,7 @@ class MessageList(QScrollArea):
         self._set_current(row.mid)
         button.setFocus(Qt.FocusReason.OtherFocusReason)
         self._follow = False
+        self._anchor = None
         self.ensureWidgetVisible(row, 0, 60)
         return True
 

@@ -425,3 +425,45 @@ def test_a_long_chat_is_drawn_a_page_at_a_time(qtbot, start_app, tmp_path):
     messages.set_messages(full)
     messages.select(first)  # a search hit older than every row drawn
     assert len(messages.rows) == 151 and messages.selected == first and not messages.earlier.isVisible()
+
+
+def test_after_show_earlier_a_scroll_of_the_wheel_is_kept(qtbot, start_app, tmp_path):
+    """The rows drawn above keep the row on top in place until the person scrolls; a scroll then
+    stays where it was put when more text arrives below."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from engine.history import HistoryStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with HistoryStore(data / "history.db") as s:
+        cid = s.create_conversation("long")
+        parent = None
+        for i in range(50):
+            u = s.add_message(cid, "user", f"question {i}", parent)
+            parent = s.add_message(cid, "bot", f"answer {i}", u)
+    run = start_app(data_dir=data)
+    messages = run.chat.messages
+    run.chat.open_conversation(cid)
+    qtbot.waitUntil(lambda: len(messages.order) == 100, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: messages.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+    messages.verticalScrollBar().setValue(0)
+    top = messages.rows[messages.shown[0]]
+    messages.earlier.click()
+    bar = messages.verticalScrollBar()
+    qtbot.waitUntil(lambda: top.y() > 1000 and bar.value() > 1000, timeout=WAIT_MS)  # kept in view
+    qtbot.wait(100)
+    before = bar.value()
+    wheel = QWheelEvent(
+        QPointF(50, 50), QPointF(50, 50), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(messages.viewport(), wheel)
+    scrolled = bar.value()
+    assert scrolled < before
+    reply = dict(messages._messages[-1], id=10**6, text="a long reply streaming in " * 60)
+    messages.set_messages([*messages._messages, reply])
+    qtbot.wait(300)
+    assert bar.value() == scrolled
