@@ -48,7 +48,9 @@ from desktop import chat_ops, gc_guard, qt_fixes
 from desktop.chat_slots import REPLY, ChatSlots
 from desktop.jobs import JOB_ARGS, ModelCache, accepted_kwargs, human_message
 from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
+from desktop.task_models import ModelLoadError
 from engine.cancel import CancelToken
+from engine.device import ENV_VAR
 
 log = logging.getLogger("parlance.desktop")
 PUMP_INTERVAL_S = 0.03  # while long work runs, serve queued quick requests at least this often
@@ -62,6 +64,16 @@ def cpu_threads(cores: int | None) -> int:
     reply took 15 s with 2 threads and 0.36 s with 1, while the window froze.
     """
     return max(1, min(4, (cores or 1) - 1))
+
+
+def _log_history_failure(what: str, exc: Exception) -> None:
+    """An expected reason (a folder, not a history; another program's lock; no permission) is a
+    warning line; anything else keeps its traceback. (A folder in place of history.db printed a
+    whole IsADirectoryError traceback on stderr.)"""
+    if isinstance(exc, (ValueError, PermissionError, TimeoutError)):
+        log.warning("%s: %s", what, exc)
+    else:
+        log.exception(what)
 
 
 def _default_probe(requested: str | None, force_cpu: bool):
@@ -154,6 +166,7 @@ class EngineService(ChatSlots, QObject):
         self._store = None
         self._history_on = False
         self._device = None  # DeviceInfo-like: .name, .label
+        self._device_problem: str | None = None  # the device notice last said
         self._bot = None
         self._loading = False
         self._load_gen = 0
@@ -289,7 +302,10 @@ class EngineService(ChatSlots, QObject):
                 kwargs["cache"] = self.cache
             result = fn(**kwargs)
         except Exception as exc:  # one error path: a message, never a crash
-            log.exception("job %s (%s) failed", job_id, kind)
+            if isinstance(exc, ModelLoadError) and exc.expected:  # a file's fault, said in words
+                log.warning("job %s (%s) failed: %s", job_id, kind, exc)
+            else:
+                log.exception("job %s (%s) failed", job_id, kind)
             self.job_failed.emit(job_id, human_message(exc))
         else:
             self.job_finished.emit(job_id, result)
@@ -440,7 +456,7 @@ class EngineService(ChatSlots, QObject):
                     "but nothing new is saved to it.",
                 )
             except Exception as exc:
-                log.exception("reading the read-only history database failed")
+                _log_history_failure("reading the read-only history database failed", exc)
                 why = human_message(exc).rstrip(". ") + "."
                 info["problem"] = (  # said, as for a file that cannot be opened (history was off silently)
                     why[:1].upper() + why[1:]
@@ -453,7 +469,7 @@ class EngineService(ChatSlots, QObject):
                 self._history_on = True
                 info.update(history=True, db_path=str(data.db_path))
             except Exception as exc:
-                log.exception("opening the history database failed")
+                _log_history_failure("opening the history database failed", exc)
                 why = human_message(exc).rstrip(". ") + "."
                 why = why[:1].upper() + why[1:]
                 info["problem"] = (  # the message may name the file itself: then once is enough
@@ -471,10 +487,41 @@ class EngineService(ChatSlots, QObject):
             self._discover(self._preferred)
 
     def _ensure_device(self):
-        if self._device is None:
-            self._device = self._probe(self._device_request, self._force_cpu)
+        if self._device is None:  # e.g. a job before the models were looked for
+            self._device, problem = self._pick_device(self._device_request, self._force_cpu)
             self.device_changed.emit(self._device.label)
+            self._say_device_problem(problem)
         return self._device
+
+    def _pick_device(self, request: str | None, force: bool):
+        """(device, problem): a device that cannot be used, asked for by ``--device`` or by
+        ``PARLANCE_DEVICE``, gives the CPU and a notice saying so. Any thread (no signals).
+
+        The environment variable's ValueError used to be fatal: no chat model, and every
+        abstractive summary and caption job failed, with a message that never named it."""
+        try:
+            return self._probe(request, force), None
+        except ValueError as exc:
+            if force:  # the CPU itself: nothing to fall back to
+                raise
+            reason = getattr(exc, "reason", None) or str(exc)
+            env = os.environ.get(ENV_VAR, "").strip()
+            if request:
+                problem = f"Device {request!r} cannot be used ({reason}). Models run on the CPU instead."
+            elif env:
+                problem = (
+                    f"{ENV_VAR}={env} cannot be used ({reason}); models run on the CPU. "
+                    f"Unset {ENV_VAR} or set it to cpu."
+                )
+            else:
+                problem = f"No compute device could be chosen ({reason}). Models run on the CPU instead."
+            return self._probe("cpu", True), problem
+
+    def _say_device_problem(self, problem: str | None) -> None:
+        """Emit a device notice once (a job and the model search may both find the same one)."""
+        if problem and problem != self._device_problem:
+            self.error.emit(problem)
+        self._device_problem = problem
 
     def _discover(self, preferred: str = "") -> None:
         self._loading = True
@@ -483,30 +530,32 @@ class EngineService(ChatSlots, QObject):
         request, force = self._device_request, self._force_cpu
 
         def work():
-            problem = None
+            device, problem = self._pick_device(request, force)  # a device not here: the CPU, said
             try:
-                device = self._probe(request, force)
-            except ValueError as exc:  # a device asked for (--device) that is not here: say so, use the CPU
-                if request is None:
-                    raise
-                problem = f"Device {request!r} cannot be used ({exc}). Models run on the CPU instead."
-                device = self._probe("cpu", True)
-            return device, [Path(p) for p in self._finder(*roots)], problem
+                return device, [Path(p) for p in self._finder(*roots)], problem, None
+            except Exception as exc:  # the device is still known and shown
+                return device, None, problem, exc
 
         self._background(work, self._on_discovered, preferred)
 
     def _on_discovered(self, result, exc, preferred: str) -> None:
+        if exc is None:
+            self._device, folders, problem, exc = result
+            self.device_changed.emit(self._device.label)
+            self._say_device_problem(problem)
         if exc is not None:
+            # the picker and the status bar said "Looking for models…" / "detecting…" for good
+            if self._device is None:
+                self.device_changed.emit("unknown")
+            self.models_found.emit([])
+            log.error("looking for chat models failed", exc_info=exc)
             self._no_model(f"Could not look for chat models: {human_message(exc)}")
             return
-        self._device, folders, problem = result
-        self.device_changed.emit(self._device.label)
-        if problem:
-            self.error.emit(problem)
         try:
             entries = [chat_ops.model_entry(f, SHIPPED_MODELS) for f in folders]
         except Exception as exc:  # a picker entry must never leave the chat "loading" for good
             log.exception("listing chat models failed")
+            self.models_found.emit([])
             self._no_model(f"Could not list the chat models: {human_message(exc)}")
             return
         self.models_found.emit(entries)
@@ -545,6 +594,7 @@ class EngineService(ChatSlots, QObject):
         if exc is not None:
             log.error("loading chat model %s failed: %s", folder, exc)
             why = f"Could not load the chat model {Path(folder).name}: {human_message(exc)}"
+            why = why.rstrip(". ") + "."  # "…: missing The shipped model…" ran two sentences together
             if self._bot is not None:  # a failed choice does not cost the model that works
                 self.error.emit(f"{why} {self._bot.name} stays loaded.")
                 bot, folder = self._bot, str(self._bot.folder)
@@ -606,6 +656,7 @@ class EngineService(ChatSlots, QObject):
 
         def apply() -> None:
             self._device_request, self._force_cpu, self._device = device, force_cpu, None
+            self._device_problem = None  # a device still not here is said again
             self.cache.clear()
             self._discover(str(self._bot.folder) if self._bot is not None else self._preferred)
 

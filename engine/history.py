@@ -79,6 +79,12 @@ def _looks_like_text(head: bytes) -> bool:
     return printable >= 0.95 * max(len(text), 1)
 
 
+def _folder_message(path: Path, named_by_user: bool) -> str:
+    """A folder where the history file belongs: what it is and what to do."""
+    todo = "choose a file" if named_by_user else "move or rename it and restart to keep your history"
+    return f"{path} is a folder, not a history database: {todo}"
+
+
 def save_or_note(save: Callable[[], int], what: str) -> tuple[int | None, str | None]:
     """(id, None) from ``save()``; a history that cannot be written now (another program holds
     its lock, the file was made read-only) loses the entry, never the result: (None, a note)."""
@@ -132,7 +138,9 @@ class HistoryStore:
         store = cls.__new__(cls)
         store.path, store._named_by_user, store.recovered_from = Path(path), False, None
         store._busy_timeout_s, store._memory = 5.0, True
-        with open(store.path, "rb") as f:  # FileNotFoundError, IsADirectoryError, PermissionError
+        if store.path.is_dir():
+            raise ValueError(_folder_message(store.path, True))
+        with open(store.path, "rb") as f:  # FileNotFoundError, PermissionError
             head = f.read(4096)
         if head and not head.startswith(SQLITE_MAGIC):
             what = "a text file" if _looks_like_text(head) else "not an SQLite file"
@@ -196,6 +204,8 @@ class HistoryStore:
         """Check an existing file through a read-only connection, which never checkpoints or
         deletes a -wal, so a damaged file is moved aside exactly as it was found. False when the
         file cannot be opened read-only (e.g. a hot rollback journal): the writer checks it."""
+        if self.path.is_dir():  # was an IsADirectoryError ("Is a directory: …") and a traceback
+            raise ValueError(_folder_message(self.path, self._named_by_user))
         if not self.path.exists() or self.path.stat().st_size == 0:
             return True
         with open(self.path, "rb") as f:
