@@ -156,11 +156,51 @@ def config_from_dict(cls, data: dict, where: str | os.PathLike = CONFIG_FILE):
         raise CheckpointError(f"{where}: bad config ({exc})") from None
 
 
-def check_shapes(folder: str | os.PathLike, build) -> None:
+RESTORE = "restore the model folder or reinstall Parlance"
+
+
+def check_sizes(cfg: Any, limits: dict[str, tuple[int, int | None]], where: str | os.PathLike) -> None:
+    """Each ``limits`` field of ``cfg`` lies in ``(lowest, highest)`` (None: no upper limit), else
+    CheckpointError naming ``where`` (config.json). Sizes that change no tensor shape (image_size 0)
+    otherwise failed far away (every image "cannot decode"), and a bad vocab_size was blamed on the
+    tokenizer."""
+    for name, (low, high) in limits.items():
+        value = getattr(cfg, name)
+        if low >= 1 and value < 1:
+            raise CheckpointError(f"{where}: {name} must be a positive number (got {value})")
+        if value < low or (high is not None and value > high):
+            span = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise CheckpointError(f"{where}: {name} must be {span} (got {value})")
+
+
+def model_file(folder: str | os.PathLike, extra: dict, key: str, default: str) -> Path:
+    """The file ``extra[key]`` of config.json names (``default`` when absent), in ``folder``. Only a
+    plain file name is accepted: a downloaded folder's config could name any path ("/etc/passwd",
+    "../../x") and have it read."""
+    name = extra.get(key, default)
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(c in name for c in "/\\\0")
+        or Path(name).name != name
+    ):
+        raise CheckpointError(
+            f"{Path(folder) / CONFIG_FILE}: extra.{key} must be a file in the model folder (got {name!r})"
+        )
+    return Path(folder) / name
+
+
+def _some(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (" …" if len(names) > n else "")
+
+
+def check_shapes(folder: str | os.PathLike, build, stored=None) -> None:
     """Before a model is built for real: build it with ``build()`` on torch's meta device (no
-    memory) and compare its tensor shapes with the weights file's header. A config.json whose sizes
-    were edited (hidden 10^9, -5) is then a clear error instead of gigabytes allocated first or a
-    tensor error deep inside torch."""
+    memory) and compare its tensor names and shapes with the weights file's header. A config.json
+    whose sizes were edited (hidden 10^9, -5) is then a clear error instead of gigabytes allocated
+    first or a tensor error deep inside torch; so is another kind of model's weights file, which
+    used to give torch's 2,000-character "Missing key(s)" list. ``stored(model)``: the state the
+    file holds (default: all of ``model.state_dict()``)."""
     import torch
     from safetensors import SafetensorError, safe_open
 
@@ -178,7 +218,13 @@ def check_shapes(folder: str | os.PathLike, build) -> None:
             model = build()
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE}: sizes that make no model ({exc})") from None
-    for name, tensor in model.state_dict().items():
+    state = stored(model) if stored is not None else model.state_dict()
+    missing, unexpected = sorted(set(state) - set(shapes)), sorted(set(shapes) - set(state))
+    if missing or unexpected:
+        kinds = (("missing", missing), ("unexpected", unexpected))
+        parts = [f"{len(v)} {k} tensor{'s' * (len(v) > 1)}: {_some(v)}" for k, v in kinds if v]
+        raise CheckpointError(f"{path} does not match {CONFIG_FILE} ({'; '.join(parts)}); {RESTORE}")
+    for name, tensor in state.items():
         if name in shapes and tuple(tensor.shape) != shapes[name]:
             raise CheckpointError(
                 f"{folder / CONFIG_FILE}: its sizes do not match {WEIGHTS_FILE} ({name}: the config "

@@ -49,6 +49,10 @@ class DecodeOptions:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> DecodeOptions:
+        """Options from a dict (None: the defaults); ValueError for anything else (a config.json's
+        ``"default_decoding": "greedy"`` was an AttributeError)."""
+        if d is not None and not isinstance(d, dict):
+            raise ValueError(f"decoding options must be an object, not {type(d).__name__}")
         names = {f.name for f in fields(cls)}
         opts = cls(**{k: v for k, v in (d or {}).items() if k in names})
         opts.validate()

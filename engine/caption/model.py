@@ -17,12 +17,27 @@ from torch import Tensor, nn
 
 from engine import checkpoint as ckpt
 from engine.caption.decoder import AttentionDecoder, CaptionerConfig
-from engine.caption.encoder import ENCODER_NAME, EncoderConfig, ImageEncoder
+from engine.caption.encoder import ENCODER_NAME, N_BLOCKS, EncoderConfig, ImageEncoder
 from engine.caption.vocab import Vocab
 
 KIND = "captioner"
 SCHEMA_VERSION = 1
 VOCAB_FILE = "vocab.json"
+
+
+# config.json sizes a captioner can have, (lowest, highest or None). image_size changes no tensor
+# shape, so a bad one used to pass and make every image "cannot decode image (division by zero)".
+SIZES = {
+    "vocab_size": (5, None),  # 4 specials + words
+    "feature_dim": (1, None),
+    "region_dim": (0, None),  # 0 = keep feature_dim
+    "embed_dim": (1, None),
+    "hidden_dim": (1, None),
+    "attn_dim": (1, None),
+    "fine_tune_blocks": (0, N_BLOCKS - 1),
+    "image_size": (32, 1024),  # the encoder downsamples by 32
+    "max_len": (1, None),
+}
 
 
 class CaptionModel(nn.Module):
@@ -124,11 +139,10 @@ def load(folder: str | Path, device: str = "cpu") -> tuple[CaptionModel, Vocab, 
     """
     folder = Path(folder)
     meta = ckpt.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-    cfg = ckpt.config_from_dict(CaptionerConfig, meta["config"], folder / ckpt.CONFIG_FILE)
-    name = meta["extra"].get("vocab", VOCAB_FILE)
-    if not isinstance(name, str):
-        raise ckpt.CheckpointError(f"{folder / ckpt.CONFIG_FILE}: extra.vocab must be a file name")
-    vocab_path = folder / name
+    config_path = folder / ckpt.CONFIG_FILE
+    cfg = ckpt.config_from_dict(CaptionerConfig, meta["config"], config_path)
+    ckpt.check_sizes(cfg, SIZES, config_path)
+    vocab_path = ckpt.model_file(folder, meta["extra"], "vocab", VOCAB_FILE)
     if not vocab_path.is_file():
         raise ckpt.CheckpointError(f"{vocab_path}: missing (the model's vocabulary)")
     try:
@@ -137,23 +151,20 @@ def load(folder: str | Path, device: str = "cpu") -> tuple[CaptionModel, Vocab, 
         raise ckpt.CheckpointError(f"{vocab_path}: damaged vocabulary ({exc})") from None
     if len(vocab) != cfg.vocab_size:
         raise ckpt.CheckpointError(
-            f"{vocab_path}: {len(vocab)} words but {folder / ckpt.CONFIG_FILE} says "
-            f"vocab_size={cfg.vocab_size}"
+            f"{vocab_path}: {len(vocab)} words but {config_path} says "
+            f"vocab_size={cfg.vocab_size}: the two files come from different models"
         )
-    ckpt.check_shapes(folder, lambda: CaptionModel(cfg, pretrained_encoder=False))
+    # names (the decoder, plus the encoder top when fine-tuned) and shapes, before anything is built
+    ckpt.check_shapes(
+        folder, lambda: CaptionModel(cfg, pretrained_encoder=False), lambda m: m.checkpoint_state()
+    )
     state = ckpt.load_state(folder)
     model = CaptionModel(cfg, pretrained_encoder=True)
-    expected = set(model.checkpoint_state())
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-    if missing or unexpected:
-        raise ckpt.CheckpointError(
-            f"{folder / ckpt.WEIGHTS_FILE}: does not match config.json "
-            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
-            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''})"
-        )
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     except RuntimeError as exc:
-        raise ckpt.CheckpointError(f"{folder / ckpt.WEIGHTS_FILE}: wrong tensor shapes ({exc})") from None
+        raise ckpt.CheckpointError(
+            f"{folder / ckpt.WEIGHTS_FILE}: wrong tensor shapes ({str(exc).splitlines()[0][:200]})"
+        ) from None
     model.to(device).eval()
     return model, vocab, meta

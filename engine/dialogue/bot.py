@@ -7,6 +7,7 @@ text, the streamed pieces and both levels of attention for the "why this reply" 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from engine.dialogue.model import HRED, KIND, SCHEMA_VERSION, HREDConfig
 
 TOKENIZER_FILE = "tokenizer.model"
 DEFAULT_OPTIONS_KEY = "default_decoding"
+log = logging.getLogger(__name__)
 RECALL_REPLIES = 5  # the bot's own last replies that self_repeat_penalty steers away from
 
 
@@ -63,6 +65,33 @@ def tidy(text: str) -> str:
     return " ".join(out)
 
 
+# config.json sizes a chat model can have, (lowest, highest or None); ids 0..6 are special pieces
+SIZES = {
+    "vocab_size": (8, None),
+    "emb_dim": (1, None),
+    "utt_hidden": (1, None),
+    "ctx_hidden": (1, None),
+    "dec_hidden": (1, None),
+    "dec_layers": (1, None),
+    "context_turns": (1, None),
+    "max_utt_tokens": (2, None),  # one piece is the speaker marker
+    "max_reply_tokens": (1, None),
+    "history_turns": (0, None),
+}
+
+
+def _default_options(value, config_path: Path) -> DecodeOptions:
+    """The model's recommended decoding options (extra.default_decoding). They are only suggestions
+    and the model is intact, so bad ones (a string, max_len "x") are logged and the standard options
+    used, instead of an AttributeError traceback or a refusal to chat."""
+    try:
+        return DecodeOptions.from_dict(value)
+    except (ValueError, TypeError) as exc:
+        why = f"extra.{DEFAULT_OPTIONS_KEY} ignored ({exc}); using the standard options"
+        log.warning("%s: %s", config_path, why)
+        return DecodeOptions()
+
+
 class ChatBot:
     def __init__(
         self,
@@ -88,6 +117,7 @@ class ChatBot:
 
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None) -> ChatBot:
+        """Everything in config.json is checked before the tokenizer and the weights are read."""
         import torch
 
         from engine.device import choose_device
@@ -95,19 +125,18 @@ class ChatBot:
 
         folder = Path(folder)
         meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-        cfg = checkpoint.config_from_dict(HREDConfig, meta["config"], folder / checkpoint.CONFIG_FILE)
-        name = meta["extra"].get("tokenizer", TOKENIZER_FILE)
-        if not isinstance(name, str):
-            raise checkpoint.CheckpointError(
-                f"{folder / checkpoint.CONFIG_FILE}: extra.tokenizer must be a file name"
-            )
-        tok_path = folder / name
+        config_path = folder / checkpoint.CONFIG_FILE
+        cfg = checkpoint.config_from_dict(HREDConfig, meta["config"], config_path)
+        checkpoint.check_sizes(cfg, SIZES, config_path)
+        opts = _default_options(meta["extra"].get(DEFAULT_OPTIONS_KEY), config_path)
+        tok_path = checkpoint.model_file(folder, meta["extra"], "tokenizer", TOKENIZER_FILE)
         if not tok_path.is_file():
             raise checkpoint.CheckpointError(f"{tok_path}: missing tokenizer")
         tok = Tokenizer.load(tok_path)
         if tok.vocab_size != cfg.vocab_size:  # another model's tokenizer: fluent nonsense otherwise
             raise checkpoint.CheckpointError(
-                f"{tok_path}: the tokenizer has {tok.vocab_size} pieces, the model {cfg.vocab_size}"
+                f"{tok_path}: the tokenizer has {tok.vocab_size} pieces, the model {cfg.vocab_size} "
+                f"(vocab_size in {config_path}): the two files come from different models"
             )
         info = choose_device(device)
         checkpoint.check_shapes(folder, lambda: HRED(cfg))
@@ -115,13 +144,13 @@ class ChatBot:
         state = checkpoint.load_state(folder)
         try:
             model.load_state_dict({k: v.float() for k, v in state.items()})
-        except RuntimeError as exc:
+        except RuntimeError as exc:  # check_shapes compared names and shapes: not expected here
             raise checkpoint.CheckpointError(
-                f"{folder / checkpoint.WEIGHTS_FILE}: weights do not fit the config ({exc})"
+                f"{folder / checkpoint.WEIGHTS_FILE}: weights do not fit the config "
+                f"({str(exc).splitlines()[0][:200]})"
             ) from None
         model.to(info.name)
         torch.set_grad_enabled(True)  # generation uses no_grad locally; leave the global flag alone
-        opts = DecodeOptions.from_dict(meta["extra"].get(DEFAULT_OPTIONS_KEY))
         return cls(model, tok, folder, info.name, info.label, checkpoint.read_card(folder), opts)
 
     # ------------------------------------------------------------------------------------------

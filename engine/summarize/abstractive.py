@@ -100,6 +100,18 @@ def source_of(text: str) -> str:
     return re.sub(r"\s+", " ", body).strip()
 
 
+# config.json sizes a summarizer can have, (lowest, highest or None); ids 0..6 are special pieces
+SIZES = {
+    "vocab_size": (8, None),
+    "emb_dim": (1, None),
+    "enc_hidden": (1, None),
+    "dec_hidden": (1, None),
+    "attn_dim": (1, None),
+    "max_source": (2, None),  # one piece may be the task piece
+    "max_target": (1, None),
+}
+
+
 class Abstractor:
     def __init__(self, model, tokenizer, device: str = "cpu", folder: str | Path | None = None):
         self.model = model.eval()
@@ -111,34 +123,35 @@ class Abstractor:
     def load(cls, folder: str | Path, device: str | None = None) -> Abstractor:
         import torch
 
-        from engine.checkpoint import (
-            CONFIG_FILE,
-            CheckpointError,
-            check_shapes,
-            config_from_dict,
-            load_state,
-            read_config,
-        )
+        from engine import checkpoint
+        from engine.checkpoint import CONFIG_FILE, CheckpointError
         from engine.device import choose_device
         from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig, PointerGenerator
-        from engine.text.tokenizer import Tokenizer
+        from engine.text.tokenizer import MODEL_FILENAME, Tokenizer
 
         folder = Path(folder)
-        meta = read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
-        cfg = config_from_dict(PointerConfig, meta["config"], folder / CONFIG_FILE)
-        tokenizer = Tokenizer.load(folder)
+        meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
+        config_path = folder / CONFIG_FILE
+        cfg = checkpoint.config_from_dict(PointerConfig, meta["config"], config_path)
+        checkpoint.check_sizes(cfg, SIZES, config_path)
+        tok_path = checkpoint.model_file(folder, meta["extra"], "tokenizer", MODEL_FILENAME)
+        tokenizer = Tokenizer.load(tok_path)
         if tokenizer.vocab_size != cfg.vocab_size:
             raise CheckpointError(
-                f"{folder}: tokenizer has {tokenizer.vocab_size} pieces, the model {cfg.vocab_size}"
+                f"{tok_path}: the tokenizer has {tokenizer.vocab_size} pieces, the model {cfg.vocab_size} "
+                f"(vocab_size in {config_path}): the two files come from different models"
             )
         device = choose_device(device).name
-        check_shapes(folder, lambda: PointerGenerator(cfg))
+        checkpoint.check_shapes(folder, lambda: PointerGenerator(cfg))
         model = PointerGenerator(cfg)
-        state = {k: v.float() for k, v in load_state(folder).items()}
+        state = {k: v.float() for k, v in checkpoint.load_state(folder).items()}
         try:
             model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"{folder}: weights do not match the config ({exc})") from None
+        except RuntimeError as exc:  # check_shapes compared names and shapes: not expected here
+            raise CheckpointError(
+                f"{folder / checkpoint.WEIGHTS_FILE}: weights do not match the config "
+                f"({str(exc).splitlines()[0][:200]})"
+            ) from None
         model.to(device)
         torch.set_grad_enabled(True)  # load must not change the caller's grad mode
         return cls(model, tokenizer, device, folder)

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from engine.checkpoint import RESTORE as _RESTORE
+
 __all__ = [
     "BOS_ID",
     "EOS_ID",
@@ -91,10 +93,14 @@ class Tokenizer:
 
     def __init__(self, model_proto: bytes, *, source: str = "<memory>") -> None:
         """Build from the serialized model bytes; ``source`` names them in error messages."""
+        # sentencepiece takes 0 bytes for an uninitialised model (absl noise on stderr, then "id 0
+        # must be '<pad>'"); its parse error is raw C++ ("INTERNAL: src/…cc(109) [model_proto->…]")
+        if isinstance(model_proto, (bytes, bytearray)) and not model_proto:
+            raise ValueError(f"{source} is empty or damaged; {_RESTORE}")
         try:
             sp = spm.SentencePieceProcessor(model_proto=model_proto)
         except (RuntimeError, OSError, TypeError) as exc:
-            raise ValueError(f"{source} is not a valid sentencepiece model: {exc}") from exc
+            raise ValueError(f"{source} is damaged or not a sentencepiece model; {_RESTORE}") from exc
         for i, piece in SPECIAL_PIECES.items():
             if i >= sp.get_piece_size() or sp.id_to_piece(i) != piece:
                 raise ValueError(
