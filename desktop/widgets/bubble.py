@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from html import escape as escape_html
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QTextCursor, QTextDocument
@@ -113,6 +114,18 @@ def render_markdown(text: str) -> str:
     # toHtml() writes the font of the moment into <body style=…>: without it the bubble follows the
     # label's font, so a new text size in Settings applies to the messages already shown too
     return _BODY_STYLE.sub("<body>", doc.toHtml(), count=1)
+
+
+_LINK = re.compile(r'(<a href="[^"]*">)(.*?)(</a>)', re.DOTALL)
+_COLOR = re.compile(r"color:#[0-9a-fA-F]{6};")
+
+
+def color_links(html: str, color: str) -> str:
+    """Links of ``render_markdown``'s HTML drawn in ``color`` and underlined. Qt's Markdown import
+    writes the link colour of the moment (the theme's accent) into each link: on the accent-blue
+    user bubble a link was invisible, and it kept the old theme's colour after a change."""
+    style = f"color:{color}; text-decoration:underline;"
+    return _LINK.sub(lambda m: m.group(1) + _COLOR.sub(style, m.group(2)) + m.group(3), html)
 
 
 def shown_selection(selected: str) -> str:
@@ -293,6 +306,7 @@ class MessageRow(QWidget):
         short, full = local_time(message.get("created_at"))
         if self.role == "bot":
             model = message.get("model")
+            model = escape_html(model or "")  # a folder name, in rich text
             self.header.setText(" · ".join(p for p in ("<b>Parlance</b>", model, short) if p))
         else:
             self.header.setText(short)
@@ -368,7 +382,7 @@ class MessageRow(QWidget):
         shown, cut = display_text(text)
         if streaming:
             shown = shown + " ▍"
-        html = render_markdown(shown) if shown.strip() else "<i>…</i>"
+        html = color_links(render_markdown(shown), self._link_color()) if shown.strip() else "<i>…</i>"
         if cut:
             html += (
                 f"<p><i>— showing the first {MAX_RENDER_CHARS:,} of {len(text):,} characters; "
@@ -381,6 +395,13 @@ class MessageRow(QWidget):
         self._ideal = doc.idealWidth()
         self._chars = doc.characterCount() - 1
         self._fit_width()
+
+    def _link_color(self) -> str:
+        return theme.current_colors()["user_text" if self.role == "user" else "accent"]
+
+    def retheme(self) -> None:
+        """Called by theme.retheme: the links take the new theme's colour."""
+        self._render(self.full_text(), self._streaming_text is not None)
 
     def _fit_width(self) -> None:
         # QLabel's own word-wrap guess is narrow; ask for the text's natural width up to the maximum

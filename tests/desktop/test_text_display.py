@@ -233,3 +233,41 @@ def test_control_characters_in_a_file_name_stay_on_one_line(qtbot):
     detail = _detail(qtbot, "two\nlines\tand tab\x07.png")
     assert shown(detail.title).lstrip("\u200e") == "two lines and tab\ufffd.png"
     assert detail.title.toolTip() == "two\nlines\tand tab\x07.png"
+
+
+def _link_colors(label: QLabel) -> set[str]:
+    """The colours the label's links are drawn in."""
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    colors, block = set(), doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fmt = it.fragment().charFormat()
+            if fmt.isAnchor():
+                colors.add(fmt.foreground().color().name())
+            it += 1
+        block = block.next()
+    return colors
+
+
+def test_links_stand_out_on_either_bubble_and_follow_the_theme(qtbot):
+    """Qt wrote the accent colour into every link: on the accent-blue user bubble a link was
+    invisible, and a theme change left it in the old theme's colour."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop import theme
+
+    app = QApplication.instance()
+    text = "see [the docs](http://example.org) and http://example.com/a"
+    try:
+        theme.apply(app, "light", 10)
+        user, bot = _row(qtbot, text, "user"), _row(qtbot, text, "bot")
+        light = theme.current_colors()
+        assert _link_colors(user.text) == {light["user_text"]} != {light["user_bubble"]}
+        assert _link_colors(bot.text) == {light["accent"]}
+        theme.apply(app, "dark", 10)
+        theme.retheme(bot)
+        assert _link_colors(bot.text) == {theme.current_colors()["accent"]} != {light["accent"]}
+    finally:
+        theme.apply(app, "light", 10)
