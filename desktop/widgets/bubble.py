@@ -80,11 +80,10 @@ def _break_long_runs(doc: QTextDocument) -> None:
     cursor = QTextCursor(doc)
     block = doc.begin()
     while block.isValid():
-        if not block.blockFormat().nonBreakableLines():  # code blocks are not wrapped at all
-            for run in reversed(list(_LONG.finditer(block.text()))):
-                for i in range(run.end() - 1, run.start(), -1):
-                    cursor.setPosition(block.position() + i)
-                    cursor.insertText(ZWSP)
+        for run in reversed(list(_LONG.finditer(block.text()))):  # code too (see _wrapped_code)
+            for i in range(run.end() - 1, run.start(), -1):
+                cursor.setPosition(block.position() + i)
+                cursor.insertText(ZWSP)
         block = block.next()
 
 
@@ -113,7 +112,16 @@ def render_markdown(text: str) -> str:
     edit.endEditBlock()
     # toHtml() writes the font of the moment into <body style=…>: without it the bubble follows the
     # label's font, so a new text size in Settings applies to the messages already shown too
-    return _BODY_STYLE.sub("<body>", doc.toHtml(), count=1)
+    return _wrapped_code(_BODY_STYLE.sub("<body>", doc.toHtml(), count=1))
+
+
+_PRE = re.compile(r'<pre style="([^"]*)">(.*?)</pre>', re.DOTALL)
+
+
+def _wrapped_code(html: str) -> str:
+    """Code blocks keep their spaces and line breaks but wrap at the bubble's edge: a QLabel lays
+    out <pre> unwrapped, so a long line of code was cut off."""
+    return _PRE.sub(r'<p style="\1 white-space:pre-wrap;">\2</p>', html)
 
 
 _LINK = re.compile(r'(<a href="[^"]*">)(.*?)(</a>)', re.DOTALL)

@@ -91,7 +91,7 @@ def test_line_breaks_do_not_undo_markdown_blocks(qtbot):
     from desktop.widgets.bubble import render_markdown
 
     html = render_markdown("# Title\ntext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\n<b> &amp;\n```\nafter")
-    assert "<h1" in html and "<table" in html and "<pre" in html
+    assert "<h1" in html and "<table" in html and "white-space:pre-wrap" in html  # the code block
     assert _html_text(html).split("\n") == ["Title", "text", "a", "b", "1", "2", "", "<b> &amp;", "after"]
     assert 'href="https://example.com/x"' in render_markdown("see https://example.com/x\nnext")
     setext = render_markdown("Heading\n===\nbody")
@@ -271,3 +271,18 @@ def test_links_stand_out_on_either_bubble_and_follow_the_theme(qtbot):
         assert _link_colors(bot.text) == {theme.current_colors()["accent"]} != {light["accent"]}
     finally:
         theme.apply(app, "light", 10)
+
+
+def test_a_long_line_of_code_wraps_and_keeps_its_spaces(qtbot):
+    """A QLabel lays out a code block as <pre>, unwrapped: a long line of code ran past the
+    bubble's edge and could not be read."""
+    line = "result = compute(" + ", ".join(f"argument_{i}" for i in range(30)) + ")"
+    row = _row(qtbot, f"try this:\n\n```python\n{line}\n    indented  =  2\n```\n", "bot", width=420)
+    room = 420 - 30
+    doc = QTextDocument()
+    doc.setDefaultFont(row.text.font())
+    doc.setHtml(row.text.text())
+    doc.setTextWidth(room)
+    assert doc.size().width() <= room + 1
+    assert "    indented  =  2" in doc.toPlainText()  # spaces kept
+    assert row.text.heightForWidth(room) > 4 * row.text.fontMetrics().height()
