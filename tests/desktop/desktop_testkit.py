@@ -12,6 +12,21 @@ from PySide6.QtCore import QObject, QTimer
 WAIT_MS = 30_000  # generous: a timeout is a guard against hangs, not a speed claim
 
 
+def long_chat(data: Path, exchanges: int) -> tuple[int, int]:
+    """A data folder ``data`` (made here) whose history holds one chat of ``exchanges`` questions and
+    answers ("question i" / "answer i"): (its id, its first message's id)."""
+    from engine.history import HistoryStore
+
+    data.mkdir(parents=True, exist_ok=True)
+    with HistoryStore(data / "history.db") as s:
+        cid = s.create_conversation("long")
+        parent = None
+        for i in range(exchanges):
+            u = s.add_message(cid, "user", f"question {i}", parent)
+            parent = s.add_message(cid, "bot", f"answer {i}", u)
+        return cid, s.thread(cid)[0]["id"]
+
+
 def recorder(signal):
     """Record a service signal's emissions on the GUI thread.
 

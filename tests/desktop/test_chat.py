@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from desktop_testkit import WAIT_MS, recorder
+from desktop_testkit import WAIT_MS, long_chat, recorder
 from PySide6.QtCore import Qt
 
 LONG = " ".join(f"word{i}" for i in range(60))
@@ -386,17 +386,9 @@ def test_a_message_of_invisible_characters_cannot_be_sent(qtbot, start_app):
 def test_a_long_chat_is_drawn_a_page_at_a_time(qtbot, start_app, tmp_path):
     """Opening a 600-message chat drew every bubble at once: the window froze for 3-5 s."""
     from desktop.widgets.message_list import PAGE
-    from engine.history import HistoryStore
 
     data = tmp_path / "data"
-    data.mkdir()
-    with HistoryStore(data / "history.db") as s:
-        cid = s.create_conversation("long")
-        parent = None
-        for i in range(75):
-            u = s.add_message(cid, "user", f"question {i}", parent)
-            parent = s.add_message(cid, "bot", f"answer {i}", u)
-        first = s.thread(cid)[0]["id"]
+    cid, first = long_chat(data, 75)
     run = start_app(data_dir=data)
     messages = run.chat.messages
     run.chat.open_conversation(cid)
@@ -434,16 +426,8 @@ def test_after_show_earlier_a_scroll_of_the_wheel_is_kept(qtbot, start_app, tmp_
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    from engine.history import HistoryStore
-
     data = tmp_path / "data"
-    data.mkdir()
-    with HistoryStore(data / "history.db") as s:
-        cid = s.create_conversation("long")
-        parent = None
-        for i in range(50):
-            u = s.add_message(cid, "user", f"question {i}", parent)
-            parent = s.add_message(cid, "bot", f"answer {i}", u)
+    cid, _ = long_chat(data, 50)
     run = start_app(data_dir=data)
     messages = run.chat.messages
     run.chat.open_conversation(cid)

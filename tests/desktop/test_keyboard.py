@@ -3,7 +3,7 @@ bug hunt of keyboard use and accessibility): each test fails on the code before 
 
 from __future__ import annotations
 
-from desktop_testkit import WAIT_MS
+from desktop_testkit import WAIT_MS, long_chat
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -245,16 +245,9 @@ def test_up_on_the_oldest_message_drawn_draws_the_page_before_it(qtbot, start_ap
     """In a long chat Up stopped at the oldest of the 60 rows drawn: the earlier messages could
     only be reached with the mouse ("Show earlier messages")."""
     from desktop.widgets.message_list import PAGE
-    from engine.history import HistoryStore
 
     data = tmp_path / "data"
-    data.mkdir()
-    with HistoryStore(data / "history.db") as s:
-        cid = s.create_conversation("long")
-        parent = None
-        for i in range(40):
-            u = s.add_message(cid, "user", f"question {i}", parent)
-            parent = s.add_message(cid, "bot", f"answer {i}", u)
+    cid, _ = long_chat(data, 40)
     run = start_app(data_dir=data)
     messages = run.chat.messages
     run.chat.open_conversation(cid)
