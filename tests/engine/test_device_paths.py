@@ -130,6 +130,22 @@ def test_summarize_eval_loads_the_abstractive_model_on_the_device_asked_for(monk
 # -- CUDA ---------------------------------------------------------------------------------------
 
 
+def _assert_learns(model, loss_of, info, steps: int = 30) -> None:
+    """``steps`` Adam steps on ``loss_of()`` under the device's autocast: finite, and down by 30%."""
+    from engine.device import autocast
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        with autocast(info):
+            loss = loss_of()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < 0.7 * losses[0], losses
+
+
 def _cuda_bf16():
     from engine.device import choose_device
 
@@ -143,25 +159,19 @@ def _cuda_bf16():
 @no_cuda
 @pytest.mark.parametrize("attention", [True, False])
 def test_gpu_caption_training_steps_under_bf16_autocast(attention):
-    from engine.device import autocast
 
     info = _cuda_bf16()
     dec = _caption_decoder(attention=attention).to(info.name).train()
-    opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
     feats, tokens, index = _caption_batch(info.name)
-    losses = []
-    for _ in range(30):
-        with autocast(info):
-            logits, attn = dec(feats, tokens, index)
-            loss = torch.nn.functional.cross_entropy(
-                logits.float().reshape(-1, 12), tokens[:, 1:].reshape(-1), ignore_index=0
-            )
-            loss = loss + ((1.0 - attn.float().sum(dim=1)) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < 0.7 * losses[0], losses
+
+    def loss_of():
+        logits, attn = dec(feats, tokens, index)
+        loss = torch.nn.functional.cross_entropy(
+            logits.float().reshape(-1, 12), tokens[:, 1:].reshape(-1), ignore_index=0
+        )
+        return loss + ((1.0 - attn.float().sum(dim=1)) ** 2).mean()
+
+    _assert_learns(dec, loss_of, info)
 
 
 @pytest.mark.gpu
@@ -194,23 +204,17 @@ def test_gpu_caption_search_equals_cpu():
 @no_cuda
 def test_gpu_pointer_encoder_keeps_fp32_under_bf16_autocast_and_trains():
     """cuDNN's autocast rule would run the summarizer's GRU in fp16 (no GradScaler in this project)."""
-    from engine.device import autocast
 
     info = _cuda_bf16()
     torch.manual_seed(0)
     m = PointerGenerator(PointerConfig(**POINTER)).to(info.name).train()
     b = _pointer_batch(info.name)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(30):
-        with autocast(info):
-            assert m.encode(b["src"], b["lengths"])["enc"].dtype == torch.float32
-            loss, _ = m(b["src"], b["lengths"], b["tgt_in"], b["tgt_out"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < 0.7 * losses[0], losses
+
+    def loss_of():
+        assert m.encode(b["src"], b["lengths"])["enc"].dtype == torch.float32
+        return m(b["src"], b["lengths"], b["tgt_in"], b["tgt_out"])[0]
+
+    _assert_learns(m, loss_of, info)
 
 
 @pytest.mark.gpu
