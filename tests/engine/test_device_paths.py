@@ -159,7 +159,6 @@ def _cuda_bf16():
 @no_cuda
 @pytest.mark.parametrize("attention", [True, False])
 def test_gpu_caption_training_steps_under_bf16_autocast(attention):
-
     info = _cuda_bf16()
     dec = _caption_decoder(attention=attention).to(info.name).train()
     feats, tokens, index = _caption_batch(info.name)
@@ -204,7 +203,6 @@ def test_gpu_caption_search_equals_cpu():
 @no_cuda
 def test_gpu_pointer_encoder_keeps_fp32_under_bf16_autocast_and_trains():
     """cuDNN's autocast rule would run the summarizer's GRU in fp16 (no GradScaler in this project)."""
-
     info = _cuda_bf16()
     torch.manual_seed(0)
     m = PointerGenerator(PointerConfig(**POINTER)).to(info.name).train()
