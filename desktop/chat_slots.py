@@ -271,9 +271,7 @@ class ChatSlots:
     def _export(self, cid: int, fmt: str, path: str) -> None:
         text = self._store.export_conversation(cid, fmt)
         target = Path(path)
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        chat_ops.write_export(target, text)  # a failed write left a .part file; 0600 became 0644
         self.exported.emit(str(target))
 
     def _import(self, path: str) -> None:

@@ -8,9 +8,13 @@ demo conversation is written with canned replies and the window shows its "no mo
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -136,12 +140,74 @@ class _Demo(QObject):
         QTimer.singleShot(0, self.app.quit)
 
 
+# Every temporary folder of a --screenshot run is under one "<TMP_PREFIX><pid>-…" folder: a killed
+# run left parlance-shot-* and parlance-caption-demo-* folders in /tmp for good.
+TMP_PREFIX = "parlance-shot-"
+OLD_PREFIXES = ("parlance-shot-", "parlance-caption-demo-")  # names without a pid (earlier versions)
+STALE_AFTER_S = 3600  # such a folder older than this is an earlier run's
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or os.name != "posix":  # (os.kill on Windows would end the process)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _stale(path: Path) -> bool:
+    """A folder an earlier run left: its process is gone (or, without a pid in its name, old)."""
+    head = path.name.removeprefix(TMP_PREFIX).split("-", 1)
+    if path.name.startswith(TMP_PREFIX) and len(head) == 2 and head[0].isdigit():
+        return not _alive(int(head[0]))
+    try:
+        return time.time() - path.stat().st_mtime > STALE_AFTER_S
+    except OSError:
+        return False
+
+
+def remove_stale(root: str | Path | None = None) -> list[Path]:
+    """Remove this user's temporary folders left by killed --screenshot runs; returns them."""
+    root = Path(root or tempfile.gettempdir())
+    gone = []
+    for prefix in OLD_PREFIXES:
+        for path in root.glob(prefix + "*"):
+            try:
+                mine = path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid()
+            except (OSError, AttributeError):  # (no getuid on Windows)
+                mine = False
+            if mine and _stale(path):
+                shutil.rmtree(path, ignore_errors=True)
+                gone.append(path)
+    return gone
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A fresh data folder for the run, under one folder that also takes this process's other
+    temporary files (the caption demo's pictures) and goes at the end; stale ones go first."""
+    with contextlib.suppress(OSError):
+        remove_stale()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
+    (tmp / "data").mkdir()
+    (tmp / "tmp").mkdir()
+    before, tempfile.tempdir = tempfile.tempdir, str(tmp / "tmp")
+    try:
+        yield tmp / "data"
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(app, args, **service_kwargs) -> int:
     from desktop.app import create
 
-    tmp = Path(tempfile.mkdtemp(prefix="parlance-shot-"))
-    try:
-        args.data_dir = str(tmp)
+    with scratch() as data:
+        args.data_dir = str(data)
         window, service = create(args, **service_kwargs)
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))
@@ -151,5 +217,3 @@ def run(app, args, **service_kwargs) -> int:
         app.exec()
         service.shutdown()
         return demo.rc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.run_tab import RESUMABLE, ended_words, model_ready, runs_request
+from desktop.widgets.run_tab import ended_words, model_ready, resumable, runs_request
 from desktop.widgets.spinboxes import dspin
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
@@ -181,7 +181,7 @@ class LanguageModelTab(QWidget):
         self.resume_choice.clear()
         self._resumable = {}
         for r in runs:
-            if r.get("task") == "lm" and r.get("status") in RESUMABLE and r.get("checkpoint"):
+            if r.get("task") == "lm" and resumable(r) and r.get("checkpoint"):
                 self._resumable[r["id"]] = r
                 steps = (r.get("metrics") or {}).get("steps")
                 name = Path(str(r.get("data") or "")).name

@@ -17,6 +17,18 @@ from engine.lab import jobs
 RESUMABLE = ("stopped", "error", "interrupted")
 
 
+def resumable(run: dict) -> bool:
+    """Whether Resume is offered for ``run``. A run that failed before it wrote anything (a missing
+    package, a model too large for memory) has no folder left (RunRecorder.fail removes it empty):
+    it was offered for Resume, which could only fail again or start over."""
+    from pathlib import Path
+
+    if run.get("status") not in RESUMABLE:
+        return False
+    folder = run.get("checkpoint")
+    return run["status"] != "error" or bool(folder) and Path(folder).is_dir()
+
+
 def model_ready(result: dict) -> bool:
     """The run's folder holds a model a panel can load (a run stopped before its first validation
     has only its checkpoint: no folder to point people at)."""

@@ -19,7 +19,7 @@ from desktop.widgets.run_tab import model_ready
 from desktop.widgets.spinboxes import dspin, spin
 from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.caption.config import CaptionerConfig, CaptionTrainConfig, ScstConfig
-from engine.lab import task_jobs
+from engine.lab import jobs, task_jobs
 
 SELECT_BY = (("BLEU-4", "bleu_4"), ("CIDEr", "cider"), ("Validation loss", "val_loss"))
 WORD_VECTORS = (("Random start", "none"), ("Word2Vec on the training captions", "captions"))
@@ -112,6 +112,8 @@ class CaptionerTrainTab(TaskTrainTab):
         self.start_from.addItem("A new model (cross-entropy training)", "")
         for e in task_model_entries(CAPTIONER_KIND, getattr(self.service, "data", None)):
             source = "shipped" if e["source"] == "shipped" else "your run"
+            if e["source"] != "shipped" and jobs.run_state(e["folder"]) == "unfinished":
+                source = "your unfinished run"  # a cancelled run looked like a finished model
             self.start_from.addItem(f"Self-critical fine-tuning of {e['name']} ({source})", e["folder"])
         i = self.start_from.findData(chosen) if chosen else 0
         self.start_from.setCurrentIndex(max(i, 0))
@@ -225,7 +227,20 @@ class CaptionerTrainTab(TaskTrainTab):
             "model": self._sizes(),
         }
 
+    def missing_extras(self) -> str | None:
+        from engine import extras
+
+        if extras.installed(extras.CAPTION_METRICS):
+            return None
+        # found out at the first validation, after every image was encoded and trained on
+        return "Cannot start: " + extras.missing_words(
+            "captioner training (its validation scores BLEU / CIDEr)", extras.CAPTION_METRICS
+        )
+
     def problem(self, config: dict) -> str | None:
+        missing = self.missing_extras()
+        if missing:
+            return missing
         if not config["images"] or not config["captions"]:
             return "Choose an images folder and a captions file first."
         if config.get("scst_from") and config["scst"]["metric"] == "val_loss":

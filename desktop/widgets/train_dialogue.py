@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.run_tab import RESUMABLE, RunTab, ended_words, model_ready
+from desktop.widgets.run_tab import RunTab, ended_words, model_ready, resumable
 from desktop.widgets.runs_table import RunsTable
 from desktop.widgets.spinboxes import dspin as _dspin
 from desktop.widgets.spinboxes import spin as _spin
@@ -45,13 +45,32 @@ CELL_CHOICES = (
     ("CIFG LSTM", "cifg_lstm"),
 )
 ATTENTION_CHOICES = ("general", "dot", "concat", "additive", "none")  # engine.nn.attention.SCORES + none
+# "(shipped)" was wrong: these corpora are packages of the training extras (source_label)
 SOURCES = (
-    ("Chitchat corpus (shipped)", "chitchat"),
-    ("Chatterbot corpus (shipped)", "chatterbot"),
+    ("Chitchat corpus", "chitchat"),
+    ("Chatterbot corpus", "chatterbot"),
     ("A corpus file…", "file"),
     ("My chat history", "history"),
     ("My replies rated up", "history-liked"),
 )
+
+
+def source_label(label: str, key: str) -> str:
+    """A built-in corpus whose package is not installed says so in the Data list."""
+    from engine import extras
+
+    package = extras.CORPUS_PACKAGES.get(key)
+    return f"{label} (needs the training extras)" if package and not extras.installed(package) else label
+
+
+def missing_corpus(corpus: str) -> str | None:
+    """Why a built-in corpus cannot be trained on (its package is missing), or None."""
+    from engine import extras
+
+    package = extras.CORPUS_PACKAGES.get(corpus)
+    if package is None or extras.installed(package):
+        return None
+    return "Cannot start: " + extras.missing_words(f"the {corpus} corpus", package)
 
 
 class DialogueTrainTab(RunTab):
@@ -73,7 +92,7 @@ class DialogueTrainTab(RunTab):
         form = QFormLayout(form_box)
         self.source = QComboBox()
         for label, key in SOURCES:
-            self.source.addItem(label, key)
+            self.source.addItem(source_label(label, key), key)
         self.path = QLineEdit()
         self.path.setPlaceholderText("chitchat JSON, chatterbot YAML, DailyDialog, text, JSON or CSV chats")
         browse = QPushButton("Browse…")
@@ -224,16 +243,24 @@ class DialogueTrainTab(RunTab):
         if not cfg["corpus"]:
             self._say("Choose a corpus file first.")
             return
+        missing = missing_corpus(cfg["corpus"])  # said here: no job, no recorded run, no log traceback
+        if missing:
+            self._say(missing)
+            return
         base = self.start_from.currentText() if cfg["init_from"] else ""
         self._begin(f"Starting to fine-tune {base}…" if base else f"Starting a {cfg['model']['cell']} run…")
         self.submit_run(jobs.dialogue_job, {"config": cfg, "out_root": self.out_root})
 
     def resume(self) -> None:
-        chosen = [r for r in self.runs.selected() if r["task"] == "dialogue" and r["status"] in RESUMABLE]
+        chosen = [r for r in self.runs.selected() if r["task"] == "dialogue" and resumable(r)]
         if not chosen:
             self._say("Select a stopped dialogue run in the table to resume it.")
             return
         run = chosen[0]
+        missing = missing_corpus(str((run.get("config") or {}).get("corpus", "")))
+        if missing:
+            self._say(missing)
+            return
         self._begin(f"Resuming run #{run['id']}…")
         self.submit_run(jobs.dialogue_job, {"config": {}, "out_root": self.out_root, "run_id": run["id"]})
 
@@ -328,9 +355,7 @@ class DialogueTrainTab(RunTab):
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:
-            self.resume_button.setEnabled(
-                any(r["status"] in RESUMABLE and r.get("task") == "dialogue" for r in runs)
-            )
+            self.resume_button.setEnabled(any(resumable(r) and r.get("task") == "dialogue" for r in runs))
 
     def _fill_start_from(self, runs: list[dict]) -> None:
         from desktop.paths import SHIPPED_MODELS
@@ -344,6 +369,8 @@ class DialogueTrainTab(RunTab):
         for run in runs:
             folder = run.get("checkpoint")
             if run["task"] == "dialogue" and folder and (Path(folder) / "config.json").is_file():
-                self.start_from.addItem(f"Run #{run['id']} ({Path(folder).name})", folder)
+                # a stopped run's model looked finished: say it is not
+                unfinished = ", unfinished" if run.get("status") != "complete" else ""
+                self.start_from.addItem(f"Run #{run['id']} ({Path(folder).name}{unfinished})", folder)
         index = self.start_from.findData(current)
         self.start_from.setCurrentIndex(max(index, 0))

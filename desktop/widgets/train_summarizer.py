@@ -23,7 +23,12 @@ FORMATS = (
     ("BBC News Summary folder", "bbc"),
     ("JSON Lines (.jsonl)", "jsonl"),
 )
-TARGETS = (("Headline (the title line)", "title"), ("Reference summary (first sentences)", "summary"))
+# "auto" first: the headline default failed on the documented .jsonl format ({"text", "summary"})
+TARGETS = (
+    ("Detect: headline (BBC folder), summary (.jsonl)", "auto"),
+    ("Headline (the title line)", "title"),
+    ("Reference summary (first sentences)", "summary"),
+)
 
 
 class SummarizerTrainTab(TaskTrainTab):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
-from desktop.widgets.run_tab import RESUMABLE, RunTab, ended_words, model_ready
+from desktop.widgets.run_tab import RunTab, ended_words, model_ready, resumable
 from desktop.widgets.runs_table import FOLDER_COLUMN, RunsTable
 
 TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
@@ -106,6 +106,12 @@ class TaskTrainTab(RunTab):
 
     def problem(self, config: dict) -> str | None:
         """What the form still lacks (shown instead of starting), or None."""
+        return self.missing_extras()
+
+    def missing_extras(self) -> str | None:
+        """An optional package every run of this task needs and that is not installed, in words
+        (checked before Start and Resume, so that no run is recorded, and the log keeps no
+        traceback, for an expected error), or None."""
         return None
 
     def job_kwargs(self, config: dict) -> dict:
@@ -176,9 +182,13 @@ class TaskTrainTab(RunTab):
         self.submit_run(type(self).JOB, self.job_kwargs(cfg))
 
     def resume(self) -> None:
-        chosen = [r for r in self.runs.selected() if r["status"] in RESUMABLE]
+        chosen = [r for r in self.runs.selected() if resumable(r)]
         if not chosen:
             self._say(f"Select a stopped {self.TASK} run in the table to resume it.")
+            return
+        missing = self.missing_extras()
+        if missing:
+            self._say(missing)
             return
         run = chosen[0]
         self._begin(f"Resuming run #{run['id']}…")
@@ -264,6 +274,6 @@ class TaskTrainTab(RunTab):
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:
-            self.resume_button.setEnabled(self.CAN_RESUME and any(r["status"] in RESUMABLE for r in runs))
+            self.resume_button.setEnabled(self.CAN_RESUME and any(resumable(r) for r in runs))
         if len(runs) == 1:
             self.show_run(runs[0])

@@ -47,8 +47,10 @@ def run(args) -> int:
     from engine.caption.captioner import Captioner, caption_options
     from engine.caption.metrics import caption_scores
     from engine.device import choose_device
+    from engine.extras import require_caption_metrics
     from engine.paths import default_model
 
+    require_caption_metrics()  # scoring comes last: say so before captioning every image
     if args.threads:
         torch.set_num_threads(args.threads)
     info = choose_device(args.device)

@@ -10,6 +10,7 @@ Flickr8k model).
 from __future__ import annotations
 
 from engine.caption.vocab import tokenize
+from engine.extras import require_caption_metrics
 
 
 def caption_scores(references: dict[str, list[str]], hypotheses: dict[str, str]) -> dict[str, float]:
@@ -17,11 +18,10 @@ def caption_scores(references: dict[str, list[str]], hypotheses: dict[str, str])
 
     Returns ``bleu_1 .. bleu_4``, ``cider`` and ``n_images`` over the names present in both.
     """
-    try:
-        from pycocoevalcap.bleu.bleu import Bleu
-        from pycocoevalcap.cider.cider import Cider
-    except ImportError as exc:
-        raise FileNotFoundError("caption metrics need pycocoevalcap: pip install pycocoevalcap") from exc
+    require_caption_metrics()  # names the [train] extra (the hint was a bare pip install pycocoevalcap)
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+
     names = sorted(n for n in hypotheses if references.get(n))
     if not names:
         raise ValueError("no hypothesis has references to score against")

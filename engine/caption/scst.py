@@ -33,6 +33,7 @@ from engine.caption.features import cached_features
 from engine.caption.model import CaptionModel, load, save
 from engine.caption.train import _encode_set, clear_old_run, refuse_old_run, validation_scores
 from engine.caption.vocab import Vocab, tokenize
+from engine.extras import require_caption_metrics
 from engine.training import EvaluationEvent, TrainConfig, Trainer, write_train_log
 
 TRAIN_STATE = "scst_setup.json"
@@ -115,6 +116,7 @@ def train_scst(
         raise ValueError(f"unknown metric {scfg.metric!r}; known: cider, bleu_4")
     if scfg.samples < 2:
         raise ValueError("self-critical training needs at least 2 samples per image (--samples)")
+    require_caption_metrics()  # validation scores captions: say so before features are extracted
     out = Path(out)
     setup_path = out / TRAIN_STATE
     if resume:

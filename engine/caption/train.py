@@ -200,8 +200,10 @@ def train_captioner(
 
     Returns the trainer's :class:`engine.training.FinishedEvent`.
     """
+    from engine.extras import require_caption_metrics
     from engine.training import TrainConfig
 
+    require_caption_metrics()  # validation scores captions: say so before features are extracted
     out = Path(out)
     setup_path = out / TRAIN_STATE
     if resume:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.extras import require_corpus
+
 
 @dataclass(frozen=True)
 class Dialogue:
@@ -51,12 +53,9 @@ def merge_turns(messages) -> tuple[str, ...]:
 
 def read_chitchat(path: str | Path | None = None) -> list[Dialogue]:
     if path is None:
-        try:
-            import chitchat_dataset
-        except ImportError:
-            raise ValueError(
-                "the chitchat corpus needs the 'chitchat-dataset' package: pip install 'parlance[train]'"
-            ) from None
+        require_corpus("chitchat")  # the hint named PyPI's unrelated 'parlance'
+        import chitchat_dataset
+
         path = Path(chitchat_dataset.__file__).parent / "dataset.json"
     data = _read_json(path)
     if not isinstance(data, dict):
@@ -84,12 +83,9 @@ def read_chatterbot(path: str | Path | None = None) -> list[Dialogue]:
     except ImportError:  # pragma: no cover - pyyaml is a runtime dependency
         raise ValueError("reading chatterbot YAML needs PyYAML") from None
     if path is None:
-        try:
-            import chatterbot_corpus
-        except ImportError:
-            raise ValueError(
-                "the chatterbot corpus needs the 'chatterbot-corpus' package: pip install 'parlance[train]'"
-            ) from None
+        require_corpus("chatterbot")
+        import chatterbot_corpus
+
         path = Path(chatterbot_corpus.__file__).parent / "data" / "english"
     path = Path(path)
     files = chatterbot_files(path) if path.is_dir() else [path]

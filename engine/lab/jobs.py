@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,9 @@ NOT_CURVES = ("step", "epoch", "elapsed_s")  # evaluation dict entries that are 
 EXTRA_METRICS = ("metric", "best_metric", "last", "preview", "scores", "notes")
 WORKER_NICE = 5  # how much lower the CPU priority of a training process is (POSIX nice)
 HEARTBEAT_S = 0.1  # at most this often a run in a child process says it is alive while silent
+# in a run's folder: {"run_id", "status", "reason"}, "running" until the run ends; a cancelled run
+# looked like a finished model in the pickers (see run_state)
+RUN_FILE = "run.json"
 
 
 def _noop(_info: dict) -> None:
@@ -346,11 +350,14 @@ def dialogue_job(
     only replies rated up). ``isolate`` trains in a child process (engine.lab.worker).
     """
     from engine.dialogue.run import held_out_split, history_dialogues, make_config
+    from engine.extras import require_corpus
 
     if run_id is not None and store is not None:
         config = store.get_run(run_id)["config"]
     config = dict(config)
     corpus = config.get("corpus", "chitchat")
+    # a built-in corpus missing its package failed in the run, leaving a resumable "error" row
+    require_corpus(corpus)
     dialogues = None
     if corpus in ("history", "history-liked"):
         chats = history_dialogues(store, corpus == "history-liked")
@@ -400,10 +407,24 @@ def _check_new_dialogue_run(cfg, files: bool) -> list | None:
             HRED(HREDConfig(vocab_size=16, **cfg.model))
         except TypeError as exc:
             raise ValueError(f"the model settings do not fit together: {exc}") from exc
-    if files and cfg.corpus not in ("chitchat", "chatterbot"):  # the shipped corpora are known good
+    if files and cfg.corpus not in ("chitchat", "chatterbot"):  # built in: their package is checked
         dialogues = load_dialogues(cfg)
         held_out_split(dialogues, last_turn_only=cfg.last_turn_only)
         return [[d.id, list(d.turns)] for d in dialogues]
+    return None
+
+
+def run_state(folder) -> str | None:
+    """ "unfinished" for a run folder whose training did not finish (stopped, failed, still running
+    or cut off by a crash), "finished", or None where the folder does not say (the shipped models,
+    runs from before RUN_FILE). A trainer's train_log.json (CLI runs) is read when RUN_FILE is absent."""
+    folder = Path(folder)
+    for name, key in ((RUN_FILE, "status"), ("train_log.json", "reason")):
+        try:
+            value = json.loads((folder / name).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        return "finished" if value == "complete" or value in FINISHED_OK else "unfinished"
     return None
 
 
@@ -448,6 +469,7 @@ class RunRecorder:
         self.run_id, self.out_root, self.resumed = run_id, Path(out_root), run_id is not None
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
+        self._marked = False  # RUN_FILE says "running" in the run's folder
         self.started = time.monotonic()
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
@@ -490,6 +512,8 @@ class RunRecorder:
 
         e = event if isinstance(event, dict) else event_dict(event)
         kind = e["kind"]
+        if not self._marked:  # the trainer has made the folder by its first event
+            self._marked = self.mark("running")
         if kind == "start":
             self.info(e)
             return
@@ -514,8 +538,21 @@ class RunRecorder:
             self._last_beat = now
             self.progress({"kind": "heartbeat", "run_id": self.run_id})
 
+    def mark(self, status: str, reason: str | None = None) -> bool:
+        """Write RUN_FILE into the run's folder, if it exists; True when written."""
+        folder = Path(self.checkpoint) if self.checkpoint else None
+        if folder is None or not folder.is_dir():
+            return False
+        record = {"run_id": self.run_id, "status": status, "reason": reason}
+        try:
+            (folder / RUN_FILE).write_text(json.dumps(record), encoding="utf-8")
+        except OSError:
+            return False
+        return True
+
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]
+        self.mark("complete" if reason in FINISHED_OK else "stopped", reason)
         metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
         if metrics["before_val_ppl"] is None:  # a resumed run measured it in its first session
             metrics["before_val_ppl"] = self.earlier.get("before_val_ppl")
@@ -538,6 +575,15 @@ class RunRecorder:
         return round(max(clock, time.monotonic() - self.started if not points else 0.0), 2)
 
     def fail(self, exc: Exception) -> None:
+        """Record the error. A new run that failed before writing anything leaves no empty folder:
+        it was offered for Resume, which could only start over (desktop run_tab.resumable)."""
+        folder = Path(self.checkpoint) if self.checkpoint else None
+        if not self.resumed and folder is not None and folder.is_dir():
+            with contextlib.suppress(OSError):  # only removes a folder with nothing but RUN_FILE
+                if {p.name for p in folder.iterdir()} <= {RUN_FILE}:
+                    (folder / RUN_FILE).unlink(missing_ok=True)
+                    folder.rmdir()
+        self.mark("error", type(exc).__name__)
         if self.store is not None and self.run_id is not None:
             with contextlib.suppress(Exception):  # the original error is what the user must see
                 self.store.update_run(

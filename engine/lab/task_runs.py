@@ -58,14 +58,15 @@ def _summary(done, metric: str, params: int, folder: str) -> dict:
 
 def summarizer_format(path: str) -> str:
     """``jsonl`` for a file or a folder holding .jsonl files, else ``bbc`` (the BBC News layout)."""
-    p = Path(path)
-    if p.is_file() or (p.is_dir() and any(p.glob("*.jsonl"))):
-        return "jsonl"
-    return "bbc"
+    from engine.summarize.data import detect_format
+
+    return detect_format(path)
 
 
 def summarizer_config(values: dict):
-    """A SummarizerTrainConfig from the panel's dict; ``fmt`` absent or "auto" is chosen from the path."""
+    """A SummarizerTrainConfig from the panel's dict; ``fmt`` absent or "auto" is chosen from the
+    path, ``target`` "auto" from the format (engine.summarize.data.DEFAULT_TARGET)."""
+    from engine.summarize.data import DEFAULT_TARGET
     from engine.summarize.train import SummarizerTrainConfig
 
     cfg = SummarizerTrainConfig(**_known(SummarizerTrainConfig, values, "summarizer training"))
@@ -73,7 +74,12 @@ def summarizer_config(values: dict):
         raise ValueError("choose the training data: a BBC News Summary folder or a .jsonl file")
     if values.get("fmt", "auto") in ("", "auto"):
         cfg.fmt = summarizer_format(cfg.data)
+    if cfg.target in ("", "auto"):
+        cfg.target = DEFAULT_TARGET.get(cfg.fmt, "title")
     return cfg
+
+
+TARGET_WORDS = {"title": "Headline (--target title)", "summary": "Reference summary (--target summary)"}
 
 
 def summarizer_pairs(cfg) -> tuple[list, list, list]:
@@ -81,12 +87,19 @@ def summarizer_pairs(cfg) -> tuple[list, list, list]:
     from engine.summarize.data import load_examples
     from engine.summarize.train import make_pairs, split_pairs
 
-    pairs = make_pairs(load_examples(cfg.data, cfg.fmt), cfg.target)
+    examples = load_examples(cfg.data, cfg.fmt)
+    pairs = make_pairs(examples, cfg.target)
     train, val = split_pairs(pairs)
     if not train or not val:
+        # the message named no way out: say which setting has pairs to learn from
+        other = "summary" if cfg.target == "title" else "title"
+        o_train, o_val = split_pairs(make_pairs(examples, other)) if cfg.target in TARGET_WORDS else ([], [])
+        hint = ""
+        if o_train and o_val:
+            hint = f'; set "Learn to write" to {TARGET_WORDS[other]}, which has enough'
         raise ValueError(
             f"{Path(cfg.data).name}: {len(pairs)} usable article/{cfg.target} pair(s); at least 2 outside "
-            "the held-out test split are needed to train"
+            f"the held-out test split are needed to train{hint}"
         )
     return pairs, (train[: cfg.limit] if cfg.limit else train), val
 
@@ -176,9 +189,11 @@ def _scst_setup(config: dict):
 def check_caption_data(config: dict) -> dict:
     """Read the captions file and match it to the images folder, as training will."""
     from engine.caption import data as D
+    from engine.extras import require_caption_metrics
 
     if not config.get("images") or not config.get("captions"):
         raise ValueError("choose an images folder and a captions file")
+    require_caption_metrics()  # was found missing at the first validation, after all the work
     _caption_configs(config)
     _scst_setup(config)
     cs = D.with_images(D.read_captions(config["captions"]), config["images"])

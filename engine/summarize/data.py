@@ -137,6 +137,19 @@ def _split_plain_summary(summary: str) -> list[str]:
 READERS = {"bbc": read_bbc, "jsonl": read_jsonl}
 
 
+# What a format's examples teach by default ("auto"): a BBC text starts with its headline; a JSON
+# Lines object carries a "summary". The "title" default failed on the documented .jsonl format.
+DEFAULT_TARGET = {"bbc": "title", "jsonl": "summary"}
+
+
+def detect_format(path: str | Path) -> str:
+    """``jsonl`` for a file or a folder holding .jsonl files, else ``bbc`` (the BBC News layout)."""
+    p = Path(path)
+    if p.is_file() or (p.is_dir() and any(p.glob("*.jsonl"))):
+        return "jsonl"
+    return "bbc"
+
+
 def load_examples(path: str | Path, fmt: str) -> list[Example]:
     """Read a data set in format ``fmt`` (a name in READERS)."""
     if fmt not in READERS:

@@ -25,8 +25,15 @@ MODEL_FLAGS = {
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="BBC News Summary folder, or a .jsonl file/folder")
-    p.add_argument("--format", dest="fmt", default="bbc", help="bbc | jsonl (default bbc)")
-    p.add_argument("--target", default="title", help="title: headline generation (default) | summary")
+    # "auto" defaults: a .jsonl in the documented {"text", "summary"} format failed with bbc / title
+    p.add_argument(
+        "--format", dest="fmt", default="auto", help="bbc | jsonl | auto (default: jsonl for .jsonl files)"
+    )
+    p.add_argument(
+        "--target",
+        default="auto",
+        help="title: headline generation | summary | auto (default: title for bbc, summary for jsonl)",
+    )
     p.add_argument(
         "--out", type=folder, required=True, help="output model folder (resumable state in OUT/checkpoint)"
     )
@@ -61,6 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from engine.cancel import interrupt_cancels
     from engine.device import choose_device
+    from engine.summarize.data import DEFAULT_TARGET, detect_format
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
     from engine.training import check_out_dir, tqdm_callback
 
@@ -70,6 +78,10 @@ def run(args) -> int:
     cfg.word_vectors = args.word_vectors
     cfg.model = {n: getattr(args, n) for n in MODEL_FLAGS if getattr(args, n) is not None}
     cfg.model.update(pointer=args.pointer, coverage=args.coverage)
+    if cfg.fmt == "auto":
+        cfg.fmt = detect_format(cfg.data)
+    if cfg.target == "auto":
+        cfg.target = DEFAULT_TARGET.get(cfg.fmt, "title")
     info = choose_device(args.device)
     quiet = bool(args.json)
     t0 = time.time()
