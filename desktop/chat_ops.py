@@ -121,15 +121,18 @@ def tokens_per_second(n_tokens: int, latency_ms: float | None) -> float | None:
 def model_entry(folder: Path, shipped_root: Path) -> dict:
     """What the model picker shows for one model folder (no torch needed)."""
     from engine.checkpoint import read_card  # (engine.checkpoint imports no torch at load)
+    from engine.lab.jobs import run_state  # (no torch either)
 
     card = read_card(folder)
     try:
         shipped = folder.resolve().is_relative_to(shipped_root.resolve())
     except OSError:
         shipped = False
+    # a run cancelled or cut off before its end looked like a finished model in the pickers
+    unfinished = not shipped and run_state(folder) == "unfinished"
     return {
         "folder": str(folder),
-        "name": folder.name,
+        "name": folder.name + (" (unfinished)" if unfinished else ""),
         "card": card,
         "source": "shipped" if shipped else "yours",
     }

@@ -51,6 +51,7 @@ from desktop.paths import SHIPPED_MODELS, DataDir, model_roots
 from desktop.task_models import ModelLoadError
 from engine.cancel import CancelToken
 from engine.device import ENV_VAR
+from engine.extras import MissingExtra
 
 log = logging.getLogger("parlance.desktop")
 PUMP_INTERVAL_S = 0.03  # while long work runs, serve queued quick requests at least this often
@@ -302,7 +303,8 @@ class EngineService(ChatSlots, QObject):
                 kwargs["cache"] = self.cache
             result = fn(**kwargs)
         except Exception as exc:  # one error path: a message, never a crash
-            if isinstance(exc, ModelLoadError) and exc.expected:  # a file's fault, said in words
+            if isinstance(exc, ModelLoadError) and exc.expected or isinstance(exc, MissingExtra):
+                # a file's fault or a package not installed, said in words: no traceback
                 log.warning("job %s (%s) failed: %s", job_id, kind, exc)
             else:
                 log.exception("job %s (%s) failed", job_id, kind)

@@ -207,3 +207,23 @@ def test_a_screenshot_run_keeps_its_temporary_files_under_one_folder(monkeypatch
         demo = Path(tempfile.mkdtemp(prefix="parlance-caption-demo-"))  # what the caption demo makes
         assert demo.parent.parent == root
     assert not root.exists() and tempfile.tempdir == str(tmp_path)
+
+
+def test_the_model_pickers_mark_a_run_that_did_not_finish(tmp_path):
+    """A cancelled or cut-off run looked like a finished model in the Chat, Summarize and Caption
+    pickers."""
+    import json
+
+    from desktop.chat_ops import model_entry
+    from engine.lab.jobs import RUN_FILE
+
+    shipped = tmp_path / "shipped"
+    (shipped / "dialogue").mkdir(parents=True)
+    runs = tmp_path / "models"
+    for name, status in (("run-done", "complete"), ("run-cut", "running"), ("run-old", None)):
+        (runs / name).mkdir(parents=True)
+        if status:
+            (runs / name / RUN_FILE).write_text(json.dumps({"status": status}), encoding="utf-8")
+    names = {f.name: model_entry(f, shipped)["name"] for f in runs.iterdir()}
+    assert names == {"run-done": "run-done", "run-cut": "run-cut (unfinished)", "run-old": "run-old"}
+    assert model_entry(shipped / "dialogue", shipped)["name"] == "dialogue"
