@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import logging.handlers
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -78,11 +80,33 @@ def _device(text: str) -> str:
     return value
 
 
+LOG_NAME = "parlance.log"
+LOG_MAX_BYTES = 1_000_000  # then parlance.log.1 … .3: it grew without limit
+LOG_BACKUPS = 3
+
+
+class _PrivateLog(logging.handlers.RotatingFileHandler):
+    """The log names files and folders: it was 0644, readable by every local user. Each file
+    (a new one after a rollover too) is created 0600, and an older 0644 one is tightened."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if hasattr(os, "fchmod"):  # POSIX; on Windows the mode is only the read-only flag
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def _setup_logging(folder: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if folder is not None:
         with contextlib.suppress(OSError):
-            handlers.append(logging.FileHandler(folder / "parlance.log", encoding="utf-8"))
+            handlers.append(
+                _PrivateLog(
+                    folder / LOG_NAME, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+                )
+            )
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
@@ -107,7 +131,9 @@ def create(args: argparse.Namespace, **service_kwargs):
 
     qt_fixes.install()
     data = resolve_data_dir(args.data_dir)
-    settings = AppSettings(data.path / "settings.ini" if args.data_dir else None)
+    ini = data.path / "settings.ini" if args.data_dir else None
+    _private_files(data, ini)
+    settings = AppSettings(ini)
     theme.apply(QGuiApplication.instance(), args.theme or settings.theme, settings.font_pt)
     extra = [Path(args.model)] if args.model else []
     service_kwargs.setdefault(
@@ -120,6 +146,25 @@ def create(args: argparse.Namespace, **service_kwargs):
     if args.theme:
         window.session_theme = args.theme
     return window, service
+
+
+def _private_files(data, ini: Path | None) -> None:
+    """Settings and history were 0644, readable by every local user where the folder is not
+    private (a --data-dir the person chose, an older version's files); QSettings keeps the mode
+    of the file it rewrites, and SQLite gives -wal/-shm the database's."""
+    from PySide6.QtCore import QSettings
+
+    from desktop.paths import private_file
+
+    if data.writable:
+        private_file(data.db_path, create=False)  # the engine creates a new one 0600
+    if ini is None:
+        ini = Path(QSettings().fileName())  # ~/.config/Parlance/Parlance.conf on Linux
+        if not ini.is_absolute() or ini.suffix not in (".conf", ".ini"):
+            return  # the Windows registry, a macOS plist: not a file of ours
+        with contextlib.suppress(OSError):
+            ini.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file(ini)
 
 
 def _follow_system_theme(app, window) -> None:
@@ -174,6 +219,77 @@ def already_open(folder: Path, host: str = "", lock: Path | None = None) -> None
     QMessageBox.information(None, "Parlance is already open", text)
 
 
+QUIT_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl+C, kill, the terminal closed
+
+
+def _close_for_signal(window, app) -> None:
+    """Close as "Quit and stop" does: save the window's state and stop the work without asking
+    (nobody is there to answer). A second signal while closing quits the event loop."""
+    if getattr(window, "_signal_closing", False) or not window.isVisible():
+        app.quit()
+        return
+    window._signal_closing = True
+    box = getattr(window, "_quit_box", None)
+    if box is not None:
+        box.reject()  # a "Quit Parlance?" question already open
+    window._quit_confirmed = True
+    window.close()
+    if window.isVisible():  # something still holds it open: end the event loop anyway
+        app.quit()
+
+
+@contextlib.contextmanager
+def _quit_on_signals(window, app):
+    """Ctrl+C was ignored (Qt's event loop never let Python run its SIGINT handler) and SIGTERM
+    killed the app without saving the window state. The C handler writes to a socket that Qt
+    watches, so Python runs the handler, which schedules a normal close. Signals the app was
+    started with ignored (nohup, a background job) stay ignored."""
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    previous: dict[int, object] = {}
+
+    def handler(_signum, _frame) -> None:
+        QTimer.singleShot(0, lambda: _close_for_signal(window, app))
+
+    try:
+        reader, writer = socket.socketpair()
+    except OSError:  # no sockets: leave the signals as they are
+        yield
+        return
+    try:
+        reader.setblocking(False)
+        writer.setblocking(False)
+        old_fd = signal.set_wakeup_fd(writer.fileno())
+    except (OSError, ValueError):  # not the main thread: leave the signals as they are
+        reader.close()
+        writer.close()
+        yield
+        return
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda *_: _drain(reader))  # Python code runs: the handler is called
+    try:
+        for name in QUIT_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        signal.set_wakeup_fd(old_fd)
+        notifier.setEnabled(False)
+        reader.close()
+        writer.close()
+
+
+def _drain(sock) -> None:
+    with contextlib.suppress(OSError):
+        while sock.recv(64):
+            pass
+
+
 def run(argv: list[str] | None = None, **service_kwargs) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot:
@@ -206,7 +322,8 @@ def run(argv: list[str] | None = None, **service_kwargs) -> int:
         StartupProbe(window, service, app, probe_mode)
     QTimer.singleShot(0, service.start)
     try:
-        return app.exec()
+        with _quit_on_signals(window, app):
+            return app.exec()
     finally:
         window.save_state()
         service.shutdown()

@@ -65,6 +65,13 @@ def utc_now() -> str:
     return rec.iso_utc(datetime.now(timezone.utc))
 
 
+def _create_private(path: Path) -> None:
+    """Create a missing database file 0600 before SQLite does: SQLite made it 0644 (umask 022),
+    readable by every local user, and gives its -wal and -shm the database file's mode."""
+    with contextlib.suppress(OSError):  # exists already, or cannot be made: SQLite says why
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _looks_like_text(head: bytes) -> bool:
     """Whether a file's first bytes read as text (UTF-8, no NUL, mostly printable)."""
     if not head or b"\x00" in head:
@@ -185,6 +192,8 @@ class HistoryStore:
 
     def _open(self) -> Database:
         checked = self._memory or self._check_read_only()
+        if not self._memory:
+            _create_private(self.path)
         conn = sqlite3.connect(":memory:" if self._memory else self.path, timeout=self._busy_timeout_s)
         try:
             self._check(conn, quick=not checked)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.cli_args import db_file, json_text, positive
 from engine.history import SEARCH_KINDS, make_title
+from engine.paths import app_data_dir
 
 LISTS = ("conversations", "summaries", "captions", "forecasts")
 RESULT_KINDS = ("summary", "caption", "forecast")
@@ -25,7 +26,14 @@ HELP = "list, search, show, export, import and delete the saved history (chats, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=db_file, help="the history database file")
+    # Nothing said where the app's own database is (~/.local/share/Parlance/Parlance/ on Linux)
+    app_db = str(app_data_dir() / "history.db").replace("%", "%%")
+    parser.add_argument(
+        "--db",
+        required=True,
+        type=db_file,
+        help=f"the history database file; the app keeps its own at {app_db} (or in its --data-dir)",
+    )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     # --json is also accepted after the action; SUPPRESS keeps the value given before it.
     after = argparse.ArgumentParser(add_help=False)

@@ -1,7 +1,10 @@
-"""Where the shipped resources are. The engine never decides where USER files live."""
+"""Where the shipped resources are. The engine never decides where USER files live; it can
+say where the desktop app keeps them (:func:`app_data_dir`), for help texts."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -10,3 +13,19 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 def default_model(name: str) -> Path:
     """The shipped model folder ``resources/models/<name>``."""
     return RESOURCES / "models" / name
+
+
+APP_NAMES = ("Parlance", "Parlance")  # organization and application name (desktop/app.py sets both)
+
+
+def app_data_dir() -> Path:
+    """The desktop app's default data folder, computed as Qt's QStandardPaths.AppDataLocation
+    does (desktop/paths.py asks Qt itself; tests check that both agree) without importing Qt."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base.joinpath(*APP_NAMES)
