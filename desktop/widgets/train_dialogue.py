@@ -332,9 +332,11 @@ class DialogueTrainTab(RunTab):
 
     def _on_finished(self, job_id: int, result) -> None:
         if job_id == self.runs_job:
-            runs = [r for r in result or [] if r.get("task") == "dialogue"]  # the other tasks have their tabs
-            self.runs.set_runs(runs)
-            self._fill_start_from(runs)
+            if self.fresh_runs(job_id):  # a shared runs job arrives twice
+                # the other tasks have their tabs
+                runs = [r for r in result or [] if r.get("task") == "dialogue"]
+                self.runs.set_runs(runs)
+                self._fill_start_from(runs)
             return
         if job_id != self.job_id:
             return

@@ -251,7 +251,8 @@ class TaskTrainTab(RunTab):
 
     def _on_finished(self, job_id: int, result) -> None:
         if job_id == self.runs_job:
-            self.runs.set_runs([r for r in result or [] if r.get("task") == self.TASK])
+            if self.fresh_runs(job_id):  # a shared runs job arrives twice
+                self.runs.set_runs([r for r in result or [] if r.get("task") == self.TASK])
             return
         if job_id != self.job_id:
             return

@@ -1,0 +1,212 @@
+"""The Train panel's runs table with many recorded runs: a refresh (``RunsTable.set_runs`` again with
+the same runs, as after every run that ends) and selecting runs one at a time (Ctrl-click).
+
+    QT_QPA_PLATFORM=offscreen python tests/bench/bench_runs_table.py [--sizes 50 200 500] [--runs 3]
+
+The runs are generated (2,000-point curves, as in a long dialogue run). Measured for the table as it
+is and, in the same run, for the peer that is the table as it was: a ResizeToContents header filled
+one setItem() at a time, and every selected curve drawn again at each selection change. The peer's
+refresh grows with the square of the runs (about 100 s for 500), so it is timed only up to
+``--peer-max`` runs. Also timed: ``HistoryStore.list_runs()`` on a history with the largest size,
+which each of the four training tabs called on its own when the panel opened (now one call is
+shared). The medians of ``--runs`` are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "desktop"), str(ROOT / "tests")]
+
+POINTS = 2000
+
+
+def _runs(n: int) -> list[dict]:
+    out = []
+    for i in range(n, 0, -1):
+        curve = [[s * 10, 50.0 * 0.999**s + 1.0 + (i % 7) * 0.1, s * 0.5] for s in range(POINTS)]
+        out.append(
+            {
+                "id": i,
+                "task": "dialogue",
+                "data": f"/home/user/data/chats/corpus_{i}.txt",
+                "config": {"model": {"cell": ("gru", "lstm", "rnn")[i % 3]}},
+                "status": "complete",
+                "metrics": {"best_val_ppl": 12.0 + i % 9, "steps": POINTS * 10},
+                "duration_s": 1800.0,
+                "started_at": "2026-12-01T10:00:00Z",
+                "checkpoint": f"/home/user/.local/share/parlance/models/dialogue-run-{i}",
+                "curves": {"train_loss": curve, "val_ppl": curve},
+            }
+        )
+    return out
+
+
+def _peer_class():
+    """The runs table as it was before the fix (kept here for the comparison)."""
+    from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
+
+    from desktop.widgets import runs_table as rt
+
+    class OldRunsTable(rt.RunsTable):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+        def set_runs(self, runs: list[dict]) -> None:
+            keep = {r["id"] for r in self.selected()}
+            self.runs = list(runs)
+            self.table.blockSignals(True)
+            self.table.setRowCount(len(self.runs))
+            for row, run in enumerate(self.runs):
+                metrics = run.get("metrics") or {}
+                minutes = run.get("duration_s")
+                values = (
+                    f"#{run['id']}",
+                    run.get("task", ""),
+                    str(run.get("data", ""))[-40:],
+                    rt.run_cell(run),
+                    run.get("status", ""),
+                    rt.best_text(run),
+                    rt._fmt(metrics.get("steps")),
+                    rt._fmt(minutes / 60 if minutes is not None else None),
+                    str(run.get("started_at", ""))[:16].replace("T", " "),
+                    run.get("checkpoint") or "",
+                )
+                for col, text in enumerate(values):
+                    item = QTableWidgetItem(text)
+                    item.setData(rt.Qt.ItemDataRole.UserRole, run["id"])
+                    if col in (2, len(values) - 1):
+                        item.setToolTip(str(run.get("data" if col == 2 else "checkpoint") or ""))
+                    self.table.setItem(row, col, item)
+                if run["id"] in keep:
+                    self.table.selectRow(row)
+            self.table.blockSignals(False)
+            self._on_selection()
+
+        def _on_selection(self) -> None:
+            chosen = self.selected()
+            self.overlay.clear()
+            key = rt.run_metric(chosen[0]) if chosen else ""
+            self.overlay.set_log_y(True)
+            for run in chosen:
+                points = (run.get("curves") or {}).get(key) or []
+                label = f"#{run['id']} {rt.run_cell(run) or run.get('task', '')}"
+                self.overlay.set_curve(label, [p[0] for p in points], [p[1] for p in points])
+            self.overlay.flush()
+            self.overlay.widget.setVisible(bool(chosen))
+            self.selection_changed.emit(chosen)
+
+    return OldRunsTable
+
+
+def _pump(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+
+
+def _table(app, cls):
+    table = cls()
+    table.resize(1200, 800)
+    table.show()
+    _pump(app, 0.1)
+    return table
+
+
+def _refresh(app, cls, runs: list[dict]) -> float:
+    table = _table(app, cls)
+    table.set_runs(runs)
+    _pump(app, 0.1)
+    t0 = time.perf_counter()
+    table.set_runs(runs)
+    app.processEvents()
+    took = time.perf_counter() - t0
+    table.close()
+    table.deleteLater()
+    _pump(app, 0.05)
+    return took
+
+
+def _select(app, cls, runs: list[dict], n: int) -> tuple[float, float]:
+    """Select ``n`` runs one at a time; (total, worst single change) in seconds, painting included."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    flags = QItemSelectionModel.SelectionFlag
+    table = _table(app, cls)
+    table.set_runs(runs)
+    _pump(app, 0.1)
+    model, worst, t0 = table.table.model(), 0.0, time.perf_counter()
+    for row in range(n):
+        t = time.perf_counter()
+        table.table.selectionModel().select(model.index(row, 0), flags.Select | flags.Rows)
+        app.processEvents()
+        worst = max(worst, time.perf_counter() - t)
+    total = time.perf_counter() - t0
+    assert len(table.overlay.names()) == n
+    table.close()
+    table.deleteLater()
+    _pump(app, 0.05)
+    return total, worst
+
+
+def _list_runs(runs: list[dict], repeats: int) -> float:
+    from engine.history import HistoryStore
+
+    with tempfile.TemporaryDirectory() as tmp, HistoryStore(Path(tmp) / "history.db") as store:
+        for run in reversed(runs):
+            rid = store.add_run("dialogue", run["config"], run["data"], "cpu", run["checkpoint"])
+            store.update_run(rid, status="complete", metrics=run["metrics"], curves=run["curves"])
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            assert len(store.list_runs()) == len(runs)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--peer-max", type=int, default=200, help="time the peer's refresh up to this many runs")
+    p.add_argument("--select", type=int, default=50, help="runs selected one at a time")
+    args = p.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.widgets.runs_table import RunsTable
+
+    app = QApplication.instance() or QApplication([])
+    old = _peer_class()
+    runs = _runs(max(args.sizes))
+    print(f"runs table refresh, median of {args.runs} (s)")
+    for n in args.sizes:
+        new = statistics.median(_refresh(app, RunsTable, runs[:n]) for _ in range(args.runs))
+        peer = (
+            f"{statistics.median(_refresh(app, old, runs[:n]) for _ in range(args.runs)):.3f}"
+            if n <= args.peer_max
+            else "not run"
+        )
+        print(f"  {n:4d} runs: now {new:.3f}  peer (before) {peer}", flush=True)
+    n = max(args.sizes)
+    print(f"select {args.select} of {n} runs one at a time, median of {args.runs} (total s / worst change s)")
+    for name, cls in (("now", RunsTable), ("peer (before)", old)):
+        results = [_select(app, cls, runs[:n], args.select) for _ in range(args.runs)]
+        total = statistics.median(r[0] for r in results)
+        worst = statistics.median(r[1] for r in results)
+        print(f"  {name:14s} {total:.2f} / {worst:.3f}", flush=True)
+    one = _list_runs(runs[:n], args.runs)
+    print(f"HistoryStore.list_runs() with {n} runs, median of {args.runs}: {one:.2f} s")
+    print(f"  panel opened: now 1 call ({one:.2f} s), before 4 calls (~{4 * one:.2f} s) on the engine thread")
+
+
+if __name__ == "__main__":
+    main()
