@@ -68,6 +68,7 @@ def _plain(text: str) -> str:
     return html.escape(_breakable(text))
 
 
+ROW_MARGINS_PX = 2  # top + bottom margin of a result row (#ResultList::item in resources/styles/app.qss)
 BREAK_EVERY = 12  # characters between the break chances put into a long word
 _LONG_RUN = re.compile(rf"\S{{{2 * BREAK_EVERY},}}")
 
@@ -256,7 +257,9 @@ class HistoryPane(QWidget):
         label.setFixedWidth(width)
         height = label.heightForWidth(width)
         label.resize(width, height)
-        item.setSizeHint(QSize(width, height))
+        # the row holds the label inside its margins (app.qss: #ResultList::item margin 1px): a row
+        # of the label's height left it 2 px short, its last line clipped
+        item.setSizeHint(QSize(width, height + ROW_MARGINS_PX))
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
