@@ -45,17 +45,19 @@ def thread_payload(store, cid: int, leaf_id: int | None = None, focus: int | Non
     are left out (``has_attention`` says whether there are any); the view asks for them on click.
     """
     conversation = store.get_conversation(cid)
-    everything = store.messages(cid)
+    # read once, without attention: this read messages() and thread() (messages() again), parsing
+    # every attention matrix twice only to keep has_attention (~0.6 s after 100 exchanges)
+    everything = store.messages(cid, attention=False)
     by_parent: dict[int | None, list[int]] = defaultdict(list)
     for m in everything:
         by_parent[m["parent_id"]].append(m["id"])
     messages = []
-    for m in store.thread(cid, leaf_id):
+    for m, _, _ in store.walk(everything, cid, leaf_id):
         sibs = by_parent[m["parent_id"]]
         row = {k: m.get(k) for k in DISPLAY_KEYS}
         row["versions"] = list(sibs)
         row["version"] = sibs.index(m["id"]) + 1
-        row["has_attention"] = bool(m.get("attention"))
+        row["has_attention"] = m["has_attention"]
         row["has_reply"] = bool(by_parent.get(m["id"]))
         messages.append(row)
     return {

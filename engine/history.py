@@ -380,7 +380,25 @@ class HistoryStore:
     # ------------------------------------------------------------------------------------ messages
     @staticmethod
     def _message(row: dict) -> dict:
+        if "has_attention" in row:  # a light row (_LIGHT): no attention column to parse
+            return {**row, "settings": rec.loads(row["settings"]), "has_attention": row["has_attention"] == 1}
         return {**row, "settings": rec.loads(row["settings"]), "attention": rec.loads(row["attention"])}
+
+    # Every column but attention, which says instead whether there is one (what bool() of the parsed
+    # value said: the store writes NULL or a JSON object). Reading and parsing every attention matrix
+    # (19 MB of JSON after 100 exchanges) made each chat send take ~2 s in a long conversation.
+    _LIGHT = (
+        "SELECT id, conversation_id, parent_id, role, text, status, model, settings, latency_ms, feedback,"
+        " created_at, (attention IS NOT NULL AND attention NOT IN ('null', '{}')) AS has_attention"
+        " FROM messages"
+    )
+
+    def _head(self, mid: int) -> dict:
+        """The id, conversation and role of message ``mid`` (what a write checks), no attention."""
+        rows = self._rows("SELECT id, conversation_id, role FROM messages WHERE id = ?", (mid,))
+        if not rows:
+            raise NotFoundError(f"no message with id {mid}")
+        return rows[0]
 
     def add_message(
         self,
@@ -420,7 +438,7 @@ class HistoryStore:
         }
         with self._write() as db:
             conv = self._conversation(conversation_id)
-            if parent_id is not None and self.get_message(parent_id)["conversation_id"] != conversation_id:
+            if parent_id is not None and self._head(parent_id)["conversation_id"] != conversation_id:
                 raise ValueError(f"message {parent_id} belongs to another conversation")
             mid = db["messages"].insert(row).last_pk
             if role == "user" and not conv["title"]:
@@ -448,7 +466,7 @@ class HistoryStore:
             if key in updates:
                 updates[key] = rec.dumps(key, updates[key])
         with self._write() as db:
-            msg = self.get_message(mid)
+            msg = self._head(mid)
             if "text" in fields:
                 rec.check_text(msg["role"], fields["text"])
             if updates:
@@ -462,10 +480,12 @@ class HistoryStore:
             raise NotFoundError(f"no message with id {mid}")
         return self._message(rows[0])
 
-    def messages(self, cid: int) -> list[dict]:
-        """Every message version of the conversation, in creation order."""
+    def messages(self, cid: int, *, attention: bool = True) -> list[dict]:
+        """Every message version of the conversation, in creation order. ``attention=False``: each
+        without ``attention`` but with ``has_attention`` (what lists and threads need; cheap)."""
         self._conversation(cid)
-        rows = self._rows("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
+        select = "SELECT * FROM messages" if attention else self._LIGHT
+        rows = self._rows(select + " WHERE conversation_id = ? ORDER BY id", (cid,))
         return [self._message(r) for r in rows]
 
     def children(self, mid: int | None, cid: int) -> list[dict]:
@@ -476,14 +496,17 @@ class HistoryStore:
         )
         return [self._message(r) for r in rows]
 
-    def thread(self, cid: int, leaf_id: int | None = None) -> list[dict]:
+    def thread(self, cid: int, leaf_id: int | None = None, *, attention: bool = True) -> list[dict]:
         """The root -> leaf path shown as the chat. Without ``leaf_id``: the newest root, then the
         newest reply at each level. With it: the path through ``leaf_id``, continued below it by
-        the newest replies (so picking an older version of a turn shows that branch in full)."""
-        return [m for m, _, _ in self._walk(cid, leaf_id)]
+        the newest replies (so picking an older version of a turn shows that branch in full).
+        ``attention=False``: the messages as ``messages(attention=False)`` gives them."""
+        return [m for m, _, _ in self.walk(self.messages(cid, attention=attention), cid, leaf_id)]
 
-    def _walk(self, cid: int, leaf_id: int | None) -> list[tuple[dict, int, int]]:
-        msgs = self.messages(cid)
+    @staticmethod
+    def walk(msgs: list[dict], cid: int, leaf_id: int | None) -> list[tuple[dict, int, int]]:
+        """(message, version, versions) along the thread through ``leaf_id`` of ``msgs``, the
+        conversation's messages() (read once by a caller that needs them all too)."""
         if leaf_id is not None and all(m["id"] != leaf_id for m in msgs):
             raise NotFoundError(f"conversation {cid} has no message {leaf_id}")
         return rec.walk_thread(msgs, leaf_id)
@@ -646,7 +669,8 @@ class HistoryStore:
         settings, feedback, schema_version), which import_conversation() reads back."""
         rec.check_choice("format", fmt, ("md", "json"))
         if fmt == "md":
-            return rec.to_markdown(self._conversation(cid), self._walk(cid, None))
+            thread = self.walk(self.messages(cid, attention=False), cid, None)
+            return rec.to_markdown(self._conversation(cid), thread)
         return json.dumps(self._snapshot(cid), ensure_ascii=False, indent=2) + "\n"
 
     def import_conversation(self, text: str) -> int:

@@ -6,6 +6,7 @@ read and write goes through the engine service's signals and slots.
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -347,14 +348,36 @@ class ChatPanel(QWidget):
         self.settings.set_int_list("chat/splitter", self.splitter.sizes())
 
     # ============================================================== service answers
-    def _on_conversations(self, conversations: list[dict]) -> None:
-        self.conversations = conversations
-        self._listed = True
-        self.history.conversations.set_conversations(conversations, self.cid)
-        self.history.set_empty(not conversations)
-        current = next((c for c in conversations if c["id"] == self.cid), None)
+    def _on_conversations(self, conversations) -> None:
+        """Every conversation (a list: start-up, import), or one that changed or is gone (a dict
+        from ChatSlots._emit_conversation: only its row is updated, whatever the history's size)."""
+        lst = self.history.conversations
+        if isinstance(conversations, dict):
+            if "changed" in conversations:
+                conv = conversations["changed"]
+                self._drop_listed(conv["id"])
+                key = (conv["updated_at"] or "", conv["id"])  # kept in the store's order, newest first
+                at = bisect.bisect_left(
+                    self.conversations, True, key=lambda c: (c["updated_at"] or "", c["id"]) < key
+                )
+                self.conversations.insert(at, conv)
+                lst.update_conversation(conv, self.cid)
+            else:
+                self._drop_listed(conversations["removed"])
+                lst.remove_conversation(conversations["removed"], self.cid)
+        else:
+            self.conversations = list(conversations)
+            self._listed = True
+            lst.set_conversations(self.conversations, self.cid)
+        self.history.set_empty(not self.conversations)
+        current = next((c for c in self.conversations if c["id"] == self.cid), None)
         if current is not None:
             self.header.set_title(current["title"] or "Untitled conversation")
+
+    def _drop_listed(self, cid: int) -> None:
+        at = next((k for k, c in enumerate(self.conversations) if c["id"] == cid), None)
+        if at is not None:
+            del self.conversations[at]
 
     def _on_thread(self, payload: dict) -> None:
         conv = payload["conversation"]
