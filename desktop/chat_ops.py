@@ -5,10 +5,6 @@ Pure functions over a HistoryStore and a bot; no Qt, so they are easy to test an
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -141,24 +137,8 @@ def model_entry(folder: Path, shipped_root: Path) -> dict:
 
 
 def write_export(target: Path, text: str) -> None:
-    """Write a conversation export to ``target`` whole or not at all: through a temporary file of
-    its own in the same folder, renamed over ``target``. The fixed ``<name>.part`` was left behind
-    when a write failed (and shared by two exports), and replacing a 0600 file made it 0644: now the
-    temporary file goes on failure, an existing file keeps its mode, and a new one is 0600 (as
-    ``python -m engine history export`` writes it)."""
-    target = Path(target)
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """A conversation export written whole or not at all (engine.history_export.write_whole: the
+    fixed ``<name>.part`` was left behind when a write failed, and a 0600 file became 0644)."""
+    from engine.history_export import write_whole
+
+    write_whole(Path(target), text)

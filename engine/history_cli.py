@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.cli_args import db_file, json_text, positive
 from engine.history import SEARCH_KINDS, make_title
+from engine.history_export import write_whole
 from engine.paths import app_data_dir
 
 LISTS = ("conversations", "summaries", "captions", "forecasts")
@@ -168,25 +169,9 @@ def _export(store, args) -> None:
         raise ValueError(f"{args.out} is a folder; name a file to export to")
     if args.out.exists() and not args.force:
         raise ValueError(f"{args.out} already exists; add --force to replace it, or name another file")
-    _write_whole(args.out, text)
+    write_whole(args.out, text)
     info = {"conversation_id": args.cid, "format": args.format, "path": str(args.out)}
     _emit(args, info, [f"wrote conversation {args.cid} to {args.out}"])
-
-
-def _write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then put it in place: an interrupted or
-    failed write leaves an existing file as it was."""
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _import(store, args) -> None:

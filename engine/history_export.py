@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 FORMAT = "parlance.conversation"  # the "format" marker of a snapshot / JSON export
@@ -398,3 +399,30 @@ def _inline_text(text: str) -> str:
         pos = m.end()
     parts.append(_RAW.sub(r"\\\g<0>", text[pos:]))
     return "".join(parts)
+
+
+def write_whole(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` whole or not at all: through a temporary file of its own in the
+    same folder, renamed over ``target`` (an interrupted or failed write leaves an existing file as
+    it was, and the temporary file goes); an existing file keeps its mode, a new one is 0600 (an
+    export of private chats). One writer for ``history export --out`` and the window's export."""
+    import contextlib
+    import os
+    import stat
+    import tempfile
+
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
