@@ -134,3 +134,34 @@ def service(data_dir):
     return EngineService(
         resolve_data_dir(data_dir), bot_loader=loader(), model_finder=finder("tiny-bot"), device_probe=probe
     )
+
+
+def tab_service(root: Path):
+    """What a training tab uses of the engine service: ``submitted`` keeps (kind, fn, kwargs) and a
+    job finishes when the test emits ``job_finished``."""
+    from PySide6.QtCore import QObject, Signal
+
+    class TabService(QObject):
+        job_progress = Signal(int, object)
+        job_finished = Signal(int, object)
+        job_failed = Signal(int, str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.submitted: list[tuple] = []
+            self.data = SimpleNamespace(writable=True, user_models=root / "models", path=root)
+
+        def submit(self, kind, fn, kwargs) -> int:
+            self.submitted.append((kind, fn, kwargs))
+            return len(self.submitted)
+
+        def pause(self, job_id, on) -> None:
+            pass
+
+        def runs_jobs(self) -> list[int]:
+            return [i for i, s in enumerate(self.submitted, 1) if s[0] == "runs"]
+
+        def trains(self) -> list:
+            return [s for s in self.submitted if s[0] == "train"]
+
+    return TabService()

@@ -4,9 +4,8 @@ curve re-drawn at each selection change, and four tabs each reading every run wh
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from PySide6.QtCore import QItemSelectionModel, QObject, Signal
+import fakes
+from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QStyledItemDelegate
 
 from desktop.widgets.runs_table import FOLDER_COLUMN, RunsTable
@@ -141,29 +140,6 @@ def test_the_plot_follows_the_compared_measure(qtbot):
     assert table.overlay.plot.getAxis("left").labelText == "ROUGE-L"
 
 
-class Service(QObject):
-    """What the training tabs use of the engine service; jobs finish when the test says."""
-
-    job_progress = Signal(int, object)
-    job_finished = Signal(int, object)
-    job_failed = Signal(int, str)
-
-    def __init__(self, root) -> None:
-        super().__init__()
-        self.submitted: list[tuple] = []
-        self.data = SimpleNamespace(writable=True, user_models=root / "models", path=root)
-
-    def submit(self, kind, fn, kwargs) -> int:
-        self.submitted.append((kind, fn, kwargs))
-        return len(self.submitted)
-
-    def pause(self, job_id, on) -> None:
-        pass
-
-    def runs_jobs(self) -> list[int]:
-        return [i for i, s in enumerate(self.submitted, 1) if s[0] == "runs"]
-
-
 def test_the_training_tabs_share_one_reading_of_the_runs(qtbot, tmp_path):
     """Each of the four tabs read every run with its curves (500 runs: 4 x 1.3 s when the panel
     opened); now the tabs asking while a reading is under way share it."""
@@ -172,7 +148,7 @@ def test_the_training_tabs_share_one_reading_of_the_runs(qtbot, tmp_path):
     from desktop.widgets.train_forecaster import ForecasterTrainTab
     from desktop.widgets.train_summarizer import SummarizerTrainTab
 
-    service = Service(tmp_path)
+    service = fakes.tab_service(tmp_path)
     tabs = [
         cls(service) for cls in (DialogueTrainTab, SummarizerTrainTab, CaptionerTrainTab, ForecasterTrainTab)
     ]
@@ -202,7 +178,7 @@ def test_a_tab_sharing_a_reading_that_just_ended_still_gets_it_once(qtbot, tmp_p
     from desktop.widgets.train_dialogue import DialogueTrainTab
     from desktop.widgets.train_summarizer import SummarizerTrainTab
 
-    service = Service(tmp_path)
+    service = fakes.tab_service(tmp_path)
     first = DialogueTrainTab(service)
     qtbot.addWidget(first)
     (job,) = service.runs_jobs()

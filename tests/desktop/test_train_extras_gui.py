@@ -11,35 +11,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
+import fakes
 import pytest
-from PySide6.QtCore import QObject, Signal
 
 README_HINT = "pip install -e '.[train]' in the Parlance folder"
-
-
-class Service(QObject):
-    """What a training tab uses of the engine service; ``submitted`` keeps (kind, fn, kwargs)."""
-
-    job_progress = Signal(int, object)
-    job_finished = Signal(int, object)
-    job_failed = Signal(int, str)
-
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.submitted: list[tuple] = []
-        self.data = SimpleNamespace(writable=True, user_models=root / "models", path=root)
-
-    def submit(self, kind, fn, kwargs) -> int:
-        self.submitted.append((kind, fn, kwargs))
-        return len(self.submitted)
-
-    def pause(self, job_id, on) -> None:
-        pass
-
-    def trains(self) -> list:
-        return [s for s in self.submitted if s[0] == "train"]
 
 
 def _hide(monkeypatch, module: str) -> None:
@@ -53,7 +29,7 @@ def test_a_missing_corpus_package_is_said_in_the_data_list_and_at_start(qtbot, m
     from desktop.widgets.train_dialogue import DialogueTrainTab
 
     _hide(monkeypatch, "chitchat_dataset")
-    service = Service(tmp_path)
+    service = fakes.tab_service(tmp_path)
     tab = DialogueTrainTab(service)
     qtbot.addWidget(tab)
     labels = [tab.source.itemText(i) for i in range(tab.source.count())]
@@ -69,7 +45,7 @@ def test_a_missing_corpus_package_is_said_in_the_data_list_and_at_start(qtbot, m
 def test_the_unfinished_runs_are_marked_among_the_models_to_start_from(qtbot, tmp_path):
     from desktop.widgets.train_dialogue import DialogueTrainTab
 
-    tab = DialogueTrainTab(Service(tmp_path))
+    tab = DialogueTrainTab(fakes.tab_service(tmp_path))
     qtbot.addWidget(tab)
     runs = []
     for i, status in enumerate(("complete", "stopped"), 1):
@@ -88,7 +64,7 @@ def test_the_captioner_tab_names_the_missing_metrics_before_starting(qtbot, monk
     from desktop.widgets.train_captioner import CaptionerTrainTab
 
     _hide(monkeypatch, "pycocoevalcap")
-    service = Service(tmp_path)
+    service = fakes.tab_service(tmp_path)
     tab = CaptionerTrainTab(service)
     qtbot.addWidget(tab)
     tab.images.setText(str(tmp_path))
@@ -115,7 +91,7 @@ def test_resume_is_offered_only_where_a_run_can_go_on(tmp_path):
 def test_the_summarizer_tab_detects_the_target_by_default(qtbot, tmp_path):
     from desktop.widgets.train_summarizer import SummarizerTrainTab
 
-    tab = SummarizerTrainTab(Service(tmp_path))
+    tab = SummarizerTrainTab(fakes.tab_service(tmp_path))
     qtbot.addWidget(tab)
     assert tab.config()["target"] == "auto"  # "title" failed on a documented .jsonl
 
