@@ -205,7 +205,6 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from desktop import chat_ops
-    from desktop.app import build_parser, create
 
     _NEW_THREAD_PAYLOAD = chat_ops.thread_payload
     app = QApplication.instance() or QApplication([])
@@ -216,15 +215,7 @@ def main() -> None:
     for k, (label, n_conv, exchanges) in enumerate(cases):
         folder = root / str(k)
         cid = _history(folder, n_conv, exchanges)
-        window, service = create(
-            build_parser().parse_args(["--data-dir", str(folder), "--theme", "light"]),
-            bot_loader=fakes.loader(),
-            model_finder=fakes.finder("tiny-bot"),
-            device_probe=fakes.probe,
-        )
-        window.resize(1360, 860)
-        window.show()
-        service.start()
+        window, service = fakes.open_window(folder)
         chat = window.chat
         end = time.perf_counter() + 300
         while (chat.model_state == "loading" or len(chat.history.conversations.ids()) < n_conv) and (

@@ -74,21 +74,12 @@ def main() -> None:
     import fakes
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_parser, create
     from desktop.widgets import message_list
 
     app = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="parlance-long-chat-"))
     long, short = _history(folder, args.messages)
-    window, service = create(
-        build_parser().parse_args(["--data-dir", str(folder), "--theme", "light"]),
-        bot_loader=fakes.loader(),
-        model_finder=fakes.finder("tiny-bot"),
-        device_probe=fakes.probe,
-    )
-    window.resize(1360, 860)
-    window.show()
-    service.start()
+    window, service = fakes.open_window(folder)
     page = message_list.PAGE
     figures: dict[str, list[tuple[float, float]]] = {"paged": [], "all at once (peer)": []}
     for _ in range(args.runs):

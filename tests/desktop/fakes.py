@@ -165,3 +165,20 @@ def tab_service(root: Path):
             return [s for s in self.submitted if s[0] == "train"]
 
     return TabService()
+
+
+def open_window(folder: Path):
+    """The app's window on the data folder ``folder`` with the scripted bot, shown at 1360 x 860 and
+    its service started (for benches): (window, service)."""
+    from desktop.app import build_parser, create
+
+    window, service = create(
+        build_parser().parse_args(["--data-dir", str(folder), "--theme", "light"]),
+        bot_loader=loader(),
+        model_finder=finder("tiny-bot"),
+        device_probe=probe,
+    )
+    window.resize(1360, 860)
+    window.show()
+    service.start()
+    return window, service
