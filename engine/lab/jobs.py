@@ -356,8 +356,6 @@ def dialogue_job(
         config = store.get_run(run_id)["config"]
     config = dict(config)
     corpus = config.get("corpus", "chitchat")
-    # a built-in corpus missing its package failed in the run, leaving a resumable "error" row
-    require_corpus(corpus)
     dialogues = None
     if corpus in ("history", "history-liked"):
         chats = history_dialogues(store, corpus == "history-liked")
@@ -365,6 +363,8 @@ def dialogue_job(
         held_out_split(chats, last_turn_only=config["last_turn_only"])  # too few chats: said before recording
         dialogues = [[d.id, list(d.turns)] for d in chats]
     cfg = make_config(config)  # unknown settings fail here, before a run is recorded
+    # then a built-in corpus missing its package (it failed in the run, leaving a resumable "error" row)
+    require_corpus(corpus)
     if run_id is None:
         dialogues = _check_new_dialogue_run(cfg, dialogues is None) or dialogues
         if cfg.init_from:  # fine-tuning keeps the starting model's cell: recorded and named as such

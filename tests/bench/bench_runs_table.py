@@ -51,7 +51,7 @@ def _runs(n: int) -> list[dict]:
 
 def _peer_class():
     """The runs table as it was before the fix (kept here for the comparison)."""
-    from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
+    from PySide6.QtWidgets import QHeaderView
 
     from desktop.widgets import runs_table as rt
 
@@ -66,26 +66,7 @@ def _peer_class():
             self.table.blockSignals(True)
             self.table.setRowCount(len(self.runs))
             for row, run in enumerate(self.runs):
-                metrics = run.get("metrics") or {}
-                minutes = run.get("duration_s")
-                values = (
-                    f"#{run['id']}",
-                    run.get("task", ""),
-                    str(run.get("data", ""))[-40:],
-                    rt.run_cell(run),
-                    run.get("status", ""),
-                    rt.best_text(run),
-                    rt._fmt(metrics.get("steps")),
-                    rt._fmt(minutes / 60 if minutes is not None else None),
-                    str(run.get("started_at", ""))[:16].replace("T", " "),
-                    run.get("checkpoint") or "",
-                )
-                for col, text in enumerate(values):
-                    item = QTableWidgetItem(text)
-                    item.setData(rt.Qt.ItemDataRole.UserRole, run["id"])
-                    if col in (2, len(values) - 1):
-                        item.setToolTip(str(run.get("data" if col == 2 else "checkpoint") or ""))
-                    self.table.setItem(row, col, item)
+                self._fill_row(row, run)  # the same cells, one setItem() at a time under ResizeToContents
                 if run["id"] in keep:
                     self.table.selectRow(row)
             self.table.blockSignals(False)
