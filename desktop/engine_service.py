@@ -112,7 +112,8 @@ class EngineService(ChatSlots, QObject):
     )  # {"folder", "name", "card", "device", "defaults": dict, "max_context_chars"}
     model_failed = Signal(str)  # why no chat model is loaded
     # ---- history ------------------------------------------------------------------------------
-    conversations_changed = Signal(object)  # store.list_conversations()
+    # every conversation (a list), or the one that changed: {"changed": row} or {"removed": id}
+    conversations_changed = Signal(object)
     thread_loaded = Signal(object)  # chat_ops.thread_payload(...) + {"created": bool}
     conversation_deleted = Signal(int, object)  # id, snapshot for undo
     conversation_restored = Signal(int)

@@ -77,7 +77,8 @@ def history_dialogues(store, liked_only: bool = False) -> list[C.Dialogue]:
         raise ValueError("chat history is off for this session, so there is nothing to train on")
     out = []
     for conv in store.list_conversations():
-        thread = [m for m in store.thread(conv["id"]) if m["text"].strip() and m["status"] != "error"]
+        thread = store.thread(conv["id"], attention=False)  # the text only: attention is megabytes
+        thread = [m for m in thread if m["text"].strip() and m["status"] != "error"]
         # by role: two messages of the user in a row (one left unanswered) are one turn, as in the corpora
         if liked_only:
             for k, m in enumerate(thread):
