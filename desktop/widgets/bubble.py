@@ -67,21 +67,17 @@ def _mark_lines(text: str) -> str:
     return "\n".join(lines)
 
 
-def _replace_all(doc: QTextDocument, find: str, put: str) -> None:
-    cursor = doc.find(find)
-    while not cursor.isNull():
-        cursor.insertText(put)
-        cursor = doc.find(find, cursor)
+BREAK_EVERY = 12  # characters between the break chances put into a long run
 
 
 def _break_long_runs(doc: QTextDocument) -> None:
-    """A break chance (zero-width space) after each character of a long word, URL or blob: QLabel
-    wraps only at word boundaries, so such a run was cut off at the bubble's right edge."""
+    """A break chance (zero-width space) every BREAK_EVERY characters of a long word, URL or blob:
+    QLabel wraps only at word boundaries, so such a run was cut off at the bubble's right edge."""
     cursor = QTextCursor(doc)
     block = doc.begin()
     while block.isValid():
         for run in reversed(list(_LONG.finditer(block.text()))):  # code too (see _wrapped_code)
-            for i in range(run.end() - 1, run.start(), -1):
+            for i in reversed(range(run.start() + BREAK_EVERY, run.end(), BREAK_EVERY)):
                 cursor.setPosition(block.position() + i)
                 cursor.insertText(ZWSP)
         block = block.next()
@@ -104,15 +100,14 @@ def render_markdown(text: str) -> str:
     doc.setMarkdown(text, _MARKDOWN)
     edit = QTextCursor(doc)
     edit.beginEditBlock()  # one layout at the end, not one per change
-    if protect:
-        _replace_all(doc, _SOFT + " ", "\u2028")  # a line break inside the paragraph
-        _replace_all(doc, _SOFT, "")  # at the end of a block: nothing to break
-        _replace_all(doc, _AMP, "&")
     _break_long_runs(doc)
     edit.endEditBlock()
     # toHtml() writes the font of the moment into <body style=…>: without it the bubble follows the
     # label's font, so a new text size in Settings applies to the messages already shown too
-    return _wrapped_code(_BODY_STYLE.sub("<body>", doc.toHtml(), count=1))
+    html = _BODY_STYLE.sub("<body>", doc.toHtml(), count=1)
+    if protect:  # the markers, in the HTML (a search and an edit of the document per marker was slow)
+        html = html.replace(_SOFT + " ", "<br />").replace(_SOFT, "").replace(_AMP, "&amp;")
+    return _wrapped_code(html)
 
 
 _PRE = re.compile(r'<pre style="([^"]*)">(.*?)</pre>', re.DOTALL)
