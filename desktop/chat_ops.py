@@ -134,11 +134,3 @@ def model_entry(folder: Path, shipped_root: Path) -> dict:
         "card": card,
         "source": "shipped" if shipped else "yours",
     }
-
-
-def write_export(target: Path, text: str) -> None:
-    """A conversation export written whole or not at all (engine.history_export.write_whole: the
-    fixed ``<name>.part`` was left behind when a write failed, and a 0600 file became 0644)."""
-    from engine.history_export import write_whole
-
-    write_whole(Path(target), text)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from desktop import chat_ops
 from engine.cancel import CancelToken
+from engine.history_export import write_whole
 
 REPLY = "reply"  # the mode of a chat reply's request: see EngineService._run_invoke
 log = logging.getLogger("parlance.desktop")
@@ -283,7 +284,7 @@ class ChatSlots:
     def _export(self, cid: int, fmt: str, path: str) -> None:
         text = self._store.export_conversation(cid, fmt)
         target = Path(path)
-        chat_ops.write_export(target, text)  # a failed write left a .part file; 0600 became 0644
+        write_whole(target, text)  # a failed write left a .part file; 0600 became 0644
         self.exported.emit(str(target))
 
     def _import(self, path: str) -> None:

@@ -224,14 +224,8 @@ def _substring_snippet(body: str, terms: list[str]) -> dict:
     start = max(0, first - SNIPPET_CHARS // 3)
     end = min(len(body), start + SNIPPET_CHARS)
     text = ("…" if start else "") + body[start:end] + ("…" if end < len(body) else "")
-    spans = sorted(m.span() for p in patterns for m in p.finditer(text))
-    matches: list[list[int]] = []
-    for a, b in spans:
-        if matches and a <= matches[-1][1]:
-            matches[-1][1] = max(matches[-1][1], b)
-        else:
-            matches.append([a, b])
-    return _snippet_fields(text, matches)
+    spans = [list(m.span()) for p in patterns for m in p.finditer(text)]
+    return _snippet_fields(text, spans)  # sorted and merged there (_whole_graphemes)
 
 
 def _unmark(line: str) -> tuple[str, list[list[int]]]:

@@ -266,12 +266,6 @@ def _luminance(color: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio of two "#rrggbb" colours (1 … 21)."""
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
 def _axis_class(pg):
     """A date axis that shows plain numbers while ``dated`` is False (swapping axis items in a live
     plot deletes the old one under pyqtgraph's feet)."""

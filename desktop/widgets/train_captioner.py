@@ -19,7 +19,7 @@ from desktop.widgets.run_tab import model_ready
 from desktop.widgets.spinboxes import dspin, spin
 from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.caption.config import CaptionerConfig, CaptionTrainConfig, ScstConfig
-from engine.lab import jobs, task_jobs
+from engine.lab import task_jobs
 
 SELECT_BY = (("BLEU-4", "bleu_4"), ("CIDEr", "cider"), ("Validation loss", "val_loss"))
 WORD_VECTORS = (("Random start", "none"), ("Word2Vec on the training captions", "captions"))
@@ -111,9 +111,7 @@ class CaptionerTrainTab(TaskTrainTab):
         self.start_from.clear()
         self.start_from.addItem("A new model (cross-entropy training)", "")
         for e in task_model_entries(CAPTIONER_KIND, getattr(self.service, "data", None)):
-            source = "shipped" if e["source"] == "shipped" else "your run"
-            if e["source"] != "shipped" and jobs.run_state(e["folder"]) == "unfinished":
-                source = "your unfinished run"  # a cancelled run looked like a finished model
+            source = "shipped" if e["source"] == "shipped" else "your run"  # (name says "unfinished")
             self.start_from.addItem(f"Self-critical fine-tuning of {e['name']} ({source})", e["folder"])
         i = self.start_from.findData(chosen) if chosen else 0
         self.start_from.setCurrentIndex(max(i, 0))

@@ -141,7 +141,7 @@ def _decode(path: str | Path, max_pixels: int, convert):
                 return convert(img)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         # raised by PIL while opening, above twice its MAX_IMAGE_PIXELS: over any limit we allow
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found[1]):,} pixels; " if found else ""

@@ -221,7 +221,9 @@ def run_dialogue(
         meta = checkpoint.read_config(base, kind=KIND, max_schema=SCHEMA_VERSION)
         model_cfg = checkpoint.config_from_dict(HREDConfig, meta["config"])
         if not tok_path.is_file():
-            shutil.copyfile(base / meta["extra"].get("tokenizer", "tokenizer.model"), tok_path)
+            shutil.copyfile(
+                checkpoint.model_file(base, meta["extra"], "tokenizer", "tokenizer.model"), tok_path
+            )
         tok = Tokenizer.load(tok_path)
     else:
         known = {f.name for f in fields(HREDConfig)} - {"vocab_size"}

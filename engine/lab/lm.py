@@ -243,7 +243,7 @@ def train_lm_events(
 def load_lm(folder: str | os.PathLike, device: str = "cpu") -> tuple[LanguageModel, Tokenizer]:
     meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
     cfg = checkpoint.config_from_dict(LMConfig, meta["config"])
-    tok = Tokenizer.load(Path(folder) / meta["extra"].get("tokenizer", "tokenizer.model"))
+    tok = Tokenizer.load(checkpoint.model_file(folder, meta["extra"], "tokenizer", "tokenizer.model"))
     model = LanguageModel(cfg)
     try:
         model.load_state_dict(checkpoint.load_state(folder))
