@@ -18,6 +18,7 @@ sqlite3's ``check_same_thread`` guard stays on as a tripwire.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -39,6 +40,7 @@ from engine.history_schema import (
     _is_busy,
     _is_corrupt,
     _move_aside,
+    app_holding,
 )
 from engine.history_search import (  # noqa: F401 (part of this module's interface)
     SEARCH_KINDS,
@@ -49,7 +51,12 @@ from engine.history_search import (  # noqa: F401 (part of this module's interfa
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 RUN_STATUSES = ("running", "complete", "stopped", "error")
 MESSAGE_FIELDS = ("text", "status", "latency_ms", "feedback", "attention", "settings", "model")
-RUN_FIELDS = ("status", "metrics", "curves", "checkpoint", "finished_at", "duration_s")
+RUN_FIELDS = ("status", "metrics", "curves", "checkpoint", "finished_at", "duration_s", "label")
+# a run's columns but its curves (the bulk of a long run's row), for lists of runs
+_RUN_COLUMNS = (
+    "id, task, config, data, device, checkpoint, status, metrics, started_at, finished_at, duration_s, label"
+)
+_IDS_PER_QUERY = 500  # ids per "IN (…)" (SQLite allowed 999 parameters before 3.32)
 
 
 class NotFoundError(LookupError, ValueError):
@@ -94,11 +101,13 @@ def _folder_message(path: Path, named_by_user: bool) -> str:
 
 def save_or_note(save: Callable[[], int], what: str) -> tuple[int | None, str | None]:
     """(id, None) from ``save()``; a history that cannot be written now (another program holds
-    its lock, the file was made read-only) loses the entry, never the result: (None, a note)."""
+    its lock, the file was made read-only, the disk is full) loses the entry, never the result:
+    (None, a note). A full disk used to throw the finished summary, forecast or captions away."""
     try:
         return save(), None
-    except (HistoryLockedError, PermissionError) as exc:
-        return None, f"This {what} is not saved to history: {exc}."
+    except (HistoryLockedError, OSError) as exc:  # PermissionError and a full disk are OSErrors
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return None, f"This {what} is not saved to history: {why}."
 
 
 class HistoryStore:
@@ -128,6 +137,13 @@ class HistoryStore:
                 raise
             if self._memory:
                 raise
+            holder = app_holding(self.path.parent)
+            if holder is not None:  # renamed under it, the app would go on writing to the old file
+                raise HistoryLockedError(
+                    f"the history database {self.path} is damaged, but Parlance (process {holder}) has "
+                    "its folder open: close Parlance and try again (Parlance keeps a damaged history "
+                    "file under another name and starts a new one when it opens it)"
+                ) from exc
             self.recovered_from = _move_aside(self.path)
             self._db = self._open()
 
@@ -282,15 +298,30 @@ class HistoryStore:
                 conn.rollback()
             if _is_busy(exc):
                 raise self._locked_error() from exc
-            if _error_code(exc) == sqlite3.SQLITE_READONLY:
+            code = _error_code(exc)
+            if code == sqlite3.SQLITE_READONLY:
                 raise PermissionError(
                     f"the history database {self.path} is read-only: nothing can be saved to it"
                 ) from exc
+            if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+                why = f"the disk is full: nothing can be saved to {self.path} until space is freed"
+                raise OSError(errno.ENOSPC, why) from exc
+            if code == sqlite3.SQLITE_IOERR:
+                why = f"the history database {self.path} could not be written ({exc})"
+                raise OSError(errno.EIO, why) from exc
             raise
         except BaseException:
             if conn.in_transaction:
                 conn.rollback()
             raise
+
+    def data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` of this store's connection: it changes when another
+        connection (another program) commits, never for this store's own writes; None if unreadable."""
+        try:
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return None
 
     @property
     def schema_version(self) -> int:
@@ -612,7 +643,8 @@ class HistoryStore:
     # ---------------------------------------------------------------------------------------- runs
     @staticmethod
     def _run(row: dict) -> dict:
-        return {**row, **{k: rec.loads(row[k]) for k in ("config", "metrics", "curves")}}
+        parsed = {k: rec.loads(row[k]) for k in ("config", "metrics", "curves") if k in row}
+        return {"curves": None, **row, **parsed}
 
     def add_run(self, task: str, config: dict, data: str, device: str, checkpoint: str | None = None) -> int:
         rec.check_strs(task=task, data=data, device=device)
@@ -637,6 +669,9 @@ class HistoryStore:
             if key in updates:
                 rec.check_dict(key, updates[key], optional=False)
                 updates[key] = rec.dumps(key, updates[key])
+        if "label" in updates:
+            rec.check_optional_str("label", updates["label"])
+            updates["label"] = updates["label"] or None  # "" clears it too
         if isinstance(updates.get("finished_at"), datetime):
             stamp = updates["finished_at"].astimezone(timezone.utc).isoformat(timespec="milliseconds")
             updates["finished_at"] = stamp.replace("+00:00", "Z")
@@ -652,9 +687,64 @@ class HistoryStore:
             raise NotFoundError(f"no training run with id {run_id}")
         return self._run(rows[0])
 
-    def list_runs(self) -> list[dict]:
-        """Newest first."""
-        return [self._run(r) for r in self._rows("SELECT * FROM runs ORDER BY id DESC")]
+    def list_runs(self, curves: bool = True, task: str | None = None) -> list[dict]:
+        """Newest first; only ``task``'s runs when given. ``curves=False`` does not read the curves
+        (each run's ``"curves"`` is None): a list of long runs read them all, for seconds."""
+        rec.check_optional_str("task", task)
+        sql = f"SELECT {'*' if curves else _RUN_COLUMNS} FROM runs"
+        where, params = (" WHERE task = ?", (task,)) if task is not None else ("", ())
+        return [self._run(r) for r in self._rows(sql + where + " ORDER BY id DESC", params)]
+
+    def run_curves(self, run_ids: Iterable[int]) -> dict[int, dict]:
+        """Run id -> its curves (``{}`` when it has none); ids not in the history are left out."""
+        ids = sorted({int(i) for i in run_ids})
+        curves: dict[int, dict] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            for row in self._rows(f"SELECT id, curves FROM runs WHERE id IN ({marks})", tuple(chunk)):
+                curves[row["id"]] = rec.loads(row["curves"]) or {}
+        return curves
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder the history file is in (None for a store in memory only)."""
+        return None if str(self.path) == ":memory:" else self.path.parent
+
+    def stored_run_folder(self, folder: str | os.PathLike) -> str:
+        """How a run's folder is recorded: relative to the history's folder when it lies inside it
+        (``models/run-0003-lm``), so that a data folder copied or moved elsewhere keeps its runs."""
+        if self.folder is not None:
+            with contextlib.suppress(ValueError, OSError):
+                return Path(folder).resolve().relative_to(self.folder.resolve()).as_posix()
+        return str(folder)
+
+    def run_folder(self, stored: str | None) -> Path | None:
+        """A run's folder from its recorded ``checkpoint`` (see stored_run_folder), absolute. A path
+        recorded whole by an older Parlance that points outside this history's folder is read as
+        ``<history's folder>/<its last two parts>`` (``models/run-0003-lm``) where that folder
+        exists: the data folder was copied or moved, and its runs are the copies here, not the
+        originals (which may still exist, and belong to another data folder)."""
+        if not stored:
+            return None
+        path = Path(stored)
+        base = self.folder
+        if base is None:
+            return path
+        if not path.is_absolute():
+            return base.resolve() / path
+        with contextlib.suppress(ValueError, OSError):
+            path.resolve().relative_to(base.resolve())
+            return path  # inside this data folder
+        here = base.resolve().joinpath(*path.parts[-2:])
+        return here if len(path.parts) > 2 and here.is_dir() else path
+
+    def delete_run(self, run_id: int) -> None:
+        """Remove a run's record (NotFoundError when there is none); its folder is left as it is."""
+        with self._write() as db:
+            if not self._rows("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
+                raise NotFoundError(f"no training run with id {run_id}")
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     # -------------------------------------------------------------------------------------- search
     def search(self, query: str, limit: int = 50, kinds: Iterable[str] | None = None) -> list[dict]:

@@ -1,5 +1,5 @@
 """``python -m engine history --db PATH list | search QUERY | show KIND ID | export CID |
-import FILE | delete KIND ID``.
+import FILE | runs | delete KIND ID``.
 
 Reads (and, for ``import`` and ``delete``, writes) a Parlance history database. ``--db`` is
 required: the engine never decides where user files live. The reading actions work on a copy in
@@ -23,7 +23,7 @@ LISTS = ("conversations", "summaries", "captions", "forecasts")
 RESULT_KINDS = ("summary", "caption", "forecast")
 ONE_OF = dict(zip(LISTS[1:], RESULT_KINDS))  # "summaries" -> "summary" ([:-1] gave "summarie")
 
-HELP = "list, search, show, export, import and delete the saved history (chats, summaries, captions …)"
+HELP = "list, search, show, export, import and delete the saved history (chats, summaries, runs …)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=RESULT_KINDS, help="what it is (as `search` prints it)")
     p.add_argument("id", type=int, help="its id (as `search` or `list --kind` prints it)")
 
-    p = sub.add_parser("delete", help="delete a conversation, summary, caption or forecast", parents=[after])
-    p.add_argument("kind", choices=("conversation", *RESULT_KINDS), help="what it is")
+    p = sub.add_parser("runs", help="list the training runs, newest first", parents=[after])
+    p.add_argument("--limit", type=positive, default=100, help="at most this many runs (default 100)")
+
+    p = sub.add_parser(
+        "delete", help="delete a conversation, summary, caption, forecast or training run", parents=[after]
+    )
+    p.add_argument("kind", choices=("conversation", *RESULT_KINDS, "run"), help="what it is")
     p.add_argument("id", type=int, help="its id")
 
     p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
@@ -146,12 +151,58 @@ def _scene_line(scene: dict) -> str:
     return f"  {when}: {_shown(scene.get('caption', ''), one_line=True)}"
 
 
+def _runs(store, args) -> None:
+    runs = store.list_runs(curves=False)[: args.limit]
+    rows = []
+    for r in runs:
+        folder = store.run_folder(r["checkpoint"])
+        keys = ("id", "task", "status", "label", "started_at", "finished_at", "data", "metrics")
+        rows.append({**{k: r[k] for k in keys}, "folder": None if folder is None else str(folder)})
+    lines = [f"{'id':>5}  {'task':<14} {'status':<9} {'started':<24} label / folder"]
+    for r in rows:
+        task, status = (_shown(r[k], one_line=True) for k in ("task", "status"))
+        lines.append(f"{r['id']:>5}  {task:<14} {status:<9} {r['started_at']:<24} {_run_place(r)}")
+    _emit(args, rows, lines if rows else ["no training runs"])
+
+
+def _run_place(run: dict) -> str:
+    """A run's name (if it has one) and folder, on one line for a terminal."""
+    folder = run["folder"] or "(no folder)"
+    if folder != "(no folder)" and not Path(folder).is_dir():
+        folder += " (missing)"
+    label = f"{run['label']} · " if run["label"] else ""
+    return _shown(label + folder, one_line=True)
+
+
 def _delete(store, args) -> None:
+    if args.kind == "run":
+        _delete_run(store, args)
+        return
     if args.kind == "conversation":
         store.delete_conversation(args.id)
     else:
         store.delete_result(args.kind, args.id)
     _emit(args, {"deleted": args.kind, "id": args.id}, [f"deleted {args.kind} {args.id}"])
+
+
+def _delete_run(store, args) -> None:
+    """Only the record: its folder (a model the pickers offer, perhaps) is the person's to delete."""
+    from engine.training import folder_in_use
+
+    folder = store.run_folder(store.get_run(args.id)["checkpoint"])
+    pid = None if folder is None else folder_in_use(folder)
+    if pid is not None:
+        raise ValueError(
+            f"run {args.id} is being trained now (process {pid or 'starting'}, in {folder}); "
+            "wait for it to end or stop it, then delete it"
+        )
+    store.delete_run(args.id)
+    info = {"deleted": "run", "id": args.id, "folder": None if folder is None else str(folder)}
+    line = f"deleted run {args.id}"
+    if folder is not None and folder.exists():
+        shown = _shown(folder, one_line=True)
+        line += f"; its folder {shown} is left on disk: delete it yourself if you no longer need it"
+    _emit(args, info, [line])
 
 
 def _export(store, args) -> None:
@@ -189,9 +240,10 @@ ACTIONS = {
     "show": _show,
     "export": _export,
     "import": _import,
+    "runs": _runs,
     "delete": _delete,
 }
-READING = ("list", "search", "show", "export")  # on a copy in memory: a damaged file is left as it is
+READING = ("list", "search", "show", "export", "runs")  # on a copy in memory: a damaged file is left as it is
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,11 +4,14 @@ a damaged file (moved aside, never deleted) and a busy one. Used by :mod:`engine
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
+
+from engine.paths import pid_alive
 
 APPLICATION_ID = 0x50524C43  # "PRLC" in the SQLite header: marks a Parlance history file
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"  # no stemming: prefix search stays predictable
@@ -96,8 +99,62 @@ def _v4_searchable_origins(db: Database) -> None:
         db[table].enable_fts(columns, create_triggers=True, tokenize=FTS_TOKENIZE)
 
 
+# v5: the tables of schema 4 with ``AUTOINCREMENT`` ids (and runs' ``label``). Without it SQLite hands
+# the highest deleted id out again, and a search result still on screen opened, or deleted, the
+# newer row that took its id.
+_V5_TABLES = {
+    "summaries": """(id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, summary TEXT NOT NULL,
+        method TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT '')""",
+    "captions": """(id INTEGER PRIMARY KEY AUTOINCREMENT, file_name TEXT NOT NULL,
+        file_hash TEXT NOT NULL, caption TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL, scenes TEXT NOT NULL DEFAULT '')""",
+    "forecasts": """(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, method TEXT NOT NULL,
+        horizon INTEGER NOT NULL, meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL)""",
+    "runs": """(id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, config TEXT NOT NULL,
+        data TEXT NOT NULL, device TEXT NOT NULL, checkpoint TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'stopped', 'error')),
+        metrics TEXT NOT NULL DEFAULT '{}', curves TEXT NOT NULL DEFAULT '{}',
+        started_at TEXT NOT NULL, finished_at TEXT, duration_s REAL, label TEXT)""",
+}
+
+
+def _v5_ids_never_reused(db: Database) -> None:
+    """Rebuild summaries, captions, forecasts and runs with AUTOINCREMENT ids, keeping every row and
+    its id (sqlite_sequence starts at the highest), their indexes and word indexes; runs get a
+    ``label`` (a name the person gives the run)."""
+    for table, columns in _V5_TABLES.items():
+        fts = db[table].detect_fts()
+        searched = [c for c in db[fts].columns_dict if c != "rowid"] if fts else []
+        indexes = [
+            sql
+            for (sql,) in db.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (table,),
+            )
+        ]
+        if fts:
+            db[table].disable_fts()  # its triggers name the old table; rebuilt below
+        kept = ", ".join(f'"{c}"' for c in db[table].columns_dict)
+        db.execute(f'CREATE TABLE "{table}_v5" {columns}')
+        db.execute(f'INSERT INTO "{table}_v5" ({kept}) SELECT {kept} FROM "{table}" ORDER BY id')
+        db.execute(f'DROP TABLE "{table}"')
+        db.execute(f'ALTER TABLE "{table}_v5" RENAME TO "{table}"')
+        for sql in indexes:
+            db.execute(sql)
+        # the inserts above set the table's sequence to its highest id; say so where it had no rows
+        db.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0"
+            " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+            (table, table),
+        )
+        if searched:
+            db[table].enable_fts(searched, create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
 # MIGRATIONS[i] upgrades a file from schema i to i + 1. Append only; never edit a released one.
-MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs, _v4_searchable_origins)
+MIGRATIONS = (_v1_conversations, _v2_results, _v3_runs, _v4_searchable_origins, _v5_ids_never_reused)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -131,6 +188,26 @@ def _check_limit(limit: int) -> None:
 
 class _Damaged(Exception):
     """The file opened but failed PRAGMA quick_check."""
+
+
+APP_LOCK = "parlance.lock"  # desktop.app.LOCK_NAME: the app's QLockFile in its data folder
+
+
+def app_holding(folder: Path) -> int | None:
+    """The pid of another process, a Parlance window, that has the data folder ``folder`` open (its
+    QLockFile there reads: pid, app name, host name), or None. A lock left by a process that has
+    ended holds nobody; one written on another computer cannot be checked and counts as held."""
+    try:
+        lines = (folder / APP_LOCK).read_text(encoding="utf-8", errors="replace").splitlines()
+        pid = int(lines[0].strip())
+    except (OSError, IndexError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid():  # the app opening its own history
+        return None
+    host = lines[2].strip().split(".")[0].lower() if len(lines) > 2 else ""
+    if host and host != socket.gethostname().split(".")[0].lower():
+        return pid
+    return pid if pid_alive(pid) else None
 
 
 def _move_aside(path: Path) -> Path:

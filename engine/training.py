@@ -13,6 +13,7 @@ batches are sharded by rank and only rank 0 evaluates, saves and reports.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -87,6 +88,154 @@ class FailedEvent:
 
 STATE_DIR = "checkpoint"
 STATE_FILE = "trainer_state.json"  # in STATE_DIR: what a resume needs first
+# in a run folder: {"status": "running" | "complete" | "stopped" | "error", "reason", …}; the app's
+# runs add "run_id" (engine.lab.jobs.RunRecorder). A run still training is "(unfinished)" in the
+# model pickers (engine.lab.jobs.run_state), whoever trains it.
+RUN_FILE = "run.json"
+FINISHED_OK = ("completed", "early_stopped", "step_budget", "time_budget")  # reasons of a complete run
+LOCK_FILE = ".train.lock"  # in a run folder while a trainer trains it; holds the trainer's pid
+_LOCK_BYTE = 1 << 30  # Windows: the byte locked (a locked byte cannot be read there, the pid can)
+
+
+class RunFolderBusyError(OSError):
+    """Another process is training in this run folder."""
+
+
+def _busy(folder: Path, pid: int | None) -> RunFolderBusyError:
+    who = f"pid {pid}" if pid else "its pid not written yet"
+    return RunFolderBusyError(
+        f"this run folder ({folder}) is being trained by another process ({who}); wait for it to end "
+        "or choose another --out"
+    )
+
+
+def _read_pid(fd: int) -> int | None:
+    """The pid a lock's holder wrote into it (None when not written yet)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _try_lock(fd: int) -> bool:
+    """An exclusive lock on the open file ``fd`` without waiting; False when another holds it."""
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, _LOCK_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+class RunFolderLock:
+    """An exclusive lock on a run folder for as long as one trainer trains in it (``LOCK_FILE``:
+    flock on POSIX, msvcrt.locking on Windows; the system drops it when the process ends, however
+    it ends). A second trainer in the same folder, in any process, is refused: RunFolderBusyError."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> RunFolderLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if not _try_lock(fd):
+                    raise _busy(self.folder, _read_pid(fd))
+                if os.name == "nt" or _same_file(fd, self.path):
+                    break
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # its holder removed it as we opened it: lock the file there now
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if os.name != "nt" and _same_file(fd, self.path):
+                self.path.unlink(missing_ok=True)  # while still locked: nobody holds a removed file
+        except OSError:
+            pass  # left behind: the next trainer locks it as it is
+        finally:
+            os.close(fd)  # drops the lock
+        if os.name == "nt":
+            with contextlib.suppress(OSError):  # fails while another process has it open: kept
+                self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> RunFolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def folder_in_use(folder: str | os.PathLike) -> int | None:
+    """The pid of the process training in ``folder`` now (0 when it has not written it yet), or
+    None when no trainer holds it. Only looks: the folder's lock file is not created."""
+    path = Path(folder) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        if _try_lock(fd):
+            return None  # closing the file drops the probe's lock
+        return _read_pid(fd) or 0
+    finally:
+        os.close(fd)
+
+
+def mark_run_folder(folder: str | os.PathLike, status: str, reason: str | None = None, **extra) -> bool:
+    """Set ``status`` and ``reason`` (and ``extra``) in ``folder``'s RUN_FILE, keeping what else it
+    says (the app's run id); written whole (a reader never sees half of it). False when it could
+    not be written (the folder is gone or read-only): the run itself goes on."""
+    path = Path(folder) / RUN_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    if not isinstance(record, dict):
+        record = {}
+    record.update(extra, status=status, reason=reason)
+    tmp = path.with_name(f"{RUN_FILE}.{os.getpid()}.part")
+    try:
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def seed_everything(seed: int) -> None:
@@ -237,10 +386,10 @@ class Trainer:
             save_file(sd, str(tmp_model))
             save_file(tensors, str(tmp_opt))
             _atomic_write(tmp_state, json.dumps(state).encode())
-        except OSError as exc:
+        except Exception as exc:  # safetensors' own error is no OSError, a full disk included
             for tmp in parts:
                 tmp.unlink(missing_ok=True)
-            if exc.errno == errno.ENOSPC:
+            if disk_full(exc):
                 raise OSError(
                     errno.ENOSPC,
                     f"The disk is full: the checkpoint at step {self.step} could not be saved; "
@@ -340,6 +489,27 @@ class Trainer:
 
     # ---- the loop -----------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> FinishedEvent:
+        """Train (``resume``: from ``out_dir``'s checkpoint). With an ``out_dir`` the folder is
+        locked for the whole run (a second trainer there is refused: RunFolderBusyError) and its
+        RUN_FILE says "running" until the run ends complete, stopped or with an error."""
+        if self.out_dir is None or self.rank != 0:
+            return self._fit(resume)
+        with RunFolderLock(self.out_dir):
+            mark_run_folder(self.out_dir, "running")
+            try:
+                done = self._fit(resume)
+            except Exception as exc:
+                mark_run_folder(self.out_dir, "error", type(exc).__name__)
+                raise
+            except BaseException:  # Ctrl+C in a terminal: resumable, as a cancelled run is
+                mark_run_folder(self.out_dir, "stopped", "interrupted")
+                raise
+            mark_run_folder(
+                self.out_dir, "complete" if done.reason in FINISHED_OK else "stopped", done.reason
+            )
+            return done
+
+    def _fit(self, resume: bool) -> FinishedEvent:
         import torch
 
         from engine.device import autocast, choose_device
@@ -444,14 +614,23 @@ class Trainer:
         except Exception as exc:
             self._emit(FailedEvent(f"{type(exc).__name__}: {exc}", self.step))
             # Leave the last good checkpoint as it is; the caller decides what to tell the user.
-            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and exc.__cause__ is None:
+            if disk_full(exc) and exc.__cause__ is None:
                 raise OSError(  # e.g. the best model's folder: name what is kept, as save_state does
                     errno.ENOSPC,
-                    f"The disk is full at step {self.step} ({exc.strerror}); {self._kept()}. "
-                    "Free some space, then resume the run",
-                    exc.filename,
+                    f"The disk is full at step {self.step} ({getattr(exc, 'strerror', None) or exc}); "
+                    f"{self._kept()}. Free some space, then resume the run",
+                    getattr(exc, "filename", None),
                 ) from exc
             raise
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full: an OSError ENOSPC, or safetensors' SafetensorError
+    (not an OSError) with "No space left on device (os error 28)" in its message."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    text = str(exc)
+    return type(exc).__name__ == "SafetensorError" and ("os error 28" in text or "No space left" in text)
 
 
 def perplexity(mean_nll: float) -> float:
@@ -470,9 +649,13 @@ def check_out_dir(out_dir: str | os.PathLike, resume: bool, overwrite: bool = Fa
     """What a training CLI checks of ``--out`` before it starts. ``resume``: the folder must hold a
     run's checkpoint (FileNotFoundError; on the wrong folder it would start over without a word).
     Otherwise it must not hold a model or a run (FileExistsError) unless ``overwrite`` — it would
-    be replaced without a word, the shipped model's folder included."""
+    be replaced without a word, the shipped model's folder included. A folder another process is
+    training in now is refused either way (RunFolderBusyError), before any data is read."""
     out = Path(out_dir)
     state = out / STATE_DIR / STATE_FILE
+    pid = folder_in_use(out)
+    if pid is not None:  # said before the data is read, not only when training starts
+        raise _busy(out, pid)
     if resume:
         if not state.is_file():
             raise FileNotFoundError(

@@ -9,7 +9,10 @@ Training runs (dialogue, language model, and in engine.lab.task_jobs the summari
 forecaster) are recorded in the store's ``runs`` table: config, data source, device, checkpoint
 folder, status, metrics and curves (``{"train_loss": [[step, value, elapsed_s], …], "val_loss":
 […], "tokens_per_s": […]}`` plus one curve per validation metric: ``val_ppl``, ``rouge_l``,
-``bleu_4`` …). A stopped run resumes from its folder's ``checkpoint/`` with its curves continued.
+``bleu_4`` …). A stopped run resumes from its folder's ``checkpoint/`` with its curves continued; a
+complete run's ``checkpoint/`` is removed (it is never resumed). The folder is recorded relative
+to the history's folder when it lies inside it (a copied data folder keeps its runs), and jobs
+hand it out absolute. Runs can be listed (without curves), renamed and deleted with their files.
 
 Training runs go to a child process (engine.lab.worker) at a lower CPU priority (``WORKER_NICE``;
 the environment variable ``PARLANCE_TRAIN_NICE`` overrides it, 0 = the same as the app).
@@ -20,21 +23,26 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-FINISHED_OK = ("completed", "early_stopped", "step_budget", "time_budget")
+from engine.training import FINISHED_OK, RUN_FILE, STATE_DIR, folder_in_use, mark_run_folder
+
+log = logging.getLogger(__name__)
 NOT_CURVES = ("step", "epoch", "elapsed_s")  # evaluation dict entries that are not metrics
 # summary entries other tasks add to a run's metrics: the selection metric's name and best value,
 # the last validation's metrics, a forecast's preview and scores
 EXTRA_METRICS = ("metric", "best_metric", "last", "preview", "scores", "notes")
 WORKER_NICE = 5  # how much lower the CPU priority of a training process is (POSIX nice)
 HEARTBEAT_S = 0.1  # at most this often a run in a child process says it is alive while silent
-# in a run's folder: {"run_id", "status", "reason"}, "running" until the run ends; a cancelled run
-# looked like a finished model in the pickers (see run_state)
-RUN_FILE = "run.json"
+# RUN_FILE in a run's folder: {"run_id", "status", "reason"}, "running" until the run ends; a cancelled
+# run looked like a finished model in the pickers (see run_state). CLI runs write it too (no run_id).
+LABEL_CHARS = 80  # the longest name a run can be given
 
 
 def _noop(_info: dict) -> None:
@@ -85,8 +93,8 @@ def compare_runs_job(*, store=None) -> list[dict]:
         return []
     return [
         {"id": r["id"], "started_at": r["started_at"], "status": r["status"], "result": r["metrics"]}
-        for r in store.list_runs()
-        if r["task"] == COMPARE_TASK and _measured(r["metrics"].get("accuracy"))
+        for r in store.list_runs(curves=False, task=COMPARE_TASK)
+        if _measured(r["metrics"].get("accuracy"))
     ]
 
 
@@ -428,17 +436,133 @@ def run_state(folder) -> str | None:
     return None
 
 
+def _run_folder(store, stored: str | None) -> Path | None:
+    """A run's folder, absolute, from its recorded ``checkpoint`` (see HistoryStore.run_folder)."""
+    if not stored:
+        return None
+    return store.run_folder(stored) if store is not None else Path(stored)
+
+
+def _with_folder(store, run: dict) -> dict:
+    """A run as the jobs hand it out: its folder absolute (``"folder"``, and ``"checkpoint"`` for
+    older callers) and whether that folder exists (``"folder_exists"``)."""
+    folder = _run_folder(store, run.get("checkpoint"))
+    run["folder"] = run["checkpoint"] = None if folder is None else str(folder)
+    run["folder_exists"] = folder is not None and folder.is_dir()
+    return run
+
+
 def runs_job(*, store=None, live=()) -> list[dict]:
-    """Every recorded run, newest first ([] when history is off). A run recorded as running that is
-    not among ``live`` (the run ids this app is training now) was cut off — the app was killed or
+    """Every recorded run, newest first ([] when history is off), without its curves (``"curves"``
+    None: run_curves_job has them). ``"folder"`` (and ``"checkpoint"``) is the run's folder as an
+    absolute path or None, ``"folder_exists"`` whether it is there. A run recorded as running that
+    is not among ``live`` (the run ids this app is training now) was cut off — the app was killed or
     crashed — and is shown as "interrupted", which can be resumed from its last checkpoint."""
     if store is None:
         return []
-    runs = store.list_runs()
+    runs = store.list_runs(curves=False)
     for run in runs:
         if run.get("status") == "running" and run.get("id") not in live:
             run["status"] = "interrupted"
+        _with_folder(store, run)
     return runs
+
+
+def run_curves_job(run_ids: list[int], *, store=None) -> dict[int, dict]:
+    """The curves of the runs ``run_ids`` (run id -> curves, ``{}`` for a run without any); runs no
+    longer in the history are left out."""
+    if store is None:
+        return {}
+    return store.run_curves(run_ids)
+
+
+def rename_run_job(run_id: int, label: str, *, store=None) -> dict:
+    """Name a run (``""`` clears the name): spaces and line breaks are collapsed and the name cut
+    at LABEL_CHARS characters. Returns the run as runs_job lists it."""
+    if store is None:
+        raise ValueError("history is off for this session, so runs cannot be renamed")
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"a run's name must be text, not {type(label).__name__}")
+    label = " ".join((label or "").split())[:LABEL_CHARS].rstrip()
+    store.update_run(run_id, label=label or None)
+    return _with_folder(store, {**store.get_run(run_id), "curves": None})
+
+
+def folder_size_job(path: str) -> int:
+    """Bytes in the files under ``path`` (0 when it is missing); a link counts as its own few bytes,
+    never as what it points to."""
+    total = 0
+    root = Path(path)
+    if root.is_symlink() or not root.is_dir():
+        return 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def _owns_folder(store, run_id: int, folder: Path) -> bool:
+    """Whether ``folder`` may be deleted with run ``run_id``: a run's folder by its name ("run-…")
+    inside the history's folder (never the history's folder itself, nor one holding it, nor a
+    folder such as models/ that a hand-edited record could name), or one whose RUN_FILE names
+    this run."""
+    try:
+        target = folder.resolve()
+        base = store.folder.resolve() if store.folder is not None else None
+    except OSError:
+        return False
+    if base is not None and (target == base or base.is_relative_to(target)):
+        return False
+    if base is not None and target.is_relative_to(base) and target.name.startswith("run-"):
+        return True  # a folder RunRecorder.folder named (older ones have no RUN_FILE): never models/
+    try:
+        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("run_id") == run_id
+
+
+def delete_run_job(run_id: int, files: bool, *, store=None, live=()) -> dict:
+    """Remove run ``run_id`` from the history and, with ``files``, its folder: only a folder inside
+    the history's folder, or one whose RUN_FILE names this run (anything else, a folder the run was
+    pointed at by hand, is left where it is). Returns ``{"run_id", "folder", "files_removed",
+    "freed_bytes"}``. A run being trained now (``live``, or a folder a trainer holds) is refused."""
+    if store is None:
+        raise ValueError("history is off for this session, so runs cannot be deleted")
+    if run_id in live:
+        raise ValueError(f"run #{run_id} is being trained now; stop it first, then delete it")
+    run = store.get_run(run_id)  # NotFoundError when it is gone already
+    folder = _run_folder(store, run.get("checkpoint"))
+    if folder is not None and folder.is_dir():
+        pid = folder_in_use(folder)
+        if pid is not None:
+            who = f" (pid {pid})" if pid else ""
+            raise ValueError(
+                f"run #{run_id} is being trained by another program{who} in {folder}; wait for it to "
+                "end, then delete it"
+            )
+    removed, freed = False, 0
+    deletable = folder is not None and folder.is_dir() and not folder.is_symlink()
+    if files and deletable and _owns_folder(store, run_id, folder):
+        freed = folder_size_job(str(folder))
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            left = folder_size_job(str(folder))
+            raise OSError(
+                f"the folder of run #{run_id}, {folder}, could not be removed completely ({exc}); "
+                f"{left} bytes are left in it and the run is kept in the list: close programs "
+                "using its files and delete it again"
+            ) from exc
+        removed = True
+    store.delete_run(run_id)
+    return {
+        "run_id": run_id,
+        "folder": None if folder is None else str(folder),
+        "files_removed": removed,
+        "freed_bytes": freed,
+    }
 
 
 def _check_resumable(run_id: int, folder: str | None) -> None:
@@ -449,8 +573,16 @@ def _check_resumable(run_id: int, folder: str | None) -> None:
         raise ValueError(f"run #{run_id} cannot be resumed: its folder {folder} is gone; start a new run")
 
 
+# what a write to a busy history raises: HistoryLockedError (a TimeoutError: another program held its
+# lock), PermissionError (made read-only), sqlite3.OperationalError (e.g. a full disk)
+_HISTORY_BUSY = (TimeoutError, PermissionError, sqlite3.OperationalError)
+
+
 class RunRecorder:
-    """Keeps a run's row in the store up to date and forwards trainer events as dicts."""
+    """Keeps a run's row in the store up to date and forwards trainer events as dicts.
+
+    The run's folder is recorded relative to the history's folder when it lies inside it (see
+    HistoryStore.stored_run_folder) and read back absolute; ``checkpoint`` here is always absolute."""
 
     def __init__(
         self,
@@ -470,14 +602,19 @@ class RunRecorder:
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
         self._marked = False  # RUN_FILE says "running" in the run's folder
+        self._progressed = False  # this session trained at least one logged step
         self.started = time.monotonic()
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
-            _check_resumable(run_id, row["checkpoint"])
+            folder = _run_folder(store, row["checkpoint"])
+            self.checkpoint = None if folder is None else str(folder)
+            _check_resumable(run_id, self.checkpoint)
             self.curves.update(row["curves"] or {})
             self.earlier = row.get("metrics") or {}  # what the run measured before it was stopped
-            self.checkpoint = row["checkpoint"]
-            store.update_run(run_id, status="running")
+            moved = {}
+            if self.checkpoint and store.stored_run_folder(self.checkpoint) != row["checkpoint"]:
+                moved["checkpoint"] = store.stored_run_folder(self.checkpoint)  # old rows: now relative
+            store.update_run(run_id, status="running", **moved)
         elif store is not None:
             self.run_id = store.add_run(task, config, data, device)
         self.heartbeat()  # the app knows the run is live (the first beat is never held back)
@@ -497,10 +634,30 @@ class RunRecorder:
         while path.exists():  # run ids restart with a fresh history: never write into an older run
             path = self.out_root / f"{stamp}-{name}-{n}"
             n += 1
-        self.checkpoint = str(path)
-        if self.store is not None:
-            self.store.update_run(self.run_id, checkpoint=self.checkpoint)
-        return path
+        self.checkpoint = str(path.absolute())
+        self._save_quietly(checkpoint=self._stored())  # written again when the run ends
+        return Path(self.checkpoint)
+
+    def _stored(self) -> str | None:
+        """The run's folder as the history records it."""
+        if self.checkpoint is None or self.store is None:
+            return self.checkpoint
+        return self.store.stored_run_folder(self.checkpoint)
+
+    def _save_quietly(self, **fields) -> bool:
+        """A bookkeeping write that must never stop a training run: a history held by another
+        program (or read-only, or on a full disk) keeps the values here, written at the next
+        validation or when the run ends. True when written."""
+        if self.store is None or self.run_id is None:
+            return False
+        try:
+            self.store.update_run(self.run_id, **fields)
+        except _HISTORY_BUSY as exc:
+            log.warning(
+                "run #%s: its progress is not saved to the history now (%s); kept for later", self.run_id, exc
+            )
+            return False
+        return True
 
     def info(self, info: dict) -> None:
         curves = {k: [list(p) for p in v] for k, v in self.curves.items()}  # a copy: it crosses threads
@@ -518,6 +675,7 @@ class RunRecorder:
             self.info(e)
             return
         if kind == "progress":
+            self._progressed = True
             self.curves["train_loss"].append([e["step"], e["loss"], round(e["elapsed_s"], 2)])
             self.curves["tokens_per_s"].append([e["step"], round(e["items_per_s"], 1)])
         elif kind == "eval":
@@ -525,8 +683,8 @@ class RunRecorder:
                 if key not in NOT_CURVES and isinstance(value, (int, float)) and not isinstance(value, bool):
                     point = [e["step"], value, round(e["elapsed_s"], 2)]
                     self.curves.setdefault(key, []).append(point)
-            if self.store is not None:  # a crash loses at most the curve since the last validation
-                self.store.update_run(self.run_id, curves=self.curves)
+            # a crash loses at most the curve since the last validation; a busy history, nothing
+            self._save_quietly(curves=self.curves)
         self.progress({**e, "run_id": self.run_id})
 
     def heartbeat(self) -> None:
@@ -539,33 +697,45 @@ class RunRecorder:
             self.progress({"kind": "heartbeat", "run_id": self.run_id})
 
     def mark(self, status: str, reason: str | None = None) -> bool:
-        """Write RUN_FILE into the run's folder, if it exists; True when written."""
+        """Set RUN_FILE in the run's folder, if it exists (keeping what else it says); True when written."""
         folder = Path(self.checkpoint) if self.checkpoint else None
         if folder is None or not folder.is_dir():
             return False
-        record = {"run_id": self.run_id, "status": status, "reason": reason}
-        try:
-            (folder / RUN_FILE).write_text(json.dumps(record), encoding="utf-8")
-        except OSError:
-            return False
-        return True
+        return mark_run_folder(folder, status, reason, run_id=self.run_id)
 
     def finish(self, summary: dict) -> dict:
         reason = summary["reason"]
-        self.mark("complete" if reason in FINISHED_OK else "stopped", reason)
+        complete = reason in FINISHED_OK
+        self.mark("complete" if complete else "stopped", reason)
         metrics = {k: summary.get(k) for k in ("reason", "steps", "best_val_ppl", "before_val_ppl", "params")}
         if metrics["before_val_ppl"] is None:  # a resumed run measured it in its first session
             metrics["before_val_ppl"] = self.earlier.get("before_val_ppl")
         metrics.update({k: summary[k] for k in EXTRA_METRICS if summary.get(k) is not None})
         if self.store is not None:
+            where = {"checkpoint": self._stored()} if self.checkpoint else {}
             self.store.update_run(
                 self.run_id,
-                status="complete" if reason in FINISHED_OK else "stopped",
+                status="complete" if complete else "stopped",
                 metrics=metrics,
                 curves=self.curves,
                 duration_s=float(summary.get("train_minutes", 0) * 60),
+                **where,
             )
+        if complete:
+            self._drop_resumable_state()
         return {"run_id": self.run_id, "folder": self.checkpoint, "metrics": metrics, "curves": self.curves}
+
+    def _drop_resumable_state(self) -> None:
+        """A complete run is never resumed: its ``checkpoint/`` (weights and optimizer moments, about
+        three times the model) goes; the model files beside it stay. Best effort."""
+        if not self.checkpoint:
+            return
+        state = Path(self.checkpoint) / STATE_DIR
+        if state.is_dir() and not state.is_symlink():
+            try:
+                shutil.rmtree(state)
+            except OSError as exc:
+                log.warning("run #%s: could not remove its resumable state %s (%s)", self.run_id, state, exc)
 
     def duration_s(self) -> float:
         """Training time so far: the trainer's own clock (it counts earlier sessions of a resumed
@@ -575,21 +745,32 @@ class RunRecorder:
         return round(max(clock, time.monotonic() - self.started if not points else 0.0), 2)
 
     def fail(self, exc: Exception) -> None:
-        """Record the error. A new run that failed before writing anything leaves no empty folder:
-        it was offered for Resume, which could only start over (desktop run_tab.resumable)."""
+        """Record the error, keeping what the run measured before (a resume that failed at once must
+        not erase the steps and best score of its earlier sessions). A new run that failed before
+        writing anything leaves no empty folder: it was offered for Resume, which could only start
+        over (desktop run_tab.resumable)."""
         folder = Path(self.checkpoint) if self.checkpoint else None
-        if not self.resumed and folder is not None and folder.is_dir():
+        busy = folder is not None and folder_in_use(folder) is not None  # another process trains it
+        if not self.resumed and not busy and folder is not None and folder.is_dir():
             with contextlib.suppress(OSError):  # only removes a folder with nothing but RUN_FILE
                 if {p.name for p in folder.iterdir()} <= {RUN_FILE}:
                     (folder / RUN_FILE).unlink(missing_ok=True)
                     folder.rmdir()
-        self.mark("error", type(exc).__name__)
+        if not busy:  # that process's RUN_FILE says how its run goes
+            self.mark("error", type(exc).__name__)
         if self.store is not None and self.run_id is not None:
+            metrics = {k: v for k, v in self.earlier.items() if k != "failed_at_step"}
+            metrics["error"] = str(exc)
+            points = self.curves.get("train_loss") or []
+            if self._progressed and points:
+                metrics["failed_at_step"] = points[-1][0]
+            where = {"checkpoint": self._stored()} if self.checkpoint else {}
             with contextlib.suppress(Exception):  # the original error is what the user must see
                 self.store.update_run(
                     self.run_id,
                     status="error",
-                    metrics={"error": str(exc)},
+                    metrics=metrics,
                     curves=self.curves,
                     duration_s=self.duration_s(),
+                    **where,
                 )

@@ -145,7 +145,18 @@ def test_running_out_of_memory_mid_run_becomes_a_clear_message(tmp_path, monkeyp
 
 
 # -- a disk that fills up while checkpointing ---------------------------------------------------
-def test_a_full_disk_while_checkpointing_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+def _no_space_oserror(filename):
+    return OSError(errno.ENOSPC, "No space left on device", filename)
+
+
+def _no_space_safetensors(filename):  # what safetensors itself raises: no OSError
+    from safetensors import SafetensorError
+
+    return SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+
+@pytest.mark.parametrize("no_space", [_no_space_oserror, _no_space_safetensors])
+def test_a_full_disk_while_checkpointing_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, no_space):
     import safetensors.torch
     from safetensors.torch import load_file
 
@@ -158,7 +169,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_last_good_checkpoint(tmp_path
         if len(calls) == 5:  # the third checkpoint (two files each): half written, then the disk is full
             with open(filename, "wb") as fh:
                 fh.write(b"\0" * 64)
-            raise OSError(errno.ENOSPC, "No space left on device", filename)
+            raise no_space(filename)
         return real_save(tensors, filename, metadata)
 
     monkeypatch.setattr(safetensors.torch, "save_file", fills_up)
