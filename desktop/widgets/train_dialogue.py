@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.widgets.live_plot import LivePlot
+from desktop.widgets.live_plot import PALETTE, LivePlot
 from desktop.widgets.run_tab import RunTab, ended_words, model_ready, resumable
-from desktop.widgets.runs_table import RunsTable
+from desktop.widgets.runs_table import TASK_COL, RunsTable
 from desktop.widgets.spinboxes import dspin as _dspin
 from desktop.widgets.spinboxes import spin as _spin
 from engine.dialogue.config import HREDConfig
@@ -73,7 +73,16 @@ def missing_corpus(corpus: str) -> str | None:
     return "Cannot start: " + extras.missing_words(f"the {corpus} corpus", package)
 
 
+# the task tabs' colours (train_task.TRAIN_COLOR / VAL_COLOR): the first curve to arrive took the first
+# colour, so a new run drew validation blue and training red, and the same run resumed the other way
+TRAIN_COLOR, VAL_COLOR = PALETTE[0], PALETTE[1]
+CURVE_COLORS = {"train_loss": TRAIN_COLOR, "val_loss": VAL_COLOR}
+
+
 class DialogueTrainTab(RunTab):
+    TASK = "dialogue"
+    RUN_WORDS = "chat-model run"
+    REFRESHES_MODELS = True
     run_finished = Signal(object)  # the job's result dict
 
     def __init__(self, service, parent=None) -> None:
@@ -170,6 +179,7 @@ class DialogueTrainTab(RunTab):
         self.loss_plot = LivePlot("This run", "step", "loss")  # one plot: each redraw costs the window
         col.addWidget(self.loss_plot, 3)
         self.runs = RunsTable()
+        self.runs.table.setColumnHidden(TASK_COL, True)  # every row is a dialogue run: room for the folder
         self.runs.selection_changed.connect(self._on_runs_selected)
         col.addWidget(self.runs, 3)
         split.addWidget(right)
@@ -287,7 +297,7 @@ class DialogueTrainTab(RunTab):
         """Record a point of curve ``key`` (train_loss | val_loss): [step, loss, elapsed_s]."""
         self.live.setdefault(key, []).append(point)
         name = "training" if key == "train_loss" else "validation"
-        self.loss_plot.add_point(name, self._x(point), self._y(point[1]))
+        self.loss_plot.add_point(name, self._x(point), self._y(point[1]), color=CURVE_COLORS.get(key))
 
     def _redraw_live(self) -> None:
         ppl = self.show_ppl.isChecked()
@@ -297,7 +307,8 @@ class DialogueTrainTab(RunTab):
         for key, name in (("train_loss", "training"), ("val_loss", "validation")):
             pts = self.live.get(key, [])
             if pts:
-                self.loss_plot.set_curve(name, [self._x(p) for p in pts], [self._y(p[1]) for p in pts])
+                xs, ys = [self._x(p) for p in pts], [self._y(p[1]) for p in pts]
+                self.loss_plot.set_curve(name, xs, ys, CURVE_COLORS[key])
 
     # ================================================================== service signals
     def _on_progress(self, job_id: int, info) -> None:
@@ -348,12 +359,19 @@ class DialogueTrainTab(RunTab):
         before = m.get("before_val_ppl")
         if ppl and before:  # fine-tuning: the same held-out chats before and after
             ppl_text = f"held-out perplexity {before:.2f} before, {ppl:.2f} after"
-        folder = f"Model folder: {result.get('folder')}" if model_ready(result) else "No model yet"
+        ready = model_ready(result)
+        folder = f"Model folder: {result.get('folder')}" if ready else "No model yet"
         self._say(f"{ended_words(result)}: {ppl_text}. {folder}")
         self.refresh_runs()
-        if m.get("reason") != "cancelled" and hasattr(self.service, "refresh_models"):
-            self.service.refresh_models()  # the finished model becomes selectable in Chat
+        # the finished model becomes selectable in Chat; a cancelled run's too when it has one (it
+        # appeared there only after a rescan or a restart)
+        if (m.get("reason") != "cancelled" or ready) and hasattr(self.service, "refresh_models"):
+            self.service.refresh_models()
         self.run_finished.emit(result)
+
+    def after_delete(self, run: dict, result: dict) -> None:
+        super().after_delete(run, result)
+        self._fill_start_from(self.runs.runs)  # a deleted run is no model to start from
 
     def _on_runs_selected(self, runs) -> None:
         if self.job_id is None:
@@ -369,7 +387,9 @@ class DialogueTrainTab(RunTab):
         if (shipped / "config.json").is_file():
             self.start_from.addItem("The shipped chat model (fine-tune)", str(shipped))
         for run in runs:
-            folder = run.get("checkpoint")
+            folder = run.get("folder") or run.get("checkpoint")
+            if run.get("folder_exists") is False:
+                continue  # gone: no file-system look at it
             if run["task"] == "dialogue" and folder and (Path(folder) / "config.json").is_file():
                 # a stopped run's model looked finished: say it is not
                 unfinished = ", unfinished" if run.get("status") != "complete" else ""

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.live_plot import PALETTE, LivePlot
 from desktop.widgets.run_tab import RunTab, ended_words, model_ready, resumable
-from desktop.widgets.runs_table import FOLDER_COLUMN, RunsTable
+from desktop.widgets.runs_table import FOLDER_COLUMN, TASK_COL, RunsTable
 
 TRAIN_COLOR, VAL_COLOR, EXTRA_COLOR = PALETTE[0], PALETTE[1], PALETTE[2]
 METRIC_NAMES = {
@@ -88,6 +88,7 @@ class TaskTrainTab(RunTab):
     def __init__(self, service, parent=None) -> None:
         super().__init__(service, parent)
         self.isolate = True  # train in a child process (tests set False to patch the engine in-process)
+        self.RUN_WORDS = f"{self.TASK} run"
         later = "; the run can be resumed later" if self.CAN_RESUME else ""
         self.CANCEL_NOTE = f"Stopping after the current step{later}."
         self._build()
@@ -165,6 +166,7 @@ class TaskTrainTab(RunTab):
             col.addWidget(extra, 2)
         self.runs = RunsTable()
         self.runs.table.setColumnHidden(FOLDER_COLUMN, not self.KEEPS_MODEL)
+        self.runs.table.setColumnHidden(TASK_COL, True)  # every row is this tab's task: room for the folder
         self.runs.selection_changed.connect(self._on_runs_selected)
         col.addWidget(self.runs, 3)
         split.addWidget(right)

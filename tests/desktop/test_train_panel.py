@@ -24,6 +24,16 @@ def panel(train_panel):
     return train_panel
 
 
+def _curves(qtbot, tab, run: dict) -> dict:
+    """A run's curves: the runs job lists runs without them; selecting a row reads them (the
+    selection is put back)."""
+    before = [r["id"] for r in tab.runs.selected()]
+    tab.runs.select([run["id"]])
+    qtbot.waitUntil(lambda: tab.runs.curves_of(tab.runs.run(run["id"]) or run) is not None, timeout=LONG_MS)
+    tab.runs.select(before)
+    return tab.runs.curves_of(tab.runs.run(run["id"]))
+
+
 def max_stall_ms() -> float:
     """The target is 100 ms. On a machine already saturated by other programs (more runnable
     processes than cores) the scheduler alone can hold any thread back for longer, whatever the
@@ -87,7 +97,7 @@ def test_tiny_dialogue_run_updates_cancels_resumes_and_is_recorded(qtbot, panel,
     qtbot.waitUntil(lambda: bool(tab.runs.runs) and tab.runs.runs[0]["status"] == "stopped", timeout=LONG_MS)
     run = tab.runs.runs[0]
     stopped_at = run["metrics"]["steps"]
-    assert run["task"] == "dialogue" and 40 <= stopped_at < STEPS and run["curves"]["val_ppl"]
+    assert run["task"] == "dialogue" and 40 <= stopped_at < STEPS and _curves(qtbot, tab, run)["val_ppl"]
     assert Path(run["checkpoint"], "checkpoint", "trainer_state.json").is_file()
     # resume the selected run: it continues from its checkpoint to the step budget
     tab.runs.select([run["id"]])
@@ -97,7 +107,7 @@ def test_tiny_dialogue_run_updates_cancels_resumes_and_is_recorded(qtbot, panel,
     qtbot.waitUntil(lambda: tab.runs.runs and tab.runs.runs[0]["status"] == "complete", timeout=LONG_MS)
     done = tab.runs.runs[0]
     assert done["id"] == run["id"] and done["metrics"]["steps"] == STEPS
-    steps = [p[0] for p in done["curves"]["train_loss"]]
+    steps = [p[0] for p in _curves(qtbot, tab, done)["train_loss"]]
     assert steps == sorted(steps) and steps[0] <= stopped_at and steps[-1] == STEPS  # one curve, both parts
     assert tab.loss_plot.points("training") == len(steps)  # the resumed run's plot continues the old curve
     assert (Path(done["checkpoint"]) / "config.json").is_file()  # a chat model folder, found by the picker
