@@ -16,6 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
+from engine.paths import pid_alive  # noqa: F401 (also this module's: tests and the lock)
+
 
 def build_parser() -> argparse.ArgumentParser:
     from desktop.settings import PANELS
@@ -195,26 +197,51 @@ def _lock_data_dir(explicit: str | None):
     lock.setStaleLockTime(0)  # never stale by age: a long session is not a dead one
     if lock.tryLock(300):
         return lock
+    if lock.error() != QLockFile.LockError.LockFailedError:
+        # not another window: the lock file could not be written (a full disk, a folder turned
+        # read-only). It said "Parlance is already open" and the app could not be opened at all.
+        logging.getLogger("parlance.desktop").warning(
+            "the data folder %s cannot be locked (%s); starting without its lock", data.path, lock.error()
+        )
+        return None
     pid, host, _app = lock.getLockInfo()
     if not pid and lock.removeStaleLockFile() and lock.tryLock(300):
         return lock  # an empty or unreadable lock (power lost while it was written) holds nobody
     here = QSysInfo.machineHostName()
-    already_open(data.path, host if host and host != here else "", path)
+    other = host if host and host != here else ""
+    alive = None if other or not pid else pid_alive(pid)  # another computer's process: not known
+    already_open(data.path, other, path, pid, alive)
     return False
 
 
 LOCK_NAME = "parlance.lock"  # in the data folder, while a window uses it
 
 
-def already_open(folder: Path, host: str = "", lock: Path | None = None) -> None:
+def already_open(
+    folder: Path, host: str = "", lock: Path | None = None, pid: int = 0, alive: bool | None = None
+) -> None:
+    """Say why this window does not open. ``alive``: whether the lock's process ``pid`` runs (None:
+    not known, e.g. on another computer). A running one may be a window, or a closed window still
+    finishing its work: deleting its lock was advised all the same, which meant two instances."""
     from PySide6.QtWidgets import QMessageBox
 
     where = f" on the computer {host}" if host else ""
-    text = (
-        f"Parlance is already open with the data folder {folder}{where}.\n\nSwitch to that window, or "
-        "start Parlance with --data-dir to use another folder."
-        + (f" If no Parlance is open, delete {lock} and start again." if lock else "")
-    )
+    if alive:
+        text = (
+            f"Parlance is still open or still shutting down with the data folder {folder} (process {pid})."
+            "\n\nSwitch to that window. If you just closed it, it is finishing its work: wait a moment "
+            "and start Parlance again. Or start Parlance with --data-dir to use another folder."
+        )
+    else:
+        advice = ""
+        if lock and alive is False:
+            advice = f" Process {pid}, which held the folder, has ended: delete {lock} and start again."
+        elif lock:
+            advice = f" If no Parlance is open{where}, delete {lock} and start again."
+        text = (
+            f"Parlance is already open with the data folder {folder}{where}.\n\nSwitch to that window, "
+            "or start Parlance with --data-dir to use another folder." + advice
+        )
     print(f"parlance: {text.splitlines()[0]}", file=sys.stderr)
     QMessageBox.information(None, "Parlance is already open", text)
 
@@ -326,9 +353,31 @@ def run(argv: list[str] | None = None, **service_kwargs) -> int:
             return app.exec()
     finally:
         window.save_state()
-        service.shutdown()
+        finishing: list = []
+        service.shutdown(waiting=lambda: finishing.append(finishing_window()))
+        for box in finishing:
+            box.close()
         if lock:
             lock.unlock()
+
+
+def finishing_window():
+    """A small window shown while a closed Parlance waits for a job in a step that does not see
+    "stop" (a validation pass, a model load): the process used to live on with no window at all,
+    holding the data folder's lock, so a new start said it was open. Returns it, shown."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    label = QLabel("Finishing the running task… Parlance closes when it is done.")
+    label.setObjectName("FinishingWindow")
+    label.setWindowTitle("Parlance is closing")
+    label.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setMargin(24)
+    label.show()
+    label.raise_()
+    QApplication.processEvents()
+    return label
 
 
 def main() -> None:

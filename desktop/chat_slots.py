@@ -5,21 +5,32 @@ Public methods (no leading underscore) are called from the GUI thread and only q
 Every message is committed when it is sent; a reply is created as ``streaming`` when its first
 token is about to be generated, its partial text is committed about once a second while it
 streams, and it is finished as ``complete``, ``stopped`` or ``error`` — never only on exit.
+
+Another program may change the history meanwhile (``python -m engine history delete``, ``chat
+--db``, a database browser holding its write lock): a conversation deleted elsewhere has its row
+dropped and the panel told in words (``conversation_gone``); a reply whose writes meet a locked
+history goes on, and its final text is written when the history is free again.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
 from desktop import chat_ops
+from desktop.jobs import human_message
 from engine.cancel import CancelToken
+from engine.history import HistoryLockedError
 from engine.history_export import write_whole
 
 REPLY = "reply"  # the mode of a chat reply's request: see EngineService._run_invoke
 log = logging.getLogger("parlance.desktop")
 SAVE_INTERVAL_S = 1.0  # commit a streaming reply's partial text this often
+# what a write meets when another program holds the history's write lock, it became read-only or
+# the disk is full (HistoryLockedError and PermissionError are OSErrors; a full disk is ENOSPC)
+STORE_BUSY = (HistoryLockedError, OSError, sqlite3.OperationalError)
 
 
 class ChatSlots:
@@ -45,9 +56,18 @@ class ChatSlots:
     def list_conversations(self) -> None:
         self._call(self._emit_conversations)
 
-    def open_conversation(self, cid: int, leaf_id: int | None = None, focus: int | None = None) -> None:
-        """Load the branch through ``leaf_id`` (None: the newest); ``focus`` marks a message to show."""
-        self._call(self._emit_thread, cid, leaf_id, focus)
+    def open_conversation(
+        self, cid: int, leaf_id: int | None = None, focus: int | None = None, reveal: bool = False
+    ) -> None:
+        """Load the branch through ``leaf_id`` (None: the newest); ``focus`` marks a message to show.
+        ``reveal``: the list may not hold it (another program wrote it): its row is sent too."""
+        self._call(self._open, cid, leaf_id, focus, reveal)
+
+    def check_outside_changes(self) -> None:
+        """Re-read the conversation list if another program changed the history (a timer and the
+        window's activation call this; when nothing changed it costs one PRAGMA on the engine thread)."""
+        if self._thread is not None:
+            self._call(self._check_outside)
 
     def rename_conversation(self, cid: int, title: str) -> None:
         self._call(self._rename, cid, title)
@@ -106,9 +126,11 @@ class ChatSlots:
                 model = self._bot.name if self._bot is not None else ""
                 cid = self._store.create_conversation(model=model, settings={"decoding": decoding})
             uid = self._store.add_message(cid, "user", text, parent_id)
-        except Exception:
+        except Exception as exc:
             self._release(token)
             self.message_not_saved.emit(text)  # the panel gives it back to be sent again
+            if isinstance(exc, LookupError) and self._gone(cid, "send"):
+                return
             raise
         try:
             self._emit_thread(cid, uid, None, created)
@@ -121,8 +143,10 @@ class ChatSlots:
     def _regenerate(self, cid, mid, decoding, token) -> None:
         try:
             msg = self._store.get_message(mid)
-        except Exception:
+        except Exception as exc:
             self._release(token)
+            if isinstance(exc, LookupError) and self._gone(cid, "open"):
+                return
             raise
         parent = mid if msg["role"] == "user" else msg["parent_id"]
         self._run_invoke(self._generate, (cid, parent, decoding, token), REPLY)
@@ -134,8 +158,11 @@ class ChatSlots:
                 raise ValueError("only your own messages can be edited")
             uid = self._store.add_message(cid, "user", text, old["parent_id"])
             self._emit_thread(cid, uid, None)
-        except Exception:
+        except Exception as exc:
             self._release(token)
+            if isinstance(exc, LookupError) and self._gone(cid, "send"):
+                self.message_not_saved.emit(text)
+                return
             raise
         self._run_invoke(self._generate, (cid, uid, decoding, token), REPLY)
 
@@ -163,63 +190,91 @@ class ChatSlots:
             bid = store.add_message(
                 cid, "bot", "", uid, model=bot.name, settings=options.to_dict(), status="streaming"
             )
-        except Exception:
+        except Exception as exc:
             self._release(token)
+            if isinstance(exc, LookupError) and self._gone(cid, "open"):
+                return
             raise
+        self._save_unsaved()  # the history is writable again: a reply it refused earlier is written
         self._live_reply = (cid, token)  # deleting this conversation stops the reply
-        self.reply_started.emit(cid, bid, uid)
-        self._emit_thread(cid, bid, None)
         parts: list[str] = []
         last_save = [time.monotonic()]
+        saved = ended = False
 
         def on_token(piece: str) -> None:
             parts.append(piece)
             self.reply_token.emit(bid, piece)
             now = time.monotonic()
             if now - last_save[0] >= SAVE_INTERVAL_S:
-                last_save[0] = now
-                self._quietly(store.update_message, bid, text="".join(parts))
+                self._save_reply(bid, final=False, text="".join(parts))  # a busy history: skipped
+                last_save[0] = time.monotonic()  # a wait for another program's lock is not repeated at once
             self._pump()
 
-        t0 = time.perf_counter()
         try:
-            reply = bot.reply(turns, options, on_token=on_token, cancel=token, own_replies=mine)
-        except Exception:
-            latency = (time.perf_counter() - t0) * 1000
-            self._quietly(store.update_message, bid, text="".join(parts), status="error", latency_ms=latency)
-            self.reply_finished.emit(
-                bid, {"status": "error", "latency_ms": latency, "n_tokens": len(parts), "tokens_per_s": None}
+            self.reply_started.emit(cid, bid, uid)
+            self._quietly(self._emit_thread, cid, bid, None)
+            t0 = time.perf_counter()
+            try:
+                reply = bot.reply(turns, options, on_token=on_token, cancel=token, own_replies=mine)
+            except Exception:
+                latency = (time.perf_counter() - t0) * 1000
+                text = "".join(parts)
+                saved = self._save_reply(bid, final=True, text=text, status="error", latency_ms=latency)
+                ended = True
+                self.reply_finished.emit(
+                    bid,
+                    {
+                        "status": "error",
+                        "text": text,
+                        "latency_ms": latency,
+                        "n_tokens": len(parts),
+                        "tokens_per_s": None,
+                    },
+                )
+                raise
+            status = "stopped" if reply.stopped else "complete"
+            text = reply.text if reply.text or not parts else "".join(parts).strip()
+            saved = self._save_reply(
+                bid,
+                final=True,
+                text=text,
+                status=status,
+                latency_ms=reply.latency_ms,
+                attention=chat_ops.attention_record(reply),
             )
-            self._after_reply(cid, bid, token)
-            raise
-        status = "stopped" if reply.stopped else "complete"
-        text = reply.text if reply.text or not parts else "".join(parts).strip()
-        saved = self._quietly(
-            store.update_message,
-            bid,
-            text=text,
-            status=status,
-            latency_ms=reply.latency_ms,
-            attention=chat_ops.attention_record(reply),
-        )
-        self.reply_finished.emit(
-            bid,
-            {
-                "status": status,
-                "text": text,
-                "latency_ms": reply.latency_ms,
-                "n_tokens": reply.n_tokens,
-                "tokens_per_s": chat_ops.tokens_per_second(reply.n_tokens, reply.latency_ms),
-            },
-        )
-        self._after_reply(cid, bid if saved else None, token)
+            ended = True
+            self.reply_finished.emit(
+                bid,
+                {
+                    "status": status,
+                    "text": text,
+                    "latency_ms": reply.latency_ms,
+                    "n_tokens": reply.n_tokens,
+                    "tokens_per_s": chat_ops.tokens_per_second(reply.n_tokens, reply.latency_ms),
+                },
+            )
+        finally:
+            # whatever failed above, the reply ends: the panel stops "generating", the next send works
+            if not ended:
+                self.reply_finished.emit(
+                    bid,
+                    {
+                        "status": "error",
+                        "text": "".join(parts),
+                        "latency_ms": None,
+                        "n_tokens": len(parts),
+                        "tokens_per_s": None,
+                    },
+                )
+            self._after_reply(cid, bid if saved else None, token)
 
     def _after_reply(self, cid: int, bid: int | None, token: CancelToken) -> None:
         self._live_reply = None
         try:
             if bid is not None:
                 self._quietly(self._emit_thread, cid, bid, None, finished_reply=bid)
-            self._emit_conversation(cid)
+            if not self._gone(cid, "reply"):
+                self._emit_conversation(cid)
         finally:
             self._release(token)
 
@@ -231,10 +286,93 @@ class ChatSlots:
         except LookupError:
             return False
 
+    def _save_reply(self, bid: int, final: bool, **fields) -> bool:
+        """Write a streaming reply's ``fields``; False when they were not written. Its conversation
+        may be gone (deleted meanwhile), or another program may hold the history's write lock (a
+        database browser with unsaved edits): the reply goes on, a partial save is skipped, and a
+        final one is kept and written when the history is free again (the next reply, or on close).
+        A locked history used to leave the reply "generating" for the rest of the session."""
+        try:
+            self._store.update_message(bid, **fields)
+        except LookupError:
+            self._unsaved.pop(bid, None)
+            return False
+        except STORE_BUSY as exc:
+            log.warning("reply %s not saved %s: %s", bid, "yet" if final else "this time", exc)
+            if final:
+                self._unsaved[bid] = fields
+                self.error.emit(
+                    f"The reply is not saved yet: {human_message(exc).rstrip('. ')}. "
+                    "It is saved once the history can be written again."
+                )
+            return False
+        self._unsaved.pop(bid, None)
+        return True
+
+    def _save_unsaved(self) -> None:
+        """Write the replies a locked history refused (engine thread; a failure leaves them kept)."""
+        for bid, fields in list(self._unsaved.items()):
+            try:
+                self._store.update_message(bid, **fields)
+            except LookupError:  # deleted meanwhile
+                pass
+            except STORE_BUSY as exc:
+                log.warning("reply %s still not saved: %s", bid, exc)
+                return
+            self._unsaved.pop(bid, None)
+
+    def _gone(self, cid: int | None, context: str) -> bool:
+        """Whether conversation ``cid`` no longer exists. When another program deleted it (``python -m
+        engine history delete``), its row is dropped and ``conversation_gone(cid, context)`` tells the
+        panel, which says so in words; ``context``: "send", "open", "reply", "delete", "search" or
+        "settings". Each of these was a raw "no conversation with id 1" and a traceback in the log."""
+        if cid is None:
+            return False
+        try:
+            self._store.get_conversation(cid)
+            return False
+        except LookupError:
+            pass
+        self._emit_conversation(cid)  # {"removed": cid}
+        if cid in self._deleted_here:  # deleted in this window (e.g. while its reply streamed)
+            return True
+        log.warning("conversation %s was deleted by another program (%s)", cid, context)
+        self.conversation_gone.emit(cid, context)
+        return True
+
     # =============================================================== engine thread: history
     def _emit_conversations(self) -> None:
-        """Every conversation (a list): the list is shown anew (start-up, import)."""
+        """Every conversation (a list): the list is shown anew (start-up, import, outside changes)."""
+        self._outside_seen = (self._data_version(), self._conversations_mark())
         self.conversations_changed.emit(self._store.list_conversations())
+
+    def _data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` of the store's connection: it changes when another
+        connection (another program) commits, never for this one's own writes."""
+        version = getattr(self._store, "data_version", None)
+        return version() if version is not None else None
+
+    def _conversations_mark(self):
+        """What changes when conversations are added, deleted or written to (a cheap aggregate)."""
+        try:
+            return self._store._db.execute(
+                "SELECT count(*), max(updated_at), total(id) FROM conversations"
+            ).fetchone()
+        except (AttributeError, sqlite3.Error):
+            return None
+
+    def _check_outside(self) -> None:
+        """Re-list the conversations when another program changed them (the CLI's chat, delete or
+        import): they never appeared, and a search hit in one was called deleted. Nothing
+        changed: one PRAGMA; another table changed (a training run's curves): one aggregate."""
+        version = self._data_version()
+        if version is None or version == self._outside_seen[0]:
+            return
+        mark = self._conversations_mark()
+        if mark == self._outside_seen[1]:
+            self._outside_seen = (version, mark)
+            return
+        self._emit_conversations()
 
     def _emit_conversation(self, cid: int) -> None:
         """One conversation that changed (``{"changed": row}``) or is gone (``{"removed": id}``): each
@@ -244,8 +382,26 @@ class ChatSlots:
             conv = self._store.get_conversation(cid)
         except LookupError:
             self.conversations_changed.emit({"removed": cid})
-            return
-        self.conversations_changed.emit({"changed": conv})
+        else:
+            self.conversations_changed.emit({"changed": conv})
+        self._own_change_seen()
+
+    def _own_change_seen(self) -> None:
+        """This window's own change is shown: the outside check must not re-list for it. The mark
+        is read before the version, so another program's commit in between is never hidden."""
+        mark = self._conversations_mark()
+        if self._data_version() == self._outside_seen[0]:
+            self._outside_seen = (self._outside_seen[0], mark)
+
+    def _open(self, cid: int, leaf_id: int | None, focus: int | None, reveal: bool) -> None:
+        try:
+            self._emit_thread(cid, leaf_id, focus)
+        except LookupError:
+            if self._gone(cid, "search" if reveal else "open"):
+                return
+            raise
+        if reveal:  # written by another program since the list was read: listed now
+            self._emit_conversation(cid)
 
     def _emit_thread(
         self, cid: int, leaf_id: int | None, focus: int | None, created: bool = False, finished_reply=None
@@ -262,18 +418,30 @@ class ChatSlots:
     def _delete(self, cid: int) -> None:
         if self._live_reply is not None and self._live_reply[0] == cid:
             self._live_reply[1].cancel()
-        snapshot = self._store.delete_conversation(cid)
+        try:
+            snapshot = self._store.delete_conversation(cid)
+        except LookupError:
+            if self._gone(cid, "delete"):  # deleted by another program already: its row just goes
+                return
+            raise
+        self._deleted_here.add(cid)
         self.conversation_deleted.emit(cid, snapshot)
         self._emit_conversation(cid)
 
     def _restore(self, snapshot: dict) -> None:
         cid = self._store.restore_conversation(snapshot)
+        self._deleted_here.discard(cid)
         self._emit_conversation(cid)
         self.conversation_restored.emit(cid)
 
     def _save_settings(self, cid: int, settings: dict) -> None:
-        current = self._store.get_conversation(cid)["settings"] or {}
-        self._store.update_conversation_settings(cid, {**current, **settings})
+        try:
+            current = self._store.get_conversation(cid)["settings"] or {}
+            self._store.update_conversation_settings(cid, {**current, **settings})
+        except LookupError:
+            if self._gone(cid, "settings"):
+                return
+            raise
 
     def _attention(self, mid: int) -> None:
         msg = self._store.get_message(mid)

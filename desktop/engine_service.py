@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, Signal, Slot
 
 from desktop import chat_ops, gc_guard, qt_fixes
 from desktop.chat_slots import REPLY, ChatSlots
@@ -52,6 +52,7 @@ from desktop.task_models import ModelLoadError
 from engine.cancel import CancelToken
 from engine.device import ENV_VAR
 from engine.extras import MissingExtra
+from engine.history import NotFoundError
 
 log = logging.getLogger("parlance.desktop")
 PUMP_INTERVAL_S = 0.03  # while long work runs, serve queued quick requests at least this often
@@ -117,6 +118,9 @@ class EngineService(ChatSlots, QObject):
     thread_loaded = Signal(object)  # chat_ops.thread_payload(...) + {"created": bool}
     conversation_deleted = Signal(int, object)  # id, snapshot for undo
     conversation_restored = Signal(int)
+    # id, what was being done ("send", "open", "reply", "delete", "search", "settings"): another
+    # program deleted that conversation (its row is already gone: conversations_changed "removed")
+    conversation_gone = Signal(int, str)
     search_done = Signal(str, object)  # query, store.search(query)
     result_deleted = Signal(str, int, object)  # kind, id, snapshot for undo (summaries, captions, forecasts)
     result_restored = Signal(str, int)  # kind, id
@@ -188,6 +192,9 @@ class EngineService(ChatSlots, QObject):
         self._live_runs: dict[int, int] = {}  # job id -> the training run it records (see live_runs)
         self._gen_tokens: set[CancelToken] = set()
         self._live_reply: tuple[int, CancelToken] | None = None  # conversation id, token of the reply
+        self._unsaved: dict[int, dict] = {}  # reply id -> its final fields a locked history refused
+        self._deleted_here: set[int] = set()  # conversations deleted in this window (not by another program)
+        self._outside_seen: tuple = (None, None)  # data_version and conversations mark when last listed
         self._helpers: list[threading.Thread] = []
         self.cache = ModelCache(self._emit_loaded_models)
         self._invoke.connect(self._run_invoke, Qt.ConnectionType.QueuedConnection)
@@ -211,8 +218,15 @@ class EngineService(ChatSlots, QObject):
         for request in held:  # submitted while the window was built: after the history opened
             self._invoke.emit(*request)
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop generation and jobs, close the store (everything is already committed), end the thread."""
+    def shutdown(
+        self, timeout_ms: int = 10000, waiting: Callable[[], Any] | None = None, grace_ms: int = 1500
+    ) -> None:
+        """Stop generation and jobs, close the store (everything is already committed), end the thread.
+
+        ``waiting``: called once when the thread has not ended after ``grace_ms`` (a job in a step
+        that does not see cancel); the GUI's paint events are then served while it is waited for,
+        so what ``waiting`` shows ("Finishing the running task…") stays drawn. Without it the
+        process lived on for as long as the job took, holding the data folder's lock, with no window."""
         if self._thread is None:
             return
         self._closing = True
@@ -221,7 +235,18 @@ class EngineService(ChatSlots, QObject):
             for token in self._jobs.values():
                 token.cancel()
         self._invoke.emit(self._close, (), True)
-        if not self._thread.wait(timeout_ms):
+        if waiting is not None and not self._thread.wait(min(grace_ms, timeout_ms)):
+            waiting()
+            start = time.monotonic()
+            warned = False
+            while not self._thread.wait(50):
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+                if not warned and (time.monotonic() - start) * 1000 >= timeout_ms:
+                    warned = True
+                    log.warning(
+                        "engine thread did not stop within %d ms; waiting for the current job", timeout_ms
+                    )
+        elif not self._thread.wait(timeout_ms):
             # A job inside a long C call (e.g. importing torch) cannot be interrupted; destroying a
             # running QThread aborts the process, so wait it out.
             log.warning("engine thread did not stop within %d ms; waiting for the current job", timeout_ms)
@@ -358,7 +383,12 @@ class EngineService(ChatSlots, QObject):
         try:
             fn(*args)
         except Exception as exc:
-            log.exception("engine request %s failed", getattr(fn, "__name__", fn))
+            name = getattr(fn, "__name__", fn)
+            if isinstance(exc, (NotFoundError, TimeoutError, PermissionError)):
+                # expected (a row gone, another program's lock, a read-only file): a line, said in words
+                log.warning("engine request %s failed: %s", name, exc)
+            else:
+                log.exception("engine request %s failed", name)
             self.error.emit(human_message(exc))
 
     def _drain(self) -> None:
@@ -425,6 +455,10 @@ class EngineService(ChatSlots, QObject):
         self._backlog.clear()
         if self._store is not None:
             try:
+                self._save_unsaved()  # a reply a locked history refused: a last try
+            except Exception:
+                log.exception("saving the unsaved replies failed")
+            try:
                 self._store.close()
             except Exception:  # closing must not stop the thread from ending
                 log.exception("closing the history store failed")
@@ -445,18 +479,25 @@ class EngineService(ChatSlots, QObject):
             "recovered_from": None,
             "read_only": False,
         }
-        read_only = (
-            data is not None
-            and data.db_path.is_file()
-            and not (data.writable and os.access(data.db_path, os.W_OK))
-        )
+        try:  # a folder whose parent cannot be entered, or a name too long, raises here (3.11)
+            exists = data is not None and data.db_path.is_file()
+        except OSError:
+            exists = False
+        read_only = exists and not (data.writable and os.access(data.db_path, os.W_OK))
         if read_only:  # shown from a copy in memory: a read-only folder hid the whole history
+            # the folder, not the file, when the folder is what cannot be written (making the file
+            # writable would not help)
+            what = (
+                f"The history database {data.db_path} is read-only"
+                if data.writable
+                else f"The data folder {data.path} is read-only"
+            )
             try:
                 self._store = HistoryStore.read_only_copy(data.db_path)
                 info.update(
                     read_only=True,
-                    problem=f"The history database {data.db_path} is read-only: your history is shown, "
-                    "but nothing new is saved to it.",
+                    problem=f"{what}: your history is shown, but nothing new is saved to it, "
+                    "and what you delete or rename stays in the file.",
                 )
             except Exception as exc:
                 _log_history_failure("reading the read-only history database failed", exc)

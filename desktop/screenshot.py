@@ -19,6 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from engine.paths import pid_alive
+
 DEMO_TURNS = (
     "Hi! How are you today?",
     "Do you have any plans for the weekend?",
@@ -122,6 +124,12 @@ class _Demo(QObject):
     def grab(self) -> None:
         if self.rc == 0:
             return
+        try:
+            self._save()
+        finally:  # whatever went wrong, the command ends (an error raised in this slot hung it)
+            QTimer.singleShot(0, self.app.quit)
+
+    def _save(self) -> None:
         if self.panel and self.panel != "chat":
             self.window.select_panel(self.panel)
             # a panel may fill itself with sample content for the picture (synchronous, saves nothing)
@@ -133,11 +141,17 @@ class _Demo(QObject):
                 except Exception as exc:  # (a missing shipped model): the panel as it is, and why
                     print(f"screenshot: the {self.panel} panel's demo content failed: {exc}", file=sys.stderr)
         self.app.processEvents()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ok = self.window.grab().save(str(self.path), "PNG")
+        why = ""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ok = self.window.grab().save(str(self.path), "PNG")
+        except OSError as exc:  # a folder that cannot be made (no rights, a file in the way)
+            ok, why = False, f" ({exc.strerror or exc})"
         self.rc = 0 if ok else 1
-        print(f"screenshot: {self.path}" if ok else f"screenshot: could not write {self.path}")
-        QTimer.singleShot(0, self.app.quit)
+        if ok:
+            print(f"screenshot: {self.path}")
+        else:
+            print(f"screenshot: could not write {self.path}{why}", file=sys.stderr)
 
 
 # Every temporary folder of a --screenshot run is under one "<TMP_PREFIX><pid>-…" folder: a killed
@@ -147,23 +161,11 @@ OLD_PREFIXES = ("parlance-shot-", "parlance-caption-demo-")  # names without a p
 STALE_AFTER_S = 3600  # such a folder older than this is an earlier run's
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0 or os.name != "posix":  # (os.kill on Windows would end the process)
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
 def _stale(path: Path) -> bool:
     """A folder an earlier run left: its process is gone (or, without a pid in its name, old)."""
     head = path.name.removeprefix(TMP_PREFIX).split("-", 1)
     if path.name.startswith(TMP_PREFIX) and len(head) == 2 and head[0].isdigit():
-        return not _alive(int(head[0]))
+        return not pid_alive(int(head[0]))
     try:
         return time.time() - path.stat().st_mtime > STALE_AFTER_S
     except OSError:

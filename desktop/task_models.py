@@ -45,9 +45,10 @@ def _load_failure(folder: Path, what: str, exc: Exception) -> ModelLoadError:
 
     It used to read "(CheckpointError: …)" for every failure, a class name and no advice."""
     if not isinstance(exc, (ValueError, OSError)):  # not a file's fault: name it, keep the traceback
+        from desktop.jobs import log_hint
+
         return ModelLoadError(
-            f"The {what} in {folder} could not be loaded ({type(exc).__name__}: {exc}). "
-            "The details were written to the log.",
+            f"The {what} in {folder} could not be loaded ({type(exc).__name__}: {exc}). " + log_hint(),
             expected=False,
         )
     if isinstance(exc, OSError) and exc.strerror:  # not "[Errno 13] …"

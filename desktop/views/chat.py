@@ -26,6 +26,14 @@ from engine.text.decode import decode_bytes
 
 DROP_TEXT_LIMIT = 2_000_000  # bytes of a dropped text file put into the message box
 SAVE_SETTINGS_MS = 600
+OUTSIDE_CHECK_MS = 5000  # look this often for conversations another program added or deleted
+GONE = "This chat was deleted outside Parlance."
+GONE_TEXT = {  # what conversation_gone says, by what was being done (see ChatSlots._gone)
+    "send": GONE + " Your message is still in the message box: send it to start a new chat.",
+    "reply": GONE + " The reply was not saved.",
+    "delete": "That chat had already been deleted outside Parlance.",
+    "search": "That conversation has been deleted.",
+}
 
 
 SIDE_MIN_WIDTH = 280  # px at the usual text size (proportionally more at larger ones)
@@ -65,6 +73,7 @@ class ChatPanel(QWidget):
         self.decoding = self.new_decoding()
         self._expect_created = False
         self._shown_cid: int | None = None
+        self._revealing: int | None = None  # a search hit's conversation not listed yet, being opened
         self._build()
         self._connect()
         self._show_empty(True)
@@ -133,6 +142,15 @@ class ChatPanel(QWidget):
         QShortcut(
             QKeySequence("Esc"), self, self._on_escape, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
         )
+        # conversations another program added or deleted (the CLI's chat, delete, import) showed
+        # only after a restart: looked for now and then and when the window comes back to the front
+        self._outside_timer = QTimer(self)
+        self._outside_timer.setInterval(OUTSIDE_CHECK_MS)
+        self._outside_timer.timeout.connect(self.check_outside_changes)
+        self._outside_timer.start()
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.applicationStateChanged.connect(self._on_app_state)
 
     def _connect(self) -> None:
         # service signals go to bound methods only (queued to this thread); never to a lambda
@@ -149,6 +167,7 @@ class ChatPanel(QWidget):
         s.model_failed.connect(self._on_model_failed)
         s.conversation_deleted.connect(self._on_deleted)
         s.conversation_restored.connect(self._on_restored)
+        s.conversation_gone.connect(self._on_gone)
         s.search_done.connect(self.history.show_results)
         s.message_not_saved.connect(self._on_not_saved)
         s.attention_loaded.connect(self._on_attention)
@@ -182,6 +201,7 @@ class ChatPanel(QWidget):
     # ================================================================= user actions
     def new_chat(self, focus: bool = True) -> None:
         self.cid = None
+        self._revealing = None
         self._shown_cid = None
         self._expect_created = False
         self.messages.clear()
@@ -214,6 +234,7 @@ class ChatPanel(QWidget):
         return dict(self.settings.default_decoding or self.model_defaults)
 
     def open_conversation(self, cid: int, leaf: int | None = None, focus: int | None = None) -> None:
+        self._revealing = None
         if cid != self.cid:
             self.messages.clear()
         self.cid = cid
@@ -348,6 +369,15 @@ class ChatPanel(QWidget):
         self.settings.set_int_list("chat/splitter", self.splitter.sizes())
 
     # ============================================================== service answers
+    def check_outside_changes(self) -> None:
+        """Ask the engine to re-list the conversations if another program changed them."""
+        if self.isVisible():
+            self.service.check_outside_changes()
+
+    def _on_app_state(self, state) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.check_outside_changes()
+
     def _on_conversations(self, conversations) -> None:
         """Every conversation (a list: start-up, import), or one that changed or is gone (a dict
         from ChatSlots._emit_conversation: only its row is updated, whatever the history's size)."""
@@ -369,6 +399,13 @@ class ChatPanel(QWidget):
             self.conversations = list(conversations)
             self._listed = True
             lst.set_conversations(self.conversations, self.cid)
+            shown = self.cid
+            if (
+                shown is not None
+                and not self.generating
+                and all(c["id"] != shown for c in self.conversations)
+            ):
+                self._on_gone(shown, "open")  # deleted by another program (a re-read list says so)
         self.history.set_empty(not self.conversations)
         current = next((c for c in self.conversations if c["id"] == self.cid), None)
         if current is not None:
@@ -382,6 +419,11 @@ class ChatPanel(QWidget):
     def _on_thread(self, payload: dict) -> None:
         conv = payload["conversation"]
         cid = conv["id"]
+        if cid == self._revealing:  # a search hit in a conversation the list did not hold: it exists
+            self._revealing = None
+            if cid != self.cid:
+                self.messages.clear()
+            self.cid = cid
         if payload.get("created") and self.cid is None and self._expect_created:
             self.cid = cid
             self._expect_created = False
@@ -468,6 +510,16 @@ class ChatPanel(QWidget):
             ("Undo", lambda: self.undo_delete(cid)),
         )
 
+    def _on_gone(self, cid: int, context: str) -> None:
+        """Another program deleted conversation ``cid`` (its row is already gone): say so in words.
+        The chat on screen becomes a new one; what is in the message box stays there."""
+        if cid == self._revealing:
+            self._revealing = None
+        if cid == self.cid:
+            self.new_chat(focus=not self.history.conversations.hasFocus())
+        self.history.refresh_search()  # its hits are gone from the results too
+        self.notice_requested.emit(GONE_TEXT.get(context, GONE), "info", None)
+
     def _on_result_deleted(self, kind: str, _item_id: int, snapshot: dict) -> None:
         row = snapshot.get("row") or {}
         name = row.get("origin") or row.get("file_name") or row.get("name")
@@ -498,13 +550,14 @@ class ChatPanel(QWidget):
 
     def _on_result(self, result: dict) -> None:
         if result.get("kind") == "message" and result.get("conversation_id") is not None:
-            if self._listed and int(result["conversation_id"]) not in {c["id"] for c in self.conversations}:
-                self.notice_requested.emit("That conversation has been deleted.", "info", None)
-                self.history.refresh_search()  # an old result: the chat must not point at it
+            cid, mid = int(result["conversation_id"]), int(result["id"])
+            if self._listed and cid not in {c["id"] for c in self.conversations}:
+                # not listed: deleted, or written by another program since the list was read. The
+                # history says which ("That conversation has been deleted." was said of both)
+                self._revealing = cid
+                self.service.open_conversation(cid, mid, mid, reveal=True)
                 return
-            self.open_conversation(
-                int(result["conversation_id"]), leaf=int(result["id"]), focus=int(result["id"])
-            )
+            self.open_conversation(cid, leaf=mid, focus=mid)
         else:
             self.history_item_requested.emit(str(result.get("kind")), int(result["id"]))
 

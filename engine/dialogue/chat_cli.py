@@ -61,6 +61,8 @@ def run(args) -> int:
     bot = ChatBot.load(args.model or default_model("dialogue"), device=args.device)
     opts = _options(bot, args)
     store, cid, parent = None, None, None
+    from engine.history import NotFoundError
+
     if args.db is not None:
         from engine.history import HistoryStore
 
@@ -71,6 +73,22 @@ def run(args) -> int:
             )
     turns: list[str] = []
 
+    def gone() -> None:
+        """The conversation was deleted meanwhile (in the app, or by `history delete`): the chat
+        ended with "error: no conversation with id 1"; now the next message starts a new one."""
+        nonlocal parent, cid
+        print(
+            f"note: conversation {cid} was deleted from the history; the chat goes on in a new one",
+            file=sys.stderr,
+        )
+        cid, parent = None, None
+
+    def record_user(text: str) -> None:
+        nonlocal parent, cid
+        if cid is None:  # a conversation is recorded with its first message, not before
+            cid = store.create_conversation(model=bot.name, settings={"decoding": opts.to_dict()})
+        parent = store.add_message(cid, "user", text, parent)
+
     def answer(text: str) -> None:
         nonlocal parent, cid
         if not has_visible(text):
@@ -78,24 +96,29 @@ def run(args) -> int:
         text = text.encode("utf-8", "replace").decode("utf-8")  # undecodable stdin bytes become "?"
         turns.append(text)
         if store:
-            if cid is None:  # a conversation is recorded with its first message, not before
-                cid = store.create_conversation(model=bot.name, settings={"decoding": opts.to_dict()})
-            parent = store.add_message(cid, "user", text, parent)
+            try:
+                record_user(text)
+            except NotFoundError:
+                gone()
+                record_user(text)
         stream = None if args.json else (lambda piece: print(piece, end="", flush=True))
         if stream:
             print("bot: ", end="", flush=True)
         reply = bot.reply(turns, opts, on_token=stream)
         turns.append(reply.text)
         if store:
-            parent = store.add_message(
-                cid,
-                "bot",
-                reply.text,
-                parent,
-                model=bot.name,
-                settings=opts.to_dict(),
-                latency_ms=reply.latency_ms,
-            )
+            try:
+                parent = store.add_message(
+                    cid,
+                    "bot",
+                    reply.text,
+                    parent,
+                    model=bot.name,
+                    settings=opts.to_dict(),
+                    latency_ms=reply.latency_ms,
+                )
+            except NotFoundError:  # deleted while the reply was written: the next message starts anew
+                gone()
         if args.json:
             print(
                 json.dumps(
