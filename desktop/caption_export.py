@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
+
+from engine.history_export import write_whole  # whole or not at all: an earlier file survives
 
 EXPORT_FORMATS = ("csv", "json")
 CSV_HEADER = ["file", "path", "media", "scene", "start_s", "end_s", "caption", "logprob", "sha256"]
@@ -62,9 +65,10 @@ def write_export(path: str, items: list[dict], fmt: str) -> dict:
         raise ValueError(f"unknown export format {fmt!r}; known: {', '.join(EXPORT_FORMATS)}")
     if fmt == "csv":
         rows = export_rows(items)
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows([cell(v) for v in row] for row in rows)
+        buf = io.StringIO(newline="")
+        csv.writer(buf).writerows([cell(v) for v in row] for row in rows)
+        write_whole(Path(path), buf.getvalue(), private=False)
         return {"path": path, "rows": len(rows) - 1}
     record = export_record(items)
-    Path(path).write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_whole(Path(path), json.dumps(record, ensure_ascii=False, indent=2) + "\n", private=False)
     return {"path": path, "rows": len(record["captions"])}

@@ -10,6 +10,7 @@ where it came from. X positions are POSIX seconds when the series is dated, else
 from __future__ import annotations
 
 import csv
+import io
 import math
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.history import save_or_note
+from engine.history_export import write_whole
 
 FORECAST_KIND = "forecast"
 METHODS = ("lstm", "hybrid", "linear", "ets", "arima", "theta", "naive", "snaive", "drift", "auto")
@@ -392,8 +394,9 @@ def write_forecast_csv(path: str, result: dict) -> str:
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".csv")
-    with open(target, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows(forecast_csv_rows(result))
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows(forecast_csv_rows(result))
+    write_whole(target, buf.getvalue(), private=False)
     return str(target)
 
 

@@ -71,8 +71,11 @@ def private_file(path: Path, create: bool = True) -> None:
 def check_writable(path: Path) -> str | None:
     """None if ``path`` can be created and written to; otherwise a message saying why not.
     A folder it creates is private (0700); the parents it creates get the default mode."""
-    if path.exists() and not path.is_dir():
-        return f"The data folder {path} is a file, not a folder."
+    try:
+        if path.exists() and not path.is_dir():
+            return f"The data folder {path} is a file, not a folder."
+    except OSError as exc:  # a parent that cannot be entered (EACCES), a name too long: 3.11 raises
+        return f"The data folder {path} cannot be used ({exc.strerror or exc})."
     try:
         path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     except OSError as exc:

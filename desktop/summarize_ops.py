@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from engine.history import save_or_note
+from engine.history_export import write_whole
 from engine.text.normalize import count_words
 
 SUMMARY_KIND = "summary"
@@ -357,6 +358,7 @@ def export_text(result: dict, fmt: str) -> str:
 
 
 def write_export(path: str, result: dict, fmt: str) -> str:
-    """Write the export to ``path``; returns the path."""
-    Path(path).write_text(export_text(result, fmt), encoding="utf-8")
+    """Write the export to ``path`` whole (a failed write, a full disk, leaves an earlier file as
+    it was, not truncated); returns the path."""
+    write_whole(Path(path), export_text(result, fmt), private=False)
     return path

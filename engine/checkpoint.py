@@ -118,10 +118,22 @@ def load_state(folder: str | os.PathLike, device: str = "cpu") -> dict:
     path = Path(folder) / WEIGHTS_FILE
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
+    _check_readable(path)
     try:
         return load_file(str(path), device=device)
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: damaged or truncated weights ({exc})") from None
+
+
+def _check_readable(path: Path) -> None:
+    """CheckpointError "cannot be read (Permission denied)" for a file that exists but cannot be
+    opened: safetensors called a chmod-000 file "damaged or truncated (No such file or directory)",
+    and a person might delete a good model for it."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def fits_default(default: Any, value: Any) -> bool:
@@ -208,6 +220,7 @@ def check_shapes(folder: str | os.PathLike, build, stored=None) -> None:
     path = folder / WEIGHTS_FILE
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
+    _check_readable(path)
     try:
         with safe_open(str(path), "pt") as fh:
             shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118

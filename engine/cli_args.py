@@ -113,6 +113,10 @@ def db_file(text: str) -> str:
         raise argparse.ArgumentTypeError("the database file name is empty")
     if text.strip() == ":memory:":
         raise argparse.ArgumentTypeError(":memory: keeps nothing; give a file")
-    if Path(text).is_dir():
+    try:
+        folder = Path(text).is_dir()
+    except OSError as exc:  # a parent that cannot be entered, a name too long (Python 3.11 raises)
+        raise argparse.ArgumentTypeError(f"{text} cannot be used ({exc.strerror or exc})") from None
+    if folder:
         raise argparse.ArgumentTypeError(f"{text} is a folder; give the database file")
     return text

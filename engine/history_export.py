@@ -401,28 +401,54 @@ def _inline_text(text: str) -> str:
     return "".join(parts)
 
 
-def write_whole(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` whole or not at all: through a temporary file of its own in the
-    same folder, renamed over ``target`` (an interrupted or failed write leaves an existing file as
-    it was, and the temporary file goes); an existing file keeps its mode, a new one is 0600 (an
-    export of private chats). One writer for ``history export --out`` and the window's export."""
+def write_whole(target: Path, text: str | bytes, private: bool = True) -> None:
+    """Write ``text`` (str as UTF-8, or bytes) to ``target`` whole or not at all: through a
+    temporary file of its own in the same folder, renamed over ``target`` (an interrupted or failed
+    write leaves an existing file as it was, and the temporary file goes). An existing file keeps
+    its mode; a new one is 0600 when ``private`` (an export of private chats), else the umask's
+    default. A read-only file is refused, not replaced; a symlink is written through (the file it
+    points to gets the text, the link stays). One writer for ``history export --out``, the window's
+    export and the panels' exports."""
     import contextlib
     import os
     import stat
     import tempfile
 
+    target = Path(target)
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        mode = stat.S_IMODE(real.stat().st_mode)
     except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        mode = None if private else 0o666 & ~_umask()
+    else:
+        if not os.access(real, os.W_OK):  # the person protected it: replacing it would be a surprise
+            raise PermissionError(f"{target} is read-only; make it writable or choose another name")
+    folder = real.parent
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".part", dir=folder)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"the folder {folder} does not exist") from None
+    except PermissionError:
+        raise PermissionError(f"the folder {folder} cannot be written to (Permission denied)") from None
+    try:
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, racing other threads)."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022

@@ -8,10 +8,12 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtGui import QImageWriter
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtGui import QImage, QImageWriter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop import theme
+from engine.history_export import write_whole
 
 HISTORY_COLOR = "#5b6472"  # on the light theme's pane (5.8:1)
 HISTORY_COLOR_DARK = "#7a8494"  # on the dark theme's pane (4.5:1; graphics need 3:1)
@@ -238,8 +240,12 @@ class ForecastPlot(QWidget):
             raise OSError(f"no folder {target.parent}")
         exporter = ImageExporter(self.plot)
         exporter.parameters()["width"] = width
-        if exporter.export(str(target)) is False or not target.is_file():
-            raise OSError("the image could not be written there")
+        image = exporter.export(toBytes=True)  # rendered in memory, then written whole: a failed
+        buf = QBuffer()  # write (a full disk) used to leave a broken PNG over the earlier one
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not isinstance(image, QImage) or not image.save(buf, target.suffix[1:].upper()):
+            raise OSError("the image could not be drawn")
+        write_whole(target, bytes(buf.data()), private=False)
         return str(target)
 
 

@@ -58,3 +58,15 @@ def test_a_panel_whose_demo_fails_is_still_shot_and_the_command_ends(qapp, tmp_p
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
     assert "demo content failed: The caption model is missing" in done.stderr
+
+
+def test_a_screenshot_into_a_folder_that_cannot_be_made_says_so_and_ends(qapp, tmp_path):
+    """The folder's mkdir raised inside a Qt slot, so the command never quit (bug hunt, finding 8).
+    A file where the folder should be: it cannot be made, even as root."""
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "sub" / "shot.png"
+    code = SCRIPT.format(root=str(HERE.parents[1]), here=str(HERE), out=str(out))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert f"screenshot: could not write {out} (" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
