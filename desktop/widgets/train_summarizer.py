@@ -4,6 +4,10 @@ Data: a BBC News Summary folder (``News Articles/`` + ``Summaries/``) or a ``.js
 ``{"text", "summary"}`` objects, the formats ``python -m engine train summarizer`` reads. The run is
 ``engine.lab.task_jobs.summarizer_job`` (the CLI's ``train_summarizer``) in a child process; the
 best model by validation ROUGE-L is a model folder under the user's models, shown in the runs table.
+
+"Start from" a trained summarizer (the shipped one or a finished run) fine-tunes it on the data
+(``init_from``): its architecture, tokenizer and weights are kept, so the size, vocabulary and
+word-vector fields show that model's values and are disabled.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from desktop.widgets.spinboxes import dspin, spin
 from desktop.widgets.train_task import PathRow, TaskTrainTab
 from engine.lab import task_jobs
 from engine.summarize.train import SummarizerTrainConfig
+
+NEW_MODEL = "A new model"
 
 # engine.summarize.pointer.PointerConfig's defaults, kept here so the panel opens without torch
 MODEL_DEFAULTS = {"emb_dim": 128, "enc_hidden": 192, "dec_hidden": 256, "attn_dim": 256}
@@ -38,12 +44,20 @@ class SummarizerTrainTab(TaskTrainTab):
     METRICS = ("rouge_l",)
     HINT = (
         'Choose a BBC News Summary folder or a .jsonl file of {"text", "summary"} lines, then Start. '
-        "The model that scores the best validation ROUGE-L is kept."
+        "The model that scores the best validation ROUGE-L is kept. Start from a trained summarizer to "
+        "fine-tune it."
     )
 
     def build_form(self, form: QFormLayout) -> None:
         d = SummarizerTrainConfig()
+        self._own_sizes: dict | None = None  # the new-model fields while a starting model's are shown
         self.data = PathRow("BBC News Summary folder or a .jsonl file", ("folder", "file"), "Summarizer data")
+        self.start_from = QComboBox()
+        self.start_from.setToolTip(
+            "A new summarizer, or a trained one (the shipped model or a finished run) fine-tuned on "
+            "this data: its architecture, tokenizer and weights are kept"
+        )
+        self.start_from.currentIndexChanged.connect(self._on_start_from)
         self.fmt = QComboBox()
         for label, key in FORMATS:
             self.fmt.addItem(label, key)
@@ -73,6 +87,7 @@ class SummarizerTrainTab(TaskTrainTab):
         self.limit = spin(0, 10_000_000, d.limit, 100)
         for label, widget in (
             ("Data", self.data),
+            ("Start from", self.start_from),
             ("Format", self.fmt),
             ("Learn to write", self.target),
             ("Embedding size", self.emb),
@@ -95,10 +110,86 @@ class SummarizerTrainTab(TaskTrainTab):
             ("Training pairs (0 = all)", self.limit),
         ):
             form.addRow(label, widget)
+        self.scan_models()
+
+    # ---- fine-tuning ----------------------------------------------------------------------------
+    def scan_models(self) -> None:
+        """Offer every summarizer found (shipped first, then the user's runs) as a starting point."""
+        from desktop.task_models import SUMMARIZER_KIND, task_model_entries
+
+        chosen = self.start_from.currentData()
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        self.start_from.addItem(NEW_MODEL, "")
+        for e in task_model_entries(SUMMARIZER_KIND, getattr(self.service, "data", None)):
+            source = "shipped" if e["source"] == "shipped" else "your run"  # (name says "unfinished")
+            self.start_from.addItem(f"Fine-tune {e['name']} ({source})", e["folder"])
+        i = self.start_from.findData(chosen) if chosen else 0
+        self.start_from.setCurrentIndex(max(i, 0))
+        self.start_from.blockSignals(False)
+        self._on_start_from()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
+        super().showEvent(event)
+        if self.job_id is None:
+            self.scan_models()
+
+    def _size_boxes(self) -> dict:
+        """PointerConfig field -> its spin box (what a starting model fixes)."""
+        return {
+            "emb_dim": self.emb,
+            "enc_hidden": self.enc,
+            "dec_hidden": self.dec,
+            "attn_dim": self.attn,
+            "max_source": self.max_source,
+            "max_target": self.max_target,
+            "vocab_size": self.vocab,
+        }
+
+    def _checks(self) -> dict:
+        return {"pointer": self.pointer, "coverage": self.coverage}
+
+    def _sizes(self) -> dict:
+        return {k: box.value() for k, box in self._size_boxes().items()} | {
+            k: box.isChecked() for k, box in self._checks().items()
+        }
+
+    def _set_sizes(self, values: dict) -> None:
+        for key, box in self._size_boxes().items():
+            value = values.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                box.setValue(value)
+        for key, box in self._checks().items():
+            if isinstance(values.get(key), bool):
+                box.setChecked(values[key])
+
+    def _on_start_from(self, *_args) -> None:
+        folder = self.start_from.currentData()
+        if folder:
+            if self._own_sizes is None:  # the user's fields for a new model, given back later
+                self._own_sizes = self._sizes()
+            self._show_architecture(folder)
+        elif self._own_sizes is not None:
+            self._set_sizes(self._own_sizes)
+            self._own_sizes = None
+        for w in (*self._size_boxes().values(), *self._checks().values(), self.word_vectors):
+            w.setEnabled(not folder)  # the starting model's architecture, tokenizer and embedding
+
+    def _show_architecture(self, folder: str) -> None:
+        """Fill the (disabled) model fields with the starting model's own values."""
+        from desktop.task_models import SUMMARIZER_KIND
+        from engine import checkpoint as ckpt
+
+        try:
+            cfg = ckpt.read_config(folder, kind=SUMMARIZER_KIND)["config"]
+        except ValueError:
+            return  # a damaged folder: the run will say so when started
+        self._set_sizes(cfg)
 
     def config(self) -> dict:
         return {
             "data": self.data.text(),
+            "init_from": self.start_from.currentData() or "",
             "fmt": self.fmt.currentData(),
             "target": self.target.currentData(),
             "epochs": self.epochs.value(),
@@ -125,6 +216,14 @@ class SummarizerTrainTab(TaskTrainTab):
 
     def problem(self, config: dict) -> str | None:
         return None if config["data"] else "Choose the training data first (a folder or a .jsonl file)."
+
+    def start_text(self, info: dict) -> str:
+        text = super().start_text(info)
+        if info.get("init_from"):
+            from pathlib import Path
+
+            text += f"; fine-tuning {Path(info['init_from']).name}"
+        return text
 
     def on_result(self, result: dict) -> str:
         if not model_ready(result):

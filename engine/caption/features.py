@@ -2,10 +2,14 @@
 
 One ``.npy`` (float16, ``(N, C, 7, 7)``, written through a memory map so memory stays bounded)
 plus a ``.json`` index per split, named ``<split>-<key>``; the key hashes the encoder
-description and the image list (names and file sizes), so a changed image set or encoder gets a
-new cache and a stale one is never read. The ``.json`` is written last: its presence means the
-cache is complete. Images that fail to load are recorded (``ok`` False, a message) and skipped
-by training; they do not stop the extraction.
+description, the image folder (its resolved path) and the image list (names, file sizes and
+modification times), so a changed image set, folder or encoder gets a new cache and a stale one is
+never read. That makes one cache folder safe to share between runs (the Train panel's runs share
+``<data folder>/cache/features``): a run on the same images reads it, one on other images (even
+with the same names and sizes) extracts its own. The ``.json`` is written last, atomically: its
+presence means the cache is complete; two runs extracting the same entry at once each write their
+own part file and the last rename wins (both hold the same numbers). Images that fail to load are
+recorded (``ok`` False, a message) and skipped by training; they do not stop the extraction.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +27,7 @@ import numpy as np
 from engine.cancel import wait_if_paused
 from engine.caption.images import load_batches
 
-CACHE_VERSION = 1
+CACHE_VERSION = 1  # the numbers' layout (in encoder_description); the key also hashes the folder
 
 
 @dataclass
@@ -43,11 +48,21 @@ def encoder_description(model) -> str:
 
 
 def cache_key(image_dir: Path, names: list[str], description: str) -> str:
+    """The cache entry of ``names`` in ``image_dir`` read by the encoder ``description``."""
+    image_dir = Path(image_dir)
+    try:
+        where = str(image_dir.resolve())
+    except (OSError, RuntimeError):
+        where = str(image_dir.absolute())
     h = hashlib.sha1(description.encode())
+    h.update(f"\ndir\t{where}".encode())
     for n in names:
-        p = image_dir / n
-        size = p.stat().st_size if p.is_file() else -1
-        h.update(f"\n{n}\t{size}".encode())
+        try:
+            st = (image_dir / n).stat()
+            size, mtime = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, 0)
+        except OSError:
+            size, mtime = -1, 0
+        h.update(f"\n{n}\t{size}\t{mtime}".encode())
     return h.hexdigest()[:16]
 
 
@@ -70,7 +85,7 @@ def extract(
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     paths = [image_dir / n for n in names]
     C, g, size = model.trunk_channels, model.cfg.image_size // 32, model.cfg.image_size
-    part = out_prefix.with_name(out_prefix.name + ".npy.part")
+    part = out_prefix.with_name(f"{out_prefix.name}.{os.getpid()}.npy.part")  # shared: one per writer
     arr = np.lib.format.open_memmap(part, mode="w+", dtype=np.float16, shape=(len(names), C, g, g))
     ok = np.zeros(len(names), dtype=bool)
     errors: dict[str, str] = {}
@@ -104,7 +119,9 @@ def extract(
         "encoder": encoder_description(model),
         "image_dir": str(image_dir),
     }
-    out_prefix.with_name(out_prefix.name + ".json").write_text(json.dumps(index), encoding="utf-8")
+    index_part = out_prefix.with_name(f"{out_prefix.name}.{os.getpid()}.json.part")
+    index_part.write_text(json.dumps(index), encoding="utf-8")
+    os.replace(index_part, out_prefix.with_name(out_prefix.name + ".json"))  # never read half written
     return load_cached(out_prefix)
 
 

@@ -111,7 +111,8 @@ def train_scst(
 ):
     """Fine-tune the captioner in ``init_model`` on CIDEr-D; the best model (by validation
     ``scfg.metric``, the starting model included) ends up as a model folder in ``out``. Returns the trainer's
-    :class:`engine.training.FinishedEvent`."""
+    :class:`engine.training.FinishedEvent`. ``cache_dir``: the image-feature cache, shareable between
+    runs (see :func:`engine.caption.train.train_captioner`); None keeps it in ``out/features``."""
     if scfg.metric not in ("cider", "bleu_4"):
         raise ValueError(f"unknown metric {scfg.metric!r}; known: cider, bleu_4")
     if scfg.samples < 2:

@@ -198,6 +198,11 @@ def train_captioner(
 ):
     """Train (or resume) a captioner; the best model ends up as a model folder in ``out``.
 
+    ``cache_dir``: the image-feature cache (engine.caption.features); None keeps it in
+    ``out/features`` (the CLI's default, ``--cache``). The cache is keyed by the image folder, the
+    image list and the encoder, so runs can share one folder: the Train panel's runs use
+    ``<data folder>/cache/features`` (engine.lab.task_runs.feature_cache_dir).
+
     Returns the trainer's :class:`engine.training.FinishedEvent`.
     """
     from engine.extras import require_caption_metrics

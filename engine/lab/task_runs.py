@@ -104,8 +104,30 @@ def summarizer_pairs(cfg) -> tuple[list, list, list]:
     return pairs, (train[: cfg.limit] if cfg.limit else train), val
 
 
+def _summarizer_start_config(cfg, out_dir: str | None = None, resume: bool = False):
+    """The PointerConfig of the model a fine-tuning run (``init_from``) starts from, read from its
+    config.json only (no weights: a folder that is not a summarizer fails here, before a run is
+    recorded); a resumed one reads its own record (engine.summarize.train.INIT_FILE). None for a
+    run that trains a new model."""
+    from engine import checkpoint
+    from engine.summarize.pointer import KIND, SCHEMA_VERSION, PointerConfig
+    from engine.summarize.train import INIT_FILE, start_model
+
+    if resume and out_dir is not None and (Path(out_dir) / INIT_FILE).is_file():
+        return start_model(cfg, out_dir, resume=True)["config"]  # the run's record: no weights read
+    if not cfg.init_from:
+        return None
+    folder = Path(cfg.init_from)
+    try:
+        meta = checkpoint.read_config(folder, kind=KIND, max_schema=SCHEMA_VERSION)
+        return checkpoint.config_from_dict(PointerConfig, meta["config"], folder / checkpoint.CONFIG_FILE)
+    except ValueError as exc:
+        raise ValueError(f"cannot fine-tune from {folder}: not a usable summarizer model ({exc})") from None
+
+
 def check_summarizer_data(config: dict) -> dict:
     cfg = summarizer_config(config)
+    _summarizer_start_config(cfg)
     pairs, train, val = summarizer_pairs(cfg)
     return {"format": cfg.fmt, "pairs": len(pairs), "train": len(train), "valid": len(val)}
 
@@ -118,7 +140,9 @@ def run_summarizer_events(
     on_event: Callable[[dict], None] | None = None,
     cancel=None,
 ) -> dict:
-    """Train (or resume) the pointer-generator summarizer into ``out_dir``; ROUGE-L selects the best."""
+    """Train (or resume) the pointer-generator summarizer into ``out_dir``; ROUGE-L selects the best.
+    ``config["init_from"]`` (a summarizer model folder) fine-tunes that model instead: its
+    architecture, tokenizer and weights (the form's sizes are not used)."""
     from engine.memory import check_fits, count_params, memory_errors
     from engine.summarize.pointer import PointerConfig, PointerGenerator
     from engine.summarize.train import train_summarizer
@@ -126,8 +150,10 @@ def run_summarizer_events(
     emit = on_event or _noop
     cfg = summarizer_config(config)
     pairs, train, val = summarizer_pairs(cfg)
-    _known(PointerConfig, cfg.model, "summarizer model")
-    mcfg = PointerConfig(vocab_size=cfg.vocab_size, **cfg.model)  # the vocabulary is at most this big
+    mcfg = _summarizer_start_config(cfg, out_dir, resume)
+    if mcfg is None:
+        _known(PointerConfig, cfg.model, "summarizer model")
+        mcfg = PointerConfig(vocab_size=cfg.vocab_size, **cfg.model)  # the vocabulary is at most this big
     n_params = count_params(lambda: PointerGenerator(mcfg))
     check_fits(n_params, device, "This summarizer")
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
@@ -140,6 +166,7 @@ def run_summarizer_events(
             "steps_per_epoch": steps_per_epoch,
             "total_steps": steps_per_epoch * cfg.epochs,
             "metric": "rouge_l",
+            "init_from": cfg.init_from or None,
         }
     )
     with memory_errors("Training the summarizer"):
@@ -211,6 +238,26 @@ def check_caption_data(config: dict) -> dict:
         "missing": len(cs.missing),
         "words": len({w for refs in train.values() for c in refs for w in c.lower().split()}),
     }
+
+
+def feature_cache_dir(out_dir: str | Path, resume: bool = False) -> Path:
+    """Where a captioner run from the Train panel keeps its image features: one cache shared by
+    every run of the data folder, ``<data folder>/cache/features`` (the entries are keyed by the
+    image folder, the image list and the encoder: engine.caption.features.cache_key), so a second
+    run on the same images extracts nothing and a run folder does not keep its own copy (31 KB an
+    image: 254 MB for Flickr8k).
+
+    The run only gets its folder: the panel's runs live in ``out_root = <data folder>/models``
+    (desktop.paths.DataDir.user_models) and each run in a folder under it, so the data folder is
+    the run folder's grandparent when its parent is named ``models``; with any other ``out_root``
+    (a session without a data folder uses a temporary one) the cache goes in ``<out_root>/cache``.
+    A run resumed from before the cache was shared keeps the ``features/`` in its own folder."""
+    out = Path(out_dir)
+    if resume and (out / "features").is_dir():
+        return out / "features"
+    root = out.parent
+    base = root.parent if root.name == "models" else root
+    return base / "cache" / "features"
 
 
 class _Every:
@@ -288,7 +335,11 @@ def run_captioner_events(
         "cancel": cancel,
         "log": lambda text: emit({"kind": "log", "text": text}),
         "extract_progress": _Every(emit, EXTRACT_EVERY_S, splits),
+        "cache_dir": feature_cache_dir(out_dir, resume),
     }
+    # the run's folder exists from the start: a run cancelled while the (shared) features are being
+    # extracted wrote nothing in it, and a run whose folder is missing is refused on resume
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     data = (config["images"], config["captions"], out_dir)
     with memory_errors(what):
         try:

@@ -12,17 +12,28 @@ many sentences of the training articles, noised (words dropped, neighbours swapp
 It gives the decoder far more fluent text to learn from than ~1,300 headlines, and teaches the copy
 mechanism to copy whole words in order. A task piece at the start of the source (``<u1>`` write a
 headline, ``<u2>`` restore a sentence) tells the two apart; summaries always ask for a headline.
+
+Fine-tuning (``init_from``: a summarizer model folder, the shipped one or a finished run) starts
+from that model's architecture, weights and tokenizer; the tokenizer is always the starting model's
+(its pieces are what the weights were trained on), so ``vocab_size``, ``word_vectors`` and the
+``model`` sizes are not used then (``denoise`` still turns the task piece on). The start model is
+validated on the new data before the first step (``before_rouge_l`` in train_log.json), and what it
+was is written to ``OUT/init_from.json``, so that a resumed run needs neither the flag nor the
+starting folder again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 VAL_BUCKET = 2  # md5(id) % 10 == 2 -> validation (0 and 1 are the test split)
+INIT_FILE = "init_from.json"  # a fine-tuning run's starting folder and model config (for resume)
 
 
 @dataclass
@@ -46,7 +57,8 @@ class SummarizerTrainConfig:
     denoise: int = 0  # per epoch, this many denoising pairs (a training article's sentence with words
     # dropped and swapped -> the sentence) mixed with the headline pairs; 0 = headlines only
     denoise_drop: float = 0.25  # share of words dropped from a denoising source
-    model: dict = field(default_factory=dict)  # PointerConfig fields
+    model: dict = field(default_factory=dict)  # PointerConfig fields (not used with init_from)
+    init_from: str = ""  # fine-tune: a summarizer model folder to start from ("" = a new model)
 
 
 def _bucket(example_id: str) -> int:
@@ -134,22 +146,38 @@ def train_summarizer(
         raise ValueError(f"too few pairs to train on ({len(pairs)} found; need 2 outside the test split)")
     log(f"pairs: {len(train)} train / {len(val)} validation (test split held out)")
 
-    known = {f for f in PointerConfig.__dataclass_fields__} - {"vocab_size"}
-    unknown = sorted(set(cfg.model) - known)
-    if unknown:
-        raise ValueError(f"unknown model setting(s) {unknown}; known: {', '.join(sorted(known))}")
     tok_path = out / "tokenizer.model"
-    if tok_path.is_file():
+    start = start_model(cfg, out, resume)  # fine-tuning: the starting model (None: a new model)
+    base_state = None
+    if start is not None:
+        mcfg, base_state = start["config"], start.get("state")
+        if base_state is not None:  # a fresh fine-tuning run: always the starting model's tokenizer
+            shutil.copyfile(start["tokenizer"], tok_path)
+            record = {"init_from": str(cfg.init_from), "model": asdict(mcfg)}
+            (out / INIT_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
         tok = Tokenizer.load(tok_path)
+        if tok.vocab_size != mcfg.vocab_size:  # a resumed run whose folder's tokenizer was replaced
+            raise ValueError(
+                f"{tok_path}: {tok.vocab_size} pieces, but the model started from {start['folder']} has "
+                f"{mcfg.vocab_size}; start the fine-tuning run again in a new folder"
+            )
+        log(f"fine-tuning {start['folder']}: its architecture and tokenizer ({tok.vocab_size} pieces)")
     else:
-        from engine.text.sentences import split_sentences
+        known = {f for f in PointerConfig.__dataclass_fields__} - {"vocab_size"}
+        unknown = sorted(set(cfg.model) - known)
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {unknown}; known: {', '.join(sorted(known))}")
+        if tok_path.is_file():
+            tok = Tokenizer.load(tok_path)
+        else:
+            from engine.text.sentences import split_sentences
 
-        texts = [s for _, src, tgt in train for s in [tgt, *split_sentences(src)]]
-        tok = Tokenizer.train(texts, out, vocab_size=cfg.vocab_size, seed=cfg.seed)
-    model_fields = dict(cfg.model)
-    if cfg.denoise:
-        model_fields["task_prefix"] = True
-    mcfg = PointerConfig(vocab_size=tok.vocab_size, **model_fields)
+            texts = [s for _, src, tgt in train for s in [tgt, *split_sentences(src)]]
+            tok = Tokenizer.train(texts, out, vocab_size=cfg.vocab_size, seed=cfg.seed)
+        model_fields = dict(cfg.model)
+        if cfg.denoise:
+            model_fields["task_prefix"] = True
+        mcfg = PointerConfig(vocab_size=tok.vocab_size, **model_fields)
     prefix = [SPK1_ID] if mcfg.task_prefix else []
 
     def encode(p):
@@ -162,7 +190,9 @@ def train_summarizer(
         log(f"denoising: {cfg.denoise} of {len(sentences)} training sentences per epoch")
     torch.manual_seed(cfg.seed)
     model = PointerGenerator(mcfg)
-    if cfg.word_vectors and not resume:
+    if base_state is not None:
+        model.load_state_dict(base_state)
+    elif cfg.word_vectors and not resume and start is None:
         _init_embeddings(model, tok, [src for _, src, _ in train], cfg.seed, log)
     model.to(device)
 
@@ -232,9 +262,68 @@ def train_summarizer(
         device=device,
         steps_per_epoch=steps_per_epoch,
     )
+    before = dict((start or {}).get("before") or {})
+    if base_state is not None:  # the starting model on this data's validation pairs, before any step
+        model.eval()
+        before = evaluate(model)
+        log(f"before fine-tuning: validation ROUGE-L {before['rouge_l']:.4f}, NLL {before['val_nll']:.4f}")
+        record["before"] = before  # kept for the train log of a resumed run
+        (out / INIT_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     done = trainer.fit(resume=resume)
-    write_train_log(out, done, "best_rouge_l", parameters=sum(p.numel() for p in model.parameters()))
+    extra = {f"before_{k}": v for k, v in before.items()}
+    write_train_log(out, done, "best_rouge_l", parameters=sum(p.numel() for p in model.parameters()), **extra)
     return done
+
+
+def start_model(cfg: SummarizerTrainConfig, out: str | Path, resume: bool = False) -> dict | None:
+    """The model a fine-tuning run starts from, or None for a run that trains a new model.
+
+    A resumed run that started from a model reads ``OUT/init_from.json`` (its config; the tokenizer
+    is in OUT already): ``{"folder", "config"}``. A fresh one loads ``cfg.init_from`` as the app
+    would (kind, schema, sizes, tokenizer and weights checked) and adds ``state`` (its float32
+    weights) and ``tokenizer`` (the file to copy); ValueError, naming the folder, when it is not a
+    usable summarizer."""
+    from engine import checkpoint
+    from engine.summarize.pointer import PointerConfig
+
+    out = Path(out)
+    record = out / INIT_FILE
+    if resume and record.is_file():
+        try:
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            mcfg = checkpoint.config_from_dict(PointerConfig, saved["model"], record)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{record} is damaged ({exc}); start the run again in a new folder") from None
+        return {"folder": str(saved.get("init_from", "")), "config": mcfg, "before": saved.get("before")}
+    if not cfg.init_from:
+        return None
+    return load_start(cfg.init_from, cfg.denoise)
+
+
+def load_start(folder: str | Path, denoise: int = 0) -> dict:
+    """A summarizer model folder to fine-tune: ``{"folder", "config", "state", "tokenizer"}``.
+    ``denoise`` > 0 turns the task piece on (as for a new model)."""
+    from dataclasses import replace
+
+    from engine import checkpoint
+    from engine.summarize.abstractive import Abstractor
+    from engine.text.tokenizer import MODEL_FILENAME
+
+    folder = Path(folder)
+    try:
+        loaded = Abstractor.load(folder, device="cpu")  # every check the app makes before using it
+        meta = checkpoint.read_config(folder)
+    except (ValueError, OSError) as exc:  # CheckpointError is a ValueError
+        raise ValueError(f"cannot fine-tune from {folder}: not a usable summarizer model ({exc})") from None
+    mcfg = loaded.model.cfg
+    if denoise and not mcfg.task_prefix:
+        mcfg = replace(mcfg, task_prefix=True)
+    return {
+        "folder": str(folder),
+        "config": mcfg,
+        "state": {k: v.detach().float().clone() for k, v in loaded.model.state_dict().items()},
+        "tokenizer": checkpoint.model_file(folder, meta["extra"], "tokenizer", MODEL_FILENAME),
+    }
 
 
 def _denoise_sentences(tok, texts: list[str], max_target: int) -> list[tuple[list[list[int]], list[int]]]:

@@ -39,6 +39,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
     p.add_argument("--overwrite", action="store_true", help="replace a model or run already in OUT")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="DIR",
+        help="fine-tune: start from this summarizer model folder (e.g. resources/models/summarizer or a "
+        "finished run): its architecture, tokenizer and weights; the model-size flags, --vocab-size and "
+        "--word-vectors do not apply",
+    )
     p.add_argument("--epochs", type=positive, default=40)
     p.add_argument("--minutes", type=float, default=0.0, help="wall-clock training budget (0 = none)")
     p.add_argument("--max-steps", type=int, default=0)
@@ -47,10 +55,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip", type=float, default=2.0)
     p.add_argument("--patience", type=int, default=6, help="evaluations without improvement before stopping")
     p.add_argument("--eval-every", type=int, default=0, help="steps between validations (0 = every epoch)")
-    p.add_argument("--vocab-size", type=int, default=6000)
+    # None = not given (a new model's default): with --init-from they are refused, not ignored
+    p.add_argument("--vocab-size", type=int, default=None, help="sentencepiece vocabulary (default 6000)")
     p.add_argument("--word-vectors", type=boolean, default=True, help="on/off: Word2Vec start for embeddings")
-    p.add_argument("--pointer", type=boolean, default=True, help="on/off: the copy mechanism (ablation)")
-    p.add_argument("--coverage", type=boolean, default=True, help="on/off: coverage (ablation)")
+    p.add_argument("--pointer", type=boolean, default=None, help="on/off: the copy mechanism (ablation)")
+    p.add_argument("--coverage", type=boolean, default=None, help="on/off: coverage (ablation)")
     p.add_argument("--limit", type=count, default=0, help="use at most N training pairs (0 = all)")
     p.add_argument(
         "--denoise",
@@ -72,12 +81,20 @@ def run(args) -> int:
     from engine.summarize.train import SummarizerTrainConfig, train_summarizer
     from engine.training import check_out_dir, tqdm_callback
 
+    architecture = [*MODEL_FLAGS, "pointer", "coverage", "vocab_size"]
+    given = ["--" + n.replace("_", "-") for n in architecture if getattr(args, n) is not None]
+    if args.init_from and given:
+        raise ValueError(
+            f"{', '.join(given)}: a fine-tuned model keeps the architecture and tokenizer of "
+            f"--init-from {args.init_from}; leave these flags out (or train a new model without --init-from)"
+        )
     check_out_dir(args.out, args.resume, args.overwrite)
-    names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors"}
+    names = {f.name for f in fields(SummarizerTrainConfig)} - {"model", "word_vectors", "vocab_size"}
     cfg = SummarizerTrainConfig(**{n: getattr(args, n) for n in names if hasattr(args, n)})
     cfg.word_vectors = args.word_vectors
-    cfg.model = {n: getattr(args, n) for n in MODEL_FLAGS if getattr(args, n) is not None}
-    cfg.model.update(pointer=args.pointer, coverage=args.coverage)
+    if args.vocab_size is not None:
+        cfg.vocab_size = args.vocab_size
+    cfg.model = {n: getattr(args, n) for n in architecture[:-1] if getattr(args, n) is not None}
     if cfg.fmt == "auto":
         cfg.fmt = detect_format(cfg.data)
     if cfg.target == "auto":
