@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.lab_experiments import LEFT_MAX_PX
 from desktop.widgets.live_plot import LivePlot
-from desktop.widgets.run_tab import ended_words, model_ready, resumable, runs_request
+from desktop.widgets.run_tab import ended_words, model_ready, quick, resumable, runs_request
 from desktop.widgets.spinboxes import dspin
 from desktop.widgets.spinboxes import spin as _spin
 from desktop.widgets.train_dialogue import CELL_CHOICES
@@ -175,7 +175,7 @@ class LanguageModelTab(QWidget):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        self.runs_job = self.service.submit("runs", runs_request(self.service), {})
+        self.runs_job = self.service.submit("runs", runs_request(self.service), {}, **quick(self.service))
 
     def _fill_resumable(self, runs: list[dict]) -> None:
         self.resume_choice.clear()

@@ -76,6 +76,12 @@ def ended_words(result: dict, unit: str = "steps") -> str:
     return f"{run} ended after {m.get('steps', 0)} {unit} ({why})"
 
 
+def quick(service) -> dict:
+    """``submit`` arguments for a runs job: served at once, between a training run's steps, by a
+    service that can (EngineService.quick_jobs); it waited for the whole run to end."""
+    return {"quick": True} if getattr(service, "quick_jobs", False) else {}
+
+
 def runs_request(service):
     """The job that lists the runs, marking those recorded as running that this app is not
     training (cut off by a crash) as interrupted; the live ones are read when the job runs."""
@@ -138,7 +144,7 @@ class _SharedRuns(QObject):
     def request(self, service, tab) -> int:
         if self.job is None:
             self.waiting = []
-            self.job = service.submit("runs", runs_request(service), {})
+            self.job = service.submit("runs", runs_request(service), {}, **quick(service))
         self.waiting.append(weakref.ref(tab))
         return self.job
 
@@ -168,7 +174,7 @@ def request_runs(service, tab) -> int:
         if shared is None:
             shared = _SHARED[service] = _SharedRuns(service)
     except TypeError:  # a service that cannot be weakly referenced: a job of its own
-        return service.submit("runs", runs_request(service), {})
+        return service.submit("runs", runs_request(service), {}, **quick(service))
     return shared.request(service, tab)
 
 
@@ -421,7 +427,7 @@ class RunTab(QWidget):
 
     # ================================================================== run management
     def _submit_admin(self, what: str, fn, kwargs: dict, payload) -> int:
-        job = self.service.submit("runs", fn, kwargs)
+        job = self.service.submit("runs", fn, kwargs, **quick(self.service))
         self._admin[job] = (what, payload)
         return job
 
@@ -430,6 +436,8 @@ class RunTab(QWidget):
         self._submit_admin("curves", jobs.run_curves_job, {"run_ids": ids}, ids)
 
     def _busy_note(self) -> str:
+        if quick(self.service):  # served between the steps of what runs: no wait to explain
+            return ""
         others = [k for k in getattr(self.service, "running_jobs", list)() if k not in ("runs", "prepare")]
         return f" (it waits for {KIND_WORDS.get(others[0], 'the job under way')} to end)" if others else ""
 

@@ -242,6 +242,11 @@ class RunsTable(QWidget):
         self._plot_state: tuple = ()  # (metric, log axis) the overlay's curves were drawn for
         split.addWidget(self.table)
         split.addWidget(self.overlay)
+        # the table and the overlay share the height: the table had about 2 rows at 1360 x 860
+        self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * 4 + 30)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
         lay.addWidget(split)
 
     # ================================================================== rows

@@ -31,7 +31,8 @@ class CaptionerTrainTab(TaskTrainTab):
     METRICS = ("bleu_4", "cider")
     HINT = (
         "Choose a folder of images and a captions file (CSV image,caption; Flickr8k tokens; COCO JSON), "
-        "then Start. Image features are extracted once and cached in the run's folder."
+        "then Start. Image features are extracted once and kept in the data folder's cache, shared "
+        "by every run on the same images."
     )
 
     def build_form(self, form: QFormLayout) -> None:
