@@ -22,15 +22,15 @@ from pathlib import Path
 from desktop import chat_ops
 from desktop.jobs import human_message
 from engine.cancel import CancelToken
-from engine.history import HistoryLockedError
+from engine.history import HISTORY_UNWRITABLE
 from engine.history_export import write_whole
 
 REPLY = "reply"  # the mode of a chat reply's request: see EngineService._run_invoke
 log = logging.getLogger("parlance.desktop")
 SAVE_INTERVAL_S = 1.0  # commit a streaming reply's partial text this often
 # what a write meets when another program holds the history's write lock, it became read-only or
-# the disk is full (HistoryLockedError and PermissionError are OSErrors; a full disk is ENOSPC)
-STORE_BUSY = (HistoryLockedError, OSError, sqlite3.OperationalError)
+# the disk is full: the engine's one list (engine.history.HISTORY_UNWRITABLE)
+STORE_BUSY = HISTORY_UNWRITABLE
 
 
 class ChatSlots:

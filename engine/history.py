@@ -67,6 +67,13 @@ class HistoryLockedError(TimeoutError):
     """Another program held the database's write lock for longer than the busy timeout."""
 
 
+# what a write raises when the history cannot be written now but may be later: another program holds
+# its lock (HistoryLockedError, a TimeoutError), it was made read-only (PermissionError), the disk is
+# full (OSError ENOSPC) or failed (OSError EIO) — all OSErrors, as HistoryStore._write raises them —
+# or an sqlite3.OperationalError it did not translate. The one list the engine and the app use.
+HISTORY_UNWRITABLE: tuple[type[BaseException], ...] = (OSError, sqlite3.OperationalError)
+
+
 def utc_now() -> str:
     """Now, as the store writes every time (history_export.iso_utc)."""
     return rec.iso_utc(datetime.now(timezone.utc))
@@ -105,7 +112,7 @@ def save_or_note(save: Callable[[], int], what: str) -> tuple[int | None, str | 
     (None, a note). A full disk used to throw the finished summary, forecast or captions away."""
     try:
         return save(), None
-    except (HistoryLockedError, OSError) as exc:  # PermissionError and a full disk are OSErrors
+    except HISTORY_UNWRITABLE as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return None, f"This {what} is not saved to history: {why}."
 
@@ -719,12 +726,14 @@ class HistoryStore:
                 return Path(folder).resolve().relative_to(self.folder.resolve()).as_posix()
         return str(folder)
 
-    def run_folder(self, stored: str | None) -> Path | None:
+    def run_folder(self, stored: str | None, run_id: int | None = None) -> Path | None:
         """A run's folder from its recorded ``checkpoint`` (see stored_run_folder), absolute. A path
         recorded whole by an older Parlance that points outside this history's folder is read as
         ``<history's folder>/<its last two parts>`` (``models/run-0003-lm``) where that folder
         exists: the data folder was copied or moved, and its runs are the copies here, not the
-        originals (which may still exist, and belong to another data folder)."""
+        originals (which may still exist, and belong to another data folder). Given the run's id
+        (``run_id``), a folder there whose RUN_FILE names another run is not this run's: the path
+        stays as recorded (a history copied into a data folder with runs of its own)."""
         if not stored:
             return None
         path = Path(stored)
@@ -737,7 +746,14 @@ class HistoryStore:
             path.resolve().relative_to(base.resolve())
             return path  # inside this data folder
         here = base.resolve().joinpath(*path.parts[-2:])
-        return here if len(path.parts) > 2 and here.is_dir() else path
+        if len(path.parts) <= 2 or not here.is_dir():
+            return path
+        if run_id is not None:
+            from engine.training import run_folder_owner
+
+            if run_folder_owner(here) not in (None, run_id):
+                return path  # another run's folder (its run.json says so), not a copy of this one
+        return here
 
     def delete_run(self, run_id: int) -> None:
         """Remove a run's record (NotFoundError when there is none); its folder is left as it is."""

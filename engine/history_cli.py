@@ -63,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("kind", choices=("conversation", *RESULT_KINDS, "run"), help="what it is")
     p.add_argument("id", type=int, help="its id")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete a run recorded as running (the app may be preparing or training it now)",
+    )
 
     p = sub.add_parser("export", help="export one conversation as Markdown or JSON", parents=[after])
     p.add_argument("cid", type=int, help="conversation id (see `list`)")
@@ -155,7 +160,7 @@ def _runs(store, args) -> None:
     runs = store.list_runs(curves=False)[: args.limit]
     rows = []
     for r in runs:
-        folder = store.run_folder(r["checkpoint"])
+        folder = store.run_folder(r["checkpoint"], r["id"])
         keys = ("id", "task", "status", "label", "started_at", "finished_at", "data", "metrics")
         rows.append({**{k: r[k] for k in keys}, "folder": None if folder is None else str(folder)})
     lines = [f"{'id':>5}  {'task':<14} {'status':<9} {'started':<24} label / folder"]
@@ -189,12 +194,20 @@ def _delete_run(store, args) -> None:
     """Only the record: its folder (a model the pickers offer, perhaps) is the person's to delete."""
     from engine.training import folder_in_use
 
-    folder = store.run_folder(store.get_run(args.id)["checkpoint"])
+    run = store.get_run(args.id)
+    folder = store.run_folder(run["checkpoint"], args.id)
     pid = None if folder is None else folder_in_use(folder)
     if pid is not None:
         raise ValueError(
             f"run {args.id} is being trained now (process {pid or 'starting'}, in {folder}); "
             "wait for it to end or stop it, then delete it"
+        )
+    preparing = folder is None or folder.is_dir()  # a run being prepared has made its folder
+    if run["status"] == "running" and preparing and not getattr(args, "force", False):
+        # the trainer holds its folder only once its data is ready (features, tokenizer, word vectors)
+        raise ValueError(
+            f"run {args.id} is recorded as running: it may be training now (the app prepares its data "
+            "before training); stop it first, or add --force if it is not running (the app was closed)"
         )
     store.delete_run(args.id)
     info = {"deleted": "run", "id": args.id, "folder": None if folder is None else str(folder)}

@@ -405,31 +405,38 @@ def write_whole(target: Path, text: str | bytes, private: bool = True) -> None:
     """Write ``text`` (str as UTF-8, or bytes) to ``target`` whole or not at all: through a
     temporary file of its own in the same folder, renamed over ``target`` (an interrupted or failed
     write leaves an existing file as it was, and the temporary file goes). An existing file keeps
-    its mode; a new one is 0600 when ``private`` (an export of private chats), else the umask's
-    default. A read-only file is refused, not replaced; a symlink is written through (the file it
-    points to gets the text, the link stays). One writer for ``history export --out``, the window's
-    export and the panels' exports."""
+    its mode; a new one is 0600 when ``private`` (an export of private chats), else what the umask
+    makes of 0666 (the system applies it, as for any new file). A read-only file is refused, not
+    replaced; a symlink is written through (the file it points to gets the text, the link stays).
+    One writer for ``history export --out``, the window's export and the panels' exports."""
     import contextlib
     import os
+    import secrets
     import stat
-    import tempfile
 
     target = Path(target)
     real = Path(os.path.realpath(target)) if target.is_symlink() else target
     try:
         mode = stat.S_IMODE(real.stat().st_mode)
     except FileNotFoundError:
-        mode = None if private else 0o666 & ~_umask()
+        mode = None
     else:
         if not os.access(real, os.W_OK):  # the person protected it: replacing it would be a surprise
             raise PermissionError(f"{target} is read-only; make it writable or choose another name")
     folder = real.parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".part", dir=folder)
-    except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(f"the folder {folder} does not exist") from None
-    except PermissionError:
-        raise PermissionError(f"the folder {folder} cannot be written to (Permission denied)") from None
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    for attempt in range(100):
+        tmp = folder / f".{real.name}.{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(tmp, flags, 0o600 if private else 0o666)  # the umask applies to a new file
+            break
+        except FileExistsError:
+            if attempt == 99:
+                raise
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(f"the folder {folder} does not exist") from None
+        except PermissionError:
+            raise PermissionError(f"the folder {folder} cannot be written to (Permission denied)") from None
     try:
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         with os.fdopen(fd, "wb") as fh:
@@ -441,14 +448,3 @@ def write_whole(target: Path, text: str | bytes, private: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _umask() -> int:
-    """The process's umask, read without changing it (os.umask sets it, racing other threads)."""
-    import contextlib
-
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022

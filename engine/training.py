@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import math
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.cancel import CancelToken, wait_if_paused
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,6 +99,10 @@ RUN_FILE = "run.json"
 FINISHED_OK = ("completed", "early_stopped", "step_budget", "time_budget")  # reasons of a complete run
 LOCK_FILE = ".train.lock"  # in a run folder while a trainer trains it; holds the trainer's pid
 _LOCK_BYTE = 1 << 30  # Windows: the byte locked (a locked byte cannot be read there, the pid can)
+# flock's "this filesystem cannot lock" (some SMB/FUSE mounts, NFS mounted with nolock)
+_NO_LOCKING = {getattr(errno, n) for n in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS") if hasattr(errno, n)}
+_PID_WAIT_S = 0.2  # a lock held by nobody's pid yet (a folder_in_use probe, a trainer starting): retried
+_warned_no_locking = False
 
 
 class RunFolderBusyError(OSError):
@@ -119,7 +127,8 @@ def _read_pid(fd: int) -> int | None:
 
 
 def _try_lock(fd: int) -> bool:
-    """An exclusive lock on the open file ``fd`` without waiting; False when another holds it."""
+    """An exclusive lock on the open file ``fd`` without waiting; False when another holds it.
+    OSError when it cannot be locked at all (errno in _NO_LOCKING: the filesystem has no locks)."""
     if os.name == "nt":
         import msvcrt
 
@@ -142,6 +151,37 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def _unlock(fd: int) -> None:
+    """Drop ``fd``'s lock before it is closed. Windows may keep a byte-range lock for a moment after
+    its file is closed ("depending upon available system resources"); closing drops flock's."""
+    if os.name == "nt":
+        import msvcrt
+
+        with contextlib.suppress(OSError):  # not locked (a filesystem without locks)
+            os.lseek(fd, _LOCK_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _lock_or_do_without(fd: int, folder: Path) -> bool:
+    """_try_lock, where a filesystem that cannot lock counts as locked: the lock is advisory (it
+    keeps two trainers out of one folder), and such a folder trained before it existed. Said once."""
+    global _warned_no_locking
+    try:
+        return _try_lock(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_LOCKING:
+            raise
+        if not _warned_no_locking:
+            _warned_no_locking = True
+            log.warning(
+                "run folders cannot be locked on this filesystem (%s: %s); training anyway, but nothing "
+                "keeps a second trainer out of the same folder",
+                folder,
+                exc.strerror or exc,
+            )
+        return True
+
+
 class RunFolderLock:
     """An exclusive lock on a run folder for as long as one trainer trains in it (``LOCK_FILE``:
     flock on POSIX, msvcrt.locking on Windows; the system drops it when the process ends, however
@@ -154,17 +194,27 @@ class RunFolderLock:
 
     def acquire(self) -> RunFolderLock:
         self.folder.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + _PID_WAIT_S
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                if not _try_lock(fd):
-                    raise _busy(self.folder, _read_pid(fd))
-                if os.name == "nt" or _same_file(fd, self.path):
+                locked = _lock_or_do_without(fd, self.folder)
+                if locked and (os.name == "nt" or _same_file(fd, self.path)):
                     break
+                if not locked:
+                    pid = _read_pid(fd)
+                    # no pid: a folder_in_use probe holds it for a moment, or a trainer that is
+                    # about to write its pid; either is known within _PID_WAIT_S
+                    if pid is not None or time.monotonic() >= deadline:
+                        raise _busy(self.folder, pid)
+                else:
+                    _unlock(fd)
             except BaseException:
                 os.close(fd)
                 raise
-            os.close(fd)  # its holder removed it as we opened it: lock the file there now
+            os.close(fd)  # its holder removed it as we opened it (lock the file there now), or busy
+            if not locked:
+                time.sleep(0.005)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -180,6 +230,7 @@ class RunFolderLock:
         except OSError:
             pass  # left behind: the next trainer locks it as it is
         finally:
+            _unlock(fd)
             os.close(fd)  # drops the lock
         if os.name == "nt":
             with contextlib.suppress(OSError):  # fails while another process has it open: kept
@@ -201,7 +252,8 @@ def _same_file(fd: int, path: Path) -> bool:
 
 def folder_in_use(folder: str | os.PathLike) -> int | None:
     """The pid of the process training in ``folder`` now (0 when it has not written it yet), or
-    None when no trainer holds it. Only looks: the folder's lock file is not created."""
+    None when no trainer holds it, or it cannot be told (a filesystem without locks). Only looks:
+    the folder's lock file is not created."""
     path = Path(folder) / LOCK_FILE
     try:
         fd = os.open(path, os.O_RDWR)
@@ -209,10 +261,24 @@ def folder_in_use(folder: str | os.PathLike) -> int | None:
         return None
     try:
         if _try_lock(fd):
-            return None  # closing the file drops the probe's lock
+            _unlock(fd)  # the probe's own lock (closing the file drops it on POSIX)
+            return None
         return _read_pid(fd) or 0
+    except OSError:  # cannot lock here at all: the lock is advisory, nobody can be seen holding it
+        return None
     finally:
         os.close(fd)
+
+
+def run_folder_owner(folder: str | os.PathLike) -> int | None:
+    """The app's run id that ``folder``'s RUN_FILE names; None when it names none (no file, one that
+    cannot be read, or a run the app did not record: the CLI's)."""
+    try:
+        record = json.loads((Path(folder) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = record.get("run_id") if isinstance(record, dict) else None
+    return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
 
 
 def mark_run_folder(folder: str | os.PathLike, status: str, reason: str | None = None, **extra) -> bool:
@@ -227,13 +293,17 @@ def mark_run_folder(folder: str | os.PathLike, status: str, reason: str | None =
     if not isinstance(record, dict):
         record = {}
     record.update(extra, status=status, reason=reason)
-    tmp = path.with_name(f"{RUN_FILE}.{os.getpid()}.part")
-    try:
-        tmp.write_text(json.dumps(record), encoding="utf-8")
+    tmp = None
+    try:  # a temporary file of its own: two threads of one process (isolate=False) write it too
+        fd, name = tempfile.mkstemp(prefix=f"{RUN_FILE}.", suffix=".part", dir=path.parent)
+        tmp = Path(name)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(record))
         os.replace(tmp, path)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         return False
     return True
 

@@ -8,15 +8,19 @@ never read. That makes one cache folder safe to share between runs (the Train pa
 ``<data folder>/cache/features``): a run on the same images reads it, one on other images (even
 with the same names and sizes) extracts its own. The ``.json`` is written last, atomically: its
 presence means the cache is complete; two runs extracting the same entry at once each write their
-own part file and the last rename wins (both hold the same numbers). Images that fail to load are
-recorded (``ok`` False, a message) and skipped by training; they do not stop the extraction.
+own part file and the last rename wins (both hold the same numbers). A failed, cancelled or
+interrupted extraction removes its part file; one whose process was killed leaves it, and the next
+extraction into the folder removes it (its pid, in its name, no longer runs). Images that fail to
+load are recorded (``ok`` False, a message) and skipped by training; they do not stop the extraction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from engine.cancel import wait_if_paused
 from engine.caption.images import load_batches
 
 CACHE_VERSION = 1  # the numbers' layout (in encoder_description); the key also hashes the folder
+_PART = re.compile(r"\.(\d+)\.(?:npy|json)\.part$")  # <split>-<key>.<pid>.npy.part: the writer's pid
 
 
 @dataclass
@@ -83,34 +88,41 @@ def extract(
 
     image_dir, out_prefix = Path(image_dir), Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_parts(out_prefix.parent)
     paths = [image_dir / n for n in names]
     C, g, size = model.trunk_channels, model.cfg.image_size // 32, model.cfg.image_size
     part = out_prefix.with_name(f"{out_prefix.name}.{os.getpid()}.npy.part")  # shared: one per writer
-    arr = np.lib.format.open_memmap(part, mode="w+", dtype=np.float16, shape=(len(names), C, g, g))
     ok = np.zeros(len(names), dtype=bool)
     errors: dict[str, str] = {}
     done = 0
-    trunk = model.trunk.to(device).eval()
-    for idx, images, errs in load_batches(paths, batch_size, size):
-        wait_if_paused(cancel)  # the Train panel's Pause: wait between two batches
-        if cancel is not None and cancel.cancelled:
-            del arr
+    arr = None
+    try:  # any failure (out of memory, a CUDA error, the app quitting) removes the part file
+        try:
+            arr = np.lib.format.open_memmap(part, mode="w+", dtype=np.float16, shape=(len(names), C, g, g))
+            trunk = model.trunk.to(device).eval()
+            for idx, images, errs in load_batches(paths, batch_size, size):
+                wait_if_paused(cancel)  # the Train panel's Pause: wait between two batches
+                if cancel is not None and cancel.cancelled:
+                    raise InterruptedError("feature extraction cancelled")
+                for i, msg in errs.items():
+                    errors[names[i]] = msg
+                if idx:
+                    with torch.no_grad():
+                        x = normalize(images).to(device).contiguous(memory_format=torch.channels_last)
+                        feats = trunk(x).float().cpu().numpy()  # (n, C, 7, 7)
+                    arr[idx] = feats.astype(np.float16)
+                    ok[idx] = True
+                done += len(idx) + len(errs)
+                if progress is not None:
+                    progress(done, len(names))
+            arr.flush()
+        finally:
+            del arr  # unmapped: Windows can neither rename nor remove a mapped file
+        os.replace(part, out_prefix.with_name(out_prefix.name + ".npy"))
+    except BaseException:
+        with contextlib.suppress(OSError):
             part.unlink(missing_ok=True)
-            raise InterruptedError("feature extraction cancelled")
-        for i, msg in errs.items():
-            errors[names[i]] = msg
-        if idx:
-            with torch.no_grad():
-                x = normalize(images).to(device).contiguous(memory_format=torch.channels_last)
-                feats = trunk(x).float().cpu().numpy()  # (n, C, 7, 7)
-            arr[idx] = feats.astype(np.float16)
-            ok[idx] = True
-        done += len(idx) + len(errs)
-        if progress is not None:
-            progress(done, len(names))
-    arr.flush()
-    del arr
-    os.replace(part, out_prefix.with_name(out_prefix.name + ".npy"))
+        raise
     index = {
         "version": CACHE_VERSION,
         "names": names,
@@ -120,9 +132,32 @@ def extract(
         "image_dir": str(image_dir),
     }
     index_part = out_prefix.with_name(f"{out_prefix.name}.{os.getpid()}.json.part")
-    index_part.write_text(json.dumps(index), encoding="utf-8")
-    os.replace(index_part, out_prefix.with_name(out_prefix.name + ".json"))  # never read half written
+    try:
+        index_part.write_text(json.dumps(index), encoding="utf-8")
+        os.replace(index_part, out_prefix.with_name(out_prefix.name + ".json"))  # never read half written
+    except BaseException:
+        with contextlib.suppress(OSError):
+            index_part.unlink(missing_ok=True)
+        raise
     return load_cached(out_prefix)
+
+
+def remove_dead_parts(folder: str | Path) -> list[Path]:
+    """Remove the part files in ``folder`` whose writer is gone (killed mid-extraction: its pid,
+    in the file's name, no longer runs); a live writer's, this process's too, are left. Returns
+    those removed. Best effort: a folder that cannot be read is left as it is."""
+    from engine.paths import pid_alive
+
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in Path(folder).iterdir():
+            m = _PART.search(path.name)
+            if m is None or pid_alive(int(m.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def load_cached(prefix: str | Path, in_memory: bool = True) -> FeatureSet:

@@ -26,12 +26,19 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.training import FINISHED_OK, RUN_FILE, STATE_DIR, folder_in_use, mark_run_folder
+from engine.training import (
+    FINISHED_OK,
+    LOCK_FILE,
+    RUN_FILE,
+    STATE_DIR,
+    folder_in_use,
+    mark_run_folder,
+    run_folder_owner,
+)
 
 log = logging.getLogger(__name__)
 NOT_CURVES = ("step", "epoch", "elapsed_s")  # evaluation dict entries that are not metrics
@@ -436,17 +443,17 @@ def run_state(folder) -> str | None:
     return None
 
 
-def _run_folder(store, stored: str | None) -> Path | None:
-    """A run's folder, absolute, from its recorded ``checkpoint`` (see HistoryStore.run_folder)."""
+def _run_folder(store, stored: str | None, run_id: int | None = None) -> Path | None:
+    """Run ``run_id``'s folder, absolute, from its recorded ``checkpoint`` (see HistoryStore.run_folder)."""
     if not stored:
         return None
-    return store.run_folder(stored) if store is not None else Path(stored)
+    return store.run_folder(stored, run_id) if store is not None else Path(stored)
 
 
 def _with_folder(store, run: dict) -> dict:
     """A run as the jobs hand it out: its folder absolute (``"folder"``, and ``"checkpoint"`` for
     older callers) and whether that folder exists (``"folder_exists"``)."""
-    folder = _run_folder(store, run.get("checkpoint"))
+    folder = _run_folder(store, run.get("checkpoint"), run.get("id"))
     run["folder"] = run["checkpoint"] = None if folder is None else str(folder)
     run["folder_exists"] = folder is not None and folder.is_dir()
     return run
@@ -503,10 +510,10 @@ def folder_size_job(path: str) -> int:
 
 
 def _owns_folder(store, run_id: int, folder: Path) -> bool:
-    """Whether ``folder`` may be deleted with run ``run_id``: a run's folder by its name ("run-…")
-    inside the history's folder (never the history's folder itself, nor one holding it, nor a
-    folder such as models/ that a hand-edited record could name), or one whose RUN_FILE names
-    this run."""
+    """Whether ``folder`` may be deleted with run ``run_id`` (never the history's folder itself,
+    nor one holding it): one whose RUN_FILE names a run is this run's only when it names this run;
+    one whose RUN_FILE names none (older runs have none) is a run's folder by its name ("run-…")
+    inside the history's folder, never a folder such as models/ that a hand-edited record could name."""
     try:
         target = folder.resolve()
         base = store.folder.resolve() if store.folder is not None else None
@@ -514,13 +521,10 @@ def _owns_folder(store, run_id: int, folder: Path) -> bool:
         return False
     if base is not None and (target == base or base.is_relative_to(target)):
         return False
-    if base is not None and target.is_relative_to(base) and target.name.startswith("run-"):
-        return True  # a folder RunRecorder.folder named (older ones have no RUN_FILE): never models/
-    try:
-        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(record, dict) and record.get("run_id") == run_id
+    owner = run_folder_owner(folder)
+    if owner is not None:
+        return owner == run_id  # another run's folder, whatever its name and place
+    return base is not None and target.is_relative_to(base) and target.name.startswith("run-")
 
 
 def delete_run_job(run_id: int, files: bool, *, store=None, live=()) -> dict:
@@ -533,7 +537,7 @@ def delete_run_job(run_id: int, files: bool, *, store=None, live=()) -> dict:
     if run_id in live:
         raise ValueError(f"run #{run_id} is being trained now; stop it first, then delete it")
     run = store.get_run(run_id)  # NotFoundError when it is gone already
-    folder = _run_folder(store, run.get("checkpoint"))
+    folder = _run_folder(store, run.get("checkpoint"), run_id)
     if folder is not None and folder.is_dir():
         pid = folder_in_use(folder)
         if pid is not None:
@@ -573,11 +577,6 @@ def _check_resumable(run_id: int, folder: str | None) -> None:
         raise ValueError(f"run #{run_id} cannot be resumed: its folder {folder} is gone; start a new run")
 
 
-# what a write to a busy history raises: HistoryLockedError (a TimeoutError: another program held its
-# lock), PermissionError (made read-only), sqlite3.OperationalError (e.g. a full disk)
-_HISTORY_BUSY = (TimeoutError, PermissionError, sqlite3.OperationalError)
-
-
 class RunRecorder:
     """Keeps a run's row in the store up to date and forwards trainer events as dicts.
 
@@ -602,11 +601,12 @@ class RunRecorder:
         self.curves: dict = {"train_loss": [], "val_loss": [], "val_ppl": [], "tokens_per_s": []}
         self.checkpoint: str | None = None
         self._marked = False  # RUN_FILE says "running" in the run's folder
+        self._gone = False  # the run's record was deleted (the CLI) while it ran: nothing more to save
         self._progressed = False  # this session trained at least one logged step
         self.started = time.monotonic()
         if store is not None and run_id is not None:
             row = store.get_run(run_id)
-            folder = _run_folder(store, row["checkpoint"])
+            folder = _run_folder(store, row["checkpoint"], run_id)
             self.checkpoint = None if folder is None else str(folder)
             _check_resumable(run_id, self.checkpoint)
             self.curves.update(row["curves"] or {})
@@ -646,18 +646,35 @@ class RunRecorder:
 
     def _save_quietly(self, **fields) -> bool:
         """A bookkeeping write that must never stop a training run: a history held by another
-        program (or read-only, or on a full disk) keeps the values here, written at the next
-        validation or when the run ends. True when written."""
-        if self.store is None or self.run_id is None:
+        program (or read-only, or on a full disk: HISTORY_UNWRITABLE) keeps the values here, written
+        at the next validation or when the run ends; a record deleted meanwhile is not written
+        again (see _record_gone). True when written."""
+        if self.store is None or self.run_id is None or self._gone:
             return False
+        from engine.history import HISTORY_UNWRITABLE, NotFoundError  # loaded with the store already
+
         try:
             self.store.update_run(self.run_id, **fields)
-        except _HISTORY_BUSY as exc:
+        except NotFoundError as exc:
+            self._record_gone(exc)
+            return False
+        except HISTORY_UNWRITABLE as exc:
             log.warning(
                 "run #%s: its progress is not saved to the history now (%s); kept for later", self.run_id, exc
             )
             return False
         return True
+
+    def _record_gone(self, exc: Exception) -> None:
+        """The run's record was deleted while it trained (``history delete run`` before the trainer
+        held its folder): said once; the run goes on and its model is written, unrecorded."""
+        if not self._gone:
+            self._gone = True
+            log.warning(
+                "run #%s: its record was deleted from the history (%s); the run goes on without one",
+                self.run_id,
+                exc,
+            )
 
     def info(self, info: dict) -> None:
         curves = {k: [list(p) for p in v] for k, v in self.curves.items()}  # a copy: it crosses threads
@@ -711,16 +728,21 @@ class RunRecorder:
         if metrics["before_val_ppl"] is None:  # a resumed run measured it in its first session
             metrics["before_val_ppl"] = self.earlier.get("before_val_ppl")
         metrics.update({k: summary[k] for k in EXTRA_METRICS if summary.get(k) is not None})
-        if self.store is not None:
+        if self.store is not None and not self._gone:
+            from engine.history import NotFoundError
+
             where = {"checkpoint": self._stored()} if self.checkpoint else {}
-            self.store.update_run(
-                self.run_id,
-                status="complete" if complete else "stopped",
-                metrics=metrics,
-                curves=self.curves,
-                duration_s=float(summary.get("train_minutes", 0) * 60),
-                **where,
-            )
+            try:
+                self.store.update_run(
+                    self.run_id,
+                    status="complete" if complete else "stopped",
+                    metrics=metrics,
+                    curves=self.curves,
+                    duration_s=float(summary.get("train_minutes", 0) * 60),
+                    **where,
+                )
+            except NotFoundError as exc:  # deleted while it trained: the model is on disk all the same
+                self._record_gone(exc)
         if complete:
             self._drop_resumable_state()
         return {"run_id": self.run_id, "folder": self.checkpoint, "metrics": metrics, "curves": self.curves}
@@ -752,20 +774,23 @@ class RunRecorder:
         folder = Path(self.checkpoint) if self.checkpoint else None
         busy = folder is not None and folder_in_use(folder) is not None  # another process trains it
         if not self.resumed and not busy and folder is not None and folder.is_dir():
-            with contextlib.suppress(OSError):  # only removes a folder with nothing but RUN_FILE
-                if {p.name for p in folder.iterdir()} <= {RUN_FILE}:
+            with contextlib.suppress(OSError):  # only a folder with nothing but RUN_FILE (and a lock left)
+                if {p.name for p in folder.iterdir()} <= {RUN_FILE, LOCK_FILE}:
                     (folder / RUN_FILE).unlink(missing_ok=True)
+                    (folder / LOCK_FILE).unlink(missing_ok=True)
                     folder.rmdir()
         if not busy:  # that process's RUN_FILE says how its run goes
             self.mark("error", type(exc).__name__)
-        if self.store is not None and self.run_id is not None:
+        if self.store is not None and self.run_id is not None and not self._gone:
+            from engine.history import NotFoundError
+
             metrics = {k: v for k, v in self.earlier.items() if k != "failed_at_step"}
             metrics["error"] = str(exc)
             points = self.curves.get("train_loss") or []
             if self._progressed and points:
                 metrics["failed_at_step"] = points[-1][0]
             where = {"checkpoint": self._stored()} if self.checkpoint else {}
-            with contextlib.suppress(Exception):  # the original error is what the user must see
+            try:
                 self.store.update_run(
                     self.run_id,
                     status="error",
@@ -774,3 +799,7 @@ class RunRecorder:
                     duration_s=self.duration_s(),
                     **where,
                 )
+            except NotFoundError as gone:
+                self._record_gone(gone)
+            except Exception:  # noqa: BLE001 - the original error is what the user must see
+                pass

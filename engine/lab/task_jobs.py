@@ -56,7 +56,7 @@ def summarizer_job(
     from engine.lab.task_runs import check_summarizer_data
 
     config = _stored_config(config, run_id, store, "summarizer")
-    check_summarizer_data(config)
+    check_summarizer_data(config, resume=run_id is not None)  # a resumed run needs no starting folder
     run = (store, config, out_root, run_id, progress, cancel, device, isolate)
     return _checkpointed("summarizer", str(config["data"]), "run_summarizer_events", *run)
 

@@ -125,9 +125,13 @@ def _summarizer_start_config(cfg, out_dir: str | None = None, resume: bool = Fal
         raise ValueError(f"cannot fine-tune from {folder}: not a usable summarizer model ({exc})") from None
 
 
-def check_summarizer_data(config: dict) -> dict:
+def check_summarizer_data(config: dict, resume: bool = False) -> dict:
+    """The data's facts, read the way the run will; ``resume``: a recorded run continued from its
+    folder, which needs neither ``init_from`` nor its starting folder (its record is in the run's
+    folder), so the starting model is not checked."""
     cfg = summarizer_config(config)
-    _summarizer_start_config(cfg)
+    if not resume:
+        _summarizer_start_config(cfg)
     pairs, train, val = summarizer_pairs(cfg)
     return {"format": cfg.fmt, "pairs": len(pairs), "train": len(train), "valid": len(val)}
 

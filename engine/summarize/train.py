@@ -279,10 +279,11 @@ def start_model(cfg: SummarizerTrainConfig, out: str | Path, resume: bool = Fals
     """The model a fine-tuning run starts from, or None for a run that trains a new model.
 
     A resumed run that started from a model reads ``OUT/init_from.json`` (its config; the tokenizer
-    is in OUT already): ``{"folder", "config"}``. A fresh one loads ``cfg.init_from`` as the app
-    would (kind, schema, sizes, tokenizer and weights checked) and adds ``state`` (its float32
-    weights) and ``tokenizer`` (the file to copy); ValueError, naming the folder, when it is not a
-    usable summarizer."""
+    is in OUT already): ``{"folder", "config"}``; a resumed run without that record trained a new
+    model (None), and ``cfg.init_from`` is refused for it before any file is touched. A fresh one
+    loads ``cfg.init_from`` as the app would (kind, schema, sizes, tokenizer and weights checked)
+    and adds ``state`` (its float32 weights) and ``tokenizer`` (the file to copy); ValueError,
+    naming the folder, when it is not a usable summarizer."""
     from engine import checkpoint
     from engine.summarize.pointer import PointerConfig
 
@@ -295,6 +296,10 @@ def start_model(cfg: SummarizerTrainConfig, out: str | Path, resume: bool = Fals
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{record} is damaged ({exc}); start the run again in a new folder") from None
         return {"folder": str(saved.get("init_from", "")), "config": mcfg, "before": saved.get("before")}
+    if resume:  # a run that trained a new model: never load a start model into it
+        if cfg.init_from:
+            raise ValueError(f"{out} was not started with --init-from; resume it without --init-from")
+        return None
     if not cfg.init_from:
         return None
     return load_start(cfg.init_from, cfg.denoise)

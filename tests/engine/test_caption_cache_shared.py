@@ -75,3 +75,57 @@ def test_two_runs_on_the_same_images_extract_once_and_other_images_get_their_own
     other = {**config, "images": str(other_images)}
     task_jobs.captioner_job(other, out_root, isolate=False, progress=other_events.append, store=store)
     assert _extracted(other_events) > 0 and len(list(cache.iterdir())) == 8
+
+
+class _FakeCaptioner:
+    """What extract() reads of a captioner: a trunk (image -> (n, C, g, g)) and its settings."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        import torch
+
+        self.trunk_channels = 4
+        self.cfg = SimpleNamespace(encoder="fake", fine_tune_blocks=0, image_size=64)
+        self.trunk = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Conv2d(3, 4, 1))
+
+
+def test_a_failed_extraction_leaves_no_part_file_and_a_killed_ones_is_removed_next_time(
+    tmp_path, monkeypatch
+):
+    """Review: the part file (hundreds of MB for Flickr8k) was removed only on a cancel; out of
+    memory, a CUDA error, the app quitting or a killed worker left it in the shared cache for ever."""
+    import os
+
+    import pytest
+
+    from engine.caption import features
+
+    images, _ = write_caption_set(tmp_path / "set", train=4, other=1)
+    names = sorted(p.name for p in images.iterdir())
+    cache = tmp_path / "cache"
+    real = features.load_batches
+
+    def failing(paths, batch_size, size):
+        for n, batch in enumerate(real(paths, batch_size, size)):
+            if n == 1:
+                raise MemoryError("out of memory")
+            yield batch
+
+    monkeypatch.setattr(features, "load_batches", failing)
+    for error in (MemoryError, KeyboardInterrupt):
+        if error is KeyboardInterrupt:  # the app quitting mid-extraction
+            monkeypatch.setattr(features, "load_batches", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(error):
+            features.extract(_FakeCaptioner(), images, names, cache / "train-abc", batch_size=2)
+        assert list(cache.iterdir()) == []
+    monkeypatch.setattr(features, "load_batches", real)
+
+    dead = cache / "train-abc.99999999.npy.part"  # a worker killed mid-extraction (no such pid)
+    dead_index = cache / "val-def.99999999.json.part"
+    live = cache / f"val-def.{os.getpid()}.npy.part"  # another extraction of this process, going on
+    for path in (dead, dead_index, live):
+        path.write_bytes(b"x" * 100)
+    done = features.extract(_FakeCaptioner(), images, names, cache / "train-abc", batch_size=2)
+    assert done.features.shape == (len(names), 4, 2, 2) and done.ok.all()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(["train-abc.npy", "train-abc.json", live.name])

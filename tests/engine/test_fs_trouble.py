@@ -118,6 +118,44 @@ def test_write_whole_new_file_modes(tmp_path):
     assert (tmp_path / "plain.csv").read_bytes() == b"a,b\r\n"
 
 
+def test_write_whole_follows_the_umask_without_reading_proc(tmp_path, monkeypatch):
+    """Review: the umask was read from /proc/self/status, which only Linux has; elsewhere 0o022 was
+    assumed and a new export was 0644 under umask 077. The system now applies the umask itself."""
+    import builtins
+
+    real_open = builtins.open
+
+    def no_proc(file, *a, **k):  # as on macOS and Windows
+        if str(file).startswith("/proc/"):
+            raise FileNotFoundError(file)
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    kept = tmp_path / "kept.csv"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    old = os.umask(0o077)
+    try:
+        write_whole(tmp_path / "plain.csv", "a,b\n", private=False)
+        write_whole(tmp_path / "private.md", "x")
+        write_whole(kept, "new", private=False)
+        os.umask(0o027)
+        write_whole(tmp_path / "group.csv", "a,b\n", private=False)
+        os.umask(0)
+        write_whole(tmp_path / "private2.md", "x")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {
+        "plain.csv": 0o600,
+        "private.md": 0o600,
+        "kept.csv": 0o640,  # an existing file keeps its mode
+        "group.csv": 0o640,
+        "private2.md": 0o600,  # private whatever the umask
+    }
+    assert kept.read_text() == "new"
+
+
 # --db: a parent that cannot be entered, a name too long (a traceback from argparse's type=)
 
 

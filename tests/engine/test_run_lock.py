@@ -167,3 +167,74 @@ def test_the_lm_cli_writes_its_run_file_and_refuses_a_folder_another_trainer_hol
         "it to end or choose another --out"
     )
     assert _run_file(out)["status"] == "complete"  # the refused run changed nothing there
+
+
+def test_a_filesystem_without_locks_trains_anyway_and_says_so_once(tmp_path, monkeypatch, caplog):
+    """Review: on a mount where flock fails with ENOTSUP/ENOLCK/ENOSYS every trainer with a folder
+    failed at start (it trained before the lock existed), and folder_in_use raised in place of a
+    run's real error (RunRecorder.fail)."""
+    import errno
+    import fcntl
+
+    from engine import training
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    monkeypatch.setattr(training, "_warned_no_locking", False, raising=False)
+    with caplog.at_level("WARNING", logger=training.log.name):
+        assert _trainer(tmp_path / "a").fit().reason == "completed"
+        assert _trainer(tmp_path / "b").fit().reason == "completed"
+    said = [r for r in caplog.records if "cannot be locked on this filesystem" in r.getMessage()]
+    assert len(said) == 1
+    (tmp_path / "b" / LOCK_FILE).write_text("123\n")
+    assert folder_in_use(tmp_path / "b") is None
+    monkeypatch.setattr(fcntl, "flock", lambda fd, op: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    assert folder_in_use(tmp_path / "b") is None  # any error: nobody can be seen holding it
+    with pytest.raises(OSError, match="I/O"):  # but a trainer is not started on an unknown error
+        RunFolderLock(tmp_path / "c").acquire()
+
+
+def test_a_probe_holding_the_lock_for_a_moment_does_not_refuse_a_starting_trainer(tmp_path):
+    """Review: folder_in_use takes the lock for microseconds; a trainer starting then was refused
+    ("its pid not written yet"). A lock without a pid is retried for a moment."""
+    import fcntl
+    import threading
+
+    out = tmp_path / "run"
+    out.mkdir()
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a probe: locked, no pid written
+    threading.Timer(0.05, os.close, (fd,)).start()
+    lock = RunFolderLock(out).acquire()  # waits out the probe
+    assert folder_in_use(out) == os.getpid()
+    lock.release()
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held for longer, still without a pid
+        with pytest.raises(RunFolderBusyError, match="its pid not written yet"):
+            RunFolderLock(out).acquire()
+    finally:
+        os.close(fd)
+
+
+def test_run_file_writers_in_threads_of_one_process_never_lose_a_mark(tmp_path):
+    """Review: every thread of a process wrote run.json through the same temporary name; a losing
+    os.replace returned False and that mark was lost."""
+    import threading
+
+    from engine.training import mark_run_folder
+
+    results = []
+
+    def marker(n):
+        results.extend(mark_run_folder(tmp_path, "running", None, run_id=n) for _ in range(100))
+
+    threads = [threading.Thread(target=marker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 600 and all(results)
+    assert _run_file(tmp_path)["status"] == "running" and not list(tmp_path.glob("*.part"))

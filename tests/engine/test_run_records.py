@@ -144,6 +144,112 @@ def test_a_history_held_by_another_program_at_a_validation_does_not_stop_the_run
         assert store.get_run(rec.run_id)["curves"]["val_ppl"] == [[10, 30.0, 1.0], [20, 25.0, 2.0]]
 
 
+def test_a_full_disk_under_the_history_at_a_validation_does_not_end_the_run(data):
+    """Review: the history turned SQLite's "disk is full" into OSError(ENOSPC), which the run's
+    bookkeeping did not catch: the run ended at its next validation (and in folder())."""
+    with HistoryStore(data / "history.db") as store:
+        rec = jobs.RunRecorder(store, "lm", {}, "d", "cpu", str(data / "models"), None, None)
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # no room for another page
+        folder = rec.folder("lm")  # its folder is not written now: kept for later
+        rec.on_event({"kind": "progress", "step": 10, "loss": 2.5, "elapsed_s": 1.0, "items_per_s": 9.0})
+        big = {"val_ppl": 30.0, **{f"m{i}": float(i) for i in range(2000)}}  # more than the page left
+        rec.on_event({"kind": "eval", "step": 10, "elapsed_s": 1.0, "metrics": big})
+        assert rec.curves["val_ppl"] == [[10, 30.0, 1.0]]  # kept here
+        store._db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+        rec.on_event({"kind": "eval", "step": 20, "elapsed_s": 2.0, "metrics": {"val_ppl": 25.0}})
+        run = store.get_run(rec.run_id)
+        assert run["curves"]["val_ppl"] == [[10, 30.0, 1.0], [20, 25.0, 2.0]]
+        assert store.run_folder(run["checkpoint"]) == folder
+
+
+def test_the_app_and_the_engine_share_one_list_of_history_write_errors():
+    from engine.history import HISTORY_UNWRITABLE, HistoryLockedError
+
+    assert all(issubclass(e, HISTORY_UNWRITABLE) for e in (HistoryLockedError, PermissionError, OSError))
+    pytest.importorskip("PySide6")
+    from desktop import chat_slots
+
+    assert chat_slots.STORE_BUSY is HISTORY_UNWRITABLE
+
+
+def test_a_run_whose_record_is_deleted_while_it_trains_goes_on_and_keeps_its_model(data, caplog):
+    """Review: ``history delete run N`` while the app prepared run N (its folder not locked yet)
+    made the run fail at its first validation, and a finished model was reported as a failure."""
+    with HistoryStore(data / "history.db") as store:
+        rec = jobs.RunRecorder(store, "lm", {}, "d", "cpu", str(data / "models"), None, None)
+        rec.folder("lm").mkdir()
+        (rec.folder("lm") / "model.safetensors").write_bytes(b"x")  # what the trainer writes
+        store.delete_run(rec.run_id)  # the CLI, meanwhile
+        with caplog.at_level("WARNING", logger=jobs.log.name):
+            for step in (10, 20):
+                rec.on_event({"kind": "eval", "step": step, "elapsed_s": 1.0, "metrics": {"val_ppl": 30.0}})
+            done = rec.finish({"reason": "completed", "steps": 20, "train_minutes": 0.1})
+            rec.fail(RuntimeError("a later error"))  # nor does fail() raise
+        assert done["run_id"] == rec.run_id and done["metrics"]["steps"] == 20
+        assert Path(done["folder"]).is_dir() and store.list_runs() == []  # not recorded anew
+        gone = [r for r in caplog.records if "its record was deleted" in r.getMessage()]
+        assert len(gone) == 1  # said once
+
+
+def test_the_cli_refuses_to_delete_a_run_recorded_as_running_without_force(data, capsys):
+    from engine.cli import main
+
+    db = data / "history.db"
+    with HistoryStore(db) as store:
+        rec = jobs.RunRecorder(store, "lm", {}, "d", "cpu", str(data / "models"), None, None)
+        rec.folder("lm").mkdir()  # being prepared: its folder made, not locked by a trainer yet
+        done = store.add_run("lm", {}, "d", "cpu", checkpoint="models/run-0002-lm")
+        store.update_run(done, status="stopped")
+    args = ["history", "--db", str(db), "delete", "run"]
+    assert main([*args, str(rec.run_id)]) == 2
+    assert "may be training now" in capsys.readouterr().err
+    assert main([*args, str(done)]) == 0  # not running: no --force needed
+    assert main([*args, str(rec.run_id), "--force"]) == 0
+    with HistoryStore(db) as store:
+        assert store.list_runs() == []
+
+
+def test_a_run_folder_whose_run_json_names_another_run_is_not_deleted_or_resumed(data, tmp_path):
+    """Review: a history copied into a data folder with runs of its own. Run 1, recorded by an older
+    Parlance as an absolute path elsewhere ending in models/run-0003-lm, was read as this data
+    folder's models/run-0003-lm (run 3's, its run.json says so) and "Delete with files" removed it."""
+    with HistoryStore(data / "history.db") as store:
+        for _ in range(3):
+            store.add_run("lm", {}, "d", "cpu")
+        theirs = data / "models" / "run-0003-lm"
+        theirs.mkdir()
+        (theirs / "model.safetensors").write_bytes(b"x" * 100)
+        (theirs / RUN_FILE).write_text(json.dumps({"run_id": 3, "status": "complete"}))
+        store.update_run(1, checkpoint=str(tmp_path / "somewhere" / "else" / "models" / "run-0003-lm"))
+        assert store.run_folder(store.get_run(1)["checkpoint"], 1) != theirs
+        assert store.run_folder(store.get_run(3)["checkpoint"] or "models/run-0003-lm", 3) == theirs
+        assert jobs.delete_run_job(1, True, store=store)["files_removed"] is False
+        assert (theirs / "model.safetensors").is_file()
+        # nor by its name alone: a run-… folder inside the data folder whose run.json names run 3
+        store.update_run(2, checkpoint="models/run-0003-lm")
+        assert jobs.delete_run_job(2, True, store=store)["files_removed"] is False
+        assert (theirs / "model.safetensors").is_file()
+        # an older folder without run.json is still a run's folder by its name
+        older = data / "models" / "run-0009-lm"
+        older.mkdir()
+        rid = store.add_run("lm", {}, "d", "cpu", checkpoint="models/run-0009-lm")
+        assert jobs.delete_run_job(rid, True, store=store)["files_removed"] is True and not older.exists()
+
+
+def test_a_failed_new_run_removes_its_folder_even_with_a_lock_file_left(data):
+    from engine.training import LOCK_FILE
+
+    with HistoryStore(data / "history.db") as store:
+        rec = jobs.RunRecorder(store, "lm", {}, "d", "cpu", str(data / "models"), None, None)
+        folder = rec.folder("lm")
+        folder.mkdir()
+        (folder / LOCK_FILE).write_text("")  # left by a killed trainer
+        (folder / RUN_FILE).write_text(json.dumps({"run_id": rec.run_id, "status": "running"}))
+        rec.fail(RuntimeError("out of memory"))
+        assert not folder.exists()
+
+
 def test_deleting_a_run_with_or_without_its_files(data, tmp_path):
     with HistoryStore(data / "history.db") as store:
         inside = jobs.RunRecorder(store, "lm", {}, "d", "cpu", str(data / "models"), None, None)

@@ -158,3 +158,46 @@ def test_the_train_panels_run_fine_tunes_and_checks_the_folder_before_recording(
             {**config, "init_from": str(tmp_path)}, str(tmp_path), isolate=False, store=store
         )
     assert len(store.list_runs()) == 1  # the refused folder recorded no run
+
+
+def test_resuming_an_ordinary_run_with_init_from_is_refused_before_any_file_changes(base, tmp_path):
+    from engine.summarize.train import INIT_FILE, SummarizerTrainConfig, train_summarizer
+
+    out = tmp_path / "own"  # a run that trains a new model (its own tokenizer), stopped after 2 steps
+    own = SummarizerTrainConfig(epochs=1, batch_size=8, max_steps=2, vocab_size=500, word_vectors=False,
+                                patience=0, model={**TINY_MODEL, "emb_dim": 8})  # fmt: skip
+    train_summarizer(own, out, pairs=tiny_pairs(), log=lambda s: None)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(ValueError, match="was not started with --init-from; resume it without --init-from"):
+        train_summarizer(_fine_tune_cfg(base, max_steps=4), out, pairs=tiny_pairs(), resume=True,
+                         log=lambda s: None)  # fmt: skip
+    assert not (out / INIT_FILE).exists()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # tokenizer kept
+
+
+def test_the_app_resumes_a_fine_tuning_run_whose_starting_folder_is_gone(base, tmp_path):
+    from engine.history import HistoryStore
+    from engine.lab import task_jobs
+    from engine.summarize.train import INIT_FILE
+
+    start = tmp_path / "start"
+    shutil.copytree(base, start, ignore=shutil.ignore_patterns("checkpoint"))
+    store = HistoryStore.open_in_memory()
+    data = str(write_summarizer_jsonl(tmp_path / "pairs.jsonl"))
+    config = {**TINY_SUMMARIZER, "data": data, "init_from": str(start), "epochs": 2}
+    seen = []
+
+    class CancelOnceStarted:  # a cancel token: stop once the starting model has been measured
+        @property
+        def cancelled(self) -> bool:
+            return any("before fine-tuning" in e.get("text", "") for e in seen)
+
+    out = task_jobs.summarizer_job(config, str(tmp_path), isolate=False, progress=seen.append,
+                                   cancel=CancelOnceStarted(), store=store)  # fmt: skip
+    run = store.get_run(out["run_id"])
+    assert run["status"] == "stopped" and (Path(out["folder"]) / INIT_FILE).is_file()
+    shutil.rmtree(start)  # e.g. "Delete with files" on the run it started from
+    done = task_jobs.summarizer_job({}, str(tmp_path), run_id=out["run_id"], isolate=False, store=store)
+    run = store.get_run(out["run_id"])
+    assert run["status"] == "complete" and done["folder"] == out["folder"]
+    assert run["metrics"]["steps"] == 8  # 4 steps an epoch
