@@ -10,10 +10,15 @@ from __future__ import annotations
 import importlib.util
 
 TRAIN_EXTRAS = "pip install -e '.[train]' in the Parlance folder"
+BENCH_EXTRAS = "pip install -e '.[bench]' in the Parlance folder"
 CAPTION_METRICS = "pycocoevalcap"  # captioner validation (BLEU / CIDEr) and `eval caption`
 CORPUS_PACKAGES = {"chitchat": "chitchat_dataset", "chatterbot": "chatterbot_corpus"}
 # module -> pip package name
-PACKAGES = {"chitchat_dataset": "chitchat-dataset", "chatterbot_corpus": "chatterbot-corpus"}
+PACKAGES = {
+    "chitchat_dataset": "chitchat-dataset",
+    "chatterbot_corpus": "chatterbot-corpus",
+    "rouge_score": "rouge-score",
+}
 
 
 class MissingExtra(ValueError):
@@ -37,6 +42,15 @@ def require(module: str, what: str) -> None:
     """Raise :class:`MissingExtra` naming ``what`` when ``module`` is not installed."""
     if not installed(module):
         raise MissingExtra(missing_words(what, module))
+
+
+def require_bench(module: str, what: str) -> None:
+    """Raise :class:`MissingExtra` when ``module`` of the ``[bench]`` extra is not installed."""
+    if not installed(module):
+        package = PACKAGES.get(module, module)
+        raise MissingExtra(
+            f"{what} needs the benchmark extras: {BENCH_EXTRAS} (the {package} package is missing)"
+        )
 
 
 def require_caption_metrics() -> None:

@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--corpus",
         default="chitchat",
         help="chitchat | chatterbot | a file/folder (chitchat JSON, chatterbot YAML, "
-        "DailyDialog __eou__ lines, plain text, JSON list of {id, turns})",
+        "DailyDialog __eou__ lines, plain text, JSON list of {id, turns}, CSV/TSV chat export)",
     )
     p.add_argument("--format", default=None, help="force the corpus reader (see --corpus)")
     p.add_argument(

@@ -57,7 +57,7 @@ def sumy_baseline(name: str) -> Baseline:
         from sumy.utils import get_stop_words
     except ImportError as exc:
         raise ValueError(
-            f"sumy is not installed ({exc}); install the [bench] extra: pip install sumy"
+            f"sumy is not installed ({exc}); install the benchmark extras: pip install -e '.[bench]'"
         ) from None
 
     module_name, cls_name = SUMY_ALGORITHMS[name].rsplit(".", 1)

@@ -171,6 +171,9 @@ def run(args) -> int:
         return 0
     if args.data is None:
         raise ValueError("--data DIR is required (a BBC News Summary folder or a .jsonl file)")
+    from engine.extras import require_bench
+
+    require_bench("rouge_score", "ROUGE scoring (eval summarize)")  # before any work: it was a traceback
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be >= 1")
     wanted = [m.strip() for m in (args.methods or "").split(",") if m.strip()]

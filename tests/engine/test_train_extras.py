@@ -223,3 +223,15 @@ def test_the_summarizer_cli_defaults_fit_a_documented_jsonl(tmp_path):
     done = subprocess.run([*cmd, *small.split()], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["steps"] == 2
+
+
+def test_eval_summarize_without_rouge_score_says_which_extra(tmp_path, monkeypatch, capsys):
+    """It was a raw ModuleNotFoundError traceback from inside the evaluation."""
+    from engine.cli import main
+
+    _hide(monkeypatch, "rouge_score")
+    data = tmp_path / "pairs.jsonl"
+    data.write_text('{"article": "One sentence here. Another one.", "summary": "One."}\n', encoding="utf-8")
+    assert main(["eval", "summarize", "--data", str(data), "--methods", "lead-3"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install -e '.[bench]'" in err and "rouge-score package is missing" in err
