@@ -70,9 +70,13 @@ def test_padding_does_not_change_the_result():
     assert torch.allclose(la[0, :2], lp[1, :2], atol=1e-5)
 
 
-def test_tiny_model_overfits_and_answers(tiny_dialogue_model):
+def test_tiny_model_overfits_and_answers(tiny_dialogue_model, monkeypatch):
     import json
 
+    import engine.dialogue.bot as bot_module
+
+    # it learnt its one-message dialogues as they are: no opening exchange (bot.OPENING) before them
+    monkeypatch.setattr(bot_module, "opened", lambda turns: turns)
     bot = ChatBot.load(tiny_dialogue_model)
     r = bot.reply(
         ["what is your name"], DecodeOptions(method="greedy", repetition_penalty=1.0, block_ngram=0)
