@@ -336,6 +336,56 @@ def _pick_column(df: pd.DataFrame, column, skip: str | None) -> str:
     raise ValueError(f"no column {col!r}; columns are: {', '.join(names)}")
 
 
+_INDEX_NAMES = re.compile(r"^(Unnamed: 0)?$")  # the first header field that pandas' to_csv leaves empty
+INDEX_YEARS = (1500, 2200)  # whole numbers here, one apart, read as the years of an unnamed index
+
+
+def _unnamed_index(df: pd.DataFrame) -> str | None:
+    """The first column when its header is empty (read as 'Unnamed: 0'), as in a file written by
+    pandas' ``Series.to_csv()`` / ``DataFrame.to_csv()``: that column is the row index, not data."""
+    if df.shape[1] > 1 and _INDEX_NAMES.match(str(df.columns[0])):
+        return df.columns[0]
+    return None
+
+
+def _index_dates(col: pd.Series, name: str, notes: list[str]) -> pd.DatetimeIndex | None:
+    """Dates from an unnamed index column: dates as text ("Jan 1980", "1980-01-31"), or years (whole
+    numbers in ``INDEX_YEARS``, each one more than the last); None for a row counter or labels."""
+    nums = pd.to_numeric(col, errors="coerce")
+    if nums.notna().all():
+        v = nums.to_numpy(dtype=float)
+        lo, hi = INDEX_YEARS
+        if v.size >= 2 and (v % 1 == 0).all() and lo <= v.min() and v.max() <= hi and (np.diff(v) == 1).all():
+            notes.append(
+                f"the unnamed first column (the index pandas writes) read as years ({v[0]:.0f} … {v[-1]:.0f})"
+            )
+            return pd.DatetimeIndex(pd.to_datetime(nums.astype("Int64").astype(str), format="%Y"))
+        return None
+    return _parse_dates(col, name, notes)
+
+
+# names of a row number or an id column
+_COUNTER_NAMES = re.compile(
+    r"^(#|n|no|nr|num|idx|index|row|rows|row[ _]?(id|no|nr|num|number|index)|id|.*[_ ]id|seq|serial|obs|"
+    r"record|Unnamed: \d+(\.\d+)?)$",
+    re.IGNORECASE,
+)
+
+
+def _counts_up(name: str, values: np.ndarray) -> bool:
+    """Whether a column is a row number or an id, not a series to forecast: it rises by the same
+    step on every row, and either counts rows (0, 1, 2 … or 1, 2, 3 …) or is named like an id or a
+    row number ("id", "row", "customer_id", "Unnamed: 0"). A steady trend such as 200, 201, 202 …
+    in a column named "sales" is kept as values."""
+    if values.size < 3 or not np.isfinite(values).all():
+        return False
+    steps = np.diff(values)
+    if not (steps[0] > 0 and np.allclose(steps, steps[0], rtol=1e-9, atol=0)):
+        return False
+    rows = values[0] in (0, 1) and steps[0] == 1
+    return bool(rows or _COUNTER_NAMES.match(str(name).strip()))
+
+
 def _year_with_part(
     df: pd.DataFrame, dates: pd.DatetimeIndex, date_name: str, value: str, notes: list[str]
 ) -> tuple[pd.DatetimeIndex, str | None]:
@@ -370,20 +420,37 @@ def series_from_frame(
     notes: list[str] = []
     dates = None
     date_name = None
+    index = _unnamed_index(df)
+    if index is not None and index == _pick_column(df, column, None):
+        index = None  # chosen as the values: read as such
     if date_column is not None:
         date_name = _pick_column(df, date_column, None)
-        dates = _parse_dates(df[date_name], date_name, notes)
+        if date_name == index:
+            dates = _index_dates(df[date_name], date_name, notes)
+        else:
+            dates = _parse_dates(df[date_name], date_name, notes)
         if dates is None:
             raise ValueError(f"column '{date_name}' does not hold dates")
     else:
-        for name in df.columns:
-            if name == _pick_column(df, column, None):
+        if index is not None:
+            dates = _index_dates(df[index], index, notes)
+            date_name = index if dates is not None else None
+        for name in df.columns if dates is None else ():
+            if name in (_pick_column(df, column, None), index):
                 continue
             parsed = _parse_dates(df[name], name, notes)
             if parsed is not None:
                 dates, date_name = parsed, name
                 break
     date_parts = {date_name}
+    if index is not None and index != date_name:
+        date_parts.add(index)  # a row counter or labels: neither dates nor values
+        vals, txt = _numeric(df[index], decimal_comma)
+        if numeric_enough(txt) and np.isfinite(vals).any():
+            order = (
+                "the rows are taken in file order" if dates is None else f"the dates are from '{date_name}'"
+            )
+            notes.append(f"the unnamed first column (the row index pandas writes) was left out; {order}")
     if dates is not None:
         dates, part = _year_with_part(df, dates, date_name, _pick_column(df, column, None), notes)
         date_parts.add(part)
@@ -419,6 +486,15 @@ def series_from_frame(
             raise ValueError(
                 f"no numeric column to forecast (columns: {shown}); the values must be numbers{why}"
             )
+        # a row number or id (rising by one step on every row) is forecast only when nothing else is
+        counters = [c for c in candidates if _counts_up(c[0], c[1])]
+        if counters and len(counters) < len(candidates):
+            if candidates[0] is counters[0]:
+                notes.append(
+                    f"'{counters[0][0]}' rises by the same step on every row (a row number or id?), so it "
+                    "is not forecast unless chosen"
+                )
+            candidates = [c for c in candidates if not any(c is k for k in counters)] + counters
         value_name, values, text, said = candidates[0]
         notes.extend(said)
         if len(candidates) > 1:
