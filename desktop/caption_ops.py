@@ -112,7 +112,11 @@ def _caption_fields(cap) -> dict:
         "logprob": float(cap.logprob),
         "attention": np.asarray(cap.attention, dtype=np.float32),
         "alternatives": [(str(t), float(lp)) for t, lp in cap.alternatives],
+        "low_information": bool(getattr(cap, "low_information", False)),
     }
+
+
+BLANK_NOTE = "A blank picture (almost one colour): this plain caption is not the model's."
 
 
 def _item(index: int, path: Path, media: str, beam: int, **fields) -> dict:
@@ -128,6 +132,7 @@ def _item(index: int, path: Path, media: str, beam: int, **fields) -> dict:
         "logprob": 0.0,
         "attention": np.zeros((0, 7, 7), np.float32),
         "alternatives": [],
+        "low_information": False,  # a blank picture: a plain caption, not the model's
         "sha256": "",
         "caption_id": None,
         "thumb": None,
@@ -155,6 +160,8 @@ def _meta(item: dict) -> dict:
         "alternatives": [[t, round(lp, 4)] for t, lp in item["alternatives"]],
         "model": item.get("model", ""),
     }
+    if item.get("low_information"):
+        meta["low_information"] = True
     if item["media"] == "video":
         meta["duration_s"] = item.get("duration_s", 0.0)
         if item.get("note"):
@@ -238,6 +245,8 @@ def caption_paths(
                 items.append(_item(i, files[i], "image", beam, error=str(prev), reason=_reason(prev)))
         for (i, _, prev), cap in zip(good, caps):
             item = _item(i, files[i], "image", beam, model=model_name, **_caption_fields(cap))
+            if item["low_information"]:
+                item["note"] = BLANK_NOTE
             item.update(
                 sha256=file_sha256(files[i]), preview=jpeg_bytes(prev), thumb=shrink(prev, THUMB_SIDE)
             )
@@ -393,11 +402,14 @@ def open_caption(item_id: int, *, store=None) -> dict:
         duration_s=float(meta.get("duration_s", 0.0)),
         source="history",
         model=str(meta.get("model", "")),
+        low_information=bool(meta.get("low_information")),
     )
     saved = row["created_at"][:16].replace("T", " ")
     notes = [f"From the history, saved {saved} UTC. The history keeps the file's SHA-256, not the picture."]
     if isinstance(meta.get("note"), str) and meta["note"]:
         notes.append(meta["note"])
+    elif item["low_information"]:
+        notes.append(BLANK_NOTE)
     if not path.is_file():
         notes.append(f"The file is no longer at {path}.")
     elif file_sha256(path) != row["file_hash"]:

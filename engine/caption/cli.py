@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _caption_dict(cap, args) -> dict:
     d = {"caption": cap.text, "logprob": round(cap.logprob, 4)}
+    if getattr(cap, "low_information", False):
+        d["low_information"] = True  # a blank picture: a plain caption, not the model's
     if args.alternatives:
         d["alternatives"] = [
             {"caption": t, "logprob": round(lp, 4)} for t, lp in cap.alternatives[: args.alternatives]

@@ -7,6 +7,9 @@ frames, downscaled to 64x36 (up to ``analysis_fps`` per second): their mean abso
 difference and the distance of their colour histograms (see :func:`is_cut`). The clip caption
 comes from the mean of all sampled frames' region features (the "mean vector of a clip" of the
 LRCN/S2VT baselines); each scene gets its own caption from the mean of its frames: a timeline.
+Blank frames (black between scenes, a fade, an all-white title card; see
+engine.caption.captioner.blank_caption) neither start a scene nor go into any caption; a clip with
+nothing else gets a plain caption saying it is blank.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class SampledFrame:
     scene: int  # scene number, from 0
     image: np.ndarray  # (size, size, 3) uint8, squashed for the encoder
     thumb: np.ndarray | None = None  # (thumb_height, w, 3) uint8 for the first frame of a scene
+    blank: bool = False  # almost one colour: not part of any scene (``scene`` is the one before it)
 
 
 def _histogram(rgb: np.ndarray) -> np.ndarray:
@@ -229,8 +233,13 @@ def iter_samples(
     """Decode ``path`` streaming and yield sampled frames in time order (seconds from the stream's
     start, frames upright). ``stats``, when given, is filled as decoding goes: ``last_s`` (time of
     the last decoded frame), ``frame_s`` (one frame's duration), ``claimed_s`` (the length the
-    file claims, or None) and ``damaged`` (decoding stopped at an error)."""
+    file claims, or None) and ``damaged`` (decoding stopped at an error). A blank frame (see
+    :func:`engine.caption.captioner.blank_caption`, judged on the small analysis frame) never starts
+    a scene: it is yielded with ``blank`` set and the scene before it (-1 before the first), and the
+    next picture after it is compared with it, so a cut through black starts one new scene."""
     import av
+
+    from engine.caption.captioner import blank_caption
 
     opts = opts or SamplingOptions()
     container, stream = open_video(path)
@@ -246,6 +255,7 @@ def iter_samples(
     last_analysed = -1e9
     prev_hist: np.ndarray | None = None
     prev_small: np.ndarray | None = None
+    blank = False  # the last analysed frame is blank
     rate = float(stream.average_rate or 25.0)
     t0 = _start_s(stream)
     stats.update(last_s=0.0, frame_s=1.0 / rate, claimed_s=_claimed_s(container, stream), damaged=False)
@@ -262,10 +272,14 @@ def iter_samples(
                     last_analysed = t
                     small = frame.to_ndarray(format="rgb24", width=64, height=36)
                     hist = _histogram(small)
-                    if scene < 0 or (
-                        prev_hist is not None
-                        and t - last_cut >= opts.min_scene_s
-                        and is_cut(small, prev_small, hist, prev_hist, opts)
+                    blank = blank_caption(small) is not None  # black, a fade: no scene of its own
+                    if not blank and (
+                        scene < 0
+                        or (
+                            prev_hist is not None
+                            and t - last_cut >= opts.min_scene_s
+                            and is_cut(small, prev_small, hist, prev_hist, opts)
+                        )
                     ):
                         cut = True
                     prev_hist, prev_small = hist, small
@@ -278,7 +292,9 @@ def iter_samples(
                     tw = max(1, round(img.width * opts.thumb_height / max(1, img.height)))
                     thumb = np.asarray(img.resize((tw, opts.thumb_height), Image.BILINEAR), dtype=np.uint8)
                 next_uniform = t + opts.every_s
-                yield SampledFrame(t, "scene" if cut else "uniform", scene, pil_to_array(img, size), thumb)
+                yield SampledFrame(
+                    t, "scene" if cut else "uniform", scene, pil_to_array(img, size), thumb, blank
+                )
                 sampled += 1
                 if sampled >= opts.max_samples:
                     return
@@ -310,10 +326,11 @@ class VideoCaption:
     path: str
     caption: object  # Caption of the whole clip (mean of all sampled frames)
     scenes: list[Scene] = field(default_factory=list)  # the timeline
-    n_sampled: int = 0  # frames encoded
+    n_sampled: int = 0  # frames sampled (blank ones are counted but not encoded)
     duration_s: float = 0.0  # time of the last sampled frame
     length_s: float = 0.0  # how long the video runs: what was decoded, or what the file claims
     note: str = ""  # e.g. the video stops before the length its file claims (cut short, damaged)
+    n_blank: int = 0  # sampled frames that were blank (almost one colour), left out of the captions
 
 
 def video_length(stats: dict) -> tuple[float, str]:
@@ -344,6 +361,8 @@ def caption_video(
 ) -> VideoCaption:
     """Caption a video: one clip caption and a caption per scene. Raises VideoError for bad files."""
     import torch
+
+    from engine.caption.captioner import blank_caption, plain_caption
 
     sampling = sampling or SamplingOptions()
     total = None  # (49, D) running sum over all sampled frames
@@ -380,7 +399,12 @@ def caption_video(
             ready.clear()
 
     stats: dict = {}
+    blanks: dict[str, int] = {}  # plain caption of each blank frame -> how many
     for f in iter_samples(path, captioner.image_size, sampling, cancel, stats):
+        if f.blank:
+            text = blank_caption(f.image, "video") or "a blank, almost uniform video"
+            blanks[text] = blanks.get(text, 0) + 1
+            continue
         if f.reason == "scene":
             scenes.append(Scene(f.time_s, f.time_s, 0, None, f.thumb))
         pending.append(f)
@@ -392,9 +416,21 @@ def caption_video(
     flush()
     close_scenes(len(scenes))
     caption_ready()
-    if n_total == 0:
+    n_blank = sum(blanks.values())
+    if n_total + n_blank == 0:
         raise VideoError(path, "no frames could be sampled")
-    clip = captioner.caption_regions((total / n_total).unsqueeze(0), options)[0]
     length, note = video_length(stats)
+    if n_total == 0:
+        clip = plain_caption(max(blanks, key=blanks.get))
+        why = f"Every sampled frame ({n_blank}) is blank (almost one colour): there is nothing to caption."
+    else:
+        clip = captioner.caption_regions((total / n_total).unsqueeze(0), options)[0]
+        why = (
+            f"{n_blank} of {n_total + n_blank} sampled frames were blank (almost one colour) and "
+            "were left out of the captions."
+            if n_blank
+            else ""
+        )
+    note = " ".join(filter(None, [note, why]))
     end = scenes[-1].end_s if scenes else 0.0
-    return VideoCaption(str(path), clip, scenes, n_total, end, max(length, end), note)
+    return VideoCaption(str(path), clip, scenes, n_total + n_blank, end, max(length, end), note, n_blank)
