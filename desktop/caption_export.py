@@ -48,6 +48,8 @@ def export_record(items: list[dict]) -> dict:
             continue
         rec = {k: it[k] for k in ("name", "path", "media", "sha256", "caption", "beam")}
         rec.update(logprob=round(it["logprob"], 4), alternatives=beams(it))
+        if it.get("low_information"):  # a plain caption of a blank picture, not the model's
+            rec["low_information"] = True
         if it["media"] == "video":
             rec["scenes"] = [
                 {k: s[k] for k in ("start_s", "n_frames", "caption")}

@@ -28,3 +28,20 @@ def test_a_black_picture_gets_a_plain_flagged_caption_and_keeps_it_in_the_histor
     assert ops.BLANK_NOTE in again["note"]
     assert ops.open_caption(photo["caption_id"], store=store)["low_information"] is False
     store.close()
+
+
+def test_the_json_export_says_which_caption_is_plain(tmp_path):
+    import json
+
+    from desktop.caption_export import write_export
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    Image.new("RGB", (320, 240), (255, 255, 255)).save(folder / "white.png")
+    write_photo(folder / "photo.png")
+    items = []
+    ops.caption_paths([str(folder)], beam=1, store=None, progress=lambda r: items.extend(r.get("items", [])))
+    write_export(str(tmp_path / "out.json"), items, "json")
+    record = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    flags = {c["name"]: c.get("low_information", False) for c in record["captions"]}
+    assert flags == {"white.png": True, "photo.png": False}
