@@ -3,7 +3,10 @@
 - Bytes are decoded by ``engine.text.decode.decode_bytes`` (re-exported here): binary files are
   refused; UTF-8, UTF-16 (with or without a BOM) and Windows-1252 are read.
 - HTML is reduced to its text with the standard library's ``html.parser``: scripts, styles and the
-  head are dropped, block elements become paragraph breaks, entities are decoded.
+  head are dropped, block elements become paragraph breaks, entities are decoded. Page furniture
+  (navigation, asides, forms, dialogs, cookie and newsletter boxes, share buttons, "related" lists)
+  is left out, a page with an <article> or <main> is read as that, and its <h1> (else <title>)
+  becomes the first line, which ``engine.summarize.document.find_title`` takes as the title.
 """
 
 from __future__ import annotations
@@ -108,8 +111,26 @@ def markdown_to_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
+# Page furniture, never the article: these elements, elements with these ARIA roles, and elements
+# whose class or id contains one of the words (cookie banners, "Most read" lists, share buttons).
+_SKIP_TAGS = {"script", "style", "head", "noscript", "template", "svg", "iframe", "nav", "footer"}
+_SKIP_TAGS |= {"aside", "form", "dialog", "button", "select"}
+_SKIP_ROLES = {"banner", "dialog", "alertdialog", "complementary", "navigation", "contentinfo"}
+_SKIP_NAMES = re.compile(
+    r"cookie|consent|banner|newsletter|promo|related|share|social|subscribe", re.IGNORECASE
+)
+_NEVER_SKIPPED = {"html", "body", "article", "main"}  # "<body class='has-cookie-banner'>" is the page
+_REGIONS = {"article", "main"}  # when a page has them, its text is theirs
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# A start tag that closes an open <p> (HTML's implied end tags), for a skipped <p> left open.
+_CLOSES_P = {
+    "p", "div", "ul", "ol", "dl", "table", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+    "aside", "header", "footer", "main", "nav", "blockquote", "pre", "hr", "form", "figure",
+}  # fmt: skip
+_TITLE_SEPARATOR = re.compile(r"\s+[|\u2013\u2014-]\s+|\s+::\s+")
+
+
 class _TextExtractor(HTMLParser):
-    SKIP = {"script", "style", "head", "noscript", "template", "svg", "iframe", "nav", "footer"}
     BLOCK = {
         "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
         "article", "header", "blockquote", "pre", "hr", "dd", "dt", "figcaption", "main", "aside",
@@ -118,37 +139,135 @@ class _TextExtractor(HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
+        self.parts: list[tuple[str, bool]] = []  # (text, inside an <article> or <main>)
+        self.skip_tag = ""  # the element being skipped ("" when none), and
+        self.skip_count = 0  # how many of its kind are open
+        self.skip_lists = 0  # lists opened inside it
+        self.region_depth = 0  # open <article>/<main> elements (not inside skipped ones)
+        self.has_region = False
+        self.h1s: list[tuple[int, int, bool]] = []  # (first part, end part, in a region) of each <h1>
+        self.h1_start: int | None = None
+        self.in_title = False  # inside the page's <title> (not an SVG icon's)
+        self.title_done = False
+        self.page_title: list[str] = []
+
+    def _skipped(self, tag: str, attrs) -> bool:
+        if tag in _SKIP_TAGS:
+            return True
+        if tag in _NEVER_SKIPPED:
+            return False
+        values = dict(attrs)
+        role = (values.get("role") or "").lower().split()
+        if any(r in _SKIP_ROLES for r in role):
+            return True
+        if values.get("aria-modal") == "true":
+            return True
+        return bool(_SKIP_NAMES.search(f"{values.get('class') or ''} {values.get('id') or ''}"))
 
     def handle_starttag(self, tag, attrs):
-        if tag == "body":
-            self.skip_depth = 0  # an unclosed <head> ends where the body starts
-        elif tag in self.SKIP:
-            self.skip_depth += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
+        if tag == "title" and not self.title_done and self.skip_tag in ("", "head"):
+            self.in_title = True
+        if tag == "body" and self.skip_tag == "head":
+            self.skip_tag = ""  # an unclosed <head> ends where the body starts
+        if self.skip_tag:
+            if (self.skip_tag == "p" and tag in _CLOSES_P) or (
+                self.skip_tag == "li" and tag == "li" and not self.skip_lists
+            ):
+                self.skip_tag = ""  # the skipped <p> or <li> was left open: this tag closes it
+            else:
+                if tag == self.skip_tag and tag not in _VOID:
+                    self.skip_count += 1
+                elif tag in ("ul", "ol"):
+                    self.skip_lists += 1
+                return
+        if self._skipped(tag, attrs):
+            if tag not in _VOID:
+                self.skip_tag, self.skip_count, self.skip_lists = tag, 1, 0
+            return
+        if tag in _REGIONS:
+            self.region_depth += 1
+            self.has_region = True
+        if tag == "h1" and self.h1_start is None:
+            self.parts.append(("\n\n", self.region_depth > 0))
+            self.h1_start = len(self.parts)
+            return
+        if tag in self.BLOCK:
+            self.parts.append(("\n\n", self.region_depth > 0))
         elif tag in self.CELL:
-            self.parts.append(" ")
+            self.parts.append((" ", self.region_depth > 0))
 
     def handle_endtag(self, tag):
-        if tag in self.SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
+        if tag == "title" and self.in_title:
+            self.in_title, self.title_done = False, True
+        if self.skip_tag:
+            if tag == self.skip_tag:
+                self.skip_count -= 1
+                if self.skip_count <= 0:
+                    self.skip_tag = ""
+            elif tag in ("ul", "ol"):
+                if self.skip_lists:
+                    self.skip_lists -= 1
+                elif self.skip_tag == "li":
+                    self.skip_tag = ""  # the list of a skipped <li> left open ends
+            return
+        inside = self.region_depth > 0
+        if tag in _REGIONS and self.region_depth:
+            self.region_depth -= 1
+        if tag == "h1" and self.h1_start is not None:
+            self.h1s.append((self.h1_start, len(self.parts), inside))
+            self.h1_start = None
+            self.parts.append(("\n\n", inside))
         elif tag in self.BLOCK:
-            self.parts.append("\n\n")
+            self.parts.append(("\n\n", inside))
         elif tag in self.CELL:
-            self.parts.append(" ")
+            self.parts.append((" ", inside))
 
     def handle_data(self, data):
-        if not self.skip_depth:
-            self.parts.append(data)
+        if self.in_title:
+            self.page_title.append(data)
+        elif not self.skip_tag:
+            self.parts.append((data, self.region_depth > 0))
+
+
+def _tidy(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _page_title(title: str) -> str:
+    """The <title> without the site's name: of "Local bakery wins award - The Gazette" (or "The
+    Gazette | Local bakery wins award") the part with the most words."""
+    parts = [p.strip() for p in _TITLE_SEPARATOR.split(title) if p.strip()]
+    return max(parts, key=lambda p: len(p.split())) if len(parts) > 1 else title
 
 
 def html_to_text(html: str) -> str:
-    """The readable text of an HTML document or fragment, paragraphs separated by blank lines."""
+    """The readable text of an HTML document or fragment, paragraphs separated by blank lines.
+
+    Page furniture is left out: navigation, headers and footers by role, asides, forms, dialogs, and
+    elements whose class or id names a cookie notice, consent, banner, newsletter, promotion,
+    related links, sharing or subscribing. When the page has an <article> or <main>, only their
+    text is kept. The title comes first, as a line of its own that ``find_title`` reads as the
+    title: the first <h1> (inside the article when there is one), else the page's <title>."""
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    text = "".join(parser.parts)
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    parts = parser.parts
+    if parser.has_region and any(t.strip() for t, inside in parts if inside):
+        keep = [inside for _, inside in parts]
+        h1s = [h for h in parser.h1s if h[2]]
+    else:
+        keep = [True] * len(parts)
+        h1s = parser.h1s
+    title = ""
+    if h1s:
+        first, end, _ = h1s[0]
+        title = _tidy("".join(t for t, _ in parts[first:end])).replace("\n", " ")
+        for k in range(first, end):
+            keep[k] = False
+    if not title:
+        title = _page_title(" ".join(" ".join(parser.page_title).split()))
+    body = _tidy("".join(t for (t, _), k in zip(parts, keep) if k))
+    if title and body:
+        return f"{title}\n\n{body}"
+    return title or body
