@@ -149,7 +149,10 @@ def _markup_notes(text: str) -> list[str]:
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if looks_like_html(text):
-        return ["The text was HTML: tags, scripts and styles were removed before summarizing."]
+        return [
+            "The text was HTML: tags, scripts, styles and page furniture (menus, asides, cookie "
+            "banners) were removed before summarizing; an article or main element is read alone."
+        ]
     if looks_like_markdown(text):
         return ["The text was Markdown: its markup and code blocks were removed before summarizing."]
     return []
