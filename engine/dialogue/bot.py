@@ -175,13 +175,13 @@ class ChatBot:
         return cls(model, tok, folder, info.name, info.label, checkpoint.read_card(folder), opts)
 
     # ------------------------------------------------------------------------------------------
-    def prepare(self, turns: list[str]):
-        """Tensors for the last turns; also the display pieces and turn index of each."""
+    def prepare(self, turns: list[str], added: int = 0):
+        """Tensors for the last turns; also the display pieces and turn index of each. ``added``:
+        how many of the first turns the app put there (the OPENING), marked in their labels."""
         import torch
 
         cfg = self.model.cfg
-        turns = opened(alternating(turns))
-        added = 2 if turns[: len(OPENING)] == list(OPENING) and len(turns) == len(OPENING) + 1 else 0
+        turns = alternating(turns)
         ctx = encode_context(
             self.tok, turns, self.context_turns, cfg.max_utt_tokens, markers=cfg.speaker_markers
         )
@@ -226,7 +226,8 @@ class ChatBot:
             raise ValueError("empty message: type something to send")
         t0 = time.perf_counter()
         opts = options or self.default_options
-        x, lens, pieces, turn_of, labels, L = self.prepare(turns)
+        read = opened(alternating(turns))
+        x, lens, pieces, turn_of, labels, L = self.prepare(read, added=len(read) - len(alternating(turns)))
         emitted: list[int] = []
 
         def stream(tok_id: int) -> None:
