@@ -15,7 +15,6 @@ history goes on, and its final text is written when the history is free again.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
@@ -28,6 +27,11 @@ from engine.history_export import write_whole
 REPLY = "reply"  # the mode of a chat reply's request: see EngineService._run_invoke
 log = logging.getLogger("parlance.desktop")
 SAVE_INTERVAL_S = 1.0  # commit a streaming reply's partial text this often
+# how long a reply's partial save waits for another program's write lock (the store's 5 s stalled
+# the stream: each partial save waited it in full, and a reply took 7x as long), and its final save
+# once a partial one was refused; a refused final save is kept and tried again by the outside check
+# (every 5 s while the Chat panel is shown, and on the window's activation)
+REPLY_SAVE_WAIT_S = 0.25
 # what a write meets when another program holds the history's write lock, it became read-only or
 # the disk is full: the engine's one list (engine.history.HISTORY_UNWRITABLE)
 STORE_BUSY = HISTORY_UNWRITABLE
@@ -195,20 +199,25 @@ class ChatSlots:
             if isinstance(exc, LookupError) and self._gone(cid, "open"):
                 return
             raise
-        self._save_unsaved()  # the history is writable again: a reply it refused earlier is written
+        if self._unsaved:  # the history was just written to: a reply it refused earlier is written
+            self._save_unsaved(REPLY_SAVE_WAIT_S)
         self._live_reply = (cid, token)  # deleting this conversation stops the reply
         parts: list[str] = []
         last_save = [time.monotonic()]
+        refused = [False]  # a partial save was refused: no more of them for this reply
         saved = ended = False
 
         def on_token(piece: str) -> None:
             parts.append(piece)
             self.reply_token.emit(bid, piece)
-            now = time.monotonic()
-            if now - last_save[0] >= SAVE_INTERVAL_S:
-                self._save_reply(bid, final=False, text="".join(parts))  # a busy history: skipped
-                last_save[0] = time.monotonic()  # a wait for another program's lock is not repeated at once
+            if not refused[0] and time.monotonic() - last_save[0] >= SAVE_INTERVAL_S:
+                refused[0] = not self._save_reply(bid, False, REPLY_SAVE_WAIT_S, text="".join(parts))
+                last_save[0] = time.monotonic()
             self._pump()
+
+        def final_wait() -> float | None:
+            """The lock was held at a partial save: the final one does not wait 5 s for it either."""
+            return REPLY_SAVE_WAIT_S if refused[0] else None
 
         try:
             self.reply_started.emit(cid, bid, uid)
@@ -219,7 +228,9 @@ class ChatSlots:
             except Exception:
                 latency = (time.perf_counter() - t0) * 1000
                 text = "".join(parts)
-                saved = self._save_reply(bid, final=True, text=text, status="error", latency_ms=latency)
+                saved = self._save_reply(
+                    bid, True, final_wait(), text=text, status="error", latency_ms=latency
+                )
                 ended = True
                 self.reply_finished.emit(
                     bid,
@@ -236,7 +247,8 @@ class ChatSlots:
             text = reply.text if reply.text or not parts else "".join(parts).strip()
             saved = self._save_reply(
                 bid,
-                final=True,
+                True,
+                final_wait(),
                 text=text,
                 status=status,
                 latency_ms=reply.latency_ms,
@@ -286,14 +298,15 @@ class ChatSlots:
         except LookupError:
             return False
 
-    def _save_reply(self, bid: int, final: bool, **fields) -> bool:
+    def _save_reply(self, bid: int, final: bool, wait_s: float | None, **fields) -> bool:
         """Write a streaming reply's ``fields``; False when they were not written. Its conversation
         may be gone (deleted meanwhile), or another program may hold the history's write lock (a
         database browser with unsaved edits): the reply goes on, a partial save is skipped, and a
-        final one is kept and written when the history is free again (the next reply, or on close).
+        final one is kept and written when the history is free again (the outside check, the next
+        reply, or on close). ``wait_s``: the longest wait for that lock (None: the store's own).
         A locked history used to leave the reply "generating" for the rest of the session."""
         try:
-            self._store.update_message(bid, **fields)
+            self._write_reply(bid, fields, wait_s)
         except LookupError:
             self._unsaved.pop(bid, None)
             return False
@@ -309,17 +322,29 @@ class ChatSlots:
         self._unsaved.pop(bid, None)
         return True
 
-    def _save_unsaved(self) -> None:
-        """Write the replies a locked history refused (engine thread; a failure leaves them kept)."""
+    def _save_unsaved(self, wait_s: float | None = None) -> bool:
+        """Write the replies a locked history refused (engine thread; a failure leaves them kept);
+        ``wait_s``: the longest wait for another program's lock (None: the store's own, on close).
+        True when something was written."""
+        written = False
         for bid, fields in list(self._unsaved.items()):
             try:
-                self._store.update_message(bid, **fields)
+                self._write_reply(bid, fields, wait_s)
+                written = True
             except LookupError:  # deleted meanwhile
                 pass
             except STORE_BUSY as exc:
                 log.warning("reply %s still not saved: %s", bid, exc)
-                return
+                return written
             self._unsaved.pop(bid, None)
+        return written
+
+    def _write_reply(self, bid: int, fields: dict, wait_s: float | None) -> None:
+        if wait_s is None:
+            self._store.update_message(bid, **fields)
+        else:
+            with self._store.waiting_at_most(wait_s):
+                self._store.update_message(bid, **fields)
 
     def _gone(self, cid: int | None, context: str) -> bool:
         """Whether conversation ``cid`` no longer exists. When another program deleted it (``python -m
@@ -343,7 +368,7 @@ class ChatSlots:
     # =============================================================== engine thread: history
     def _emit_conversations(self) -> None:
         """Every conversation (a list): the list is shown anew (start-up, import, outside changes)."""
-        self._outside_seen = (self._data_version(), self._conversations_mark())
+        self._outside_seen = (self._data_version(), self._store.conversations_mark())
         self.conversations_changed.emit(self._store.list_conversations())
 
     def _data_version(self) -> int | None:
@@ -352,23 +377,17 @@ class ChatSlots:
         version = getattr(self._store, "data_version", None)
         return version() if version is not None else None
 
-    def _conversations_mark(self):
-        """What changes when conversations are added, deleted or written to (a cheap aggregate)."""
-        try:
-            return self._store._db.execute(
-                "SELECT count(*), max(updated_at), total(id) FROM conversations"
-            ).fetchone()
-        except (AttributeError, sqlite3.Error):
-            return None
-
     def _check_outside(self) -> None:
         """Re-list the conversations when another program changed them (the CLI's chat, delete or
         import): they never appeared, and a search hit in one was called deleted. Nothing
-        changed: one PRAGMA; another table changed (a training run's curves): one aggregate."""
+        changed: one PRAGMA; another table changed (a training run's curves): one aggregate.
+        A reply's final text a locked history refused is tried again here first."""
+        if self._unsaved and self._save_unsaved(REPLY_SAVE_WAIT_S):
+            self._own_change_seen()  # its conversation's updated_at moved: not an outside change
         version = self._data_version()
         if version is None or version == self._outside_seen[0]:
             return
-        mark = self._conversations_mark()
+        mark = self._store.conversations_mark()
         if mark == self._outside_seen[1]:
             self._outside_seen = (version, mark)
             return
@@ -389,7 +408,7 @@ class ChatSlots:
     def _own_change_seen(self) -> None:
         """This window's own change is shown: the outside check must not re-list for it. The mark
         is read before the version, so another program's commit in between is never hidden."""
-        mark = self._conversations_mark()
+        mark = self._store.conversations_mark()
         if self._data_version() == self._outside_seen[0]:
             self._outside_seen = (self._outside_seen[0], mark)
 
@@ -442,6 +461,7 @@ class ChatSlots:
             if self._gone(cid, "settings"):
                 return
             raise
+        self._own_change_seen()  # it touched updated_at: the outside check must not re-list for it
 
     def _attention(self, mid: int) -> None:
         msg = self._store.get_message(mid)

@@ -330,6 +330,29 @@ class HistoryStore:
         except sqlite3.Error:
             return None
 
+    def conversations_mark(self) -> tuple | None:
+        """What changes when conversations are added, deleted or written to: their count, newest
+        ``updated_at`` and the sum of their ids (one cheap aggregate); None if unreadable."""
+        try:
+            return tuple(
+                self._db.execute("SELECT count(*), max(updated_at), total(id) FROM conversations").fetchone()
+            )
+        except sqlite3.Error:
+            return None
+
+    @contextlib.contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[HistoryStore]:
+        """Writes inside wait at most ``seconds`` (not the store's busy timeout) for another
+        program's write lock before HistoryLockedError (a streaming reply's saves must not stall it)."""
+        old = self._busy_timeout_s
+        self._db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        self._busy_timeout_s = seconds
+        try:
+            yield self
+        finally:
+            self._busy_timeout_s = old
+            self._db.execute(f"PRAGMA busy_timeout = {int(old * 1000)}")
+
     @property
     def schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -143,11 +143,11 @@ class ChatPanel(QWidget):
             QKeySequence("Esc"), self, self._on_escape, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
         )
         # conversations another program added or deleted (the CLI's chat, delete, import) showed
-        # only after a restart: looked for now and then and when the window comes back to the front
+        # only after a restart: looked for now and then and when the window comes back to the front;
+        # the timer runs only while the panel is shown (showEvent / hideEvent)
         self._outside_timer = QTimer(self)
         self._outside_timer.setInterval(OUTSIDE_CHECK_MS)
         self._outside_timer.timeout.connect(self.check_outside_changes)
-        self._outside_timer.start()
         app = QGuiApplication.instance()
         if app is not None:
             app.applicationStateChanged.connect(self._on_app_state)
@@ -373,6 +373,18 @@ class ChatPanel(QWidget):
         """Ask the engine to re-list the conversations if another program changed them."""
         if self.isVisible():
             self.service.check_outside_changes()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._outside_timer.isActive():
+            self._outside_timer.start()
+            if self._listed:  # what changed while another panel was shown
+                self.check_outside_changes()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        if not self.isVisible():  # another panel (a minimised window stays "visible": nothing to do)
+            self._outside_timer.stop()
 
     def _on_app_state(self, state) -> None:
         if state == Qt.ApplicationState.ApplicationActive:

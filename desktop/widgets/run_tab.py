@@ -436,10 +436,13 @@ class RunTab(QWidget):
         self._submit_admin("curves", jobs.run_curves_job, {"run_ids": ids}, ids)
 
     def _busy_note(self) -> str:
-        if quick(self.service):  # served between the steps of what runs: no wait to explain
-            return ""
-        others = [k for k in getattr(self.service, "running_jobs", list)() if k not in ("runs", "prepare")]
-        return f" (it waits for {KIND_WORDS.get(others[0], 'the job under way')} to end)" if others else ""
+        running = list(getattr(self.service, "running_jobs", list)())
+        others = [k for k in running if k not in ("runs", "prepare")]
+        if others and not quick(self.service):  # quick jobs are served between the steps of a run
+            return f" (it waits for {KIND_WORDS.get(others[0], 'the job under way')} to end)"
+        if "prepare" in running:  # the panel's warm-up (importing torch) serves no job meanwhile
+            return " (after the training tools are loaded)"
+        return ""
 
     def _is_live(self, run: dict) -> bool:
         live = self.service.live_runs() if hasattr(self.service, "live_runs") else set()
@@ -455,7 +458,7 @@ class RunTab(QWidget):
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Delete run")
-        box.setText(f"Delete run {run_name(run)} ({run.get('task', '')}, {run.get('status', '')})?")
+        box.setText(f"Delete run {run_name(run)} ({self.RUN_WORDS}, {run.get('status', '')})?")
         if exists:
             where = f"Its folder: {folder}"
         elif folder:
@@ -472,6 +475,7 @@ class RunTab(QWidget):
         box.delete_button = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
         box.buttonClicked.connect(lambda button: self._confirm_delete(run, box, button))
+        box.finished.connect(box.deleteLater)  # one box was kept per Delete (its size job copes)
         self.delete_box = box
         box.open()
 
@@ -491,7 +495,7 @@ class RunTab(QWidget):
         if result.get("files_removed"):
             said += f" and its folder ({size_words(result.get('freed_bytes'))} freed)."
         elif files and run_folder(run):
-            said += ". Its folder was kept: it is not in the data folder and does not name this run."
+            said += f". Its folder {run_folder(run)} was kept because Parlance did not create it."
         else:
             said += "."
         self._say(said)
@@ -508,6 +512,7 @@ class RunTab(QWidget):
         dialog.setLabelText(f"A name for run #{run['id']} (empty: none):")
         dialog.setTextValue(str(run.get("label") or ""))
         dialog.textValueSelected.connect(lambda text: self.rename(run["id"], text))
+        dialog.finished.connect(dialog.deleteLater)
         self.rename_dialog = dialog
         dialog.open()
 

@@ -121,8 +121,7 @@ class CaptionerTrainTab(TaskTrainTab):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
         super().showEvent(event)
-        if self.job_id is None:
-            self.scan_models()
+        self.scan_if_stale()  # only when a run ended or went (each showing read every config.json)
 
     def _scst(self) -> bool:
         return bool(self.start_from.currentData())
@@ -174,7 +173,7 @@ class CaptionerTrainTab(TaskTrainTab):
 
         try:
             cfg = ckpt.read_config(folder, kind="captioner")["config"]
-        except ValueError:
+        except (OSError, ValueError):  # an unreadable config.json raised in this slot
             return  # a damaged folder: the run will say so when started
         self._set_sizes(cfg)
 

@@ -131,8 +131,7 @@ class SummarizerTrainTab(TaskTrainTab):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
         super().showEvent(event)
-        if self.job_id is None:
-            self.scan_models()
+        self.scan_if_stale()  # only when a run ended or went (each showing read every config.json)
 
     def _size_boxes(self) -> dict:
         """PointerConfig field -> its spin box (what a starting model fixes)."""
@@ -182,7 +181,7 @@ class SummarizerTrainTab(TaskTrainTab):
 
         try:
             cfg = ckpt.read_config(folder, kind=SUMMARIZER_KIND)["config"]
-        except ValueError:
+        except (OSError, ValueError):  # an unreadable config.json raised in this slot
             return  # a damaged folder: the run will say so when started
         self._set_sizes(cfg)
 

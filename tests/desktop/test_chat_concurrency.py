@@ -292,3 +292,116 @@ def test_a_search_hit_in_a_conversation_another_program_added_opens_it(start_app
     chat._on_result({"kind": "message", "conversation_id": gone_cid, "id": gone_mid})
     qtbot.waitUntil(lambda: bool(notices.texts), timeout=WAIT_MS)
     assert notices.texts[-1] == "That conversation has been deleted."
+
+
+# ------------------------------------------------------- the store's own (default) busy timeout
+
+
+def _hold_write_lock(run) -> sqlite3.Connection:
+    """A database browser with unsaved edits: another connection holding the write lock."""
+    holder = sqlite3.connect(run.db_path, isolation_level=None, timeout=10)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def _reply_wall_time(qtbot, run, finished, text: str, lock: bool = False) -> float:
+    """Seconds from the send to the reply's end; ``lock``: another program takes the write lock
+    as soon as the reply has begun (its message saved) and holds it until the reply has ended."""
+    finished.calls.clear()
+    t0 = time.monotonic()
+    before = run.chat.live_bid
+    run.chat._send(text)
+    holder = None
+    try:
+        if lock:
+            qtbot.waitUntil(lambda: run.chat.live_bid not in (None, before), timeout=WAIT_MS)
+            holder = _hold_write_lock(run)
+        qtbot.waitUntil(lambda: bool(finished.calls) and not run.chat.generating, timeout=60_000)
+        return time.monotonic() - t0
+    finally:
+        if holder is not None:
+            holder.execute("COMMIT")
+            holder.close()
+
+
+def test_a_reply_streams_at_its_usual_speed_while_another_program_holds_the_write_lock(
+    start_app, qtbot, caplog
+):
+    """With the store's default 5 s busy timeout, each ~1 s partial save waited the full 5 s and the
+    final save 5 s more: a 3 s reply took 18-24 s while a database browser held the lock."""
+    caplog.set_level(logging.WARNING)
+    script = " ".join(f"w{i}" for i in range(100))  # ~3 s at 0.03 s a token
+    run = start_app(script=script, delay_s=0.03)
+    assert run.service._store._busy_timeout_s == 5.0  # the store's default, not shortened
+    finished = recorder(run.service.reply_finished)
+    free = _reply_wall_time(qtbot, run, finished, "a first story")
+    locked = _reply_wall_time(qtbot, run, finished, "a story while the history is locked", lock=True)
+    assert finished.calls[-1][1]["status"] == "complete"
+    assert locked < free + 2.0, f"free {free:.1f} s, with the lock held {locked:.1f} s"
+    refused = [r for r in caplog.records if "not saved this time" in r.getMessage()]
+    assert len(refused) == 1  # one refused partial save, then no more tries for that reply
+
+
+def test_a_refused_reply_is_saved_by_the_next_outside_check_once_the_lock_is_gone(start_app, qtbot):
+    """ "It is saved once the history can be written again": it was retried only at the next reply
+    or on close, and stayed "streaming" in the file for the rest of the session."""
+    run = start_app(script=LONG, delay_s=0.02)
+    chat = run.chat
+    finished = recorder(run.service.reply_finished)
+    errors = recorder(run.service.error)
+    chat._send("tell me a long story")
+    qtbot.waitUntil(lambda: chat.live_bid is not None, timeout=WAIT_MS)
+    bid = chat.live_bid
+    holder = _hold_write_lock(run)
+    try:
+        qtbot.waitUntil(lambda: bool(finished.calls) and not chat.generating, timeout=WAIT_MS)
+        assert any("not saved yet" in e[0] for e in errors.calls)
+        chat.check_outside_changes()  # still locked: kept, and the check does not wait 5 s for it
+        _quick_round_trip(qtbot, run)
+        assert run.service._unsaved
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    lists = recorder(run.service.conversations_changed)
+    chat.check_outside_changes()  # the 5 s timer's (or the window activation's) call
+    qtbot.waitUntil(
+        lambda: (
+            run.rows("SELECT status, text FROM messages WHERE id = ?", (bid,))[0]
+            == {"status": "complete", "text": LONG}
+        ),
+        timeout=WAIT_MS,
+    )
+    _quick_round_trip(qtbot, run)
+    assert not run.service._unsaved
+    assert [c for c in lists.calls if isinstance(c[0], list)] == []  # its own write: no re-list
+
+
+def test_saving_a_chats_settings_is_not_taken_for_an_outside_change(start_app, qtbot, send_message):
+    """A settings change touched updated_at without marking it seen: the next commit by any other
+    program (even to another table) re-listed every conversation (~1 s at 20,000)."""
+    run = start_app()
+    send_message(run, "hello")
+    _quick_round_trip(qtbot, run)
+    lists = recorder(run.service.conversations_changed)
+    run.service.save_conversation_settings(run.chat.cid, {"decoding": {"temperature": 0.5}})
+    _quick_round_trip(qtbot, run)
+    with HistoryStore(run.db_path) as other:  # another table: a summary from the CLI
+        other.add_summary("a text to summarize.", "a summary.", "textrank")
+    run.service.check_outside_changes()
+    _quick_round_trip(qtbot, run)
+    assert [c for c in lists.calls if isinstance(c[0], list)] == []
+
+
+def test_the_outside_check_timer_runs_only_while_the_chat_panel_is_shown(start_app, qtbot):
+    run = start_app()
+    chat = run.chat
+    assert chat.isVisible() and chat._outside_timer.isActive()
+    checks = recorder(run.service.conversations_changed)
+    run.window.select_panel("summarize")
+    assert not chat.isVisible() and not chat._outside_timer.isActive()
+    with HistoryStore(run.db_path) as other:  # the CLI's `chat --db` while another panel is shown
+        cid = other.create_conversation(model="cli")
+    run.window.select_panel("chat")
+    assert chat._outside_timer.isActive()
+    qtbot.waitUntil(lambda: cid in chat.history.conversations.ids(), timeout=WAIT_MS)  # looked at once
+    assert checks.calls

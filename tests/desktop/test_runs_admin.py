@@ -199,11 +199,19 @@ def test_open_folder_and_copy_path_and_a_folder_that_is_gone(tab, tmp_path, monk
     assert tab.resume_button.isEnabled()
 
 
-def test_resume_reads_folder_exists_and_looks_at_no_file(monkeypatch):
+def test_resume_reads_folder_exists_and_looks_at_no_file(monkeypatch, tmp_path):
     from pathlib import Path
 
     from desktop.widgets.run_tab import resumable
 
+    there = tmp_path / "run-1"
+    there.mkdir()
+    # the runs job's word wins over the disk, both ways (the folder went or came back since)
+    assert not resumable({"status": "error", "folder": str(there), "folder_exists": False})
+    assert resumable({"status": "error", "folder": str(tmp_path / "gone"), "folder_exists": True})
+    # a row without the key (none from the runs job) looks at the disk
+    assert resumable({"status": "error", "folder": str(there)})
+    assert not resumable({"status": "error", "folder": str(tmp_path / "gone")})
     monkeypatch.setattr(Path, "is_dir", lambda self: pytest.fail("a file-system call"))
     assert not resumable({"status": "stopped", "folder": "/x/run-1", "folder_exists": False})
     assert resumable({"status": "interrupted", "folder": "/x/run-1", "folder_exists": True})
@@ -253,6 +261,33 @@ def test_curves_that_cannot_be_read_are_said_in_the_overlay(tab, monkeypatch):
     job, _fn, _kwargs = _last(tab.service)
     tab.service.job_failed.emit(job, "the history is locked")
     assert "could not be read: the history is locked" in tab.runs.overlay.note.text()
+
+
+def test_a_selected_live_run_keeps_its_curve_after_a_progress_event(tab, monkeypatch):
+    """A progress event changed the live run's curves stamp: the next redraw (a rename, another
+    run's curves) dropped its curve and "Reading the curves of 1 run(s)…" stayed, with nothing asked."""
+    monkeypatch.setattr(jobs, "run_curves_job", lambda run_ids, store=None: {}, raising=False)
+    service = tab.service
+    _show(tab, [_run(2), _run(1)])
+    tab.job_id = job = service.submit("train", lambda: None, {})
+    service.job_progress.emit(job, _start_event(3))
+    tab.runs.select([3, 2])
+    curves_job, fn, kwargs = _last(service)
+    assert fn is jobs.run_curves_job and sorted(kwargs["run_ids"]) == [2, 3]
+    service.job_finished.emit(
+        curves_job, {3: {"train_loss": [[0, 5.0, 0]]}, 2: {"train_loss": [[0, 4.0, 0]]}}
+    )
+    assert sorted(tab.runs.overlay.names()) == ["#2 lstm", "#3 dialogue"]
+    progress = {"kind": "progress", "run_id": 3, "step": 10, "loss": 1.0, "elapsed_s": 1.0}
+    service.job_progress.emit(job, {**progress, "items_per_s": 1.0, "total_steps": 100})
+    tab.runs.set_label(2, "baseline")  # any redraw that is not a selection change
+    assert sorted(tab.runs.overlay.names()) == ["#2 · baseline", "#3 dialogue"]
+    assert "Reading the curves" not in tab.runs.overlay.note.text()
+    tab.runs.select([2])
+    tab.runs.select([3, 2])  # a selection change reads the live run's curve again
+    _job, fn, kwargs = _last(service)
+    assert fn is jobs.run_curves_job and kwargs["run_ids"] == [3]
+    assert sorted(tab.runs.overlay.names()) == ["#2 · baseline", "#3 dialogue"]  # drawn meanwhile
 
 
 # -- 3. local time ------------------------------------------------------------------------------
@@ -431,6 +466,32 @@ def test_the_columns_sort_by_number_and_the_selection_stays(qtbot):
     assert [view.item(r, 0).text() for r in range(3)] == ["#12", "#3", "#2"]  # not "#3" > "#2" > "#12"
 
 
+def test_runs_without_a_best_score_or_steps_sort_last_in_either_order(qtbot):
+    """Ascending by Best put every failed or unmeasured run (blank cells) above the best one."""
+    table = RunsTable()
+    qtbot.addWidget(table)
+    table.set_runs(
+        [
+            _run(5, status="error", metrics={}, duration_s=None),
+            _run(4, metrics={"best_val_ppl": 9.5, "steps": 20}),
+            _run(3, status="running", metrics={}, duration_s=None),
+            _run(2, metrics={"best_val_ppl": 30.0, "steps": 100}),
+        ]
+    )
+    view = table.table
+    for col, filled in (
+        (BEST_COL, ["ppl 9.50", "ppl 30.00"]),
+        (STEPS_COL, ["20", "100"]),
+        (7, ["2.00", "4.00"]),
+    ):
+        view.sortByColumn(col, Qt.SortOrder.AscendingOrder)
+        assert [view.item(r, col).text() for r in range(4)] == [*filled, "", ""]
+        view.sortByColumn(col, Qt.SortOrder.DescendingOrder)
+        assert [view.item(r, col).text() for r in range(4)] == [*reversed(filled), "", ""]
+    table.set_runs(table.runs)  # a refresh sorts the same way
+    assert [view.item(r, 7).text() for r in range(4)] == ["4.00", "2.00", "", ""]
+
+
 def test_the_model_folder_column_is_in_view_in_a_window_of_1360(tab, tmp_path):
     folder = "/home/someone/.local/share/parlance/models/run-0003-dialogue-lstm"
     runs = [
@@ -501,3 +562,135 @@ def test_curves_rename_and_delete_through_the_engine_jobs(qtbot, train_panel):
     tab.delete_box.delete_button.click()
     qtbot.waitUntil(lambda: not tab.runs.runs, timeout=10_000)
     assert not folder.exists() and "freed" in tab.status_text
+
+
+# -- the review's smaller fixes ---------------------------------------------------------------------
+def _deferred_deletes() -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def test_the_delete_dialog_names_the_run_in_words_and_its_dialogs_do_not_pile_up(tab, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    monkeypatch.setattr(jobs, "delete_run_job", lambda *a, **k: {}, raising=False)
+    _show(tab, [_run(3), _run(2)])
+    for run_id in (3, 2):
+        tab.ask_delete(tab.runs.run(run_id))
+        assert tab.delete_box.text() == f"Delete run #{run_id} (chat-model run, complete)?"  # not "dialogue"
+        tab.delete_box.reject()
+        tab.ask_rename(tab.runs.run(run_id))
+        tab.rename_dialog.reject()
+        _deferred_deletes()
+    assert tab.findChildren(QMessageBox) == [] and tab.findChildren(QInputDialog) == []
+
+
+def test_a_folder_kept_on_delete_is_said_in_plain_words(tab, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "folder_size_job", lambda path: 0, raising=False)
+    monkeypatch.setattr(jobs, "delete_run_job", lambda *a, **k: {}, raising=False)
+    folder = tmp_path / "elsewhere" / "my-model"
+    folder.mkdir(parents=True)
+    _show(tab, [_run(4, folder)])
+    tab.ask_delete(tab.runs.run(4))
+    tab.delete_box.delete_button.click()  # with its files: the engine keeps a folder it did not make
+    job, _fn, _kwargs = _last(tab.service)
+    tab.service.job_finished.emit(job, {"run_id": 4, "files_removed": False})
+    assert (
+        tab.status_text == f"Deleted run #4. Its folder {folder} was kept because Parlance did not create it."
+    )
+
+
+def test_a_delete_waiting_for_the_training_tools_says_so(tab, monkeypatch):
+    """The warm-up (importing torch) serves no quick job: "Deleting run #30…" stood for 12 s."""
+    monkeypatch.setattr(jobs, "delete_run_job", lambda *a, **k: {}, raising=False)
+    _show(tab, [_run(3)])
+    service = tab.service
+    service.quick_jobs = True  # EngineService's: quick jobs served between a run's steps
+    plain_submit = service.submit
+    service.submit = lambda kind, fn, kwargs, quick=False: plain_submit(kind, fn, kwargs)
+    service.running = ["prepare"]
+    tab.ask_delete(tab.runs.run(3))
+    tab.delete_box.delete_button.click()
+    assert tab.status_text == "Deleting run #3… (after the training tools are loaded)"
+    tab.service.running = ["train"]  # served between the run's steps: no wait to explain
+    tab.ask_delete(tab.runs.run(3))
+    tab.delete_box.delete_button.click()
+    assert tab.status_text == "Deleting run #3…"
+
+
+@pytest.fixture
+def summarizer_tab(qtbot, tmp_path, monkeypatch):
+    """The Summarizer tab, shown, whose Start from list offers the folders in ``tab.found``."""
+    import desktop.task_models as task_models
+    from desktop.widgets.train_summarizer import SummarizerTrainTab
+
+    found: list[str] = []
+    scans: list[int] = []
+
+    def entries(kind, data):
+        scans.append(1)
+        return [{"folder": f, "name": f.rsplit("/", 1)[-1], "source": "user"} for f in found]
+
+    monkeypatch.setattr(task_models, "task_model_entries", entries)
+    tab = SummarizerTrainTab(_service(tmp_path))
+    qtbot.addWidget(tab)
+    tab.found, tab.scans = found, scans
+    tab.show()
+    return tab
+
+
+def _offered(tab) -> list:
+    return [tab.start_from.itemData(i) for i in range(1, tab.start_from.count())]
+
+
+def test_a_deleted_summarizer_run_leaves_the_start_from_list_at_once(summarizer_tab, tmp_path, monkeypatch):
+    """It stayed offered until the tab was shown again, and choosing it failed ("model folder not found")."""
+    tab = summarizer_tab
+    folder = tmp_path / "models" / "run-0002-summarizer"
+    folder.mkdir(parents=True)
+    tab.found.append(str(folder))
+    tab.scan_models()
+    assert _offered(tab) == [str(folder)]
+    monkeypatch.setattr(jobs, "folder_size_job", lambda path: 0, raising=False)
+    monkeypatch.setattr(jobs, "delete_run_job", lambda *a, **k: {}, raising=False)
+    _show(tab, [_run(2, folder, task="summarizer")])
+    tab.ask_delete(tab.runs.run(2))
+    tab.delete_box.delete_button.click()
+    job, _fn, _kwargs = _last(tab.service)
+    tab.found.clear()  # the engine removed its folder
+    tab.service.job_finished.emit(job, {"run_id": 2, "files_removed": True, "freed_bytes": 1})
+    assert _offered(tab) == []
+
+
+def test_the_start_from_list_is_read_again_only_when_a_run_ended_or_went(summarizer_tab, qtbot):
+    """Each showing of the tab read every model's config.json on the GUI thread (80-90 ms at 500 runs)."""
+    tab = summarizer_tab
+    _show(tab, [_run(2, task="summarizer", status="running")])
+    before = len(tab.scans)
+    for _ in range(3):
+        tab.hide()
+        tab.show()
+    assert len(tab.scans) == before
+    tab.hide()
+    tab.refresh_runs()
+    _show(tab, [_run(2, task="summarizer")])  # it ended (the CLI's run, or this tab's)
+    assert len(tab.scans) == before  # hidden: read when shown
+    tab.show()
+    assert len(tab.scans) == before + 1
+    tab.hide()
+    tab.show()
+    assert len(tab.scans) == before + 1
+    tab.refresh_runs()
+    _show(tab, [_run(3, task="summarizer"), _run(2, task="summarizer")])  # shown: read at once
+    assert len(tab.scans) == before + 2
+
+
+def test_an_unreadable_starting_model_is_no_error_in_the_slot(summarizer_tab, monkeypatch):
+    from engine import checkpoint as ckpt
+
+    def unreadable(folder, kind=None):
+        raise PermissionError(13, "Permission denied", f"{folder}/config.json")
+
+    monkeypatch.setattr(ckpt, "read_config", unreadable)
+    summarizer_tab._show_architecture("/models/run-0002-summarizer")  # raised inside a Qt slot
