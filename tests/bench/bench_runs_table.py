@@ -7,9 +7,9 @@ The runs are generated (2,000-point curves, as in a long dialogue run). Measured
 is and, in the same run, for the peer that is the table as it was: a ResizeToContents header filled
 one setItem() at a time, and every selected curve drawn again at each selection change. The peer's
 refresh grows with the square of the runs (about 100 s for 500), so it is timed only up to
-``--peer-max`` runs. Also timed: ``HistoryStore.list_runs()`` on a history with the largest size,
-which each of the four training tabs called on its own when the panel opened (now one call is
-shared). The medians of ``--runs`` are printed.
+``--peer-max`` runs. Also timed, on a history with the largest size: the runs job the panel reads
+(no curves) against ``HistoryStore.list_runs()`` with every curve (what it read before), and the
+curves of 5 selected runs. The medians of ``--runs`` are printed.
 """
 
 from __future__ import annotations
@@ -138,19 +138,29 @@ def _select(app, cls, runs: list[dict], n: int) -> tuple[float, float]:
     return total, worst
 
 
-def _list_runs(runs: list[dict], repeats: int) -> float:
+def _list_runs(runs: list[dict], repeats: int) -> tuple[float, float, float]:
+    """Medians (s) of: list_runs() with every curve (the peer: what the runs job read), the runs job
+    as it is (no curves, folders resolved), and reading the curves of 5 selected runs."""
     from engine.history import HistoryStore
+    from engine.lab import jobs
 
     with tempfile.TemporaryDirectory() as tmp, HistoryStore(Path(tmp) / "history.db") as store:
         for run in reversed(runs):
             rid = store.add_run("dialogue", run["config"], run["data"], "cpu", run["checkpoint"])
             store.update_run(rid, status="complete", metrics=run["metrics"], curves=run["curves"])
-        times = []
+        peer, now, curves = [], [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
             assert len(store.list_runs()) == len(runs)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+            t1 = time.perf_counter()
+            assert len(jobs.runs_job(store=store)) == len(runs)
+            t2 = time.perf_counter()
+            assert len(jobs.run_curves_job([1, 2, 3, 4, 5], store=store)) == 5
+            t3 = time.perf_counter()
+            peer.append(t1 - t0)
+            now.append(t2 - t1)
+            curves.append(t3 - t2)
+    return statistics.median(peer), statistics.median(now), statistics.median(curves)
 
 
 def main() -> None:
@@ -184,9 +194,9 @@ def main() -> None:
         total = statistics.median(r[0] for r in results)
         worst = statistics.median(r[1] for r in results)
         print(f"  {name:14s} {total:.2f} / {worst:.3f}", flush=True)
-    one = _list_runs(runs[:n], args.runs)
-    print(f"HistoryStore.list_runs() with {n} runs, median of {args.runs}: {one:.2f} s")
-    print(f"  panel opened: now 1 call ({one:.2f} s), before 4 calls (~{4 * one:.2f} s) on the engine thread")
+    peer, now, curves = _list_runs(runs[:n], args.runs)
+    print(f"reading {n} runs, median of {args.runs}: runs job now {now:.3f} s (no curves); peer, every curve")
+    print(f"  read as before (HistoryStore.list_runs()): {peer:.2f} s; 5 runs' curves: {curves:.3f} s")
 
 
 if __name__ == "__main__":
