@@ -136,22 +136,31 @@ class _SharedRuns(QObject):
 
     def __init__(self, service) -> None:
         super().__init__()
-        self.job: int | None = None
-        self.waiting: list[weakref.ref] = []  # the tabs that asked for self.job
+        self.job: int | None = None  # the runs job not started yet, which a request may share
+        self.waiting: dict[int, list[weakref.ref]] = {}  # runs job -> the tabs that asked for it
         service.job_finished.connect(self._finished)
         service.job_failed.connect(self._failed)
+        if hasattr(service, "job_started"):
+            service.job_started.connect(self._started)
 
     def request(self, service, tab) -> int:
         if self.job is None:
-            self.waiting = []
             self.job = service.submit("runs", runs_request(service), {}, **quick(service))
-        self.waiting.append(weakref.ref(tab))
+            self.waiting[self.job] = []
+        self.waiting[self.job].append(weakref.ref(tab))
         return self.job
 
+    def _started(self, job_id: int, _kind: str) -> None:
+        """A runs job that has started reads the runs as they were then: a request after this (a
+        run that just failed, as a quick job can start in the middle of a training run) gets a new
+        job. Sharing it showed the failed run as still running."""
+        if job_id == self.job:
+            self.job = None
+
     def _tabs(self, job_id: int) -> list:
-        if job_id != self.job:
-            return []
-        tabs, self.job, self.waiting = self.waiting, None, []
+        if job_id == self.job:
+            self.job = None
+        tabs = self.waiting.pop(job_id, [])
         return [t for t in (ref() for ref in tabs) if t is not None and shiboken6.isValid(t)]
 
     def _finished(self, job_id: int, result) -> None:

@@ -44,6 +44,9 @@ class CaptionerTrainTab(TaskTrainTab):
             "captions.csv, Flickr8k.token.txt or captions.json", ("file",), "Captions file"
         )
         self.start_from = QComboBox()
+        # a long run name must not widen the form and push the runs table's folder out of view
+        self.start_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.start_from.setMinimumContentsLength(24)
         self.start_from.setToolTip(
             "A new captioner trained with cross-entropy, or a trained one fine-tuned with "
             "self-critical CIDEr-D training (how the shipped captioner's second stage was made)"

@@ -110,6 +110,9 @@ class DialogueTrainTab(RunTab):
         path_row.addWidget(self.path, 1)
         path_row.addWidget(browse)
         self.start_from = QComboBox()
+        # a long run name must not widen the form and push the runs table's folder out of view
+        self.start_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.start_from.setMinimumContentsLength(24)
         self.start_from.addItem("A new model", "")
         self.cell = QComboBox()
         for label, key in CELL_CHOICES:

@@ -53,6 +53,9 @@ class SummarizerTrainTab(TaskTrainTab):
         self._own_sizes: dict | None = None  # the new-model fields while a starting model's are shown
         self.data = PathRow("BBC News Summary folder or a .jsonl file", ("folder", "file"), "Summarizer data")
         self.start_from = QComboBox()
+        # a long run name must not widen the form and push the runs table's folder out of view
+        self.start_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.start_from.setMinimumContentsLength(24)
         self.start_from.setToolTip(
             "A new summarizer, or a trained one (the shipped model or a finished run) fine-tuned on "
             "this data: its architecture, tokenizer and weights are kept"

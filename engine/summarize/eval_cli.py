@@ -171,9 +171,6 @@ def run(args) -> int:
         return 0
     if args.data is None:
         raise ValueError("--data DIR is required (a BBC News Summary folder or a .jsonl file)")
-    from engine.extras import require_bench
-
-    require_bench("rouge_score", "ROUGE scoring (eval summarize)")  # before any work: it was a traceback
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be >= 1")
     wanted = [m.strip() for m in (args.methods or "").split(",") if m.strip()]
@@ -186,6 +183,10 @@ def run(args) -> int:
     if "parlance-vectors" in wanted and not (args.vectors or args.train_vectors):
         raise ValueError("parlance-vectors needs --vectors FILE or --train-vectors")
     everything = load_examples(args.data, args.format)
+    from engine.extras import require_bench
+
+    # after the arguments and the data are checked, before any work (it was a traceback at the end)
+    require_bench("rouge_score", "ROUGE scoring (eval summarize)")
     methods = method_registry(word_vectors(args, everything))
     if "abstractive" in wanted or args.model:
         methods["abstractive"] = abstractive_method(args.model, args.beam, getattr(args, "device", None))

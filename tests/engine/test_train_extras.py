@@ -231,7 +231,7 @@ def test_eval_summarize_without_rouge_score_says_which_extra(tmp_path, monkeypat
 
     _hide(monkeypatch, "rouge_score")
     data = tmp_path / "pairs.jsonl"
-    data.write_text('{"article": "One sentence here. Another one.", "summary": "One."}\n', encoding="utf-8")
-    assert main(["eval", "summarize", "--data", str(data), "--methods", "lead-3"]) == 2
+    data.write_text('{"text": "One sentence here. Another one.", "summary": "One."}\n', encoding="utf-8")
+    assert main(["eval", "summarize", "--data", str(data), "--format", "jsonl", "--methods", "lead-3"]) == 2
     err = capsys.readouterr().err
     assert "pip install -e '.[bench]'" in err and "rouge-score package is missing" in err
