@@ -528,10 +528,14 @@ class RunTab(QWidget):
     def rename(self, run_id: int, label: str) -> None:
         self._submit_admin("rename", jobs.rename_run_job, {"run_id": run_id, "label": label}, run_id)
 
-    def _on_admin_finished(self, job_id: int, result) -> None:
-        if job_id == self._live_job and job_id != self.job_id:  # the run ended: the history has it now
+    def _live_row_ends(self, job_id: int) -> None:
+        """The live run's row gives way to the history's once a runs job read after the run ended."""
+        if job_id == self._live_job and job_id != self.job_id:
             self.runs.end_live(self._live_run)
             self._live_job = None
+
+    def _on_admin_finished(self, job_id: int, result) -> None:
+        self._live_row_ends(job_id)
         entry = self._admin.pop(job_id, None)
         if entry is None:
             return
@@ -549,9 +553,7 @@ class RunTab(QWidget):
             self._say(f"Run #{payload} is now called “{label}”." if label else f"Run #{payload} has no name.")
 
     def _on_admin_failed(self, job_id: int, message: str) -> None:
-        if job_id == self._live_job and job_id != self.job_id:
-            self.runs.end_live(self._live_run)
-            self._live_job = None
+        self._live_row_ends(job_id)
         entry = self._admin.pop(job_id, None)
         if entry is None:
             return

@@ -108,23 +108,10 @@ class CaptionerTrainTab(TaskTrainTab):
     # ---- self-critical fine-tuning ---------------------------------------------------------------
     def scan_models(self) -> None:
         """Offer every captioner found (shipped first, then the user's runs) as a starting point."""
-        from desktop.task_models import CAPTIONER_KIND, task_model_entries
+        from desktop.task_models import CAPTIONER_KIND
 
-        chosen = self.start_from.currentData()
-        self.start_from.blockSignals(True)
-        self.start_from.clear()
-        self.start_from.addItem("A new model (cross-entropy training)", "")
-        for e in task_model_entries(CAPTIONER_KIND, getattr(self.service, "data", None)):
-            source = "shipped" if e["source"] == "shipped" else "your run"  # (name says "unfinished")
-            self.start_from.addItem(f"Self-critical fine-tuning of {e['name']} ({source})", e["folder"])
-        i = self.start_from.findData(chosen) if chosen else 0
-        self.start_from.setCurrentIndex(max(i, 0))
-        self.start_from.blockSignals(False)
-        self._on_start_from()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
-        super().showEvent(event)
-        self.scan_if_stale()  # only when a run ended or went (each showing read every config.json)
+        new_model = "A new model (cross-entropy training)"
+        self.fill_start_from(CAPTIONER_KIND, new_model, "Self-critical fine-tuning of")
 
     def _scst(self) -> bool:
         return bool(self.start_from.currentData())

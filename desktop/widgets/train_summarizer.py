@@ -118,23 +118,9 @@ class SummarizerTrainTab(TaskTrainTab):
     # ---- fine-tuning ----------------------------------------------------------------------------
     def scan_models(self) -> None:
         """Offer every summarizer found (shipped first, then the user's runs) as a starting point."""
-        from desktop.task_models import SUMMARIZER_KIND, task_model_entries
+        from desktop.task_models import SUMMARIZER_KIND
 
-        chosen = self.start_from.currentData()
-        self.start_from.blockSignals(True)
-        self.start_from.clear()
-        self.start_from.addItem(NEW_MODEL, "")
-        for e in task_model_entries(SUMMARIZER_KIND, getattr(self.service, "data", None)):
-            source = "shipped" if e["source"] == "shipped" else "your run"  # (name says "unfinished")
-            self.start_from.addItem(f"Fine-tune {e['name']} ({source})", e["folder"])
-        i = self.start_from.findData(chosen) if chosen else 0
-        self.start_from.setCurrentIndex(max(i, 0))
-        self.start_from.blockSignals(False)
-        self._on_start_from()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
-        super().showEvent(event)
-        self.scan_if_stale()  # only when a run ended or went (each showing read every config.json)
+        self.fill_start_from(SUMMARIZER_KIND, NEW_MODEL, "Fine-tune")
 
     def _size_boxes(self) -> dict:
         """PointerConfig field -> its spin box (what a starting model fixes)."""

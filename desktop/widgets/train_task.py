@@ -300,6 +300,28 @@ class TaskTrainTab(RunTab):
         else:
             self._models_stale = True
 
+    def fill_start_from(self, kind: str, new_model: str, fine_tune: str) -> None:
+        """Offer every ``kind`` model found (shipped first, then the user's runs) in ``start_from``,
+        after ``new_model``; each as "<fine_tune> <name> (shipped | your run)". The choice is kept."""
+        from desktop.task_models import task_model_entries
+
+        chosen = self.start_from.currentData()
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        self.start_from.addItem(new_model, "")
+        for e in task_model_entries(kind, getattr(self.service, "data", None)):
+            source = "shipped" if e["source"] == "shipped" else "your run"  # (name says "unfinished")
+            self.start_from.addItem(f"{fine_tune} {e['name']} ({source})", e["folder"])
+        i = self.start_from.findData(chosen) if chosen else 0
+        self.start_from.setCurrentIndex(max(i, 0))
+        self.start_from.blockSignals(False)
+        self._on_start_from()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): a run finished meanwhile is offered
+        super().showEvent(event)
+        if hasattr(self, "scan_models"):
+            self.scan_if_stale()  # only when a run ended or went (each showing read every config.json)
+
     def scan_if_stale(self) -> None:
         """(showEvent) Rescan the Start from list when a run ended or went since it was made."""
         if self._models_stale and self.job_id is None:
